@@ -1,0 +1,68 @@
+"""Dns: the public hosted zone (created or looked up) and a DNS-validated ACM certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .config import DnsConfig
+
+TYPE = "webstack:dns:Dns"
+
+
+@dataclass(frozen=True)
+class DnsArgs:
+    config: DnsConfig
+    tags: Mapping[str, str]
+
+
+class Dns(pulumi.ComponentResource):
+    zone_id: pulumi.Output[str]
+    zone_arn: pulumi.Output[str]
+    zone_name: str
+    name_servers: pulumi.Output[list[str]]
+    certificate_arn: pulumi.Output[str]
+    """The ARN of the certificate once ACM has validated it (from CertificateValidation)."""
+
+    def __init__(self, name: str, args: DnsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        cfg, tags = args.config, dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        if cfg.create_zone:
+            zone = aws.route53.Zone(
+                f"{name}-zone", name=cfg.zone_name, comment=f"Public zone for {cfg.hostname}",
+                force_destroy=False, tags=tags,
+                # Deleting the zone breaks the registrar delegation; make it a deliberate act.
+                opts=pulumi.ResourceOptions(parent=self, protect=True))
+            self.zone_id, self.zone_arn, self.name_servers = zone.zone_id, zone.arn, zone.name_servers
+        else:
+            found = aws.route53.get_zone_output(name=cfg.zone_name, private_zone=False,
+                                                opts=pulumi.InvokeOutputOptions(parent=self))
+            self.zone_id, self.zone_arn, self.name_servers = found.zone_id, found.arn, found.name_servers
+        self.zone_name = cfg.zone_name
+
+        names = [cfg.hostname, *cfg.certificate_extra_names]
+        cert = aws.acm.Certificate(
+            f"{name}-cert", domain_name=cfg.hostname,
+            subject_alternative_names=list(cfg.certificate_extra_names) or None,
+            validation_method="DNS", key_algorithm="EC_prime256v1",
+            tags={**tags, "Name": cfg.hostname}, opts=child)
+
+        # "*.x" and "x" share one validation record: declare each record once.
+        fqdns = []
+        for base in dict.fromkeys(n.removeprefix("*.") for n in names):
+            option = cert.domain_validation_options.apply(
+                lambda opts, b=base: next(o for o in opts if o.domain_name.removeprefix("*.") == b))
+            record = aws.route53.Record(
+                f"{name}-validation-{base}", zone_id=self.zone_id, name=option.resource_record_name,
+                type=option.resource_record_type, records=[option.resource_record_value], ttl=60,
+                allow_overwrite=True, opts=child)
+            fqdns.append(record.fqdn)
+        validation = aws.acm.CertificateValidation(
+            f"{name}-cert-validation", certificate_arn=cert.arn, validation_record_fqdns=fqdns, opts=child)
+        self.certificate_arn = validation.certificate_arn
+        self.register_outputs({"zone_id": self.zone_id, "name_servers": self.name_servers,
+                               "certificate_arn": self.certificate_arn})

@@ -1,0 +1,199 @@
+"""Deterministic fake cloud answers for the mock runtime.
+
+Ids and computed outputs are derived from the resource's type and name only, so two renders of
+the same config are byte-identical. Values look like the real thing (ARNs, ids, digests) so code
+that parses them is exercised; they are not meant to be realistic beyond their shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+AZ_LETTERS = "abcdef"
+
+# Resource id prefixes of the AWS types the stack declares.
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/route:Route": "r-",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:route53/zone:Zone": "Z",
+}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _hex_id(typ: str, name: str, length: int = 17) -> str:
+    return _digest(typ, name)[:length]
+
+
+class FakeCloud(pulumi.runtime.Mocks):
+    """Answers resource registrations and data-source calls; the capture lives in the monitor."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self.calls: list[dict[str, Any]] = []
+
+    # --- resources ---
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        if typ.startswith("pulumi:providers:"):
+            return f"{name}-provider-id", inputs
+        state = dict(inputs)
+        rid = self._id(typ, name, inputs)
+        arn = self._arn(typ, name, inputs, rid)
+        if arn:
+            state.setdefault("arn", arn)
+        state.update(self._computed(typ, name, inputs, rid))
+        return rid, state
+
+    def _id(self, typ: str, name: str, inputs: dict) -> str:
+        if typ in _ID_PREFIX:
+            prefix = _ID_PREFIX[typ]
+            return prefix + (_hex_id(typ, name, 13).upper() if prefix == "Z" else _hex_id(typ, name))
+        if typ.startswith("kubernetes:"):
+            meta = inputs.get("metadata") or {}
+            ns = meta.get("namespace")
+            obj = meta.get("name") or inputs.get("name") or name
+            return f"{ns}/{obj}" if ns else obj
+        return f"{name}-{_hex_id(typ, name, 8)}"
+
+    def _arn(self, typ: str, name: str, inputs: dict, rid: str) -> str | None:
+        r, a = self.region, ACCOUNT_ID
+        if typ == "aws:iam/role:Role":
+            return f"arn:aws:iam::{a}:role/{inputs.get('name') or rid}"
+        if typ == "aws:iam/policy:Policy":
+            return f"arn:aws:iam::{a}:policy/{inputs.get('name') or rid}"
+        if typ == "aws:kms/key:Key":
+            return f"arn:aws:kms:{r}:{a}:key/{_uuid(typ, name)}"
+        if typ == "aws:ecr/repository:Repository":
+            return f"arn:aws:ecr:{r}:{a}:repository/{inputs.get('name')}"
+        if typ == "aws:acm/certificate:Certificate":
+            return f"arn:aws:acm:{r}:{a}:certificate/{_uuid(typ, name)}"
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            return f"arn:aws:logs:{r}:{a}:log-group:{inputs.get('name') or name}"
+        if typ == "aws:route53/zone:Zone":
+            return f"arn:aws:route53:::hostedzone/{rid}"
+        if typ.startswith("aws:ec2/"):
+            kind = typ.split(":")[-1].lower()
+            return f"arn:aws:ec2:{r}:{a}:{kind}/{rid}"
+        return None
+
+    def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:
+        r, a = self.region, ACCOUNT_ID
+        if typ == "aws:ecr/repository:Repository":
+            return {"repositoryUrl": f"{a}.dkr.ecr.{r}.amazonaws.com/{inputs.get('name')}", "registryId": a}
+        if typ == "aws:route53/zone:Zone":
+            return {"zoneId": rid, "nameServers": [f"ns-{i}.awsdns-{i:02d}.{tld}" for i, tld in
+                                                   ((101, "com"), (202, "net"), (303, "org"), (404, "co.uk"))]}
+        if typ == "aws:acm/certificate:Certificate":
+            names = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+            return {"domainValidationOptions": [
+                {"domainName": n, "resourceRecordName": f"_{_digest(n)[:32]}.{n.removeprefix('*.')}.",
+                 "resourceRecordType": "CNAME", "resourceRecordValue": f"_{_digest('v', n)[:32]}.acm-validations.aws."}
+                for n in names if n]}
+        if typ == "aws:route53/record:Record":
+            return {"fqdn": str(inputs.get("name") or name).rstrip(".")}
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return {"id": inputs.get("certificateArn")}
+        if typ == "aws:kms/key:Key":
+            return {"keyId": _uuid(typ, name)}
+        if typ == "aws:iam/role:Role":
+            return {"name": inputs.get("name") or rid, "uniqueId": "AROA" + _hex_id(typ, name).upper()}
+        if typ == "aws:ec2/eip:Eip":
+            return {"publicIp": f"198.51.100.{int(_digest(name)[:2], 16) % 254 + 1}", "allocationId": rid}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1, "defaultVersion": 1}
+        if typ == "eks:index:Cluster":
+            return self._cluster_outputs(inputs)
+        if typ == "docker:index/image:Image":
+            image = inputs.get("imageName") or name
+            repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+            return {"repoDigest": f"{repo}@sha256:{_digest('image', image)}", "baseImageName": image}
+        if typ == "kubernetes:networking.k8s.io/v1:Ingress":
+            host = f"k8s-{_hex_id(typ, name, 8)}-{_hex_id('alb', name, 10)}.{r}.elb.amazonaws.com"
+            return {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
+        if typ == "kubernetes:helm.sh/v3:Release":
+            return {"status": {"name": inputs.get("name"), "namespace": inputs.get("namespace"),
+                               "status": "deployed", "version": inputs.get("version"), "revision": 1}}
+        return {}
+
+    def _cluster_outputs(self, inputs: dict) -> dict[str, Any]:
+        name = inputs.get("name") or "cluster"
+        oidc_id = _hex_id("oidc", name, 32).upper()
+        issuer = f"oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"
+        endpoint = f"https://{_hex_id('endpoint', name, 32).upper()}.gr7.{self.region}.eks.amazonaws.com"
+        kubeconfig = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "aws",
+            "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint,
+                                                             "certificate-authority-data": "bW9jaw=="}}],
+            "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+            "users": [{"name": "aws", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+                "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"]}}}],
+        }
+        return {
+            "kubeconfig": kubeconfig,
+            "kubeconfigJson": json.dumps(kubeconfig, sort_keys=True),
+            "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
+            "oidcProviderUrl": f"https://{issuer}",
+            "oidcIssuer": issuer,
+            "clusterSecurityGroupId": "sg-" + _hex_id("cluster-sg", name),
+            "nodeSecurityGroupId": "sg-" + _hex_id("node-sg", name),
+            "core": {
+                "cluster": None, "clusterIamRole": None, "endpoint": endpoint, "instanceRoles": [],
+                "nodeGroupOptions": {}, "provider": None,
+                "subnetIds": list(inputs.get("privateSubnetIds") or []) + list(inputs.get("publicSubnetIds") or []),
+                "vpcId": inputs.get("vpcId"),
+            },
+        }
+
+    # --- data sources ---
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        token, a = args.token, dict(args.args)
+        self.calls.append({"token": token, "args": a})
+        r = self.region
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": [f"{r}{c}" for c in AZ_LETTERS],
+                    "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": r}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
+                    "userId": "AIDAMOCK", "id": ACCOUNT_ID}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": r, "region": r, "id": r}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "mock-ecr-password",
+                    "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{r}.amazonaws.com",
+                    "authorizationToken": "bW9jaw==", "id": r}
+        if token == "aws:route53/getZone:getZone":
+            zone = str(a.get("name", "")).rstrip(".")
+            zid = "Z" + _hex_id("zone", zone, 13).upper()
+            return {"zoneId": zid, "id": zid, "name": zone, "arn": f"arn:aws:route53:::hostedzone/{zid}",
+                    "nameServers": [f"ns-1.awsdns-01.{t}" for t in ("com", "net", "org", "co.uk")]}
+        if token == "aws:eks/getAddonVersion:getAddonVersion":
+            minor = int(_digest(str(a.get("addonName")), str(a.get("kubernetesVersion")))[:2], 16) % 20
+            return {"version": f"v1.{minor}.0-eksbuild.1", "addonName": a.get("addonName"),
+                    "kubernetesVersion": a.get("kubernetesVersion"), "id": str(a.get("addonName"))}
+        return {}
+
+
+def _uuid(typ: str, name: str) -> str:
+    h = _digest("uuid", typ, name)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
