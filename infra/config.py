@@ -582,12 +582,12 @@ def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str
                                    ("appMemoryLimit", "memory_limit", _MEMORY, "256Mi")):
         if not rx.match(get("app", attr)):
             bad(key, get("app", attr), f"must be a Kubernetes quantity such as {example}")
-    if _CPU.match(get("app", "cpu_request")) and _CPU.match(get("app", "cpu_limit")):
-        if _millicores(get("app", "cpu_request")) > _millicores(get("app", "cpu_limit")):
-            bad("appCpuRequest", get("app", "cpu_request"), "must not exceed appCpuLimit")
-    if _MEMORY.match(get("app", "memory_request")) and _MEMORY.match(get("app", "memory_limit")):
-        if _mebibytes(get("app", "memory_request")) > _mebibytes(get("app", "memory_limit")):
-            bad("appMemoryRequest", get("app", "memory_request"), "must not exceed appMemoryLimit")
+    cpu_req, cpu_lim = get("app", "cpu_request"), get("app", "cpu_limit")
+    if _CPU.match(cpu_req) and _CPU.match(cpu_lim) and _millicores(cpu_req) > _millicores(cpu_lim):
+        bad("appCpuRequest", cpu_req, "must not exceed appCpuLimit")
+    mem_req, mem_lim = get("app", "memory_request"), get("app", "memory_limit")
+    if _MEMORY.match(mem_req) and _MEMORY.match(mem_lim) and _mebibytes(mem_req) > _mebibytes(mem_lim):
+        bad("appMemoryRequest", mem_req, "must not exceed appMemoryLimit")
     if get("app", "service_type") not in ("NodePort", "ClusterIP"):
         bad("serviceType", get("app", "service_type"), "allowed: 'NodePort' or 'ClusterIP'")
     hpa_min, hpa_max = get("app", "hpa_min_replicas"), get("app", "hpa_max_replicas")

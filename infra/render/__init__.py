@@ -125,7 +125,11 @@ def _provider_urn(ref: str) -> str:
 
 
 class RenderError(RuntimeError):
-    pass
+    """The program failed; `registered` is what it had declared by then (empty for a config error)."""
+
+    def __init__(self, message: str, registered: list[dict[str, Any]]):
+        super().__init__(message)
+        self.registered = registered
 
 
 def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
@@ -143,7 +147,7 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
     def target() -> None:
         try:
             result["plan"] = _render_in_thread(stack, config, root)
-        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as err:
             result["error"] = err
 
     thread = threading.Thread(target=target, name=f"render-{stack}")
@@ -188,7 +192,10 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
             await pstack.wait_for_rpcs()
             return outputs
 
-        outputs = loop.run_until_complete(run())
+        try:
+            outputs = loop.run_until_complete(run())
+        except Exception as err:
+            raise RenderError(f"{type(err).__name__}: {err}", monitor.ordered()) from err
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:

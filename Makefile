@@ -1,0 +1,35 @@
+# Two commands matter: `make up` (deploy) and `make test` (everything offline). See README.md.
+STACK ?= dev
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: venv test lint unit plan up bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+lint: venv
+	$(PY) -m ruff check .
+
+unit: venv
+	$(PY) -m pytest
+
+test: lint unit
+
+plan: venv
+	$(PY) -m infra.render --stack $(STACK)
+
+up: venv
+	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
+
+bench: venv
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
