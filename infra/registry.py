@@ -41,6 +41,7 @@ class Registry(pulumi.ComponentResource):
     repository_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
+    registry_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -65,5 +66,6 @@ class Registry(pulumi.ComponentResource):
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn
+        self.registry_id = repo.registry_id
         self.register_outputs({"repository_name": repo.name, "repository_url": repo.repository_url,
                                "repository_arn": repo.arn})

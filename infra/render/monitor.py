@@ -61,11 +61,14 @@ class CapturingMonitor(MockMonitor):
             "parent": request.parent or None,
             "provider": request.provider or None,
             "dependencies": sorted(set(request.dependencies)),
+            "propertyDependencies": {k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
+                                     if v.urns},
             "options": {
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
                 "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                 "ignoreChanges": sorted(request.ignoreChanges),
+                "transforms": len(request.transforms),
             },
             "inputs": redact(inputs),
             "state": redact(state),

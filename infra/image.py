@@ -1,0 +1,67 @@
+"""AppImage: the app in app/ built for the nodes' architecture and pushed to ECR (pulumi-docker)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+TYPE = "webstack:image:AppImage"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_DIR = PROJECT_ROOT / "app"
+
+
+def content_tag(directory: Path = APP_DIR) -> str:
+    """A tag derived from every file's path and bytes: same content, same tag; any change, a new tag.
+
+    The repository's tags are immutable, so a tag must never be reused for other content.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return "sha-" + digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AppImageArgs:
+    repository_url: pulumi.Input[str]
+    registry_id: pulumi.Input[str]
+    architecture: str  # amd64 | arm64, from the node instance types
+    context: Path = APP_DIR
+
+
+class AppImage(pulumi.ComponentResource):
+    image_name: pulumi.Output[str]
+    repo_digest: pulumi.Output[str]
+    """`<repository>@sha256:<digest>`: what workloads deploy."""
+    tag: str
+
+    def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        self.tag = content_tag(args.context)
+        creds = aws.ecr.get_authorization_token_output(registry_id=args.registry_id,
+                                                       opts=pulumi.InvokeOutputOptions(parent=self))
+        image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(args.repository_url, ":", self.tag),
+            build=docker.DockerBuildArgs(
+                context=str(args.context),
+                dockerfile=str(args.context / "Dockerfile"),
+                platform=f"linux/{args.architecture}",
+                args={"APP_VERSION": self.tag},
+            ),
+            registry=docker.RegistryArgs(
+                server=args.repository_url,
+                username=creds.user_name,
+                password=pulumi.Output.secret(creds.password),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.image_name = image.image_name
+        self.repo_digest = image.repo_digest
+        self.register_outputs({"image_name": self.image_name, "repo_digest": self.repo_digest})
