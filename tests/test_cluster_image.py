@@ -148,7 +148,8 @@ def test_node_group_waits_for_nat_egress(request: pytest.FixtureRequest, stack: 
     assert private_routes
     for route in private_routes:
         assert route["urn"] in plan.one(MNG)["dependencies"]
-        nat = next(n for n in plan.of_type("aws:ec2/natGateway:NatGateway") if n["id"] == route["inputs"]["natGatewayId"])
+        nat = next(n for n in plan.of_type("aws:ec2/natGateway:NatGateway")
+                   if n["id"] == route["inputs"]["natGatewayId"])
         assert plan.depends_on(mng, nat["urn"])  # the chain reaches the NAT gateway itself
 
 
@@ -226,7 +227,8 @@ def test_image_is_built_from_app_for_the_node_architecture_and_pushed_to_the_rep
 def test_image_never_waits_for_the_cluster(request: pytest.FixtureRequest, stack: str) -> None:
     plan: Plan = request.getfixturevalue(stack)
     image = plan.one(IMAGE)["urn"]
-    cluster_side = [plan.one("webstack:cluster:Cluster"), *plan.descendants(plan.one("webstack:cluster:Cluster")["urn"])]
+    component = plan.one("webstack:cluster:Cluster")
+    cluster_side = [component, *plan.descendants(component["urn"])]
     assert cluster_side
     for r in cluster_side:
         assert not plan.depends_on(image, r["urn"]), r["name"]
