@@ -6,6 +6,7 @@ platform add-ons -> workload -> outputs. No resource is declared here directly.
 
 import pulumi
 
+from infra.addons import PlatformAddons, PlatformAddonsArgs
 from infra.cluster import Cluster, ClusterArgs
 from infra.config import from_pulumi
 from infra.dns import Dns, DnsArgs
@@ -13,6 +14,7 @@ from infra.image import AppImage, AppImageArgs
 from infra.network import Network, NetworkArgs
 from infra.registry import Registry, RegistryArgs
 from infra.tags import common_tags
+from infra.workload import WebApp, WebAppArgs
 
 cfg = from_pulumi()  # validates everything first: a bad config declares nothing
 tags = common_tags(cfg)
@@ -20,21 +22,32 @@ tags = common_tags(cfg)
 network = Network("network", NetworkArgs(cfg.network, cfg.cluster.name, cfg.region, tags))
 registry = Registry("registry", RegistryArgs(cfg.registry, tags))
 dns = Dns("dns", DnsArgs(cfg.dns, tags))
+
 cluster = Cluster("cluster", ClusterArgs(
     cfg.cluster, network.vpc_id, network.public_subnet_ids, network.private_subnet_ids,
     egress_ready=network.private_default_routes, tags=tags))
 # Built and pushed while the control plane is created: the image does not depend on the cluster.
 image = AppImage("app", AppImageArgs(registry.repository_url, registry.registry_id, cfg.cluster.node_architecture))
 
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("public_subnet_ids", network.public_subnet_ids)
-pulumi.export("private_subnet_ids", network.private_subnet_ids)
+addons = PlatformAddons("platform", PlatformAddonsArgs(
+    cfg.addons, cluster.cluster_name, cfg.region, network.vpc_id, cluster.oidc_provider_arn, cluster.oidc_issuer,
+    dns.zone_id, dns.zone_arn, dns.zone_name, cluster.provider, tags))
+
+app = WebApp("webapp", WebAppArgs(
+    cfg.app, image.repo_digest, cfg.dns.hostname, dns.certificate_arn, cluster.provider,
+    ingress_controllers=[addons.alb_controller, addons.external_dns]))
+
+pulumi.export("url", app.url)
+pulumi.export("alb_hostname", app.alb_hostname)
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("cluster_endpoint", cluster.endpoint)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidc_provider_arn", cluster.oidc_provider_arn)
 pulumi.export("node_role_arn", cluster.node_role_arn)
 pulumi.export("node_security_group_id", cluster.node_security_group_id)
+pulumi.export("vpc_id", network.vpc_id)
+pulumi.export("public_subnet_ids", network.public_subnet_ids)
+pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("registry_url", registry.repository_url)
 pulumi.export("image_digest", image.repo_digest)
 pulumi.export("zone_name_servers", dns.name_servers)

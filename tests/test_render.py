@@ -1,0 +1,97 @@
+"""The offline render contract: build/plan/ files, their shape, determinism and secret redaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.render import SECRET, Plan, redact, render
+from infra.render.__main__ import main, write_plan
+
+KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state"}
+OPTIONS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges"}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory, dev: Plan) -> Path:
+    out = tmp_path_factory.mktemp("plan") / "plan"
+    write_plan(dev, out)
+    return out
+
+
+def test_resources_json_follows_the_contract(written: Path, dev: Plan) -> None:
+    resources = json.loads((written / "resources.json").read_text())
+    assert isinstance(resources, list) and len(resources) == len(dev.resources)
+    urns = {r["urn"] for r in resources}
+    for r in resources:
+        assert KEYS <= set(r), r["urn"]
+        assert OPTIONS <= set(r["options"])
+        assert isinstance(r["custom"], bool)
+        assert (r["id"] is None) == (not r["custom"]), r["urn"]
+        assert r["parent"] is None or r["parent"] in urns or r["parent"].endswith("pulumi:pulumi:Stack::webstack-dev")
+        assert all(d in urns for d in r["dependencies"]), r["urn"]
+        assert r["provider"] is None or r["provider"].rsplit("::", 1)[0] in urns, r["urn"]
+    # registration order: every component comes before its children
+    position = {r["urn"]: i for i, r in enumerate(resources)}
+    assert all(position[r["parent"]] < position[r["urn"]] for r in resources if r["parent"] in position)
+    components = [r for r in resources if not r["custom"] and r["type"].startswith("webstack:")]
+    assert [c["type"].split(":")[1] for c in components] == [
+        "network", "registry", "dns", "cluster", "image", "addons", "workload"]
+
+
+def test_invokes_and_outputs_files(written: Path, dev: Plan) -> None:
+    invokes = json.loads((written / "invokes.json").read_text())
+    assert {i["token"] for i in invokes} >= {"aws:index/getAvailabilityZones:getAvailabilityZones",
+                                             "aws:route53/getZone:getZone",
+                                             "aws:ecr/getAuthorizationToken:getAuthorizationToken"}
+    assert all(set(i) == {"token", "args"} for i in invokes)
+    outputs = json.loads((written / "outputs.json").read_text())
+    assert outputs == dev.outputs and outputs["kubeconfig"] == SECRET
+
+
+def test_per_object_files(written: Path) -> None:
+    manifests = sorted(p.name for p in (written / "manifests").iterdir())
+    assert "deployment-webapp-webapp.yaml" in manifests and "ingress-webapp-webapp.yaml" in manifests
+    deployment = yaml.safe_load((written / "manifests" / "deployment-webapp-webapp.yaml").read_text())
+    assert deployment["kind"] == "Deployment" and deployment["metadata"]["namespace"] == "webapp"
+    releases = sorted(p.name for p in (written / "releases").iterdir())
+    assert releases == ["aws-load-balancer-controller.yaml", "external-dns.yaml", "metrics-server.yaml"]
+    release = yaml.safe_load((written / "releases" / "external-dns.yaml").read_text())
+    assert set(release) == {"chart", "version", "repo", "namespace", "values"}
+    assert (written / "iam" / "platform-external-dns-irsa-policy.json").exists()
+
+
+def test_no_secret_value_is_written(written: Path) -> None:
+    text = "\n".join(p.read_text() for p in written.rglob("*") if p.is_file())
+    assert "mock-ecr-password" not in text
+    assert "4dabf18193072939515e22adb298388d" not in text
+    assert SECRET in text
+
+
+def test_redact_replaces_wrapped_secrets_at_any_depth() -> None:
+    wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "pw"}
+    assert redact({"a": [1.0, {"b": wrapped}], "c": 2.5}) == {"a": [1, {"b": SECRET}], "c": 2.5}
+
+
+def test_two_renders_write_identical_files(tmp_path: Path, dev: Plan) -> None:
+    again = render("dev")
+    first, second = tmp_path / "one", tmp_path / "two"
+    write_plan(dev, first)
+    write_plan(again, second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "prod", "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "stack prod:" in printed and "Rendered under mocks" in printed
+    resources = json.loads((tmp_path / "p" / "resources.json").read_text())
+    assert sum(r["type"] == "aws:ec2/natGateway:NatGateway" for r in resources) == 3
+    assert main(["--stack", "nosuch", "--out", str(tmp_path / "q")]) == 1
+    assert "Pulumi.nosuch.yaml" in capsys.readouterr().err

@@ -1,0 +1,123 @@
+"""Real third-party validators on everything the stack renders: Kubernetes schemas, IAM linter,
+the ExternalDNS chart's values schema, and the published controller IAM policy."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from parliament import analyze_policy_string
+
+from infra import iam
+from infra.config import DEFAULT_KUBERNETES_VERSION
+from infra.render import ROOT, Plan
+from infra.render.artifacts import helm_releases, iam_documents, kubernetes_objects
+
+ALLOWLIST = yaml.safe_load((ROOT / "tests" / "data" / "parliament-allowlist.yaml").read_text())
+SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+# sha256 of iam_policy.json as AWS publishes it for aws-load-balancer-controller v3.5.0
+PUBLISHED_ALB_POLICY_SHA256 = "16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a"
+
+
+def plans(request: pytest.FixtureRequest, variant: Callable[..., Plan]) -> list[Plan]:
+    return [request.getfixturevalue("dev"), request.getfixturevalue("prod"), variant("dev", serviceType="ClusterIP")]
+
+
+def test_every_kubernetes_object_passes_strict_schema_validation(request: pytest.FixtureRequest,
+                                                                 variant: Callable[..., Plan]) -> None:
+    checked = 0
+    for plan in plans(request, variant):
+        for key, obj in kubernetes_objects(plan).items():
+            try:
+                kubernetes_validate.validate(obj, DEFAULT_KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as err:
+                pytest.fail(f"{plan.stack} {key}: {err}")
+            checked += 1
+    assert checked >= 27
+
+
+def test_kubernetes_validation_catches_a_broken_object(dev: Plan) -> None:
+    bad = json.loads(json.dumps(kubernetes_objects(dev)["deployment-webapp-webapp"]))
+    bad["spec"]["template"]["spec"]["containers"][0]["securityContxt"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, DEFAULT_KUBERNETES_VERSION, strict=True)
+
+
+def _allowed(document: str, finding: Any) -> dict[str, Any] | None:
+    for entry in ALLOWLIST:
+        if (fnmatch.fnmatch(document, entry["document"]) and finding.issue == entry["issue"]
+                and re.search(entry["detail"], str(finding.detail))):
+            return entry
+    return None
+
+
+def _findings(doc: dict[str, Any]) -> list[Any]:
+    return list(analyze_policy_string(json.dumps(doc)).findings)
+
+
+def test_allowlist_entries_each_give_a_reason() -> None:
+    for entry in ALLOWLIST:
+        assert set(entry) == {"document", "issue", "detail", "reason"} and len(entry["reason"]) > 40
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_iam_document_passes_parliament_except_allowlisted_findings(request: pytest.FixtureRequest,
+                                                                          stack: str) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    docs = iam_documents(plan)
+    assert {"cluster-node-trust", "platform-alb-controller-irsa-trust", "platform-alb-controller-irsa-policy",
+            "platform-external-dns-irsa-trust", "platform-external-dns-irsa-policy"} <= set(docs)
+    unexpected = []
+    for name, doc in docs.items():
+        for finding in _findings(doc):
+            if not _allowed(name, finding):
+                unexpected.append(f"{name}: {finding.issue} {finding.detail}")
+    assert not unexpected, "\n".join(unexpected)
+
+
+def test_parliament_still_reports_what_the_allowlist_does_not_cover() -> None:
+    # ExternalDNS's policy with a typo'd action and a wildcard change permission must fail.
+    doc = iam.external_dns_policy("arn:aws:route53:::hostedzone/Z1")
+    doc["Statement"][0]["Action"] = "route53:ChangeResourceRecordSet"
+    findings = [f for f in _findings(doc) if not _allowed("platform-external-dns-irsa-policy", f)]
+    assert any(f.issue == "UNKNOWN_ACTION" for f in findings)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_external_dns_values_pass_the_charts_schema(request: pytest.FixtureRequest, stack: str) -> None:
+    schema = json.loads((iam.DATA / "external-dns-1.21.1-values.schema.json").read_text())
+    values = helm_releases(request.getfixturevalue(stack))["external-dns"]["values"]
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(values), key=str)
+    assert not errors, [e.message for e in errors]
+    broken = {**values, "policy": "delete-everything"}
+    assert list(validator.iter_errors(broken))
+
+
+def test_controller_policy_is_the_published_one(dev: Plan) -> None:
+    data = iam.DATA / "aws-load-balancer-controller-3.5.0-iam-policy.json"
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == PUBLISHED_ALB_POLICY_SHA256
+    published = SHARED_REFERENCE / "aws-load-balancer-controller-3.5.0" / "iam_policy.json"
+    if published.exists():  # the reference copy beside the repo, where there is one
+        assert json.loads(published.read_text()) == json.loads(data.read_text())
+    rendered = iam_documents(dev)["platform-alb-controller-irsa-policy"]
+    assert rendered == json.loads(data.read_text())
+    actions = json.dumps(rendered)
+    # the action the demo's stale policy lacked (AccessDenied on DescribeListenerAttributes)
+    assert "elasticloadbalancing:DescribeListenerAttributes" in actions
+
+
+def test_external_dns_schema_is_the_published_one() -> None:
+    published = SHARED_REFERENCE / "external-dns-1.21.1" / "values.schema.json"
+    if not published.exists():
+        pytest.skip(f"no reference copy at {published}")
+    assert json.loads(published.read_text()) == json.loads(
+        (iam.DATA / "external-dns-1.21.1-values.schema.json").read_text())
