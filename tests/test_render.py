@@ -27,8 +27,8 @@ def test_resources_json_follows_the_contract(written: Path, dev: Plan) -> None:
     assert isinstance(resources, list) and len(resources) == len(dev.resources)
     urns = {r["urn"] for r in resources}
     for r in resources:
-        assert KEYS <= set(r), r["urn"]
-        assert OPTIONS <= set(r["options"])
+        assert set(r) >= KEYS, r["urn"]
+        assert set(r["options"]) >= OPTIONS
         assert isinstance(r["custom"], bool)
         assert (r["id"] is None) == (not r["custom"]), r["urn"]
         assert r["parent"] is None or r["parent"] in urns or r["parent"].endswith("pulumi:pulumi:Stack::webstack-dev")
