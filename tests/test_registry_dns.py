@@ -19,6 +19,7 @@ UNTAGGED = {
     "aws:acm/certificateValidation:CertificateValidation", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    "aws:kms/alias:Alias",
 }
 
 

@@ -95,3 +95,12 @@ def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: p
     assert sum(r["type"] == "aws:ec2/natGateway:NatGateway" for r in resources) == 3
     assert main(["--stack", "nosuch", "--out", str(tmp_path / "q")]) == 1
     assert "Pulumi.nosuch.yaml" in capsys.readouterr().err
+
+
+def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> None:
+    from infra.render import RenderError
+
+    with pytest.raises(RenderError):
+        render("dev", {"webstack:azCount": "0"})
+    again = render("dev")
+    assert [r["urn"] for r in again.resources] == [r["urn"] for r in dev.resources]

@@ -162,6 +162,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import stack as pstack
+    from pulumi.runtime.settings import SETTINGS
 
     from .fakes import FakeCloud
     from .monitor import CapturingMonitor
@@ -173,6 +174,9 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
     monitor = CapturingMonitor(fake)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK tracks pending outputs in one process-wide set: drop what an earlier (failed) render left.
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
     try:
         pulumi.runtime.set_all_config(raw_config, [])
         pmocks.set_mocks(fake, project=project, stack=stack, preview=False, monitor=monitor)
@@ -202,6 +206,8 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_default_executor())
+        with SETTINGS.lock:
+            SETTINGS.outputs.clear()
         loop.close()
         asyncio.set_event_loop(None)
     invokes = sorted(({"token": c["token"], "args": redact(c["args"])} for c in fake.calls),
