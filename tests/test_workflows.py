@@ -1,0 +1,106 @@
+"""GitHub Actions workflows: valid against the published schema, and the guarantees they must keep."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.render import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def check_jsonschema() -> str:
+    exe = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
+    assert Path(exe).exists(), "check-jsonschema is in requirements-dev.txt"
+    return exe
+
+
+def load(name: str) -> dict[str, Any]:
+    # PyYAML reads the `on:` key as True.
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job["steps"]
+
+
+def uses(job: dict[str, Any], action: str) -> dict[str, Any]:
+    found = [s for s in steps(job) if str(s.get("uses", "")).startswith(action + "@")]
+    assert len(found) == 1, f"{action} used {len(found)} times"
+    return found[0]
+
+
+def test_the_three_workflows_exist() -> None:
+    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "preview.yml"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_workflow_passes_the_github_workflow_schema(path: Path) -> None:
+    result = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    broken = load("ci.yml")
+    broken["jobs"]["test"]["runs-on"] = None
+    broken["jobs"]["test"]["timeout-minutes"] = "soon"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    result = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+
+
+def test_ci_runs_make_test_on_311_and_312() -> None:
+    ci = load("ci.yml")
+    assert set(ci["on"]) == {"pull_request", "push"}
+    job = ci["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
+    assert any(s.get("run") == "make test" for s in steps(job))
+    assert ci["permissions"] == {"contents": "read"}
+
+
+def test_preview_uses_oidc_least_privilege_policy_pack_and_comments() -> None:
+    wf = load("preview.yml")
+    assert list(wf["on"]) == ["pull_request"]
+    assert wf["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
+    assert "github.event.pull_request.number" in wf["concurrency"]["group"]
+    job = wf["jobs"]["preview"]
+    aws = uses(job, "aws-actions/configure-aws-credentials")["with"]
+    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws)
+    pulumi = uses(job, "pulumi/actions")["with"]
+    assert pulumi["command"] == "preview" and pulumi["stack-name"] == "dev"
+    assert pulumi["diff"] is True and pulumi["comment-on-pr"] is True and pulumi["policyPacks"] == "policy"
+    uses(job, "docker/setup-buildx-action")
+
+
+def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
+    wf = load("deploy.yml")
+    assert wf["on"] == {"push": {"branches": ["main"]}}
+    assert wf["permissions"] == {"id-token": "write", "contents": "read"}
+    assert wf["concurrency"]["cancel-in-progress"] is False
+    dev, prod = wf["jobs"]["dev"], wf["jobs"]["prod"]
+    assert prod["needs"] == "dev" and prod["environment"] == "production"
+    for job, stack in ((dev, "dev"), (prod, "prod")):
+        pulumi = uses(job, "pulumi/actions")["with"]
+        assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == ("up", stack, "policy")
+        assert not {"aws-access-key-id", "aws-secret-access-key"} & set(
+            uses(job, "aws-actions/configure-aws-credentials")["with"])
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_long_lived_aws_keys_anywhere(path: Path) -> None:
+    text = path.read_text()
+    assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
