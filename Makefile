@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint unit plan up bench clean
+.PHONY: venv test lint unit plan diagram up bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: lint unit
 
 plan: venv
 	$(PY) -m infra.render --stack $(STACK)
+
+diagram: venv
+	$(PY) -m infra.render.diagram
 
 up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
