@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv test lint unit plan diagram up bench clean
+.PHONY: venv checkov-venv test lint unit plan diagram up bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +16,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# checkov pins old packaging/boto3: it gets a virtualenv of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
+
 lint: venv
 	$(PY) -m ruff check .
 
-unit: venv
-	$(PY) -m pytest
+unit: venv checkov-venv
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
 
 test: lint unit
 
