@@ -104,3 +104,12 @@ def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> No
         render("dev", {"webstack:azCount": "0"})
     again = render("dev")
     assert [r["urn"] for r in again.resources] == [r["urn"] for r in dev.resources]
+
+
+def test_views_do_not_alias_the_plan(dev: Plan) -> None:
+    from infra.render.artifacts import helm_releases, kubernetes_objects
+
+    kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] = 99
+    helm_releases(dev)["external-dns"]["values"]["policy"] = "sync"
+    assert kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] == 2
+    assert helm_releases(dev)["external-dns"]["values"]["policy"] == "upsert-only"
