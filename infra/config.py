@@ -16,8 +16,9 @@ from typing import Any
 
 PROJECT = "webstack"
 
-# EKS versions AWS still supports (standard or extended) as of 2026-11; the default is in standard support.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
+# EKS versions in standard or extended support as of 2026-11 (1.31 leaves extended support on 2026-11-26);
+# the default, 1.35, is in standard support until 2027-03.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 # The chart versions whose published IAM policy / values schema this project ships (infra/data/).
 ALB_CONTROLLER_CHART_VERSIONS = ("3.5.0",)

@@ -62,6 +62,7 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     ({"nodeMinSize": "0", "nodeDesiredSize": "0", "nodeMaxSize": "0"}, "nodeMaxSize", "at least 1"),
     ({"kubernetesVersion": "1.23"}, "kubernetesVersion", "EKS-supported"),
     ({"kubernetesVersion": "1.29"}, "kubernetesVersion", "1.35"),
+    ({"kubernetesVersion": "1.31"}, "kubernetesVersion", "EKS-supported"),
     ({"publicAccessCidrs": '["10.0.0.300/32"]'}, "publicAccessCidrs", "CIDR"),
     ({"publicAccessCidrs": '["0.0.0.0/0"]'}, "publicAccessCidrs", "whole internet"),
     ({"publicAccessCidrs": "[]"}, "publicAccessCidrs", "endpointPublicAccess"),
