@@ -42,6 +42,33 @@ def node_group_update_config(max_unavailable: int) -> pulumi.ResourceTransform:
     return transform
 
 
+# AWS resources pulumi-eks declares inside its components that accept tags.
+TAGGABLE_CHILDREN = frozenset({
+    "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon",
+    "aws:eks/accessEntry:AccessEntry", "aws:iam/role:Role", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+})
+
+
+def inherit_common_tags(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
+    """Adds the common tags to the taggable resources pulumi-eks creates, some of which (the OIDC provider)
+    it tags with nothing; the `tags` argument of its components does not reach them all."""
+    common = dict(tags)
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in TAGGABLE_CHILDREN:
+            return None
+        existing = args.props.get("tags") or {}
+        if isinstance(existing, Mapping):
+            merged: pulumi.Input[Mapping[str, str]] = {**existing, **common}
+        else:  # not yet known: merge once it is
+            merged = pulumi.Output.from_input(existing).apply(lambda t: {**(t or {}), **common})
+        return pulumi.ResourceTransformResult(props={**args.props, "tags": merged}, opts=args.opts)
+
+    return transform
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     config: ClusterConfig
@@ -111,7 +138,8 @@ class Cluster(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
+                                        transforms=[inherit_common_tags(tags)]),
         )
         # Read from a cluster output, so whatever uses the name waits for the whole cluster component.
         self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: cfg.name)
@@ -177,7 +205,8 @@ class Cluster(pulumi.ComponentResource):
             # Nodes in private subnets cannot join without egress through NAT, nor run pods without the CNI.
             opts=pulumi.ResourceOptions(parent=self,
                                         depends_on=[*args.egress_ready, *attachments, *base_addons],
-                                        transforms=[node_group_update_config(cfg.node_max_unavailable)]),
+                                        transforms=[node_group_update_config(cfg.node_max_unavailable),
+                                                    inherit_common_tags(tags)]),
         )
         for a in ADDONS_AFTER_NODES:
             addon(a, [self.node_group])

@@ -10,7 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra.cluster import CLUSTER_ADMIN_POLICY, NODE_GROUP_TYPE, NODE_POLICIES, node_group_update_config
+from infra.cluster import (
+    CLUSTER_ADMIN_POLICY,
+    NODE_GROUP_TYPE,
+    NODE_POLICIES,
+    inherit_common_tags,
+    node_group_update_config,
+)
 from infra.image import APP_DIR, content_tag
 from infra.render import Plan
 
@@ -119,7 +125,8 @@ def test_node_group_is_private_and_scaled_from_config(request: pytest.FixtureReq
     expected = {"dev": (["t3.medium"], 2, 2, 3), "prod": (["m6i.large", "m6a.large"], 3, 3, 9)}[stack]
     assert (i["instanceTypes"], i["scalingConfig"]["minSize"], i["scalingConfig"]["desiredSize"],
             i["scalingConfig"]["maxSize"]) == expected
-    assert mng["options"]["transforms"] == 1  # updateConfig, see the transform test
+    assert mng["options"]["transforms"] == 2  # updateConfig and the common tags, see the transform tests
+    assert plan.one(EKS)["options"]["transforms"] == 1  # the common tags
 
 
 def test_update_config_transform_reaches_only_the_node_group() -> None:
@@ -129,6 +136,23 @@ def test_update_config_transform_reaches_only_the_node_group() -> None:
     assert hit is not None and hit.props == {"clusterName": "c", "updateConfig": {"maxUnavailable": 2}}
     assert hit.opts is opts
     assert transform(SimpleNamespace(type_="aws:ec2/securityGroup:SecurityGroup", props={}, opts=opts)) is None
+
+
+def test_common_tags_reach_the_taggable_children_of_pulumi_eks() -> None:
+    transform = inherit_common_tags({"project": "webstack", "stack": "dev", "managed-by": "pulumi"})
+    opts = object()
+    oidc = transform(SimpleNamespace(type_="aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+                                     props={"url": "https://oidc"}, opts=opts))
+    assert oidc is not None and oidc.opts is opts
+    assert oidc.props == {"url": "https://oidc", "tags": {"project": "webstack", "stack": "dev",
+                                                          "managed-by": "pulumi"}}
+    role = transform(SimpleNamespace(type_="aws:iam/role:Role", props={"tags": {"Name": "r", "stack": "x"}},
+                                     opts=opts))
+    assert role is not None and role.props["tags"] == {"Name": "r", "stack": "dev", "project": "webstack",
+                                                       "managed-by": "pulumi"}
+    # types without tags are left alone
+    assert transform(SimpleNamespace(type_="aws:iam/rolePolicyAttachment:RolePolicyAttachment", props={},
+                                     opts=opts)) is None
 
 
 def test_spot_labels_and_arm64_by_config(variant: Callable[..., Plan]) -> None:

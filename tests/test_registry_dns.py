@@ -18,7 +18,7 @@ UNTAGGED = {
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation", "aws:route53/record:Record",
     "aws:acm/certificateValidation:CertificateValidation", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:kms/alias:Alias",
 }
 
