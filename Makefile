@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv test lint unit plan diagram up bench clean
+.PHONY: venv checkov-venv policy-venv test lint unit plan diagram up bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 checkov-venv: $(CHECKOV_STAMP)
+
+# The policy pack's own virtualenv (policy/PulumiPolicy.yaml names it), for `pulumi preview --policy-pack policy`.
+policy-venv:
+	@test -x policy/venv/bin/python || $(PYTHON) -m venv policy/venv
+	policy/venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
 
 lint: venv
 	$(PY) -m ruff check .

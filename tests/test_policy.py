@@ -1,0 +1,711 @@
+"""The CrossGuard policy pack (policy/): the rendered stacks pass every policy, and each policy catches what it
+is meant to catch, on inputs made by breaking one thing in a real resource of the dev plan.
+
+Validators get the same argument objects and props proxies as under `pulumi preview --policy-pack policy`
+(ResourceValidationArgs / StackValidationArgs, props wrapped by pulumi-policy's unknown-checking proxy).
+A stack policy sees outputs; here each resource's props are its rendered inputs plus {"id": <its id>}.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.metadata
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from infra.render import Plan
+from policy import validators as v
+from policy.validators import POLICIES
+
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
+BY_NAME: dict[str, Any] = {p.name: p for p in POLICIES}
+RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
+STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
+UNKNOWN = UNKNOWN_STRING_VALUE
+
+
+# --- harness --------------------------------------------------------------------------------------------
+def check_resource(policy: ResourceValidationPolicy, rtype: str, props: dict[str, Any], urn: str = "",
+                   name: str = "r") -> list[str]:
+    messages: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    args = ResourceValidationArgs(rtype, unknown_checking_proxy(copy.deepcopy(props)), urn, name,
+                                  opts=None, provider=None)  # type: ignore[arg-type]  # neither is used
+    policy.validate(args, report)
+    return messages
+
+
+def stack_resource(r: dict[str, Any], props: dict[str, Any] | None = None,
+                   deps: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
+    """A plan resource as a stack policy sees it: props = inputs + {"id": id} (the outputs we can render)."""
+    if props is None:
+        props = {**copy.deepcopy(r["inputs"]), **({"id": r["id"]} if r["id"] else {})}
+    return PolicyResource(r["type"], unknown_checking_proxy(props), r["urn"], r["name"], opts=None,  # type: ignore[arg-type]
+                          provider=None, parent=None, dependencies=[], property_dependencies=deps or {})
+
+
+def check_stack(policy: StackValidationPolicy, resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
+    reported: list[tuple[str, str | None]] = []
+    policy.validate(StackValidationArgs(resources), lambda message, urn=None: reported.append((message, urn)))
+    return reported
+
+
+def inputs(plan: Plan, rtype: str, name: str | None = None) -> dict[str, Any]:
+    return copy.deepcopy(plan.one(rtype, name)["inputs"])
+
+
+def aws_cluster(plan: Plan) -> dict[str, Any]:
+    """What the engine shows for the aws:eks/cluster:Cluster pulumi-eks creates from our eks:index:Cluster."""
+    c = inputs(plan, v.EKS_CLUSTER_COMPONENT)
+    return {
+        "name": c["name"], "version": c["version"], "roleArn": "arn:aws:iam::123456789012:role/cluster-eksRole",
+        "enabledClusterLogTypes": c["enabledClusterLogTypes"],
+        "encryptionConfig": {"provider": {"keyArn": c["encryptionConfigKeyArn"]}, "resources": ["secrets"]},
+        "vpcConfig": {"subnetIds": c["privateSubnetIds"] + c["publicSubnetIds"],
+                      "endpointPrivateAccess": c["endpointPrivateAccess"],
+                      "endpointPublicAccess": c["endpointPublicAccess"], "publicAccessCidrs": c["publicAccessCidrs"]},
+        "tags": c["tags"],
+    }
+
+
+def aws_node_group(plan: Plan) -> dict[str, Any]:
+    """The aws:eks/nodeGroup:NodeGroup pulumi-eks creates from our eks:index:ManagedNodeGroup."""
+    ng = inputs(plan, v.NODE_GROUP_COMPONENT)
+    return {"clusterName": "webstack-dev", "nodeGroupName": ng["nodeGroupName"], "nodeRoleArn": ng["nodeRoleArn"],
+            "subnetIds": ng["subnetIds"], "scalingConfig": ng["scalingConfig"],
+            "launchTemplate": ng["launchTemplate"], "tags": ng["tags"]}
+
+
+def security_group(plan: Plan, *ingress: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An aws:ec2/securityGroup:SecurityGroup made from the plan's default SG, with these ingress rules."""
+    props = inputs(plan, v.DEFAULT_SECURITY_GROUP)
+    props.update(ingress=list(ingress), egress=[{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                                                 "cidrBlocks": ["0.0.0.0/0"]}], description="test")
+    return v.SECURITY_GROUP, props
+
+
+def rule(port: int | tuple[int, int], *cidrs: str, protocol: str = "tcp") -> dict[str, Any]:
+    low, high = port if isinstance(port, tuple) else (port, port)
+    return {"protocol": protocol, "fromPort": low, "toPort": high,
+            "cidrBlocks": [c for c in cidrs if ":" not in c], "ipv6CidrBlocks": [c for c in cidrs if ":" in c]}
+
+
+def ingress_rule(plan: Plan, cidr: str, port: int, protocol: str = "tcp") -> tuple[str, dict[str, Any]]:
+    tags = inputs(plan, v.ECR_REPOSITORY)["tags"]
+    key = "cidrIpv6" if ":" in cidr else "cidrIpv4"
+    return v.SECURITY_GROUP_INGRESS_RULE, {"securityGroupId": "sg-0123", key: cidr, "fromPort": port,
+                                           "toPort": port, "ipProtocol": protocol, "tags": tags}
+
+
+def sg_rule(kind: str, cidr: str, port: tuple[int, int], protocol: str = "tcp") -> tuple[str, dict[str, Any]]:
+    return v.SECURITY_GROUP_RULE, {"type": kind, "securityGroupId": "sg-0123", "cidrBlocks": [cidr],
+                                   "fromPort": port[0], "toPort": port[1], "protocol": protocol}
+
+
+def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "aws:iam/policy:Policy"
+             ) -> tuple[str, dict[str, Any]]:
+    props = inputs(plan, "aws:iam/policy:Policy", "platform-external-dns-irsa")
+    doc = json.loads(props["policy"])
+    edit(doc)
+    props["policy"] = json.dumps(doc)
+    if rtype == "aws:iam/rolePolicy:RolePolicy":
+        props = {"role": "some-role", "policy": props["policy"]}
+    return rtype, props
+
+
+def with_trust(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> tuple[str, dict[str, Any]]:
+    """The ALB controller's IRSA role, `edit(condition)` applied to its trust statement's Condition."""
+    props = inputs(plan, v.IAM_ROLE, "platform-alb-controller-irsa")
+    doc = json.loads(props["assumeRolePolicy"])
+    edit(doc["Statement"][0]["Condition"])
+    props["assumeRolePolicy"] = json.dumps(doc)
+    return v.IAM_ROLE, props
+
+
+def condition_key(condition: dict[str, Any], suffix: str) -> str:
+    """The <issuer>:sub or <issuer>:aud key of the StringEquals condition."""
+    return next(k for k in condition["StringEquals"] if k.endswith(suffix))
+
+
+def drop_condition(suffix: str) -> Callable[[dict[str, Any]], None]:
+    def edit(c: dict[str, Any]) -> None:
+        del c["StringEquals"][condition_key(c, suffix)]
+    return edit
+
+
+def set_condition(suffix: str, value: Any, operator: str = "StringEquals") -> Callable[[dict[str, Any]], None]:
+    def edit(c: dict[str, Any]) -> None:
+        key = condition_key(c, suffix)
+        c["StringEquals"].pop(key)
+        c.setdefault(operator, {})[key] = value
+    return edit
+
+
+def deployment(plan: Plan, edit: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
+               ) -> tuple[str, dict[str, Any]]:
+    """The webapp Deployment, `edit(pod_spec, container)` applied."""
+    props = inputs(plan, "kubernetes:apps/v1:Deployment")
+    pod = props["spec"]["template"]["spec"]
+    if edit:
+        edit(pod, pod["containers"][0])
+    return "kubernetes:apps/v1:Deployment", props
+
+
+def as_kind(plan: Plan, kind: str, edit: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
+            ) -> tuple[str, dict[str, Any]]:
+    """The webapp's pod template inside another workload kind."""
+    _, dep = deployment(plan, edit)
+    template, meta = dep["spec"]["template"], dep["metadata"]
+    group = {"Pod": "core/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
+             "CronJob": "batch/v1"}[kind]
+    if kind == "Pod":
+        props = {"kind": kind, "metadata": meta, "spec": template["spec"]}
+    elif kind == "CronJob":
+        props = {"kind": kind, "metadata": meta,
+                 "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": template}}}}
+    else:
+        props = {"kind": kind, "metadata": meta, "spec": {"selector": dep["spec"]["selector"], "template": template}}
+    return f"kubernetes:{group}:{kind}", props
+
+
+def ingress(plan: Plan, **annotations: str | None) -> tuple[str, dict[str, Any]]:
+    """The webapp Ingress with ALB annotations (short names) replaced, or removed when None."""
+    props = inputs(plan, "kubernetes:networking.k8s.io/v1:Ingress")
+    ann = props["metadata"]["annotations"]
+    for short, value in annotations.items():
+        key = v.ALB + short.replace("_", "-")
+        if value is None:
+            ann.pop(key, None)
+        else:
+            ann[key] = value
+    return "kubernetes:networking.k8s.io/v1:Ingress", props
+
+
+def release(plan: Plan, name: str, edit: Callable[[dict[str, Any]], None]) -> tuple[str, dict[str, Any]]:
+    props = inputs(plan, "kubernetes:helm.sh/v3:Release", name)
+    edit(props)
+    return "kubernetes:helm.sh/v3:Release", props
+
+
+def edited(plan: Plan, rtype: str, name: str | None, edit: Callable[[dict[str, Any]], Any]
+           ) -> tuple[str, dict[str, Any]]:
+    props = inputs(plan, rtype, name)
+    edit(props)
+    return rtype, props
+
+
+def edit_aws_cluster(plan: Plan, edit: Callable[[dict[str, Any]], Any]) -> tuple[str, dict[str, Any]]:
+    props = aws_cluster(plan)
+    edit(props)
+    return v.EKS_CLUSTER, props
+
+
+def drop(d: dict[str, Any], *path: str) -> None:
+    for key in path[:-1]:
+        d = d[key]
+    d.pop(path[-1], None)
+
+
+def setp(d: dict[str, Any], *path_and_value: Any) -> None:
+    *path, value = path_and_value
+    for key in path[:-1]:
+        d = d[key]
+    d[path[-1]] = value
+
+
+# --- 1. the rendered stacks pass every policy ---------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_rendered_stack_passes(request: pytest.FixtureRequest, stack: str, policy: Any) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    if isinstance(policy, StackValidationPolicy):
+        found = [m for m, _ in check_stack(policy, [stack_resource(r) for r in plan.resources])]
+    else:
+        found = [f"{r['type']} {r['name']}: {m}" for r in plan.resources
+                 for m in check_resource(policy, r["type"], r["inputs"], r["urn"], r["name"])]
+    assert found == []
+
+
+# --- 2. each policy catches what it is for ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    policy: str
+    id: str
+    build: Callable[[Plan], tuple[str, dict[str, Any]]]
+    expect: str  # a substring of one reported message naming what is wrong
+
+
+LT, REPO, CLUSTER = v.LAUNCH_TEMPLATE, v.ECR_REPOSITORY, v.EKS_CLUSTER_COMPONENT
+ALB_RELEASE, DNS_RELEASE = "aws-load-balancer-controller", "external-dns"
+
+VIOLATIONS = [
+    # 2. IMDSv2 / 2b. volumes
+    Case("launch-template-imdsv2", "tokens-optional",
+         lambda p: edited(p, LT, None, lambda d: setp(d, "metadataOptions", "httpTokens", "optional")),
+         "httpTokens is 'optional'"),
+    Case("launch-template-imdsv2", "hop-limit-2",
+         lambda p: edited(p, LT, None, lambda d: setp(d, "metadataOptions", "httpPutResponseHopLimit", 2)),
+         "httpPutResponseHopLimit is 2"),
+    Case("launch-template-imdsv2", "no-metadata-options",
+         lambda p: edited(p, LT, None, lambda d: drop(d, "metadataOptions")), "httpTokens is None"),
+    Case("launch-template-encrypted-volumes", "unencrypted-root",
+         lambda p: edited(p, LT, None, lambda d: setp(d["blockDeviceMappings"][0], "ebs", "encrypted", "false")),
+         "/dev/xvda is not encrypted"),
+    Case("launch-template-encrypted-volumes", "no-volumes",
+         lambda p: edited(p, LT, None, lambda d: drop(d, "blockDeviceMappings")), "declares no EBS volume"),
+    # 3. secrets encryption
+    Case("eks-secrets-encryption", "component-no-key",
+         lambda p: edited(p, CLUSTER, None, lambda d: drop(d, "encryptionConfigKeyArn")), "encryptionConfigKeyArn"),
+    Case("eks-secrets-encryption", "aws-cluster-no-secrets",
+         lambda p: edit_aws_cluster(p, lambda d: setp(d, "encryptionConfig", "resources", [])), "['secrets']"),
+    Case("eks-secrets-encryption", "aws-cluster-no-encryption",
+         lambda p: edit_aws_cluster(p, lambda d: drop(d, "encryptionConfig")), "['secrets']"),
+    Case("eks-secrets-encryption", "aws-cluster-no-key",
+         lambda p: edit_aws_cluster(p, lambda d: drop(d, "encryptionConfig", "provider")), "provider.keyArn"),
+    # 4. control plane logs
+    Case("eks-control-plane-logs", "component-api-only",
+         lambda p: edited(p, CLUSTER, None, lambda d: setp(d, "enabledClusterLogTypes", ["api"])),
+         "lacks audit, authenticator"),
+    Case("eks-control-plane-logs", "aws-cluster-no-logs",
+         lambda p: edit_aws_cluster(p, lambda d: drop(d, "enabledClusterLogTypes")), "lacks api, audit, authenticator"),
+    # 5. public endpoint
+    Case("eks-public-endpoint-restricted", "component-open-to-world",
+         lambda p: edited(p, CLUSTER, None, lambda d: setp(d, "publicAccessCidrs", ["203.0.113.0/24", "0.0.0.0/0"])),
+         "publicAccessCidrs contains 0.0.0.0/0"),
+    Case("eks-public-endpoint-restricted", "component-no-allow-list",
+         lambda p: edited(p, CLUSTER, None, lambda d: drop(d, "publicAccessCidrs")), "no publicAccessCidrs"),
+    Case("eks-public-endpoint-restricted", "component-public-by-default",
+         lambda p: edited(p, CLUSTER, None, lambda d: (drop(d, "endpointPublicAccess"), drop(d, "publicAccessCidrs"))),
+         "no publicAccessCidrs"),
+    Case("eks-public-endpoint-restricted", "aws-cluster-ipv6-world",
+         lambda p: edit_aws_cluster(p, lambda d: setp(d, "vpcConfig", "publicAccessCidrs", ["::/0"])),
+         "vpcConfig.publicAccessCidrs contains ::/0"),
+    Case("eks-public-endpoint-restricted", "aws-cluster-default-public",
+         lambda p: edit_aws_cluster(p, lambda d: (drop(d, "vpcConfig", "endpointPublicAccess"),
+                                                  drop(d, "vpcConfig", "publicAccessCidrs"))),
+         "no vpcConfig.publicAccessCidrs"),
+    Case("eks-public-endpoint-restricted", "invalid-cidr",
+         lambda p: edited(p, CLUSTER, None, lambda d: setp(d, "publicAccessCidrs", ["203.0.113.300/24"])),
+         "invalid CIDR(s) 203.0.113.300/24"),
+    # 6/7. ECR
+    Case("ecr-scan-on-push", "scan-off",
+         lambda p: edited(p, REPO, None, lambda d: setp(d, "imageScanningConfiguration", "scanOnPush", False)),
+         "scanOnPush is not true"),
+    Case("ecr-scan-on-push", "no-scanning-config",
+         lambda p: edited(p, REPO, None, lambda d: drop(d, "imageScanningConfiguration")), "scanOnPush is not true"),
+    Case("ecr-immutable-tags", "mutable",
+         lambda p: edited(p, REPO, None, lambda d: setp(d, "imageTagMutability", "MUTABLE")),
+         "imageTagMutability is MUTABLE"),
+    Case("ecr-immutable-tags", "default-mutable",
+         lambda p: edited(p, REPO, None, lambda d: drop(d, "imageTagMutability")), "MUTABLE (the default)"),
+    # 8. security groups
+    Case("security-group-no-world-ingress", "sg-ssh-from-world",
+         lambda p: security_group(p, rule(443, "0.0.0.0/0"), rule(22, "0.0.0.0/0")),
+         "ingress from 0.0.0.0/0 on protocol tcp port(s) 22"),
+    Case("security-group-no-world-ingress", "sg-all-traffic-ipv6",
+         lambda p: security_group(p, rule(0, "::/0", protocol="-1")), "ingress from ::/0 on protocol -1"),
+    Case("security-group-no-world-ingress", "sg-port-range-80-443",
+         lambda p: security_group(p, rule((80, 443), "0.0.0.0/0")), "port(s) 80-443"),
+    Case("security-group-no-world-ingress", "sg-rule-ingress-all-ports",
+         lambda p: sg_rule("ingress", "0.0.0.0/0", (0, 65535)), "port(s) 0-65535"),
+    Case("security-group-no-world-ingress", "ingress-rule-udp-443",
+         lambda p: ingress_rule(p, "0.0.0.0/0", 443, protocol="udp"), "protocol udp port(s) 443"),
+    Case("security-group-no-world-ingress", "ingress-rule-postgres-ipv6",
+         lambda p: ingress_rule(p, "::/0", 5432), "ingress from ::/0 on protocol tcp port(s) 5432"),
+    Case("default-security-group-closed", "default-sg-ingress",
+         lambda p: edited(p, v.DEFAULT_SECURITY_GROUP, None,
+                          lambda d: setp(d, "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
+         "has 1 ingress rule(s)"),
+    Case("default-security-group-closed", "default-sg-egress",
+         lambda p: edited(p, v.DEFAULT_SECURITY_GROUP, None, lambda d: setp(d, "egress", [rule(0, "0.0.0.0/0")])),
+         "has 1 egress rule(s)"),
+    # 9. tags
+    Case("aws-common-tags", "repo-without-managed-by",
+         lambda p: edited(p, REPO, None, lambda d: drop(d, "tags", "managed-by")), "missing common tag(s) managed-by"),
+    Case("aws-common-tags", "subnet-without-tags",
+         lambda p: edited(p, v.SUBNET, "network-private-0", lambda d: drop(d, "tags")),
+         "missing common tag(s) project, stack, managed-by"),
+    Case("aws-common-tags", "vpc-tagged-with-other-stack",
+         lambda p: edited(p, "aws:ec2/vpc:Vpc", None, lambda d: setp(d, "tags", "stack", "prod")),
+         "tag stack='prod' should be 'dev'"),
+    Case("aws-common-tags", "kms-key-wrong-project",
+         lambda p: edited(p, v.KMS_KEY, None, lambda d: setp(d, "tags", "project", "other")),
+         "tag project='other' should be 'webstack'"),
+    # 10. containers
+    Case("containers-hardened", "root-allowed",
+         lambda p: deployment(p, lambda pod, c: (drop(pod, "securityContext", "runAsNonRoot"),
+                                                 drop(c, "securityContext", "runAsNonRoot"))),
+         "container 'webapp': runAsNonRoot is not true"),
+    Case("containers-hardened", "container-overrides-non-root",
+         lambda p: deployment(p, lambda pod, c: setp(c, "securityContext", "runAsNonRoot", False)),
+         "runAsNonRoot is not true"),
+    Case("containers-hardened", "run-as-uid-0",
+         lambda p: deployment(p, lambda pod, c: setp(c, "securityContext", "runAsUser", 0)), "runAsUser is 0"),
+    Case("containers-hardened", "no-memory-limit",
+         lambda p: deployment(p, lambda pod, c: drop(c, "resources", "limits", "memory")), "no memory limit"),
+    Case("containers-hardened", "no-requests",
+         lambda p: deployment(p, lambda pod, c: drop(c, "resources", "requests")), "no cpu request; no memory request"),
+    Case("containers-hardened", "no-liveness-probe",
+         lambda p: deployment(p, lambda pod, c: drop(c, "livenessProbe")), "no livenessProbe"),
+    Case("containers-hardened", "no-readiness-probe",
+         lambda p: deployment(p, lambda pod, c: drop(c, "readinessProbe")), "no readinessProbe"),
+    Case("containers-hardened", "privilege-escalation",
+         lambda p: deployment(p, lambda pod, c: setp(c, "securityContext", "allowPrivilegeEscalation", True)),
+         "allowPrivilegeEscalation is not false"),
+    Case("containers-hardened", "privileged",
+         lambda p: deployment(p, lambda pod, c: setp(c, "securityContext", "privileged", True)),
+         "privileged is true"),
+    Case("containers-hardened", "writable-root",
+         lambda p: deployment(p, lambda pod, c: drop(c, "securityContext", "readOnlyRootFilesystem")),
+         "readOnlyRootFilesystem is not true"),
+    Case("containers-hardened", "capabilities-kept",
+         lambda p: deployment(p, lambda pod, c: setp(c, "securityContext", "capabilities", {"drop": ["NET_RAW"]})),
+         "capabilities.drop does not include ALL"),
+    Case("containers-hardened", "init-container-unhardened",
+         lambda p: deployment(p, lambda pod, c: setp(pod, "initContainers",
+                                                     [{"name": "migrate", "image": c["image"]}])),
+         "container 'migrate': no cpu request"),
+    Case("containers-hardened", "host-network",
+         lambda p: deployment(p, lambda pod, c: setp(pod, "hostNetwork", True)), "sets hostNetwork"),
+    Case("containers-hardened", "statefulset-root",
+         lambda p: as_kind(p, "StatefulSet", lambda pod, c: (drop(pod, "securityContext", "runAsNonRoot"),
+                                                              drop(c, "securityContext", "runAsNonRoot"))),
+         "runAsNonRoot is not true"),
+    Case("containers-hardened", "cronjob-no-limits",
+         lambda p: as_kind(p, "CronJob", lambda pod, c: drop(c, "resources", "limits")), "no cpu limit"),
+    Case("containers-hardened", "pod-no-probes",
+         lambda p: as_kind(p, "Pod", lambda pod, c: (drop(c, "livenessProbe"), drop(c, "readinessProbe"))),
+         "no readinessProbe; no livenessProbe"),
+    Case("images-pinned-by-digest", "tag-not-digest",
+         lambda p: deployment(p, lambda pod, c: setp(c, "image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+                                                                 "webapp:latest")),
+         "webapp:latest' is not pinned by digest"),
+    Case("images-pinned-by-digest", "daemonset-short-digest",
+         lambda p: as_kind(p, "DaemonSet", lambda pod, c: setp(c, "image", "nginx@sha256:abc")),
+         "'nginx@sha256:abc' is not pinned by digest"),
+    # 11. ingress
+    Case("ingress-alb-tls-only", "no-certificate", lambda p: ingress(p, certificate_arn=None), "certificate-arn"),
+    Case("ingress-alb-tls-only", "http-only-listener", lambda p: ingress(p, listen_ports='[{"HTTP":80}]'),
+         'must include {"HTTPS":443}'),
+    Case("ingress-alb-tls-only", "listen-ports-not-json", lambda p: ingress(p, listen_ports="HTTPS:443"),
+         "listen-ports is 'HTTPS:443'"),
+    Case("ingress-alb-tls-only", "no-ssl-redirect", lambda p: ingress(p, ssl_redirect=None), "ssl-redirect is None"),
+    Case("ingress-alb-tls-only", "tls12-policy", lambda p: ingress(p, ssl_policy="ELBSecurityPolicy-2016-08"),
+         "ssl-policy is 'ELBSecurityPolicy-2016-08'"),
+    Case("ingress-alb-tls-only", "other-class",
+         lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
+                          lambda d: setp(d, "spec", "ingressClassName", "nginx")), "ingress class is 'nginx'"),
+    Case("ingress-alb-tls-only", "no-class",
+         lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
+                          lambda d: drop(d, "spec", "ingressClassName")), "ingress class is None"),
+    # 12. ExternalDNS
+    Case("route53-changes-scoped", "all-resources",
+         lambda p: with_doc(p, lambda d: setp(d["Statement"][0], "Resource", "*")),
+         "ChangeResourceRecordSets on *"),
+    Case("route53-changes-scoped", "every-hosted-zone",
+         lambda p: with_doc(p, lambda d: setp(d["Statement"][0], "Resource", ["arn:aws:route53:::hostedzone/*"])),
+         "on arn:aws:route53:::hostedzone/*"),
+    Case("route53-changes-scoped", "route53-star-on-star",
+         lambda p: with_doc(p, lambda d: (setp(d["Statement"][2], "Action", "route53:*"))),
+         "statement ListZones grants route53:ChangeResourceRecordSets on *"),
+    Case("route53-changes-scoped", "admin-in-role-policy",
+         lambda p: with_doc(p, lambda d: d["Statement"].append({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+                            rtype="aws:iam/rolePolicy:RolePolicy"),
+         "statement #3 grants route53:ChangeResourceRecordSets on *"),
+    Case("route53-changes-scoped", "not-resource",
+         lambda p: with_doc(p, lambda d: d["Statement"][0].update(
+             NotResource=d["Statement"][0].pop("Resource"))), "with NotResource"),
+    Case("route53-changes-scoped", "not-json",
+         lambda p: edited(p, "aws:iam/policy:Policy", "platform-external-dns-irsa",
+                          lambda d: setp(d, "policy", "{not json")), "not a JSON object"),
+    Case("external-dns-filtered", "no-domain-filters",
+         lambda p: release(p, DNS_RELEASE, lambda d: drop(d, "values", "domainFilters")), "values.domainFilters"),
+    Case("external-dns-filtered", "no-zone-id-filter",
+         lambda p: release(p, DNS_RELEASE, lambda d: setp(d, "values", "extraArgs", ["--aws-zone-type=public"])),
+         "--zone-id-filter"),
+    Case("external-dns-filtered", "empty-zone-id-filter",
+         lambda p: release(p, DNS_RELEASE, lambda d: setp(d, "values", "extraArgs", ["--zone-id-filter="])),
+         "--zone-id-filter"),
+    Case("external-dns-filtered", "oci-chart-unfiltered",
+         lambda p: release(p, DNS_RELEASE, lambda d: (setp(d, "chart", "oci://registry.example/charts/external-dns"),
+                                                      drop(d, "values", "extraArgs"))),
+         "--zone-id-filter"),
+    # 13+.
+    Case("helm-chart-pinned", "no-version", lambda p: release(p, ALB_RELEASE, lambda d: drop(d, "version")),
+         "version None is not an exact version"),
+    Case("helm-chart-pinned", "empty-version", lambda p: release(p, "metrics-server", lambda d: setp(d, "version", "")),
+         "version '' is not an exact version"),
+    Case("helm-chart-pinned", "caret-range",
+         lambda p: release(p, DNS_RELEASE, lambda d: setp(d, "version", "^1.21.0")), "'^1.21.0' is not an exact"),
+    Case("helm-chart-pinned", "x-range",
+         lambda p: release(p, ALB_RELEASE, lambda d: setp(d, "version", "3.x")), "'3.x' is not an exact"),
+    Case("irsa-trust-scoped", "no-sub", lambda p: with_trust(p, drop_condition(":sub")),
+         "has no <issuer>:sub condition"),
+    Case("irsa-trust-scoped", "wildcard-sub",
+         lambda p: with_trust(p, set_condition(":sub", "system:serviceaccount:kube-system:*", "StringLike")),
+         "wildcard(s) system:serviceaccount:kube-system:*"),
+    Case("irsa-trust-scoped", "no-aud", lambda p: with_trust(p, drop_condition(":aud")),
+         ":aud = sts.amazonaws.com"),
+    Case("irsa-trust-scoped", "wrong-aud", lambda p: with_trust(p, set_condition(":aud", "example.com")),
+         ":aud = sts.amazonaws.com"),
+    Case("kms-key-rotation", "rotation-off",
+         lambda p: edited(p, v.KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
+         "enableKeyRotation is not true"),
+    Case("kms-key-rotation", "rotation-unset",
+         lambda p: edited(p, v.KMS_KEY, None, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
+    Case("log-group-retention", "never-expire",
+         lambda p: edited(p, v.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
+    Case("log-group-retention", "zero",
+         lambda p: edited(p, v.LOG_GROUP, None, lambda d: setp(d, "retentionInDays", 0)), "retentionInDays is 0"),
+]
+
+
+@pytest.mark.parametrize("case", VIOLATIONS, ids=lambda c: f"{c.policy}:{c.id}")
+def test_policy_reports_violation(dev: Plan, case: Case) -> None:
+    rtype, props = case.build(dev)
+    urn = f"urn:pulumi:dev::webstack::test${rtype}::bad"
+    found = check_resource(BY_NAME[case.policy], rtype, props, urn, "bad")
+    assert any(case.expect in m for m in found), found
+    # only the one thing broken is reported, by this policy alone
+    others = [(p.name, m) for p in RESOURCE_POLICIES if p.name != case.policy
+              for m in check_resource(p, rtype, props, urn, "bad")]
+    assert others == []
+
+
+# --- 2b. the node-group stack policy ------------------------------------------------------------------------
+NODES = "eks-nodes-in-private-subnets"
+
+
+def node_stack(plan: Plan, node_props: dict[str, Any], node_type: str = v.NODE_GROUP_COMPONENT,
+               deps: dict[str, list[str]] | None = None,
+               subnet_edit: Callable[[str, dict[str, Any]], None] | None = None) -> list[PolicyResource]:
+    """Every resource of the plan, the node group's props (and type) replaced, subnets optionally edited."""
+    resources: dict[str, PolicyResource] = {}
+    for r in plan.resources:
+        if r["type"] == v.NODE_GROUP_COMPONENT:
+            continue
+        props = None
+        if r["type"] == v.SUBNET and subnet_edit:
+            props = {**copy.deepcopy(r["inputs"]), "id": r["id"]}
+            subnet_edit(r["name"], props)
+        resources[r["urn"]] = stack_resource(r, props)
+    ng = plan.one(v.NODE_GROUP_COMPONENT)
+    property_deps = {k: [resources[u] for u in urns] for k, urns in (deps or {}).items()}
+    node = {**ng, "type": node_type, "urn": ng["urn"].replace(v.NODE_GROUP_COMPONENT, node_type)}
+    return [*resources.values(), stack_resource(node, node_props, property_deps)]
+
+
+def subnet_urns(plan: Plan, kind: str) -> list[str]:
+    return [r["urn"] for r in plan.of_type(v.SUBNET) if r["name"].startswith(f"network-{kind}-")]
+
+
+def subnet_id(plan: Plan, name: str) -> str:
+    return str(plan.one(v.SUBNET, name)["id"])
+
+
+def unknown_subnets(ng: dict[str, Any]) -> dict[str, Any]:
+    return {**ng, "subnetIds": [UNKNOWN for _ in ng["subnetIds"]]}
+
+
+STACK_VIOLATIONS: list[tuple[str, Callable[[Plan], list[PolicyResource]], str]] = [
+    ("component-in-public-subnet",
+     lambda p: node_stack(p, {**inputs(p, v.NODE_GROUP_COMPONENT),
+                              "subnetIds": [subnet_id(p, "network-private-0"), subnet_id(p, "network-public-0")]}),
+     "'cluster-nodes' places nodes in public subnet(s) network-public-0"),
+    ("component-without-subnets",
+     lambda p: node_stack(p, {k: val for k, val in inputs(p, v.NODE_GROUP_COMPONENT).items() if k != "subnetIds"}),
+     "declares no subnetIds"),
+    ("aws-node-group-all-public",
+     lambda p: node_stack(p, {**aws_node_group(p), "subnetIds": [subnet_id(p, "network-public-0"),
+                                                                 subnet_id(p, "network-public-1")]}, v.NODE_GROUP),
+     "public subnet(s) network-public-0, network-public-1"),
+    ("aws-node-group-empty-subnets",
+     lambda p: node_stack(p, {**aws_node_group(p), "subnetIds": []}, v.NODE_GROUP), "declares no subnetIds"),
+    ("preview-unknown-ids-public-dependency",
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+                          deps={"subnetIds": subnet_urns(p, "public")}),
+     "public subnet(s) network-public-0, network-public-1"),
+    ("private-subnet-maps-public-ips",
+     lambda p: node_stack(p, inputs(p, v.NODE_GROUP_COMPONENT),
+                          subnet_edit=lambda name, s: s.update(mapPublicIpOnLaunch=name == "network-private-1")),
+     "public subnet(s) network-private-1"),
+]
+
+
+@pytest.mark.parametrize(("build", "expect"), [c[1:] for c in STACK_VIOLATIONS], ids=[c[0] for c in STACK_VIOLATIONS])
+def test_node_group_subnet_violations(dev: Plan, build: Callable[[Plan], list[PolicyResource]], expect: str) -> None:
+    reported = check_stack(BY_NAME[NODES], build(dev))
+    assert any(expect in m for m, _ in reported), reported
+    node_urns = {r.urn for r in build(dev) if r.resource_type in v.NODE_GROUP_TYPES}
+    assert all(urn in node_urns for _, urn in reported)  # reported against the node group
+
+
+STACK_COMPLIANT: list[tuple[str, Callable[[Plan], list[PolicyResource]]]] = [
+    ("aws-node-group-private", lambda p: node_stack(p, aws_node_group(p), v.NODE_GROUP)),
+    ("preview-unknown-ids-private-dependency",
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+                          deps={"subnetIds": subnet_urns(p, "private")})),
+    ("preview-subnet-ids-unknown",  # a first preview: no subnet id is known yet
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+                          deps={"subnetIds": subnet_urns(p, "private")},
+                          subnet_edit=lambda name, s: s.update(id=UNKNOWN))),
+    ("component-outputs-only",  # under the engine the component's props are its outputs, not its inputs
+     lambda p: node_stack(p, {"nodeGroup": {"urn": "urn:x"}})),
+]
+
+
+@pytest.mark.parametrize("build", [c[1] for c in STACK_COMPLIANT], ids=[c[0] for c in STACK_COMPLIANT])
+def test_node_group_subnet_compliant(dev: Plan, build: Callable[[Plan], list[PolicyResource]]) -> None:
+    assert check_stack(BY_NAME[NODES], build(dev)) == []
+
+
+# --- 3. realistic inputs that are fine ----------------------------------------------------------------------
+def _dns_statement(d: dict[str, Any], effect: str, action: str, resource: str) -> None:
+    d["Statement"].append({"Effect": effect, "Action": action, "Resource": resource})
+
+
+COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
+    ("sg-https-and-http-from-world", lambda p: security_group(p, rule(443, "0.0.0.0/0", "::/0"), rule(80, "::/0"))),
+    ("sg-ssh-from-vpc", lambda p: security_group(p, rule(22, "10.0.0.0/16"), rule(0, "10.0.0.0/8", protocol="-1"))),
+    ("sg-rule-egress-to-world", lambda p: sg_rule("egress", "0.0.0.0/0", (0, 65535), protocol="-1")),
+    ("sg-rule-https-from-world", lambda p: sg_rule("ingress", "0.0.0.0/0", (443, 443))),
+    ("ingress-rule-https-protocol-number", lambda p: ingress_rule(p, "0.0.0.0/0", 443, protocol="6")),
+    ("ingress-rule-http-ipv6", lambda p: ingress_rule(p, "::/0", 80)),
+    ("private-endpoint-only",
+     lambda p: edited(p, CLUSTER, None,
+                      lambda d: (setp(d, "endpointPublicAccess", False), drop(d, "publicAccessCidrs")))),
+    ("aws-cluster", lambda p: (v.EKS_CLUSTER, aws_cluster(p))),
+    ("aws-cluster-encryption-config-list",
+     lambda p: edit_aws_cluster(p, lambda d: setp(d, "encryptionConfig", [d["encryptionConfig"]]))),
+    ("aws-node-group", lambda p: (v.NODE_GROUP, aws_node_group(p))),
+    ("engine-shows-component-without-inputs", lambda p: (CLUSTER, {})),
+    ("engine-shows-node-group-component-without-inputs", lambda p: (v.NODE_GROUP_COMPONENT, {})),
+    ("route53-read-and-deny-all",
+     lambda p: with_doc(p, lambda d: (_dns_statement(d, "Allow", "route53:Get*", "*"),
+                                      _dns_statement(d, "Deny", "*", "*")))),
+    ("route53-change-two-named-zones",
+     lambda p: with_doc(p, lambda d: setp(d["Statement"][0], "Resource", ["arn:aws:route53:::hostedzone/Z111",
+                                                                          "arn:aws:route53:::hostedzone/Z222"]))),
+    ("not-action-excluding-route53",
+     lambda p: with_doc(p, lambda d: d["Statement"].append({"Effect": "Allow", "NotAction": "route53:*",
+                                                             "Resource": "*"}))),
+    ("external-dns-extra-args-map",
+     lambda p: release(p, DNS_RELEASE, lambda d: setp(d, "values", "extraArgs", {"zone-id-filter": "Z111"}))),
+    ("helm-prerelease-version", lambda p: release(p, ALB_RELEASE, lambda d: setp(d, "version", "1.22.0-rc.1"))),
+    ("helm-v-prefixed-version", lambda p: release(p, "metrics-server", lambda d: setp(d, "version", "v3.13.0"))),
+    ("irsa-sub-list",
+     lambda p: with_trust(p, set_condition(":sub", ["system:serviceaccount:a:b", "system:serviceaccount:a:c"]))),
+    ("irsa-exact-sub-under-string-like",
+     lambda p: with_trust(p, set_condition(":sub", "system:serviceaccount:kube-system:x", "StringLike"))),
+    ("service-trust-role", lambda p: edited(p, v.IAM_ROLE, "cluster-node", lambda d: None)),
+    ("asymmetric-kms-key-without-rotation",
+     lambda p: edited(p, v.KMS_KEY, None, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
+                                                             customerMasterKeySpec="ECC_NIST_P256"))),
+    ("tags-from-provider-default-tags",
+     lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
+    ("untaggable-type", lambda p: ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                   {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})),
+    ("non-root-set-on-container-only",
+     lambda p: deployment(p, lambda pod, c: drop(pod, "securityContext", "runAsNonRoot"))),
+    ("cronjob", lambda p: as_kind(p, "CronJob")),
+    ("statefulset", lambda p: as_kind(p, "StatefulSet")),
+    ("pod", lambda p: as_kind(p, "Pod")),
+    ("deployment-patch-partial",
+     lambda p: ("kubernetes:apps/v1:DeploymentPatch", {"kind": "Deployment", "metadata": {"name": "webapp"},
+                                                       "spec": {"replicas": 5}})),
+    ("ingress-legacy-class-annotation",
+     lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None, lambda d: (
+         drop(d, "spec", "ingressClassName"),
+         setp(d, "metadata", "annotations", "kubernetes.io/ingress.class", "alb")))),
+    ("ingress-https-only-listener", lambda p: ingress(p, listen_ports='[{"HTTPS": 443}]')),
+]
+
+
+@pytest.mark.parametrize("build", [c[1] for c in COMPLIANT], ids=[c[0] for c in COMPLIANT])
+def test_compliant_inputs_pass_every_policy(dev: Plan, build: Callable[[Plan], tuple[str, dict[str, Any]]]) -> None:
+    rtype, props = build(dev)
+    urn = f"urn:pulumi:dev::webstack::test${rtype}::ok"
+    found = [(p.name, m) for p in RESOURCE_POLICIES for m in check_resource(p, rtype, props, urn, "ok")]
+    assert found == []
+
+
+def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
+    """At preview the certificate/KMS ARNs are unknown: those policies still pass. A policy that must read an
+    unknown value raises the SDK's UnknownValueError (reported by pulumi-policy as "can't run during preview")."""
+    _, ing = ingress(dev, certificate_arn=UNKNOWN)
+    assert check_resource(BY_NAME["ingress-alb-tls-only"], "kubernetes:networking.k8s.io/v1:Ingress", ing) == []
+    cluster = aws_cluster(dev)
+    cluster["encryptionConfig"]["provider"]["keyArn"] = UNKNOWN
+    assert check_resource(BY_NAME["eks-secrets-encryption"], v.EKS_CLUSTER, cluster) == []
+    rtype, dep = deployment(dev, lambda pod, c: setp(c, "image", UNKNOWN))
+    assert check_resource(BY_NAME["containers-hardened"], rtype, dep) == []
+    with pytest.raises(UnknownValueError):
+        check_resource(BY_NAME["images-pinned-by-digest"], rtype, dep)
+
+
+def test_every_policy_has_a_violation_case() -> None:
+    covered = {c.policy for c in VIOLATIONS} | {NODES}
+    assert covered == set(BY_NAME)
+
+
+# --- 4. the pack itself ------------------------------------------------------------------------------------
+def test_policies_are_mandatory_named_and_described() -> None:
+    assert len(POLICIES) >= 12
+    names = [p.name for p in POLICIES]
+    assert len(set(names)) == len(names)
+    for p in POLICIES:
+        assert p.enforcement_level == EnforcementLevel.MANDATORY, p.name
+        assert p.description and p.description.strip().endswith("."), p.name
+        assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
+    assert [p.name for p in STACK_POLICIES] == [NODES]
+
+
+@pytest.mark.parametrize("func", [v.eks_nodes_in_private_subnets, v.launch_template_imdsv2, v.containers_hardened,
+                                  v.route53_changes_scoped], ids=lambda f: f.__name__)
+def test_validators_take_the_sdk_signature(func: Callable[..., None]) -> None:
+    assert list(inspect.signature(func).parameters) == ["args", "report_violation"]
+
+
+def test_main_builds_the_pack_from_policies_without_running_it() -> None:
+    tree = ast.parse((POLICY_DIR / "__main__.py").read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "PolicyPack"]
+    assert len(calls) == 1
+    kwargs = {k.arg: k.value for k in calls[0].keywords}
+    assert isinstance(kwargs["policies"], ast.Name) and kwargs["policies"].id == "POLICIES"
+    assert ast.literal_eval(kwargs["name"]) == "webstack-guardrails"
+    level = kwargs["enforcement_level"]
+    assert isinstance(level, ast.Attribute) and level.attr == "MANDATORY"
+    # POLICIES comes from the validators module, both as a package and as the CLI's top-level module
+    imports = {(n.module, n.level) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+               and any(a.name == "POLICIES" for a in n.names)}
+    assert imports == {("validators", 1), ("validators", 0)}
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+
+
+def test_pack_project_and_pins() -> None:
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+    assert project["description"]
+    pins = dict(line.split("==") for line in (POLICY_DIR / "requirements.txt").read_text().split())
+    assert pins == {"pulumi": importlib.metadata.version("pulumi"),
+                    "pulumi-policy": importlib.metadata.version("pulumi-policy")}
