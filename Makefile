@@ -46,7 +46,7 @@ diagram: venv
 up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
 
-bench: venv
+bench: venv checkov-venv
 	$(PY) scripts/bench.py
 
 clean:
