@@ -70,7 +70,8 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-# AWS types that take no tags (or, for the pulumi-eks access entries, are created where we cannot tag them).
+# AWS types that take no tags. (pulumi-eks's children, access entries included, get the common tags
+# through a transform in infra/cluster.py.)
 UNTAGGED = frozenset({
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
@@ -82,7 +83,7 @@ UNTAGGED = frozenset({
     "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy",
     "aws:iam/policyAttachment:PolicyAttachment",
-    "aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:kms/alias:Alias", "aws:cloudwatch/logStream:LogStream",
     "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
 })

@@ -9,18 +9,11 @@ import pytest
 
 from infra.registry import lifecycle_policy
 from infra.render import Plan
+from policy.validators import UNTAGGED  # the one list of AWS types that take no tags
 
 REPO = "aws:ecr/repository:Repository"
 CERT = "aws:acm/certificate:Certificate"
 RECORD = "aws:route53/record:Record"
-# Types the AWS API gives no tags to.
-UNTAGGED = {
-    "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation", "aws:route53/record:Record",
-    "aws:acm/certificateValidation:CertificateValidation", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
-    "aws:kms/alias:Alias",
-}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
