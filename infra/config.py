@@ -255,12 +255,14 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _code_default(section: str, attr: str) -> Any:
+    cls = StackConfig if section == "stack" else _SECTIONS[section]
+    return cls.__dataclass_fields__[attr].default
+
+
 def default_of(key: Key) -> Any:
     """The code default of a key, as a plain (JSON-able) value."""
-    if key.section == "stack":
-        value = StackConfig.__dataclass_fields__[key.attr].default
-    else:
-        value = _SECTIONS[key.section].__dataclass_fields__[key.attr].default
+    value = _code_default(key.section, key.attr)
     if key.kind == "object":
         return dict(value)
     if key.kind == "array":
@@ -393,11 +395,7 @@ def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str
             values[key.section][key.attr] = parsed
 
     def get(section: str, attr: str) -> Any:
-        if attr in values[section]:
-            return values[section][attr]
-        if section == "stack":
-            return StackConfig.__dataclass_fields__[attr].default
-        return _SECTIONS[section].__dataclass_fields__[attr].default
+        return values[section][attr] if attr in values[section] else _code_default(section, attr)
 
     if not region:
         problems.append("aws:region is not set: allowed is an AWS region such as us-east-1")
