@@ -6,15 +6,15 @@ platform add-ons -> workload -> outputs. No resource is declared here directly.
 
 import pulumi
 
-from infra.addons import PlatformAddons, PlatformAddonsArgs
-from infra.cluster import Cluster, ClusterArgs
 from infra.config import from_pulumi
 from infra.dns import Dns, DnsArgs
+from infra.eks.addons import PlatformAddons, PlatformAddonsArgs
+from infra.eks.cluster import Cluster, ClusterArgs
+from infra.eks.workload import WebApp, WebAppArgs
 from infra.image import AppImage, AppImageArgs
 from infra.network import Network, NetworkArgs
 from infra.registry import Registry, RegistryArgs
 from infra.tags import common_tags
-from infra.workload import WebApp, WebAppArgs
 
 cfg = from_pulumi()  # validates everything first: a bad config declares nothing
 tags = common_tags(cfg)

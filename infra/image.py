@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +15,12 @@ import pulumi_docker as docker
 TYPE = "webstack:image:AppImage"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = PROJECT_ROOT / "app"
+CONTRACT = APP_DIR / "contract.json"
+
+
+def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
+    """The port and health path the image serves (app/contract.json, checked against the Dockerfile and nginx)."""
+    return json.loads(path.read_text())
 
 
 def content_tag(directory: Path = APP_DIR) -> str:

@@ -71,7 +71,7 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 # AWS types that take no tags. (pulumi-eks's children, access entries included, get the common tags
-# through a transform in infra/cluster.py.)
+# through a transform in infra/eks/cluster.py.)
 UNTAGGED = frozenset({
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra.cluster import (
+from infra.eks.cluster import (
     CLUSTER_ADMIN_POLICY,
     NODE_GROUP_TYPE,
     NODE_POLICIES,

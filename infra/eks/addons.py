@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import iam
-from .config import AddonsConfig
+from .. import iam
+from ..config import AddonsConfig
 from .irsa import irsa_role
 
 TYPE = "webstack:addons:PlatformAddons"

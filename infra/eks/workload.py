@@ -6,24 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import AppConfig
+from ..config import AppConfig
+from ..image import app_contract
 
 TYPE = "webstack:workload:WebApp"
-CONTRACT = Path(__file__).resolve().parent.parent / "app" / "contract.json"
 ALB = "alb.ingress.kubernetes.io/"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
-
-
-def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
-    """The port and health path the image serves (app/contract.json, checked against the Dockerfile and nginx)."""
-    return json.loads(path.read_text())
 
 
 def ingress_annotations(cfg: AppConfig, hostname: str, certificate_arn: str, health_path: str) -> dict[str, str]:

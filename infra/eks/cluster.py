@@ -12,9 +12,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from . import iam
-from .config import ClusterConfig
-from .tags import named
+from .. import iam
+from ..config import ClusterConfig
+from ..tags import named
 
 TYPE = "webstack:cluster:Cluster"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from . import iam
+from .. import iam
 
 
 def irsa_role(
