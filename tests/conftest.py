@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from infra.render import Plan, render
+from infra.render import TEST_STACKS, Plan, render
 
 _cache: dict[tuple[str, str], Plan] = {}
 
 
 def rendered(stack: str, **overrides: Any) -> Plan:
-    """The plan of `stack` with `webstack:<key>` overrides (None removes a key), rendered once per session."""
+    """The plan of the test stack tests/stacks/Pulumi.<stack>.yaml with `webstack:<key>` overrides (None removes
+    a key), rendered once per session. Tests never read the root stack files: those are the user's to edit."""
     full = {(k if ":" in k else f"webstack:{k}"): v for k, v in overrides.items()}
     key = (stack, json.dumps(full, sort_keys=True))
     if key not in _cache:
-        _cache[key] = render(stack, full)
+        _cache[key] = render(stack, full, stacks=TEST_STACKS)
     return _cache[key]
 
 

@@ -17,7 +17,7 @@ from infra.config import (
     load_config,
     plan_subnets,
 )
-from infra.render import ROOT, RenderError, render, stack_config
+from infra.render import ROOT, TEST_STACKS, RenderError, render, stack_config
 
 VALID = {
     "zoneName": "example.com",
@@ -193,7 +193,7 @@ def test_pulumi_yaml_declares_exactly_the_config_keys_with_their_defaults() -> N
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_stack_files_hold_only_known_valid_keys(stack: str) -> None:
-    config = stack_config(stack)
+    config = stack_config(stack, stacks=TEST_STACKS)
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
     cfg = load_config(raw, project="webstack", stack=stack, region=config["aws:region"])
     assert {k.split(":")[0] for k in config} <= {"aws", "webstack"}
@@ -206,7 +206,7 @@ def test_stack_files_hold_only_known_valid_keys(stack: str) -> None:
 
 def test_a_bad_config_declares_nothing() -> None:
     with pytest.raises(RenderError) as err:
-        render("dev", {"webstack:natStrategy": "both", "webstack:azCount": "1"})
+        render("dev", {"webstack:natStrategy": "both", "webstack:azCount": "1"}, stacks=TEST_STACKS)
     assert isinstance(err.value.__cause__, ConfigError)
     assert "webstack:natStrategy" in str(err.value) and "webstack:azCount" in str(err.value)
     assert err.value.registered == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.render import SECRET, Plan, redact, render
+from infra.render import SECRET, TEST_STACKS, Plan, redact, render
 from infra.render.__main__ import main, write_plan
 
 KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state"}
@@ -77,7 +77,7 @@ def test_redact_replaces_wrapped_secrets_at_any_depth() -> None:
 
 
 def test_two_renders_write_identical_files(tmp_path: Path, dev: Plan) -> None:
-    again = render("dev")
+    again = render("dev", stacks=TEST_STACKS)
     first, second = tmp_path / "one", tmp_path / "two"
     write_plan(dev, first)
     write_plan(again, second)
@@ -88,7 +88,7 @@ def test_two_renders_write_identical_files(tmp_path: Path, dev: Plan) -> None:
 
 
 def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--stack", "prod", "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    assert main(["--stack", "prod", "--stacks", str(TEST_STACKS), "--out", str(tmp_path / "p"), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "stack prod:" in printed and "Rendered under mocks" in printed
     resources = json.loads((tmp_path / "p" / "resources.json").read_text())
@@ -101,8 +101,8 @@ def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> No
     from infra.render import RenderError
 
     with pytest.raises(RenderError):
-        render("dev", {"webstack:azCount": "0"})
-    again = render("dev")
+        render("dev", {"webstack:azCount": "0"}, stacks=TEST_STACKS)
+    again = render("dev", stacks=TEST_STACKS)
     assert [r["urn"] for r in again.resources] == [r["urn"] for r in dev.resources]
 
 

@@ -3,7 +3,7 @@
 `render("dev")` runs `__main__.py` with `Pulumi.dev.yaml`'s config, no engine, no credentials,
 and returns a `Plan`: every registration (type, name, inputs, parent, provider, dependencies,
 options, mock state), every data-source call and the stack outputs, as plain data with secrets
-replaced by "[secret]". `make plan` writes it to build/plan/; the unit tests assert on it.
+replaced by "[secret]". `make plan` writes it to build/plan/<stack>/; the unit tests assert on it.
 """
 
 from __future__ import annotations
@@ -21,15 +21,19 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+# The stacks the tests render: committed copies owned by the tests, so a user editing the root
+# Pulumi.<stack>.yaml files (as the README says) never breaks the suite.
+TEST_STACKS = ROOT / "tests" / "stacks"
 SECRET = "[secret]"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
-def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
-    """The `config:` map of Pulumi.<stack>.yaml (full `ns:key` names)."""
-    path = root / f"Pulumi.{stack}.yaml"
+def stack_config(stack: str, root: Path = ROOT, stacks: Path | None = None) -> dict[str, Any]:
+    """The `config:` map of Pulumi.<stack>.yaml in `stacks` (default: the project root), full `ns:key` names."""
+    folder = stacks or root
+    path = folder / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name} in {root}")
+        raise FileNotFoundError(f"no stack file {path.name} in {folder}")
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
 
 
@@ -132,9 +136,12 @@ class RenderError(RuntimeError):
         self.registered = registered
 
 
-def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
-    """Evaluate the program for one stack (plus config overrides; a None value removes a key)."""
-    config = stack_config(stack, root)
+def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT,
+           stacks: Path | None = None) -> Plan:
+    """Evaluate the program of `root` for one stack (plus config overrides; a None value removes a key).
+
+    The stack file is read from `stacks` (default: `root`, the user's stack files)."""
+    config = stack_config(stack, root, stacks)
     for key, value in (overrides or {}).items():
         if value is None:
             config.pop(key, None)

@@ -1,4 +1,4 @@
-"""`python -m infra.render --stack dev`: render a stack offline and write build/plan/.
+"""`python -m infra.render --stack dev`: render a stack offline and write build/plan/<stack>/.
 
 Writes resources.json, invokes.json and outputs.json, plus manifests/ (one YAML per Kubernetes
 object), releases/ (one YAML per Helm release) and iam/ (one JSON per IAM document), and the
@@ -72,13 +72,15 @@ def tree(plan: Plan) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "plan")
+    parser.add_argument("--stacks", type=Path, default=None,
+                        help="folder of the Pulumi.<stack>.yaml files (default: the project root)")
+    parser.add_argument("--out", type=Path, default=None, help="default: build/plan/<stack>/")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     args = parser.parse_args(argv)
-    out = args.out
+    out = args.out or ROOT / "build" / "plan" / args.stack
     started = time.perf_counter()
     try:
-        plan = render(args.stack)
+        plan = render(args.stack, stacks=args.stacks)
     except Exception as err:
         print(f"render of stack {args.stack!r} failed:\n{err}", file=sys.stderr)
         return 1

@@ -205,10 +205,11 @@ def update_readme(readme: Path, mermaid: str) -> bool:
 
 
 def main() -> int:
-    """`make diagram`: regenerate the README's diagram from the dev render."""
-    from . import ROOT, render
+    """`make diagram`: regenerate the README's diagram from the committed example stack tests/stacks/Pulumi.dev.yaml
+    (never from the user's own Pulumi.dev.yaml, so editing it leaves the README as it is)."""
+    from . import ROOT, TEST_STACKS, render
 
-    changed = update_readme(ROOT / "README.md", to_mermaid(build_graph(render("dev"))))
+    changed = update_readme(ROOT / "README.md", to_mermaid(build_graph(render("dev", stacks=TEST_STACKS))))
     print("README.md diagram " + ("updated" if changed else "already current"))
     return 0
 
