@@ -79,3 +79,60 @@ def external_dns_policy(zone_arn: str) -> Document:
 def alb_controller_policy(chart_version: str) -> Document:
     """The IAM policy AWS publishes for this controller version, kept verbatim in infra/data/."""
     return json.loads((DATA / f"aws-load-balancer-controller-{chart_version}-iam-policy.json").read_text())
+
+
+# --- ECS -------------------------------------------------------------------------------------------------
+def ecs_tasks_trust_policy(partition: str, region: str, account_id: str) -> Document:
+    """ecs-tasks.amazonaws.com may assume the role only for tasks of this account and region (confused deputy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        }],
+    }
+
+
+def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: list[str],
+                         kms_key_arn: str | None) -> Document:
+    """What the ECS agent needs to start the task: pull this repository's image, write to this log group, read
+    exactly the configured secrets (and decrypt them with the configured key only). The ECR token call has no
+    resource-level permissions, so it is the one `*`."""
+    statements: list[Document] = [
+        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PullAppImage", "Effect": "Allow",
+         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+         "Resource": repository_arn},
+        {"Sid": "WriteAppLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn}:*"},
+    ]
+    ssm = sorted(a for a in secret_arns if ":ssm:" in a)
+    secrets_manager = sorted(a for a in secret_arns if ":secretsmanager:" in a)
+    if ssm:
+        statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                           "Resource": ssm})
+    if secrets_manager:
+        statements.append({"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": secrets_manager})
+    if kms_key_arn and secret_arns:
+        statements.append({"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": kms_key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ecs_exec_policy() -> Document:
+    """ECS Exec: the task's SSM agent opens its channels (these actions have no resource-level permissions)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EcsExecChannels", "Effect": "Allow",
+            "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            "Resource": "*",
+        }],
+    }

@@ -16,6 +16,8 @@ TYPE = "webstack:image:AppImage"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = PROJECT_ROOT / "app"
 CONTRACT = APP_DIR / "contract.json"
+# The image's USER (nginxinc/nginx-unprivileged): the ECS task runs as it, EFS access points write as it.
+APP_UID = 101
 
 
 def app_contract(path: Path = CONTRACT) -> dict[str, Any]:

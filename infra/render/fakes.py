@@ -30,6 +30,9 @@ _ID_PREFIX = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/flowLog:FlowLog": "fl-",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
     "aws:route53/zone:Zone": "Z",
 }
 
@@ -89,13 +92,50 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:aws:logs:{r}:{a}:log-group:{inputs.get('name') or name}"
         if typ == "aws:route53/zone:Zone":
             return f"arn:aws:route53:::hostedzone/{rid}"
+        ecs_arn = self._ecs_arn(typ, name, inputs)
+        if ecs_arn:
+            return ecs_arn
         if typ.startswith("aws:ec2/"):
             kind = typ.split(":")[-1].lower()
             return f"arn:aws:ec2:{r}:{a}:{kind}/{rid}"
         return None
 
+    def _ecs_arn(self, typ: str, name: str, inputs: dict) -> str | None:
+        """ARNs of the ECS runtime's types (ECS, ELBv2, Auto Scaling, instance profiles)."""
+        r, a, n = self.region, ACCOUNT_ID, inputs.get("name") or name
+        if typ == "aws:ecs/cluster:Cluster":
+            return f"arn:aws:ecs:{r}:{a}:cluster/{n}"
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            return f"arn:aws:ecs:{r}:{a}:task-definition/{inputs.get('family')}:1"
+        if typ == "aws:ecs/service:Service":
+            return f"arn:aws:ecs:{r}:{a}:service/{_last(inputs.get('cluster'))}/{n}"
+        if typ == "aws:ecs/capacityProvider:CapacityProvider":
+            return f"arn:aws:ecs:{r}:{a}:capacity-provider/{n}"
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            return f"arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/app/{n}/{_hex_id(typ, name, 16)}"
+        if typ == "aws:lb/targetGroup:TargetGroup":
+            return f"arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{n}/{_hex_id(typ, name, 16)}"
+        if typ == "aws:lb/listener:Listener":
+            return f"arn:aws:elasticloadbalancing:{r}:{a}:listener/app/{name}/{_hex_id(typ, name, 16)}"
+        if typ == "aws:autoscaling/group:Group":
+            return (f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:{_uuid(typ, name)}"
+                    f":autoScalingGroupName/{n}")
+        if typ == "aws:iam/instanceProfile:InstanceProfile":
+            return f"arn:aws:iam::{a}:instance-profile/{n}"
+        return None
+
     def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:
         r, a = self.region, ACCOUNT_ID
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            arn = self._ecs_arn(typ, name, inputs) or ""
+            return {"arnSuffix": arn.split(":loadbalancer/", 1)[1], "zoneId": "Z35SXDOTRQ7X7K",
+                    "dnsName": f"{inputs.get('name') or name}-{int(_digest(name)[:8], 16)}.{r}.elb.amazonaws.com"}
+        if typ == "aws:lb/targetGroup:TargetGroup":
+            arn = self._ecs_arn(typ, name, inputs) or ""
+            return {"arnSuffix": arn.split(":", 5)[5]}
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            arn = self._ecs_arn(typ, name, inputs) or ""
+            return {"revision": 1, "arnWithoutRevision": arn.rsplit(":", 1)[0]}
         if typ == "aws:ecr/repository:Repository":
             return {"repositoryUrl": f"{a}.dkr.ecr.{r}.amazonaws.com/{inputs.get('name')}", "registryId": a}
         if typ == "aws:route53/zone:Zone":
@@ -187,11 +227,21 @@ class FakeCloud(pulumi.runtime.Mocks):
             zid = "Z" + _hex_id("zone", zone, 13).upper()
             return {"zoneId": zid, "id": zid, "name": zone, "arn": f"arn:aws:route53:::hostedzone/{zid}",
                     "nameServers": [f"ns-1.awsdns-01.{t}" for t in ("com", "net", "org", "co.uk")]}
+        if token == "aws:ssm/getParameter:getParameter":
+            # The public ECS-optimized AMI parameters: an AMI id derived from the parameter name.
+            param = str(a.get("name"))
+            return {"name": param, "value": "ami-" + _hex_id("ami", param), "type": "String", "id": param,
+                    "arn": f"arn:aws:ssm:{r}::parameter{param}", "version": 1, "insecureValue": None}
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             minor = int(_digest(str(a.get("addonName")), str(a.get("kubernetesVersion")))[:2], 16) % 20
             return {"version": f"v1.{minor}.0-eksbuild.1", "addonName": a.get("addonName"),
                     "kubernetesVersion": a.get("kubernetesVersion"), "id": str(a.get("addonName"))}
         return {}
+
+
+def _last(value: Any) -> str:
+    """The name at the end of an ARN or plain name (an ECS cluster given by ARN)."""
+    return str(value or "").rsplit("/", 1)[-1]
 
 
 def _uuid(typ: str, name: str) -> str:

@@ -1,0 +1,135 @@
+"""Ec2Capacity: optional EC2 capacity for the ECS cluster: launch template (ECS-optimized AL2023, IMDSv2, encrypted
+gp3), instance role and profile, an Auto Scaling group in the private subnets and a capacity provider with managed
+scaling, managed termination protection and managed draining."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import iam
+from ..tags import named
+
+TYPE = "webstack:ecs:Ec2Capacity"
+# The public SSM parameters AWS maintains for the recommended ECS-optimized Amazon Linux 2023 AMI.
+AMI_PARAMETERS = {
+    "amd64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+    "arm64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id",
+}
+ECS_INSTANCE_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+
+def user_data(cluster_name: str) -> str:
+    """/etc/ecs/ecs.config: join this cluster; awsvpc tasks cannot reach the instance metadata service."""
+    return "\n".join([
+        "#!/bin/bash",
+        "cat >> /etc/ecs/ecs.config <<'CONFIG'",
+        f"ECS_CLUSTER={cluster_name}",
+        "ECS_AWSVPC_BLOCK_IMDS=true",
+        "ECS_ENABLE_TASK_IAM_ROLE=true",
+        "ECS_CONTAINER_STOP_TIMEOUT=2m",
+        "CONFIG",
+        "",
+    ])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ec2CapacityArgs:
+    cluster_name: str
+    cluster: pulumi.Resource
+    """The cluster the instances join: created before the group, deleted after it."""
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """The private subnets."""
+    instance_type: str
+    architecture: str  # amd64 | arm64: the image's, hence the AMI's
+    min_size: int
+    max_size: int
+    disk_size_gb: int
+    target_capacity_percent: int
+    partition: str
+    tags: Mapping[str, str]
+
+
+class Ec2Capacity(pulumi.ComponentResource):
+    capacity_provider_name: pulumi.Output[str]
+    auto_scaling_group_arn: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: Ec2CapacityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        role = aws.iam.Role(f"{name}-instance",
+                            assume_role_policy=iam.to_json(iam.service_trust_policy("ec2.amazonaws.com")),
+                            tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-instance-ecs", role=role.name,
+                                     policy_arn=ECS_INSTANCE_POLICY.format(partition=args.partition), opts=child)
+        profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
+        # Tasks run in awsvpc mode with their own ENIs and security group: the instances take no inbound traffic.
+        sg = aws.ec2.SecurityGroup(f"{name}-instances", vpc_id=args.vpc_id,
+                                   description="ECS container instances: no inbound, outbound to AWS APIs",
+                                   tags=named(tags, f"{name}-instances"), opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-instances-https", security_group_id=sg.id, ip_protocol="tcp",
+                                        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
+                                        description="ECS agent, ECR, CloudWatch Logs, SSM", tags=tags, opts=child)
+
+        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETERS[args.architecture],
+                                           opts=pulumi.InvokeOutputOptions(parent=self))
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            image_id=ami.value,
+            instance_type=args.instance_type,
+            iam_instance_profile={"arn": profile.arn},
+            vpc_security_group_ids=[sg.id],
+            user_data=base64.b64encode(user_data(args.cluster_name).encode()).decode(),
+            # IMDSv2 only, one hop: containers on the bridge network cannot reach the instance credentials.
+            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
+                              "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
+            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
+                "volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true",
+                "delete_on_termination": "true"}}],
+            monitoring={"enabled": True},
+            update_default_version=True,
+            tag_specifications=[{"resource_type": t, "tags": named(tags, f"{args.cluster_name}-ecs")}
+                                for t in ("instance", "volume")],
+            tags=tags, opts=child)
+
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            vpc_zone_identifiers=list(args.subnet_ids),
+            min_size=args.min_size, max_size=args.max_size,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            # Managed termination protection needs it: ECS decides which instances may be scaled in.
+            protect_from_scale_in=True,
+            health_check_type="EC2",
+            tags=[{"key": k, "value": v, "propagate_at_launch": True}
+                  for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
+            # The capacity provider's managed scaling owns the desired capacity.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
+                                        depends_on=[args.cluster]))
+        provider = aws.ecs.CapacityProvider(
+            f"{name}-provider",
+            name=f"{args.cluster_name}-ec2",
+            auto_scaling_group_provider={
+                "auto_scaling_group_arn": group.arn,
+                "managed_termination_protection": "ENABLED",
+                "managed_draining": "ENABLED",
+                "managed_scaling": {"status": "ENABLED", "target_capacity": args.target_capacity_percent,
+                                    "minimum_scaling_step_size": 1, "maximum_scaling_step_size": 2,
+                                    "instance_warmup_period": 300},
+            },
+            tags=tags, opts=child)
+
+        self.capacity_provider_name = provider.name
+        self.auto_scaling_group_arn = group.arn
+        self.instance_role_arn = role.arn
+        self.security_group_id = sg.id
+        self.register_outputs({"capacity_provider_name": self.capacity_provider_name,
+                               "auto_scaling_group_arn": self.auto_scaling_group_arn})

@@ -1,0 +1,121 @@
+"""AppLoadBalancer: the internet-facing ALB in the public subnets, its HTTPS listener (validated certificate,
+configured TLS policy) and HTTP->HTTPS redirect, an `ip` target group health-checking the app, the Route 53 alias
+for the hostname, and the two security groups of the path ALB -> tasks (the tasks admit only the ALB's group, on
+the container port)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..tags import named
+
+TYPE = "webstack:ecs:AppLoadBalancer"
+HTTPS, HTTP = 443, 80
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppLoadBalancerArgs:
+    name: str
+    """ALB name (at most 32 characters)."""
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    container_port: int
+    health_path: str
+    certificate_arn: pulumi.Input[str]
+    """A validated certificate (from CertificateValidation)."""
+    ssl_policy: str
+    hostname: str
+    zone_id: pulumi.Input[str]
+    deletion_protection: bool
+    nfs_egress: bool
+    """Let tasks reach NFS (EFS mount targets) inside the VPC."""
+    tags: Mapping[str, str]
+
+
+class AppLoadBalancer(pulumi.ComponentResource):
+    alb_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    dns_name: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    task_security_group_id: pulumi.Output[str]
+    listeners: list[aws.lb.Listener]
+    target_group: aws.lb.TargetGroup
+    url: str
+
+    def __init__(self, name: str, args: AppLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        alb_sg = aws.ec2.SecurityGroup(f"{name}-alb", vpc_id=args.vpc_id,
+                                       description="ALB: HTTPS and HTTP (redirect) from the internet",
+                                       tags=named(tags, f"{name}-alb"), opts=child)
+        task_sg = aws.ec2.SecurityGroup(f"{name}-tasks", vpc_id=args.vpc_id,
+                                        description="App tasks: the container port from the ALB only",
+                                        tags=named(tags, f"{name}-tasks"), opts=child)
+        for port in (HTTPS, HTTP):
+            aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", security_group_id=alb_sg.id,
+                                             ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
+                                             description=f"internet to the ALB on {port}", tags=tags, opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-alb-to-tasks", security_group_id=alb_sg.id, ip_protocol="tcp",
+                                        from_port=args.container_port, to_port=args.container_port,
+                                        referenced_security_group_id=task_sg.id,
+                                        description="ALB to the tasks' container port", tags=tags, opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-tasks-from-alb", security_group_id=task_sg.id, ip_protocol="tcp",
+                                         from_port=args.container_port, to_port=args.container_port,
+                                         referenced_security_group_id=alb_sg.id,
+                                         description="only the ALB reaches the app", tags=tags, opts=child)
+        # Out: HTTPS to ECR, CloudWatch Logs, SSM and Secrets Manager (through NAT); NFS inside the VPC for EFS.
+        aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-https", security_group_id=task_sg.id, ip_protocol="tcp",
+                                        from_port=HTTPS, to_port=HTTPS, cidr_ipv4="0.0.0.0/0",
+                                        description="AWS APIs over HTTPS", tags=tags, opts=child)
+        if args.nfs_egress:
+            aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-nfs", security_group_id=task_sg.id, ip_protocol="tcp",
+                                            from_port=2049, to_port=2049, cidr_ipv4=args.vpc_cidr,
+                                            description="EFS mount targets", tags=tags, opts=child)
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb", name=args.name, internal=False, load_balancer_type="application",
+            security_groups=[alb_sg.id], subnets=list(args.public_subnet_ids),
+            drop_invalid_header_fields=True, enable_deletion_protection=args.deletion_protection,
+            desync_mitigation_mode="defensive", idle_timeout=60, tags=named(tags, args.name), opts=child)
+        # Autonamed: a replacement (port, protocol) is created before the old one is deleted.
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
+            deregistration_delay=30,
+            health_check={"enabled": True, "path": args.health_path, "port": "traffic-port", "protocol": "HTTP",
+                          "matcher": "200", "interval": 15, "timeout": 5, "healthy_threshold": 2,
+                          "unhealthy_threshold": 2},
+            tags=tags, opts=child)
+        https = aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=alb.arn, port=HTTPS, protocol="HTTPS", ssl_policy=args.ssl_policy,
+            certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
+        http = aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=alb.arn, port=HTTP, protocol="HTTP",
+            default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
+                                                                "status_code": "HTTP_301"}}],
+            tags=tags, opts=child)
+        aws.route53.Record(
+            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A",
+            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
+
+        self.alb_arn = alb.arn
+        self.alb_arn_suffix = alb.arn_suffix
+        self.dns_name = alb.dns_name
+        self.target_group = target_group
+        self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
+        self.alb_security_group_id = alb_sg.id
+        self.task_security_group_id = task_sg.id
+        self.listeners = [https, http]
+        self.url = f"https://{args.hostname}"
+        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
+                               "target_group_arn": self.target_group_arn, "url": self.url})

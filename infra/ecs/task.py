@@ -1,0 +1,183 @@
+"""AppTask: the app's task definition, its log group, execution role and task role.
+
+`container_definitions` is sent as canonical JSON, the form ECS returns from DescribeTaskDefinition (containers
+sorted by name, defaults filled, lists present, environment sorted), because the provider compares the text:
+anything else shows a diff and replaces the task definition on every `pulumi up` (pulumi-aws #4576, #5256).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import iam
+
+TYPE = "webstack:ecs:AppTask"
+# Where nginx writes with a read-only root filesystem (pid and temp files, see app/nginx.conf). The image declares
+# the same path as a VOLUME so Fargate gives the bind mount the image's ownership and mode (app/Dockerfile).
+SCRATCH_VOLUME = "tmp"
+SCRATCH_PATH = "/tmp"
+# ECS's defaults for what a container definition omits, as DescribeTaskDefinition returns them.
+_LIST_DEFAULTS = ("environment", "mountPoints", "portMappings", "volumesFrom", "systemControls")
+
+
+def canonical_container_definitions(containers: Sequence[Mapping[str, Any]]) -> str:
+    """The JSON ECS would return for these container definitions: containers sorted by name, `cpu` 0,
+    `essential` true, empty lists present, `hostPort` = `containerPort` and protocol tcp (awsvpc), environment
+    and secrets sorted by name, keys sorted, compact. Idempotent."""
+    out = []
+    for c in sorted(containers, key=lambda c: str(c["name"])):
+        d: dict[str, Any] = json.loads(json.dumps(c))
+        d.setdefault("cpu", 0)
+        d.setdefault("essential", True)
+        for key in _LIST_DEFAULTS:
+            d.setdefault(key, [])
+        d["portMappings"] = [{"hostPort": p["containerPort"], "protocol": "tcp", **p} for p in d["portMappings"]]
+        d["environment"] = sorted(d["environment"], key=lambda e: e["name"])
+        if "secrets" in d:
+            d["secrets"] = sorted(d["secrets"], key=lambda e: e["name"])
+        d["mountPoints"] = [{"readOnly": False, **m} for m in d["mountPoints"]]
+        out.append(d)
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerSpec:
+    """Everything of the app container that is plain data (the image and log group come as Outputs)."""
+
+    name: str
+    port: int
+    health_path: str
+    user: str
+    environment: Sequence[tuple[str, str]] = ()
+    secrets: Sequence[tuple[str, str]] = ()
+    """Env var name -> SSM parameter or Secrets Manager ARN."""
+    stop_timeout: int | None = None
+    init_process: bool = False
+    extra_mount: tuple[str, str] | None = None
+    """(volume name, container path) of an extra volume, e.g. the EFS one."""
+
+
+def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str) -> dict[str, Any]:
+    """The app container: non-root, read-only root filesystem, writable scratch volume, awslogs."""
+    mounts = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}]
+    if spec.extra_mount:
+        mounts.append({"sourceVolume": spec.extra_mount[0], "containerPath": spec.extra_mount[1], "readOnly": False})
+    linux: dict[str, Any] = {"capabilities": {"add": [], "drop": ["ALL"]}}
+    if spec.init_process:
+        linux["initProcessEnabled"] = True  # ECS Exec's agent needs an init process to reap its children
+    c: dict[str, Any] = {
+        "name": spec.name,
+        "image": image,
+        "essential": True,
+        "user": spec.user,
+        "readonlyRootFilesystem": True,
+        "portMappings": [{"containerPort": spec.port, "hostPort": spec.port, "protocol": "tcp"}],
+        "mountPoints": mounts,
+        "environment": [{"name": k, "value": v} for k, v in spec.environment],
+        "linuxParameters": linux,
+        "healthCheck": {
+            "command": ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{spec.port}{spec.health_path}"],
+            "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 10},
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.name}},
+    }
+    if spec.secrets:
+        c["secrets"] = [{"name": k, "valueFrom": v} for k, v in spec.secrets]
+    if spec.stop_timeout is not None:
+        c["stopTimeout"] = spec.stop_timeout
+    return c
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppTaskArgs:
+    family: str
+    container: ContainerSpec
+    image: pulumi.Input[str]
+    """By digest: `repo@sha256:...`."""
+    repository_arn: pulumi.Input[str]
+    cpu: int
+    memory: int
+    architecture: str  # amd64 | arm64
+    compatibility: str  # FARGATE | EC2
+    log_retention_days: int
+    secrets_kms_key_arn: str | None
+    exec_enabled: bool
+    region: str
+    partition: str
+    account_id: pulumi.Input[str]
+    extra_volumes: Sequence[Any] = field(default_factory=tuple)
+    """Task definition volumes beyond the scratch one (aws.ecs.TaskDefinitionVolumeArgs, e.g. EFS)."""
+    extra_task_policies: Sequence[tuple[str, pulumi.Input[str]]] = field(default_factory=tuple)
+    """(name, policy JSON) put on the task role, e.g. the EFS client policy."""
+    tags: Mapping[str, str]
+
+
+class AppTask(pulumi.ComponentResource):
+    task_definition_arn: pulumi.Output[str]
+    family: str
+    container_name: str
+    log_group_name: pulumi.Output[str]
+    execution_role_arn: pulumi.Output[str]
+    task_role_arn: pulumi.Output[str]
+    task_role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppTaskArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.family}",
+                                            retention_in_days=args.log_retention_days, tags=tags, opts=child)
+        trust = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: iam.to_json(iam.ecs_tasks_trust_policy(args.partition, args.region, account)))
+
+        # Execution role: used by the ECS agent to start the task (pull, logs, secrets); never by the app.
+        execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, tags=tags, opts=child)
+        secret_arns = [arn for _, arn in args.container.secrets]
+        policies = [aws.iam.RolePolicy(f"{name}-execution", role=execution.id, policy=iam.json_output(
+            lambda repo, group: iam.ecs_execution_policy(repo, group, secret_arns, args.secrets_kms_key_arn),
+            args.repository_arn, log_group.arn), opts=child)]
+
+        # Task role: the app's own AWS calls. The static site makes none; ECS Exec and EFS add theirs.
+        task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, tags=tags, opts=child)
+        if args.exec_enabled:
+            policies.append(aws.iam.RolePolicy(f"{name}-task-exec", role=task_role.id,
+                                               policy=iam.to_json(iam.ecs_exec_policy()), opts=child))
+        for policy_name, document in args.extra_task_policies:
+            policies.append(aws.iam.RolePolicy(f"{name}-task-{policy_name}", role=task_role.id, policy=document,
+                                               opts=child))
+
+        definitions = pulumi.Output.all(args.image, log_group.name).apply(
+            lambda v: canonical_container_definitions(
+                [container_definition(args.container, v[0], v[1], args.region)]))
+        task = aws.ecs.TaskDefinition(
+            f"{name}-taskdef",
+            family=args.family,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=[args.compatibility],
+            runtime_platform={"operating_system_family": "LINUX",
+                              "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
+            execution_role_arn=execution.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=definitions,
+            volumes=[{"name": SCRATCH_VOLUME}, *args.extra_volumes],
+            tags=tags,
+            # Tasks start only once both roles can do their job; the policies outlive the service at destroy.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=policies))
+
+        self.task_definition_arn = task.arn
+        self.family = args.family
+        self.container_name = args.container.name
+        self.log_group_name = log_group.name
+        self.execution_role_arn = execution.arn
+        self.task_role_arn = task_role.arn
+        self.task_role_name = task_role.name
+        self.register_outputs({"task_definition_arn": self.task_definition_arn,
+                               "execution_role_arn": self.execution_role_arn, "task_role_arn": self.task_role_arn})
