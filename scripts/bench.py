@@ -1,4 +1,4 @@
-"""`make bench`: wall time of `make plan` (dev and prod) and of the test suite on this machine.
+"""`make bench`: wall time of `make plan` (dev, prod and the ECS example) and of the test suite on this machine.
 
 Targets (issue #2): plan under 10 s, suite under 60 s. Printed, not asserted: a timing is not a test.
 """
@@ -24,6 +24,7 @@ def main() -> None:
     rows = [
         ("make plan (dev)", timed([py, "-m", "infra.render", "--stack", "dev", "--quiet"]), 10.0),
         ("make plan STACK=prod", timed([py, "-m", "infra.render", "--stack", "prod", "--quiet"]), 10.0),
+        ("make plan STACK=ecs", timed([py, "-m", "infra.render", "--stack", "ecs", "--quiet"]), 10.0),
         ("test suite (pytest)", timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]), 60.0),
     ]
     import os
