@@ -65,7 +65,7 @@ def validate(operation: str, params: Mapping[str, Any]) -> list[str]:
     """Every problem botocore finds in `params` for `operation`, one per line; empty when valid."""
     shape = operation_model(operation).input_shape
     report = ParamValidator().validate(dict(params), shape)
-    problems = report.generate_report().splitlines()[1:] if report.has_errors() else []
+    problems = report.generate_report().splitlines() if report.has_errors() else []
     return [p.strip() for p in problems if p.strip()] + list(_enum_errors(params, shape, ""))
 
 
@@ -122,6 +122,8 @@ def register_task_definition_params(task_definition_inputs: Mapping[str, Any]) -
         params["containerDefinitions"] = json.loads(params["containerDefinitions"])
     if "volumes" in params:
         params["volumes"] = [_volume(v) for v in params["volumes"]]
+    if isinstance(params.get("ephemeralStorage"), Mapping):
+        params["ephemeralStorage"] = _renamed(params["ephemeralStorage"], {"sizeInGib": "sizeInGiB"})
     proxy = params.get("proxyConfiguration")
     if isinstance(proxy, Mapping) and isinstance(proxy.get("properties"), Mapping):
         params["proxyConfiguration"] = {**proxy, "properties": [
@@ -267,7 +269,7 @@ BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = 
                                                            put_scheduled_action_params),
 }
 
-_UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>\S+), value: \"(?P<name>[^\"]+)\"")
+_UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>[^:]+): \"(?P<name>[^\"]+)\"")
 
 
 def unknown_parameters(problems: list[str]) -> list[str]:

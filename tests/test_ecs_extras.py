@@ -382,3 +382,193 @@ def test_ecs_arn_parsing() -> None:
     with pytest.raises(ValueError, match="not an ECS cluster ARN"):
         iam.EcsArn.parse("arn:aws:ecs:us-east-1:123456789012:service/prod/app")
 
+
+
+# --- tests/ecs_api.py: the mapping on crafted Pulumi inputs -----------------------------------------------
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/"
+IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/webapp@sha256:{'b' * 64}"
+
+
+def crafted_task_definition() -> dict[str, Any]:
+    """Inputs shaped like the plan's aws:ecs/taskDefinition:TaskDefinition (camelCase, numbers as floats)."""
+    containers = [
+        {"name": "webapp", "image": IMAGE, "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
+         "cpu": 0, "stopTimeout": 120, "environment": [{"name": "MODE", "value": "prod"}],
+         "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}],
+         "portMappings": [{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}],
+         "mountPoints": [{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}],
+         "linuxParameters": {"initProcessEnabled": True},
+         "healthCheck": {"command": ["CMD-SHELL", "wget -qO- http://127.0.0.1:8080/healthz"], "interval": 15,
+                         "timeout": 5, "retries": 3, "startPeriod": 10},
+         "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/webapp",
+                                                                  "awslogs-region": "us-east-1",
+                                                                  "awslogs-stream-prefix": "webapp"}}},
+        {"name": "sidecar", "image": IMAGE, "essential": False, "dependsOn": [
+            {"containerName": "webapp", "condition": "HEALTHY"}]},
+    ]
+    return {
+        "family": FAMILY, "containerDefinitions": json.dumps(containers, sort_keys=True), "cpu": "512",
+        "memory": "1024", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "executionRoleArn": ROLE + "execution", "taskRoleArn": ROLE + "task", "pidMode": "task",
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"},
+        "ephemeralStorage": {"sizeInGib": 30.0},
+        "volumes": [
+            {"name": "tmp"},
+            {"name": "data", "efsVolumeConfiguration": {
+                "fileSystemId": "fs-0123", "transitEncryption": "ENABLED", "transitEncryptionPort": 2999.0,
+                "authorizationConfig": {"accessPointId": "fsap-0123", "iam": "ENABLED"}}},
+            {"name": "host", "hostPath": "/var/data"},
+            {"name": "docker", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": True,
+                                                             "driver": "local", "driverOpts": {"type": "tmpfs"},
+                                                             "labels": {"team": "web"}}},
+            {"name": "later", "configureAtLaunch": True},
+        ],
+        "proxyConfiguration": {"type": "APPMESH", "containerName": "sidecar",
+                               "properties": {"IgnoredUID": "1337", "AppPorts": "8080"}},
+        "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}],
+        "skipDestroy": True, "trackLatest": False, "tags": TAGS,
+    }
+
+
+def crafted_service() -> dict[str, Any]:
+    """Inputs shaped like the plan's aws:ecs/service:Service."""
+    return {
+        "name": "webapp", "cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/{CLUSTER_NAME}",
+        "taskDefinition": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{FAMILY}:3", "desiredCount": 2.0,
+        "capacityProviderStrategies": [{"capacityProvider": "FARGATE", "weight": 1.0, "base": 1.0},
+                                       {"capacityProvider": "FARGATE_SPOT", "weight": 3.0, "base": 0.0}],
+        "platformVersion": "1.4.0",
+        "networkConfiguration": {"subnets": SUBNETS, "securityGroups": ["sg-0123"], "assignPublicIp": False},
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "deploymentMaximumPercent": 200.0, "deploymentMinimumHealthyPercent": 100.0,
+        "alarms": {"alarmNames": ["webapp-5xx"], "enable": True, "rollback": True},
+        "deploymentController": {"type": "ECS"},
+        "loadBalancers": [{"targetGroupArn": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/w/1",
+                           "containerName": "webapp", "containerPort": 8080.0}],
+        "orderedPlacementStrategies": [{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                       {"type": "binpack", "field": "memory"}],
+        "placementConstraints": [{"type": "distinctInstance"}],
+        "serviceRegistries": {"registryArn": f"arn:aws:servicediscovery:us-east-1:{ACCOUNT}:service/srv-1",
+                              "containerName": "webapp", "containerPort": 8080.0},
+        "healthCheckGracePeriodSeconds": 60.0, "enableEcsManagedTags": True, "propagateTags": "SERVICE",
+        "enableExecuteCommand": False, "availabilityZoneRebalancing": "ENABLED", "schedulingStrategy": "REPLICA",
+        "waitForSteadyState": True, "forceNewDeployment": True, "triggers": {"redeploy": "1"}, "tags": TAGS,
+    }
+
+
+def test_task_definition_mapping_renames_and_reshapes() -> None:
+    params = ecs_api.register_task_definition_params(crafted_task_definition())
+    assert {"skipDestroy", "trackLatest"} & set(params) == set()
+    assert [c["name"] for c in params["containerDefinitions"]] == ["webapp", "sidecar"]  # the JSON, parsed
+    volumes = {v["name"]: v for v in params["volumes"]}
+    assert volumes["host"] == {"name": "host", "host": {"sourcePath": "/var/data"}}
+    assert volumes["later"] == {"name": "later", "configuredAtLaunch": True}
+    assert volumes["data"]["efsVolumeConfiguration"]["transitEncryptionPort"] == 2999
+    assert params["ephemeralStorage"] == {"sizeInGiB": 30}  # Pulumi's sizeInGib
+    assert params["proxyConfiguration"]["properties"] == [{"name": "AppPorts", "value": "8080"},
+                                                          {"name": "IgnoredUID", "value": "1337"}]
+    assert {"key": "managed-by", "value": "pulumi"} in params["tags"]
+    assert ecs_api.validate("RegisterTaskDefinition", params) == []
+
+
+def test_service_mapping_renames_and_reshapes() -> None:
+    params = ecs_api.create_service_params(crafted_service())
+    assert {"waitForSteadyState", "forceNewDeployment", "triggers", "name"} & set(params) == set()
+    assert params["serviceName"] == "webapp" and params["desiredCount"] == 2
+    assert params["capacityProviderStrategy"][1] == {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0}
+    assert params["networkConfiguration"] == {"awsvpcConfiguration": {
+        "subnets": SUBNETS, "securityGroups": ["sg-0123"], "assignPublicIp": "DISABLED"}}
+    assert params["deploymentConfiguration"] == {
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 200,
+        "minimumHealthyPercent": 100, "alarms": {"alarmNames": ["webapp-5xx"], "enable": True, "rollback": True}}
+    assert params["placementStrategy"][0] == {"type": "spread", "field": "attribute:ecs.availability-zone"}
+    assert params["enableECSManagedTags"] is True and isinstance(params["serviceRegistries"], list)
+    assert ecs_api.validate("CreateService", params) == []
+
+
+def _edit_container(td: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    containers = json.loads(td["containerDefinitions"])
+    containers[0].update(changes)
+    return {**td, "containerDefinitions": json.dumps(containers)}
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (lambda td: {**td, "cpu": 512}, "Invalid type for parameter cpu, value: 512"),
+    (lambda td: {k: v for k, v in td.items() if k != "family"}, 'Missing required parameter in input: "family"'),
+    # the ECS spelling is readonlyRootFilesystem; the usual camel-case guess is an unknown member
+    (lambda td: _edit_container(td, readOnlyRootFilesystem=True),
+     'Unknown parameter in containerDefinitions[0]: "readOnlyRootFilesystem"'),
+    (lambda td: {**td, "inferenceAccelerator": []}, 'Unknown parameter in input: "inferenceAccelerator"'),
+    (lambda td: {**td, "networkMode": "vpc"}, "Invalid value for parameter networkMode, value: 'vpc'"),
+    (lambda td: {**td, "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "AMD64"}},
+     "Invalid value for parameter runtimePlatform.cpuArchitecture"),
+    (lambda td: _edit_container(td, stopTimeout="120"),
+     "Invalid type for parameter containerDefinitions[0].stopTimeout"),
+])
+def test_task_definition_problems_are_reported(edit: Any, expect: str) -> None:
+    problems = ecs_api.validate("RegisterTaskDefinition",
+                                ecs_api.register_task_definition_params(edit(crafted_task_definition())))
+    assert any(expect in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (lambda s: {**s, "desiredCount": "2"}, "Invalid type for parameter desiredCount"),
+    (lambda s: {**s, "deploymentCircuitBreakers": {"enable": True}},
+     'Unknown parameter in input: "deploymentCircuitBreakers"'),
+    (lambda s: {**s, "launchType": "FARGATE_SPOT"}, "Invalid value for parameter launchType, value: 'FARGATE_SPOT'"),
+    (lambda s: {**s, "loadBalancers": [{"targetGroupArn": "tg", "containerName": "webapp", "containerPort": "8080"}]},
+     "Invalid type for parameter loadBalancers[0].containerPort"),
+    (lambda s: {**s, "networkConfiguration": {"subnets": "subnet-1", "assignPublicIp": True}},
+     "Invalid type for parameter networkConfiguration.awsvpcConfiguration.subnets"),
+])
+def test_service_problems_are_reported(edit: Any, expect: str) -> None:
+    problems = ecs_api.validate("CreateService", ecs_api.create_service_params(edit(crafted_service())))
+    assert any(expect in p for p in problems), problems
+    assert ecs_api.unknown_parameters(problems) == (["input.deploymentCircuitBreakers"]
+                                                     if "Unknown" in expect else [])
+
+
+def test_autoscaling_mappings_pass_their_api_models() -> None:
+    resource = {"resourceId": f"service/{CLUSTER_NAME}/webapp", "scalableDimension": "ecs:service:DesiredCount",
+                "serviceNamespace": "ecs"}
+    target = ecs_api.register_scalable_target_params({**resource, "minCapacity": 1.0, "maxCapacity": 4.0,
+                                                      "tags": TAGS, "region": "us-east-1"})
+    assert target["MinCapacity"] == 1 and target["Tags"] == TAGS
+    assert ecs_api.validate("application-autoscaling:RegisterScalableTarget", target) == []
+    policy = ecs_api.put_scaling_policy_params({**resource, "name": "requests", "policyType": "TargetTrackingScaling",
+                                                "targetTrackingScalingPolicyConfiguration": {
+                                                    "targetValue": 500.0, "scaleInCooldown": 300.0,
+                                                    "scaleOutCooldown": 60.0, "disableScaleIn": False,
+                                                    "predefinedMetricSpecification": {
+                                                        "predefinedMetricType": "ALBRequestCountPerTarget",
+                                                        "resourceLabel": "app/w/1/targetgroup/w/2"}}})
+    assert policy["PolicyName"] == "requests"
+    assert ecs_api.validate("application-autoscaling:PutScalingPolicy", policy) == []
+    bad = {**policy, "PolicyType": "TargetTracking"}
+    assert any("PolicyType" in p for p in ecs_api.validate("application-autoscaling:PutScalingPolicy", bad))
+    action = ecs_api.put_scheduled_action_params({**resource, "name": "night", "schedule": "cron(0 20 * * ? *)",
+                                                  "timezone": "Europe/Paris",
+                                                  "scalableTargetAction": {"minCapacity": 0.0, "maxCapacity": 0.0}})
+    assert action["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 0}
+    assert ecs_api.validate("application-autoscaling:PutScheduledAction", action) == []
+
+
+def test_schedule_mapping_reports_problems() -> None:
+    inputs = {"scheduleExpression": "rate(1 hour)", "flexibleTimeWindow": {"mode": "OFF"},
+              "target": {"arn": "arn:aws:ecs:us-east-1:123456789012:cluster/c", "roleArn": ROLE + "s",
+                         "ecsParameters": {"taskDefinitionArn": "td", "launchType": "FARGATE",
+                                           "networkConfiguration": {"subnets": SUBNETS, "assignPublicIp": True},
+                                           "tags": {"team": "web"}}}}
+    params = ecs_api.create_schedule_params(inputs, autoname="s-1")
+    assert params["Target"]["EcsParameters"]["Tags"] == [{"team": "web"}]
+    assert ecs_api.validate("scheduler:CreateSchedule", params) == []
+    assert any('Missing required parameter in input: "Name"' in p
+               for p in ecs_api.validate("scheduler:CreateSchedule", ecs_api.create_schedule_params(inputs)))
+    off = {**inputs, "flexibleTimeWindow": {"mode": "NONE"}}
+    assert any("FlexibleTimeWindow.Mode" in p
+               for p in ecs_api.validate("scheduler:CreateSchedule", ecs_api.create_schedule_params(off, autoname="s")))
+
+
+def test_every_mapping_is_listed_by_type() -> None:
+    for typ, (operation, _mapping) in ecs_api.BY_TYPE.items():
+        assert typ.startswith("aws:") and ecs_api.operation_model(operation).input_shape is not None
