@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 
@@ -79,6 +79,102 @@ def external_dns_policy(zone_arn: str) -> Document:
 def alb_controller_policy(chart_version: str) -> Document:
     """The IAM policy AWS publishes for this controller version, kept verbatim in infra/data/."""
     return json.loads((DATA / f"aws-load-balancer-controller-{chart_version}-iam-policy.json").read_text())
+
+
+# --- ECS extras: EFS and the scheduled task -------------------------------------------------------------
+EFS_CLIENT_MOUNT = "elasticfilesystem:ClientMount"
+EFS_CLIENT_WRITE = "elasticfilesystem:ClientWrite"
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+
+
+def efs_client_policy(file_system_arn: str, access_point_arn: str, writable: bool) -> Document:
+    """A task role's EFS access: mount (and write, if `writable`) that one file system, only through its access
+    point (whose POSIX user and root directory EFS then enforces). No ClientRootAccess."""
+    actions = [EFS_CLIENT_MOUNT, EFS_CLIENT_WRITE] if writable else [EFS_CLIENT_MOUNT]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "MountThroughAccessPoint",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": file_system_arn,
+            "Condition": {"ArnEquals": {"elasticfilesystem:AccessPointArn": access_point_arn}},
+        }],
+    }
+
+
+def efs_file_system_policy(file_system_arn: str) -> Document:
+    """The file system's resource policy: refuse every client not using TLS. Once a file system has a policy, EFS
+    no longer grants anonymous NFS access, so clients must authorise with IAM (the task role's policy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyUnencryptedTransport",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "*",
+            "Resource": file_system_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    }
+
+
+class EcsArn(NamedTuple):
+    """The parts of an ECS cluster ARN (arn:<partition>:ecs:<region>:<account>:cluster/<name>)."""
+    partition: str
+    region: str
+    account: str
+    cluster_name: str
+
+    @classmethod
+    def parse(cls, cluster_arn: str) -> EcsArn:
+        parts = cluster_arn.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "ecs" or not parts[5].startswith("cluster/"):
+            raise ValueError(f"not an ECS cluster ARN: {cluster_arn!r}")
+        return cls(parts[1], parts[3], parts[4], parts[5].removeprefix("cluster/"))
+
+    def task_definition_family(self, family: str) -> str:
+        """Every revision of one task definition family."""
+        return f"arn:{self.partition}:ecs:{self.region}:{self.account}:task-definition/{family}:*"
+
+    def tasks(self) -> str:
+        """Every task of this cluster."""
+        return f"arn:{self.partition}:ecs:{self.region}:{self.account}:task/{self.cluster_name}/*"
+
+
+def scheduler_trust_policy(account_id: str) -> Document:
+    """EventBridge Scheduler may assume the role only for schedules of this account (confused deputy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": SCHEDULER_SERVICE},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }],
+    }
+
+
+def scheduler_run_task_policy(cluster_arn: str, family: str, task_role_arn: str,
+                              execution_role_arn: str) -> Document:
+    """What the schedule's role may do: run revisions of one task definition family in one cluster, tag the
+    tasks it starts (RunTask with propagated tags needs ecs:TagResource), and pass exactly the task's two roles
+    to ECS tasks."""
+    arn = EcsArn.parse(cluster_arn)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "RunTaskFamilyInCluster", "Effect": "Allow", "Action": "ecs:RunTask",
+             "Resource": arn.task_definition_family(family),
+             "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+            {"Sid": "TagTasksItStarts", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": arn.tasks(),
+             "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
+            {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
+             "Resource": sorted({task_role_arn, execution_role_arn}),
+             "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}}},
+        ],
+    }
 
 
 # --- ECS -------------------------------------------------------------------------------------------------

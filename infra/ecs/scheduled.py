@@ -1,0 +1,175 @@
+"""A scheduled task: EventBridge Scheduler runs the app's task definition with a command override, in the private
+subnets, with a role that may only run that family in that cluster and pass the task's two roles."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+from zoneinfo import available_timezones
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import iam
+
+TYPE = "webstack:ecs:ScheduledTask"
+# A run that could not start within an hour is dropped rather than started late (the default is 24 h, 185 tries).
+MAXIMUM_EVENT_AGE_SECONDS = 3600
+MAXIMUM_RETRY_ATTEMPTS = 3
+
+# EventBridge Scheduler expressions: cron(minutes hours day-of-month month day-of-week year), rate(n unit), at(...)
+_CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
+_RATE = re.compile(r"^rate\((?P<n>[1-9]\d*) (?P<unit>minutes?|hours?|days?)\)$")
+_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#L W-]+$")
+
+
+class CapacityProviderShare(Protocol):
+    """One entry of a capacity provider strategy (the core's records, or `StrategyItem`)."""
+
+    @property
+    def capacity_provider(self) -> str: ...
+
+    @property
+    def weight(self) -> int: ...
+
+    @property
+    def base(self) -> int: ...
+
+
+class StrategyItem(NamedTuple):
+    capacity_provider: str
+    weight: int
+    base: int = 0
+
+
+def schedule_expression_problems(expression: str) -> list[str]:
+    """Why `expression` is not an EventBridge Scheduler cron/rate/at expression (empty when it is)."""
+    cron = _CRON.match(expression)
+    if cron:
+        fields = cron["body"].split(" ")
+        if len(fields) != 6:
+            return [f"{expression!r}: cron() takes 6 fields (minutes hours day-of-month month day-of-week year), "
+                    f"got {len(fields)}"]
+        if not all(_CRON_FIELD.match(f) for f in fields):
+            return [f"{expression!r}: a cron field has characters outside 0-9 A-Z * ? , / - # L W"]
+        day_of_month, day_of_week = fields[2], fields[4]
+        if (day_of_month == "?") == (day_of_week == "?"):
+            return [f"{expression!r}: exactly one of day-of-month and day-of-week must be '?'"]
+        return []
+    rate = _RATE.match(expression)
+    if rate:
+        singular = rate["n"] == "1"
+        if singular != (not rate["unit"].endswith("s")):
+            return [f"{expression!r}: rate(1 <unit>) is singular, rate(n <units>) plural"]
+        return []
+    if _AT.match(expression):
+        return []
+    return [f"{expression!r}: expected cron(...), rate(n minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"]
+
+
+def timezone_problems(name: str) -> list[str]:
+    if name not in available_timezones():  # the IANA database (system tzdata or the tzdata package)
+        return [f"schedule_timezone={name!r}: not an IANA time zone name (e.g. Europe/Paris, UTC)"]
+    return []
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledTaskArgs:
+    cluster_arn: pulumi.Input[str]
+    task_definition_arn: pulumi.Input[str]
+    task_definition_family: str
+    container_name: str
+    command: Sequence[str]
+    schedule_expression: str  # cron(...) or rate(...), EventBridge Scheduler syntax
+    schedule_timezone: str  # IANA name, e.g. "Europe/Paris"
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    capacity_provider_strategy: Sequence[CapacityProviderShare]
+    task_role_arn: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        problems = [*schedule_expression_problems(self.schedule_expression),
+                    *timezone_problems(self.schedule_timezone)]
+        if not self.command or not all(isinstance(c, str) and c for c in self.command):
+            problems.append(f"command={list(self.command)!r}: a non-empty list of non-empty strings")
+        if not self.subnet_ids:
+            problems.append("subnet_ids is empty: awsvpc tasks need subnets")
+        if not self.capacity_provider_strategy:
+            problems.append("capacity_provider_strategy is empty")
+        if problems:
+            raise ValueError("ScheduledTaskArgs: " + "; ".join(problems))
+
+
+def container_override(container_name: str, command: Sequence[str]) -> dict[str, Any]:
+    """The target input: Scheduler reads an ECS target's input as RunTask's TaskOverride."""
+    return {"containerOverrides": [{"name": container_name, "command": list(command)}]}
+
+
+class ScheduledTask(pulumi.ComponentResource):
+    schedule_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ScheduledTaskArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        cluster_arn = pulumi.Output.from_input(args.cluster_arn)
+
+        role = aws.iam.Role(
+            f"{name}-scheduler",
+            description=f"EventBridge Scheduler: runs {args.task_definition_family} on a schedule",
+            assume_role_policy=cluster_arn.apply(lambda arn: iam.to_json(
+                iam.scheduler_trust_policy(iam.EcsArn.parse(arn).account))),
+            max_session_duration=3600,
+            tags=tags,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-scheduler",
+            role=role.id,
+            policy=iam.json_output(
+                lambda arn, task_role, execution_role: iam.scheduler_run_task_policy(
+                    arn, args.task_definition_family, task_role, execution_role),
+                cluster_arn, args.task_role_arn, args.execution_role_arn),
+            opts=child,
+        )
+
+        schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            description=f"Runs {args.task_definition_family} with a command override",
+            schedule_expression=args.schedule_expression,
+            schedule_expression_timezone=args.schedule_timezone,
+            flexible_time_window={"mode": "OFF"},
+            state="ENABLED",
+            target={
+                "arn": cluster_arn,
+                "role_arn": role.arn,
+                "input": json.dumps(container_override(args.container_name, args.command), sort_keys=True),
+                "retry_policy": {"maximum_event_age_in_seconds": MAXIMUM_EVENT_AGE_SECONDS,
+                                 "maximum_retry_attempts": MAXIMUM_RETRY_ATTEMPTS},
+                "ecs_parameters": {
+                    "task_definition_arn": args.task_definition_arn,
+                    "task_count": 1,
+                    # never launch_type with a strategy: ECS refuses both
+                    "capacity_provider_strategies": [
+                        {"capacity_provider": s.capacity_provider, "weight": s.weight, "base": s.base}
+                        for s in args.capacity_provider_strategy],
+                    "network_configuration": {"subnets": list(args.subnet_ids),
+                                              "security_groups": list(args.security_group_ids),
+                                              "assign_public_ip": False},
+                    "enable_ecs_managed_tags": True,
+                    "propagate_tags": "TASK_DEFINITION",
+                },
+            },
+            # the role's permissions must exist before the first run
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.schedule_arn = schedule.arn
+        self.role_arn = role.arn
+        self.register_outputs({"schedule_arn": schedule.arn, "role_arn": role.arn})

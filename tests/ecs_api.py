@@ -1,0 +1,277 @@
+"""Rendered Pulumi inputs -> AWS API request parameters, validated against the API models botocore ships.
+
+pulumi-aws (the Terraform provider underneath) sends the API what a resource's inputs say, renamed and reshaped:
+`hostPath` becomes `host.sourcePath`, `networkConfiguration.assignPublicIp` (bool) becomes
+`awsvpcConfiguration.assignPublicIp` ("ENABLED"/"DISABLED"), tag maps become lists, the service's circuit breaker
+and percents move into `deploymentConfiguration`... These functions redo that mapping on the plain data of
+`plan.one(...)["inputs"]`; `validate()` then checks it with botocore's ParamValidator (types, required members,
+unknown members, lengths, ranges) plus the shapes' enums, which ParamValidator does not check.
+
+A member the mapping does not know is passed through unchanged, so a misspelt or unsupported input is reported
+as an unknown parameter instead of being dropped silently. Only inputs that exist in Pulumi alone (provider
+behaviour such as `waitForSteadyState`) are removed, each listed below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.model import OperationModel, Shape
+from botocore.validate import ParamValidator
+
+# Inputs that configure the provider, not the API call.
+TASK_DEFINITION_PULUMI_ONLY = frozenset({"skipDestroy", "trackLatest", "region", "tagsAll", "arn",
+                                         "arnWithoutRevision", "revision"})
+SERVICE_PULUMI_ONLY = frozenset({"forceNewDeployment", "forceDelete", "waitForSteadyState", "triggers", "region",
+                                 "tagsAll", "sigintRollback"})
+SCHEDULE_PULUMI_ONLY = frozenset({"namePrefix", "region", "arn"})
+AUTOSCALING_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn"})
+
+
+# --- the API models -------------------------------------------------------------------------------------
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+def operation_model(operation: str) -> OperationModel:
+    """`Operation` (ECS) or `service:Operation`, e.g. `scheduler:CreateSchedule`."""
+    service, _, name = operation.rpartition(":")
+    return _session().get_service_model(service or "ecs").operation_model(name)
+
+
+def _enum_errors(value: Any, shape: Shape, path: str) -> Iterator[str]:
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        for key, member in shape.members.items():
+            if key in value:
+                yield from _enum_errors(value[key], member, f"{path}.{key}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _enum_errors(item, shape.member, f"{path}[{i}]")
+    elif shape.type_name == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _enum_errors(item, shape.value, f"{path}.{key}")
+    elif (shape.type_name == "string" and getattr(shape, "enum", None) and isinstance(value, str)
+          and value not in shape.enum):
+        yield f"Invalid value for parameter {path.lstrip('.')}, value: {value!r}, valid values: {shape.enum}"
+
+
+def validate(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """Every problem botocore finds in `params` for `operation`, one per line; empty when valid."""
+    shape = operation_model(operation).input_shape
+    report = ParamValidator().validate(dict(params), shape)
+    problems = report.generate_report().splitlines() if report.has_errors() else []
+    return [p.strip() for p in problems if p.strip()] + list(_enum_errors(params, shape, ""))
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+def _int(value: Any) -> Any:
+    """The wire format has only floats: integers go back to int (what the API model wants)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _ints(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return _int(value)
+
+
+def _tags(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]
+
+
+def _drop(inputs: Mapping[str, Any], pulumi_only: frozenset[str]) -> dict[str, Any]:
+    return {k: _ints(v) for k, v in inputs.items() if k not in pulumi_only and v is not None}
+
+
+def _public_ip(value: Any) -> Any:
+    return {True: "ENABLED", False: "DISABLED"}.get(value, value) if isinstance(value, bool) else value
+
+
+def _awsvpc(network: Mapping[str, Any]) -> dict[str, Any]:
+    """Pulumi's flat networkConfiguration -> the API's {awsvpcConfiguration: {...}}."""
+    vpc = dict(network)
+    if "assignPublicIp" in vpc:
+        vpc["assignPublicIp"] = _public_ip(vpc["assignPublicIp"])
+    return {"awsvpcConfiguration": vpc}
+
+
+def _renamed(value: Mapping[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    return {renames.get(k, k): v for k, v in value.items()}
+
+
+# --- ECS ------------------------------------------------------------------------------------------------
+def _volume(volume: Mapping[str, Any]) -> dict[str, Any]:
+    out = _renamed(volume, {"configureAtLaunch": "configuredAtLaunch"})
+    if "hostPath" in out:
+        out["host"] = {"sourcePath": out.pop("hostPath")}
+    return out
+
+
+def register_task_definition_params(task_definition_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The RegisterTaskDefinition request an `aws:ecs/taskDefinition:TaskDefinition`'s inputs make."""
+    params = _drop(task_definition_inputs, TASK_DEFINITION_PULUMI_ONLY)
+    if isinstance(params.get("containerDefinitions"), str):
+        params["containerDefinitions"] = json.loads(params["containerDefinitions"])
+    if "volumes" in params:
+        params["volumes"] = [_volume(v) for v in params["volumes"]]
+    if isinstance(params.get("ephemeralStorage"), Mapping):
+        params["ephemeralStorage"] = _renamed(params["ephemeralStorage"], {"sizeInGib": "sizeInGiB"})
+    proxy = params.get("proxyConfiguration")
+    if isinstance(proxy, Mapping) and isinstance(proxy.get("properties"), Mapping):
+        params["proxyConfiguration"] = {**proxy, "properties": [
+            {"name": k, "value": v} for k, v in sorted(proxy["properties"].items())]}
+    if "tags" in params:
+        params["tags"] = _tags(params["tags"])
+    return params
+
+
+def create_service_params(service_inputs: Mapping[str, Any], *, autoname: str | None = None) -> dict[str, Any]:
+    """The CreateService request an `aws:ecs/service:Service`'s inputs make. Without a `name` input the provider
+    auto-names the service (not under mocks): pass that name as `autoname`."""
+    params = _drop(service_inputs, SERVICE_PULUMI_ONLY)
+    if autoname and "name" not in params:
+        params["name"] = autoname
+    params = _renamed(params, {
+        "name": "serviceName", "capacityProviderStrategies": "capacityProviderStrategy",
+        "orderedPlacementStrategies": "placementStrategy", "enableEcsManagedTags": "enableECSManagedTags",
+        "iamRole": "role", "volumeConfiguration": "volumeConfigurations",
+    })
+    if "networkConfiguration" in params:
+        params["networkConfiguration"] = _awsvpc(params["networkConfiguration"])
+    if "loadBalancers" in params:
+        params["loadBalancers"] = [_renamed(lb, {"elbName": "loadBalancerName"}) for lb in params["loadBalancers"]]
+    if isinstance(params.get("serviceRegistries"), Mapping):  # one block in Pulumi, a list in the API
+        params["serviceRegistries"] = [params["serviceRegistries"]]
+    if isinstance(params.get("volumeConfigurations"), Mapping):
+        volume = _renamed(params["volumeConfigurations"], {"managedEbsVolume": "managedEBSVolume"})
+        if isinstance(volume.get("managedEBSVolume"), Mapping):
+            volume["managedEBSVolume"] = _renamed(volume["managedEBSVolume"], {"sizeInGb": "sizeInGiB"})
+        params["volumeConfigurations"] = [volume]
+    deployment = dict(params.pop("deploymentConfiguration", None) or {})
+    for pulumi_name, api_name in (("deploymentCircuitBreaker", "deploymentCircuitBreaker"),
+                                  ("deploymentMaximumPercent", "maximumPercent"),
+                                  ("deploymentMinimumHealthyPercent", "minimumHealthyPercent"),
+                                  ("alarms", "alarms")):
+        if pulumi_name in params:
+            deployment[api_name] = params.pop(pulumi_name)
+    if deployment:
+        params["deploymentConfiguration"] = deployment
+    if "tags" in params:
+        params["tags"] = _tags(params["tags"])
+    return params
+
+
+# --- EventBridge Scheduler ------------------------------------------------------------------------------
+def _ecs_parameters(ecs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in ecs.items():
+        if key == "networkConfiguration":
+            vpc = _renamed(value, {"subnets": "Subnets", "securityGroups": "SecurityGroups",
+                                   "assignPublicIp": "AssignPublicIp"})
+            if "AssignPublicIp" in vpc:
+                vpc["AssignPublicIp"] = _public_ip(vpc["AssignPublicIp"])
+            out["NetworkConfiguration"] = {"awsvpcConfiguration": vpc}
+        elif key == "capacityProviderStrategies":
+            out["CapacityProviderStrategy"] = value  # its items keep camelCase members in the API too
+        elif key == "placementStrategies":
+            out["PlacementStrategy"] = value
+        elif key == "placementConstraints":
+            out["PlacementConstraints"] = value
+        elif key == "enableEcsManagedTags":
+            out["EnableECSManagedTags"] = value
+        elif key == "tags":
+            out["Tags"] = [{k: v} for k, v in sorted(value.items())]
+        else:
+            out[_pascal(key)] = value
+    return out
+
+
+def create_schedule_params(schedule_inputs: Mapping[str, Any], *, autoname: str | None = None) -> dict[str, Any]:
+    """The CreateSchedule request an `aws:scheduler/schedule:Schedule`'s inputs make (`autoname`: the name the
+    provider would generate when there is no `name` input)."""
+    params = _drop(schedule_inputs, SCHEDULE_PULUMI_ONLY)
+    if autoname and "name" not in params:
+        params["name"] = autoname
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "target":
+            target = {}
+            for tkey, tvalue in value.items():
+                if tkey == "ecsParameters":
+                    target["EcsParameters"] = _ecs_parameters(tvalue)
+                else:
+                    target[_pascal(tkey)] = _pascal_keys(tvalue)
+            out["Target"] = target
+        else:
+            out[_pascal(key)] = _pascal_keys(value)
+    return out
+
+
+# --- Application Auto Scaling -----------------------------------------------------------------------------
+_AUTOSCALING_RENAMES = {"RoleArn": "RoleARN", "Name": "PolicyName"}
+
+
+def register_scalable_target_params(target_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The RegisterScalableTarget request an `aws:appautoscaling/target:Target`'s inputs make (tags stay a map)."""
+    params = _drop(target_inputs, AUTOSCALING_PULUMI_ONLY)
+    return {_AUTOSCALING_RENAMES.get(_pascal(k), _pascal(k)): (v if k == "tags" else _pascal_keys(v))
+            for k, v in params.items()}
+
+
+def put_scaling_policy_params(policy_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The PutScalingPolicy request an `aws:appautoscaling/policy:Policy`'s inputs make."""
+    params = _drop(policy_inputs, AUTOSCALING_PULUMI_ONLY)
+    out = {_AUTOSCALING_RENAMES.get(_pascal(k), _pascal(k)): _pascal_keys(v) for k, v in params.items()}
+    steps = (out.get("StepScalingPolicyConfiguration") or {}).get("StepAdjustments") or []
+    for step in steps:  # bounds are strings in Pulumi, doubles in the API
+        for bound in ("MetricIntervalLowerBound", "MetricIntervalUpperBound"):
+            if isinstance(step.get(bound), str) and step[bound] != "":
+                step[bound] = float(step[bound])
+    return out
+
+
+def put_scheduled_action_params(action_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The PutScheduledAction request an `aws:appautoscaling/scheduledAction:ScheduledAction`'s inputs make."""
+    params = _drop(action_inputs, AUTOSCALING_PULUMI_ONLY)
+    renames = {"Name": "ScheduledActionName"}
+    return {renames.get(_pascal(k), _pascal(k)): _pascal_keys(v) for k, v in params.items()}
+
+
+def _pascal(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def _pascal_keys(value: Any, convert: Callable[[str], str] = _pascal) -> Any:
+    if isinstance(value, Mapping):
+        return {convert(k): _pascal_keys(v, convert) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal_keys(v, convert) for v in value]
+    return value
+
+
+# Mappings by Pulumi type, for tests that sweep a whole plan.
+BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
+    "aws:ecs/taskDefinition:TaskDefinition": ("RegisterTaskDefinition", register_task_definition_params),
+    "aws:ecs/service:Service": ("CreateService", create_service_params),
+    "aws:scheduler/schedule:Schedule": ("scheduler:CreateSchedule", create_schedule_params),
+    "aws:appautoscaling/target:Target": ("application-autoscaling:RegisterScalableTarget",
+                                         register_scalable_target_params),
+    "aws:appautoscaling/policy:Policy": ("application-autoscaling:PutScalingPolicy", put_scaling_policy_params),
+    "aws:appautoscaling/scheduledAction:ScheduledAction": ("application-autoscaling:PutScheduledAction",
+                                                           put_scheduled_action_params),
+}
+
+_UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>[^:]+): \"(?P<name>[^\"]+)\"")
+
+
+def unknown_parameters(problems: list[str]) -> list[str]:
+    """The `path.name` of each unknown-parameter problem (botocore's report format)."""
+    return [f"{m['path']}.{m['name']}" for p in problems if (m := _UNKNOWN_RE.search(p))]
