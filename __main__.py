@@ -27,21 +27,21 @@ dns = Dns("dns", DnsArgs(cfg.dns, tags))
 
 if cfg.runtime == "ecs":
     # ECS: no EKS or Kubernetes resource at all. Cluster -> image -> task -> ALB -> service -> scaling.
-    from infra.ecs.efs import AppFileSystem, AppFileSystemArgs
-    from infra.ecs.scheduled import ScheduledTask, ScheduledTaskArgs
-
+    from infra.config.ecs import ecs_cluster_name
     from infra.ecs.autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs
     from infra.ecs.cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
+    from infra.ecs.efs import AppFileSystem, AppFileSystemArgs
     from infra.ecs.loadbalancer import AppLoadBalancer, AppLoadBalancerArgs
+    from infra.ecs.scheduled import ScheduledTask, ScheduledTaskArgs
     from infra.ecs.service import AppService, AppServiceArgs
     from infra.ecs.task import AppTask, AppTaskArgs, ContainerSpec
     from infra.image import app_contract
 
-    ecs, contract = cfg.ecs, app_contract()
+    ecs, contract, ecs_name = cfg.ecs, app_contract(), ecs_cluster_name(cfg)
     account_id = aws.get_caller_identity_output().account_id
     ec2 = ecs.capacity == "ec2"
     ecs_cluster = EcsCluster("ecs", EcsClusterArgs(
-        name=ecs.cluster_name, container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
+        name=ecs_name, container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
         ec2=Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size,
                             max_size=ecs.ec2_max_size, disk_size_gb=ecs.ec2_disk_size_gb,
@@ -65,7 +65,7 @@ if cfg.runtime == "ecs":
             root_directory=ecs.efs_root_directory, tags=tags))
 
     task = AppTask("app", AppTaskArgs(
-        family=f"{ecs.cluster_name}-{cfg.app.name}",
+        family=f"{ecs_name}-{cfg.app.name}",
         container=ContainerSpec(
             name=cfg.app.name, port=contract["port"], health_path=contract["healthPath"], user=str(APP_UID),
             environment=ecs.environment, secrets=ecs.secrets,
@@ -92,7 +92,7 @@ if cfg.runtime == "ecs":
         tags=tags))
 
     ServiceAutoScaling("app", ServiceAutoScalingArgs(
-        cluster_name=ecs.cluster_name, service_name=service.service_name, min_tasks=ecs.min_tasks,
+        cluster_name=ecs_name, service_name=service.service_name, min_tasks=ecs.min_tasks,
         max_tasks=ecs.max_tasks, cpu_percent=ecs.scale_on_cpu_percent or None,
         memory_percent=ecs.scale_on_memory_percent or None,
         requests_per_target=ecs.scale_on_requests_per_target or None, alb_arn_suffix=lb.alb_arn_suffix,

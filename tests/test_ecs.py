@@ -97,7 +97,8 @@ def test_ecs_declares_no_eks_or_kubernetes_resource(plan: Plan) -> None:
 
 def test_ecs_shares_network_registry_dns_and_image(plan: Plan, dev: Plan) -> None:
     shared = ("webstack:network:Network", "webstack:registry:Registry", "webstack:dns:Dns",
-              "webstack:image:AppImage", "docker:index/image:Image", "aws:acm/certificateValidation:CertificateValidation")
+              "webstack:image:AppImage", "docker:index/image:Image",
+              "aws:acm/certificateValidation:CertificateValidation")
     for typ in shared:
         assert len(plan.of_type(typ)) == len(dev.of_type(typ)) == 1, typ
     assert plan.of_type(CLUSTER) and not dev.of_type(CLUSTER) and not dev.of_type(SERVICE)
@@ -238,7 +239,8 @@ def test_environment_and_secrets_from_config(fargate: Plan, spot: Plan) -> None:
     assert app_container(fargate)["environment"] == [{"name": "APP_MODE", "value": "static"}]
     assert "secrets" not in app_container(fargate)
     assert app_container(spot)["secrets"] == [
-        {"name": "API_TOKEN", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webapp/api-token-AbCdEf"},
+        {"name": "API_TOKEN",
+         "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webapp/api-token-AbCdEf"},
         {"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/webapp/db-password"}]
 
 

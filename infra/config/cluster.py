@@ -163,6 +163,8 @@ def _cluster_and_node_group_names(cfg: StackConfig) -> str | None:
 
 @rule("publicAccessCidrs", "endpointPublicAccess")
 def _public_endpoint_allow_list(cfg: StackConfig) -> str | None:
+    if cfg.runtime == "ecs":
+        return None  # no Kubernetes API to reach
     public, cidrs = cfg.cluster.endpoint_public_access, cfg.cluster.public_access_cidrs
     if public and not cidrs:
         return ("empty while endpointPublicAccess is true: list the CIDRs of the machines running `pulumi up`, "

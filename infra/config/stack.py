@@ -22,6 +22,7 @@ from .core import (
     declared,
     each,
     length,
+    one_of,
     problem,
     read,
     rule,
@@ -30,6 +31,7 @@ from .core import (
     show,
 )
 from .dns import DnsConfig
+from .ecs import RUNTIMES, EcsConfig
 from .network import NetworkConfig
 from .region import partition_of
 from .registry import RegistryConfig
@@ -73,13 +75,16 @@ class StackConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    ecs: EcsConfig = field(default_factory=EcsConfig)
+    runtime: str = setting("runtime", "eks", "Where the app runs: 'eks' (Kubernetes) or 'ecs' (ECS, no EKS at all).",
+                           one_of(*RUNTIMES))
     extra_tags: tuple[tuple[str, str], ...] = setting(
         "extraTags", (), f"Extra tags added to every AWS resource (at most {EXTRA_TAGS_MAX}).",
         length(0, EXTRA_TAGS_MAX), each(tag_pair))
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
-                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig}
+                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig}
 
 
 @functools.cache

@@ -46,29 +46,29 @@ def _safe(text: str) -> str:
 
 
 def build_graph(plan: Plan) -> Graph:
+    """The EKS runtime's picture, or the ECS runtime's when the plan has no EKS cluster (webstack:runtime = ecs)."""
     one = plan.one
     vpc = one("aws:ec2/vpc:Vpc")
-    eks = one("eks:index:Cluster")["inputs"]
-    mng = one("eks:index:ManagedNodeGroup")["inputs"]
     repo = one("aws:ecr/repository:Repository")
     cert = one("aws:acm/certificate:Certificate")["inputs"]
-    releases = helm_releases(plan)
-    objects = kubernetes_objects(plan)
-    ingress = next(o for o in objects.values() if o["kind"] == "Ingress")
-    deployment = next(o for o in objects.values() if o["kind"] == "Deployment")
-    service = next(o for o in objects.values() if o["kind"] == "Service")
     zones = plan.of_type("aws:route53/zone:Zone")
     zone_name = zones[0]["inputs"]["name"] if zones else next(
         i["args"]["name"] for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     region = vpc["state"]["arn"].split(":")[3]
     g = Graph(f"webstack {plan.stack} ({region})")
+    ecs = not plan.of_type("eks:index:Cluster")
+    if ecs:
+        alb_name = one("aws:lb/loadBalancer:LoadBalancer")["inputs"]["name"]
+    else:
+        objects = kubernetes_objects(plan)
+        ingress = next(o for o in objects.values() if o["kind"] == "Ingress")
+        alb_name = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"]
 
     users = g.node("users", "Internet users", "round")
     r53 = g.node("zone", f"Route 53 zone {zone_name}" + (" (created)" if zones else " (looked up)"), "cyl")
     acm = g.node("cert", f"ACM certificate {cert['domainName']} (DNS-validated)")
     igw = g.node("igw", "Internet gateway")
-    alb = g.node("alb", f"ALB {ingress['metadata']['annotations']['alb.ingress.kubernetes.io/load-balancer-name']}"
-                 " HTTPS 443, HTTP 80 redirects", "stadium")
+    alb = g.node("alb", f"ALB {alb_name} HTTPS 443, HTTP 80 redirects", "stadium")
 
     subnets = plan.of_type("aws:ec2/subnet:Subnet")
     by_id = {s["id"]: s for s in subnets}
@@ -96,6 +96,14 @@ def build_graph(plan: Plan) -> Graph:
                 g.edge(_safe(by_id[assoc["inputs"]["subnetId"]]["name"]), _safe(nat["name"]), "0.0.0.0/0")
     g.group("vpc", f"VPC {vpc['inputs']['cidrBlock']}", [igw, alb], None)
 
+    if ecs:
+        _ecs_part(plan, g, users, r53, acm, igw, alb)
+        return g
+    eks = one("eks:index:Cluster")["inputs"]
+    mng = one("eks:index:ManagedNodeGroup")["inputs"]
+    releases = helm_releases(plan)
+    deployment = next(o for o in objects.values() if o["kind"] == "Deployment")
+    service = next(o for o in objects.values() if o["kind"] == "Service")
     nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(mng['instanceTypes'])} "
                             f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes")
     controllers = []
@@ -131,6 +139,53 @@ def build_graph(plan: Plan) -> Graph:
     if "external-dns" in releases:
         g.edge(_safe("external-dns"), r53, "upserts record")
     return g
+
+
+def _ecs_part(plan: Plan, g: Graph, users: str, r53: str, acm: str, igw: str, alb: str) -> None:
+    """ECS: the cluster (capacity), the service and its tasks, auto scaling, EFS and the scheduled task if any."""
+    one = plan.one
+    cluster = one("aws:ecs/cluster:Cluster")["inputs"]
+    strategy = one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")["inputs"][
+        "defaultCapacityProviderStrategies"]
+    capacity = ", ".join(f"{s['capacityProvider']} base {s['base']} weight {s['weight']}" for s in strategy)
+    service = one("aws:ecs/service:Service")["inputs"]
+    task = one("aws:ecs/taskDefinition:TaskDefinition")["inputs"]
+    (container,) = json.loads(task["containerDefinitions"])
+    target = one("aws:appautoscaling/target:Target")["inputs"]
+    members = [
+        g.node("service", f"service {service['name']} (private subnets, circuit breaker)"),
+        g.node("tasks", f"tasks {task['cpu']} CPU / {task['memory']} MiB, uid {container['user']}, read-only "
+                        f"(port {container['portMappings'][0]['containerPort']})"),
+        g.node("scaling", f"auto scaling {target['minCapacity']}-{target['maxCapacity']} tasks"),
+    ]
+    if plan.of_type("aws:autoscaling/group:Group"):
+        asg = one("aws:autoscaling/group:Group")["inputs"]
+        lt = one("aws:ec2/launchTemplate:LaunchTemplate")["inputs"]
+        members.append(g.node("instances", f"EC2 {lt['instanceType']} {asg['minSize']}-{asg['maxSize']} "
+                                           "(private subnets)"))
+        g.edge("tasks", "instances", "runs on")
+    g.group("ecs", f"ECS {cluster['name']} ({capacity})", members, "vpc")
+    ecr = g.node("ecr", f"ECR {one('aws:ecr/repository:Repository')['inputs']['name']} (immutable, scan on push)",
+                 "cyl")
+    image = one("docker:index/image:Image")
+    img = g.node("image", f"app image, content-hash tag, {image['inputs']['build']['platform']}")
+    g.edge(users, r53, "DNS")
+    g.edge(users, alb, "HTTPS")
+    g.edge(r53, alb, "alias record")
+    g.edge(igw, alb, "")
+    g.edge(acm, alb, "TLS")
+    g.edge(alb, "tasks", "targets, ip")
+    g.edge("service", "tasks", "")
+    g.edge("scaling", "service", "desired count")
+    g.edge(img, ecr, "push")
+    g.edge(ecr, "tasks", "pull by digest")
+    if plan.of_type("aws:efs/fileSystem:FileSystem"):
+        efs = g.node("efs", "EFS (encrypted, TLS + IAM, access point)", "cyl")
+        g.edge("tasks", efs, "NFS")
+    if plan.of_type("aws:scheduler/schedule:Schedule"):
+        schedule = one("aws:scheduler/schedule:Schedule")["inputs"]
+        job = g.node("job", f"EventBridge Scheduler {schedule['scheduleExpression']}")
+        g.edge(job, "tasks", "RunTask")
 
 
 def _layout(g: Graph, node: Callable[[str, str, str], str], group_open: Callable[[str, str], str],

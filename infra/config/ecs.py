@@ -1,0 +1,324 @@
+"""ECS runtime keys (`webstack:runtime` = ecs): cluster capacity, the task, the service, auto scaling, the
+load balancer's protection, and the optional EFS volume, scheduled task and ECS Exec."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from infra.instances import instance_architecture, is_instance_type
+
+from .core import Invalid, between, each, length, matches, one_of, rule, setting
+from .network import LOG_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from .stack import StackConfig
+
+RUNTIMES = ("eks", "ecs")
+CONTAINER_INSIGHTS = ("enabled", "enhanced", "disabled")
+CAPACITIES = ("fargate", "ec2")
+ARCHITECTURES = ("amd64", "arm64")
+# Fargate task sizes (Linux, platform 1.4.0): CPU units -> allowed memory (MiB).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+# The Linux Fargate platform version; pinned so a new one is adopted deliberately ("LATEST" moves by itself).
+PLATFORM_VERSIONS = ("1.4.0",)
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+# SSM parameter or Secrets Manager secret ARN (the `valueFrom` of an ECS secret; full ARNs only, so the
+# execution role can name exactly these).
+SECRET_ARN = (r"arn:(aws|aws-[a-z-]+):(ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]{1,2011}"
+              r"|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})")
+KMS_KEY_ARN = r"arn:(aws|aws-[a-z-]+):kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,100}"
+# EventBridge Scheduler / Application Auto Scaling cron: cron(minutes hours day-of-month month day-of-week year).
+_CRON_FIELD = r"[0-9A-Za-z*?,/#-]+"
+CRON = rf"cron\(({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD})( {_CRON_FIELD})?\)"
+RATE = r"rate\([1-9][0-9]{0,4} (minute|minutes|hour|hours|day|days)\)"
+TIMEZONE = r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC"
+SCHEDULE_NAME = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
+ABSOLUTE_PATH = r"/[A-Za-z0-9._/-]{0,254}"
+# Paths the image needs: never mounted over by EFS.
+RESERVED_PATHS = ("/", "/tmp", "/etc", "/etc/nginx", "/usr", "/usr/share/nginx/html", "/proc", "/sys", "/dev")
+
+
+def cron_problem(expr: str) -> str | None:
+    """Why `expr` is not an AWS cron(...) expression, or None. One of day-of-month / day-of-week must be '?'."""
+    m = re.fullmatch(CRON, expr, re.ASCII)
+    if not m:
+        return "must be cron(minutes hours day-of-month month day-of-week [year]), e.g. cron(0 20 ? * MON-FRI *)"
+    minutes, hours, dom, _month, dow = m.group(1, 2, 3, 4, 5)
+    if (dom == "?") == (dow == "?"):
+        return "exactly one of day-of-month and day-of-week must be '?'"
+    for value, hi, what in ((minutes, 59, "minutes"), (hours, 23, "hours")):
+        for number in re.findall(r"[0-9]+", value):
+            if int(number) > hi:
+                return f"{what} must be 0-{hi}"
+    return None
+
+
+def _zone_known(name: str) -> bool:
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(name)
+        return True
+    except (ValueError, KeyError, OSError):
+        return False
+
+
+def timezone_problem(name: str) -> str | None:
+    if not re.fullmatch(TIMEZONE, name, re.ASCII) or not _zone_known(name):
+        return "must be an IANA time zone such as Europe/Paris or UTC"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledScaling:
+    """At `schedule` (cron in `timezone`), bound the task count to min..max."""
+
+    name: str
+    schedule: str
+    timezone: str
+    min_tasks: int
+    max_tasks: int
+
+
+def parse_scheduled_scaling(raw: Any) -> tuple[ScheduledScaling, ...]:
+    """A list of {name, schedule, timezone?, minTasks, maxTasks} (YAML, or its JSON text from the CLI)."""
+    import json
+
+    allowed = ("must be a list of {name, schedule: cron(...), timezone, minTasks, maxTasks}, e.g. "
+               "[{name: night, schedule: 'cron(0 20 ? * * *)', timezone: Europe/Paris, minTasks: 0, maxTasks: 0}]")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise Invalid(allowed) from None
+    if not isinstance(raw, list) or len(raw) > 50:
+        raise Invalid(allowed)
+    out: list[ScheduledScaling] = []
+    for item in raw:
+        if not isinstance(item, dict) or not {"name", "schedule", "minTasks", "maxTasks"} <= set(item) or not set(
+                item) <= {"name", "schedule", "timezone", "minTasks", "maxTasks"}:
+            raise Invalid(allowed)
+        name, schedule, tz = item["name"], item["schedule"], item.get("timezone", "UTC")
+        lo, hi = item["minTasks"], item["maxTasks"]
+        if not all(isinstance(v, str) for v in (name, schedule, tz)):
+            raise Invalid(allowed)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
+            raise Invalid(f"{name}: minTasks and maxTasks must be whole numbers")
+        if not re.fullmatch(SCHEDULE_NAME, name, re.ASCII):
+            raise Invalid(f"{name!r}: name must be 1-32 lowercase letters, digits or '-'")
+        why = cron_problem(schedule) or timezone_problem(tz)
+        if why:
+            raise Invalid(f"{name}: {why}")
+        if not 0 <= lo <= hi <= 1000:
+            raise Invalid(f"{name}: must satisfy 0 <= minTasks <= maxTasks <= 1000")
+        out.append(ScheduledScaling(name=name, schedule=schedule, timezone=tz, min_tasks=lo, max_tasks=hi))
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise Invalid("names must be unique")
+    return tuple(out)
+
+
+def _schedule(value: str) -> str | None:
+    if re.fullmatch(RATE, value, re.ASCII):
+        return None
+    return cron_problem(value) and "must be cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsConfig:
+    cluster_name: str = setting(
+        "ecsClusterName", "", "ECS cluster name (default: <project>-<stack>).",
+        matches(r"([A-Za-z0-9][A-Za-z0-9_-]{0,251})?", "webstack-dev", "1-252 letters, digits, '-' or '_'"))
+    container_insights: str = setting(
+        "ecsContainerInsights", "enabled", "CloudWatch Container Insights: enabled, enhanced or disabled.",
+        one_of(*CONTAINER_INSIGHTS))
+    capacity: str = setting(
+        "ecsCapacity", "fargate",
+        "Where tasks run: 'fargate' (FARGATE, plus FARGATE_SPOT by weight) or 'ec2' (an Auto Scaling group).",
+        one_of(*CAPACITIES))
+    fargate_base: int = setting("ecsFargateBase", 1, "Tasks always placed on FARGATE (on-demand) first.",
+                                between(0, 100000))
+    fargate_weight: int = setting("ecsFargateWeight", 1, "Weight of FARGATE beyond the base.", between(0, 1000))
+    fargate_spot_weight: int = setting(
+        "ecsFargateSpotWeight", 0, "Weight of FARGATE_SPOT beyond the base (0: no Spot).", between(0, 1000))
+    cpu_architecture: str = setting(
+        "ecsCpuArchitecture", "amd64", "CPU architecture of the image and tasks: amd64 or arm64 (Graviton).",
+        one_of(*ARCHITECTURES))
+    ec2_instance_type: str = setting(
+        "ecsEc2InstanceType", "t3.medium", "Instance type of the EC2 capacity (ecsCapacity = ec2).",
+        lambda t: None if is_instance_type(t) else "must be an EC2 instance type (botocore's list), e.g. t3.medium")
+    ec2_min_size: int = setting("ecsEc2MinSize", 0, "EC2 capacity: Auto Scaling group minimum.", between(0, 1000))
+    ec2_max_size: int = setting("ecsEc2MaxSize", 4, "EC2 capacity: Auto Scaling group maximum.", between(1, 1000))
+    ec2_disk_size_gb: int = setting("ecsEc2DiskSizeGb", 30, "EC2 capacity: encrypted gp3 root volume (GiB).",
+                                    between(30, 16384))
+    ec2_target_capacity_percent: int = setting(
+        "ecsEc2TargetCapacityPercent", 100, "EC2 capacity: managed scaling's target utilisation (%).",
+        between(1, 100))
+    task_cpu: int = setting("ecsTaskCpu", 256, "Task CPU units (256 = 0.25 vCPU); a Fargate size.",
+                            one_of(*FARGATE_SIZES))
+    task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
+                               between(512, 122880))
+    platform_version: str = setting("ecsPlatformVersion", "1.4.0", "Fargate platform version (pinned).",
+                                    one_of(*PLATFORM_VERSIONS))
+    log_retention_days: int = setting("ecsLogRetentionDays", 90, "Retention of the app's log group, in days.",
+                                      one_of(*LOG_RETENTION_DAYS))
+    environment: tuple[tuple[str, str], ...] = setting(
+        "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
+        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers"))
+    secrets: tuple[tuple[str, str], ...] = setting(
+        "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN, read by the execution role.",
+        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers",
+             lambda kv: None if re.fullmatch(SECRET_ARN, kv[1], re.ASCII) else
+             "values must be SSM parameter or Secrets Manager secret ARNs"))
+    secrets_kms_key_arn: str | None = setting(
+        "ecsSecretsKmsKeyArn", None,
+        "Customer managed KMS key of the secrets (adds kms:Decrypt on this key only; unset: AWS managed keys).",
+        matches(KMS_KEY_ARN, "arn:aws:kms:us-east-1:123456789012:key/<key id>", "a KMS key ARN"))
+    min_tasks: int = setting("ecsMinTasks", 2, "Auto scaling minimum task count (also the initial count).",
+                             between(0, 1000))
+    max_tasks: int = setting("ecsMaxTasks", 6, "Auto scaling maximum task count.", between(1, 1000))
+    scale_on_cpu_percent: int = setting(
+        "ecsScaleOnCpuPercent", 70, "Target tracking on average CPU (%); 0 turns it off.", between(0, 100))
+    scale_on_memory_percent: int = setting(
+        "ecsScaleOnMemoryPercent", 0, "Target tracking on average memory (%); 0 turns it off.", between(0, 100))
+    scale_on_requests_per_target: int = setting(
+        "ecsScaleOnRequestsPerTarget", 0, "Target tracking on ALB requests per target per minute; 0: off.",
+        between(0, 1000000))
+    scheduled_scaling: tuple[ScheduledScaling, ...] = setting(
+        "ecsScheduledScaling", (),
+        "Scheduled task count bounds: [{name, schedule: cron(...), timezone, minTasks, maxTasks}].",
+        parse=parse_scheduled_scaling)
+    minimum_healthy_percent: int = setting(
+        "ecsDeploymentMinimumHealthyPercent", 100, "Rolling deployments: tasks kept running (% of desired).",
+        between(0, 100))
+    maximum_percent: int = setting(
+        "ecsDeploymentMaximumPercent", 200, "Rolling deployments: tasks allowed at once (% of desired).",
+        between(100, 400))
+    health_check_grace_period_seconds: int = setting(
+        "ecsHealthCheckGracePeriodSeconds", 60, "Seconds ECS ignores failing ALB health checks of a new task.",
+        between(0, 7200))
+    alb_deletion_protection: bool = setting(
+        "ecsAlbDeletionProtection", False, "Deletion protection on the ALB (required on production stacks).")
+    exec_enabled: bool = setting(
+        "ecsExec", False, "ECS Exec (shell into tasks): task role ssmmessages, init process. Refused in prod.")
+    exec_allowed_in_prod: bool = setting(
+        "ecsExecAllowedInProd", False, "Allow ecsExec on a production stack (a deliberate exception).")
+    efs_enabled: bool = setting("ecsEfsEnabled", False, "Mount an encrypted EFS file system into the app.")
+    efs_mount_path: str = setting(
+        "ecsEfsMountPath", "/srv/data", "Where the EFS volume is mounted in the container.",
+        matches(ABSOLUTE_PATH, "/srv/data", "an absolute path"))
+    efs_root_directory: str = setting(
+        "ecsEfsRootDirectory", "/webapp", "The access point's root directory on the file system.",
+        matches(ABSOLUTE_PATH, "/webapp", "an absolute path"))
+    scheduled_task_schedule: str = setting(
+        "ecsScheduledTaskSchedule", "",
+        "Run the task definition on a schedule (EventBridge Scheduler cron(...) or rate(...)); empty: off.",
+        lambda v: _schedule(v) if v else None)
+    scheduled_task_timezone: str = setting(
+        "ecsScheduledTaskTimezone", "UTC", "Time zone of ecsScheduledTaskSchedule (IANA name).", timezone_problem)
+    scheduled_task_command: tuple[str, ...] = setting(
+        "ecsScheduledTaskCommand", (), "Command override of the scheduled task (required with a schedule).",
+        length(0, 100))
+
+    @property
+    def spot(self) -> bool:
+        return self.capacity == "fargate" and self.fargate_spot_weight > 0
+
+
+def is_production(stack: str) -> bool:
+    return stack.startswith("prod")
+
+
+def ecs_cluster_name(cfg: StackConfig) -> str:
+    """ecsClusterName, or <project>-<stack>."""
+    return cfg.ecs.cluster_name or f"{cfg.project}-{cfg.stack}"
+
+
+@rule("ecsTaskCpu", "ecsTaskMemory")
+def _fargate_pair(cfg: StackConfig) -> str | None:
+    allowed = FARGATE_SIZES[cfg.ecs.task_cpu]
+    if cfg.ecs.task_memory in allowed:
+        return None
+    step = allowed[1] - allowed[0]
+    return (f"not a Fargate size: with {cfg.ecs.task_cpu} CPU units memory must be {allowed[0]}-{allowed[-1]} "
+            f"MiB in steps of {step}")
+
+
+@rule("ecsMinTasks", "ecsMaxTasks")
+def _task_bounds(cfg: StackConfig) -> str | None:
+    return None if cfg.ecs.min_tasks <= cfg.ecs.max_tasks else "must satisfy min <= max"
+
+
+@rule("ecsEc2MinSize", "ecsEc2MaxSize")
+def _ec2_bounds(cfg: StackConfig) -> str | None:
+    return None if cfg.ecs.ec2_min_size <= cfg.ecs.ec2_max_size else "must satisfy min <= max"
+
+
+@rule("ecsFargateWeight", "ecsFargateSpotWeight")
+def _some_weight(cfg: StackConfig) -> str | None:
+    return None if cfg.ecs.fargate_weight + cfg.ecs.fargate_spot_weight > 0 else "at least one weight must be > 0"
+
+
+@rule("ecsFargateSpotWeight", "ecsCpuArchitecture")
+def _spot_is_x86(cfg: StackConfig) -> str | None:
+    if cfg.ecs.fargate_spot_weight and cfg.ecs.cpu_architecture == "arm64":
+        return "Fargate Spot runs X86_64 tasks only: use amd64 or set the Spot weight to 0"
+    return None
+
+
+@rule("ecsEc2InstanceType", "ecsCpuArchitecture")
+def _ec2_architecture(cfg: StackConfig) -> str | None:
+    if cfg.ecs.capacity != "ec2":
+        return None
+    arch = instance_architecture(cfg.ecs.ec2_instance_type)
+    if arch != cfg.ecs.cpu_architecture:
+        return f"the instance type is {arch}, the image is built for {cfg.ecs.cpu_architecture}: they must match"
+    return None
+
+
+@rule("ecsAlbDeletionProtection", "runtime")
+def _protected_in_prod(cfg: StackConfig) -> str | None:
+    if cfg.runtime == "ecs" and is_production(cfg.stack) and not cfg.ecs.alb_deletion_protection:
+        return f"must be true on a production stack ({cfg.stack})"
+    return None
+
+
+@rule("ecsExec", "ecsExecAllowedInProd")
+def _exec_not_in_prod(cfg: StackConfig) -> str | None:
+    if cfg.ecs.exec_enabled and is_production(cfg.stack) and not cfg.ecs.exec_allowed_in_prod:
+        return (f"ECS Exec opens a shell into production tasks ({cfg.stack}): set ecsExecAllowedInProd to true "
+                "to allow it deliberately")
+    return None
+
+
+@rule("ecsEfsMountPath")
+def _efs_path_free(cfg: StackConfig) -> str | None:
+    path = cfg.ecs.efs_mount_path.rstrip("/") or "/"
+    return f"must not be {path}: the image needs it" if path in RESERVED_PATHS else None
+
+
+@rule("ecsScheduledTaskSchedule", "ecsScheduledTaskCommand")
+def _scheduled_task_command(cfg: StackConfig) -> str | None:
+    if cfg.ecs.scheduled_task_schedule and not cfg.ecs.scheduled_task_command:
+        return "a scheduled task needs a command override (the default command serves HTTP forever)"
+    return None
+
+
+@rule("ecsScaleOnCpuPercent", "ecsScaleOnMemoryPercent", "ecsScaleOnRequestsPerTarget", "ecsMaxTasks")
+def _scaling_has_room(cfg: StackConfig) -> str | None:
+    e = cfg.ecs
+    policies = e.scale_on_cpu_percent or e.scale_on_memory_percent or e.scale_on_requests_per_target
+    if policies and e.max_tasks == e.min_tasks:
+        return "target tracking needs room to scale: ecsMaxTasks must exceed ecsMinTasks"
+    return None
