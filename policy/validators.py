@@ -86,7 +86,14 @@ UNTAGGED = frozenset({
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:kms/alias:Alias", "aws:cloudwatch/logStream:LogStream",
     "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    # The ECS runtime's types that take no tags argument (pulumi-aws 7.51.1).
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:appautoscaling/policy:Policy",
+    "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:efs/mountTarget:MountTarget",
+    "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    "aws:scheduler/schedule:Schedule",
 })
+# Types whose `tags` is a list of {key, value, ...} instead of a map.
+TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})
 COMMON_TAGS = ("project", "stack", "managed-by")
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
 PUBLIC_SUBNET_TAG = "kubernetes.io/role/elb"
@@ -427,7 +434,10 @@ def default_security_group_closed(args: ResourceValidationArgs, report_violation
 def aws_common_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if not args.resource_type.startswith("aws:") or args.resource_type in UNTAGGED:
         return
-    tags = dict(_map(args.props.get("tags")))
+    if args.resource_type in TAG_LISTS:
+        tags = {_map(t).get("key"): _map(t).get("value") for t in _seq(args.props.get("tags"))}
+    else:
+        tags = dict(_map(args.props.get("tags")))
     if any(not tags.get(k) for k in COMMON_TAGS):  # provider default tags show up in tagsAll only
         ok, tags_all = _known(lambda: dict(_map(args.props.get("tagsAll"))))
         tags = {**(tags_all if ok else {}), **tags}

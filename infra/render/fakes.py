@@ -33,6 +33,9 @@ _ID_PREFIX = {
     "aws:ec2/securityGroup:SecurityGroup": "sg-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:efs/fileSystem:FileSystem": "fs-",
+    "aws:efs/accessPoint:AccessPoint": "fsap-",
+    "aws:efs/mountTarget:MountTarget": "fsmt-",
     "aws:route53/zone:Zone": "Z",
 }
 
@@ -122,6 +125,12 @@ class FakeCloud(pulumi.runtime.Mocks):
                     f":autoScalingGroupName/{n}")
         if typ == "aws:iam/instanceProfile:InstanceProfile":
             return f"arn:aws:iam::{a}:instance-profile/{n}"
+        if typ == "aws:efs/fileSystem:FileSystem":
+            return f"arn:aws:elasticfilesystem:{r}:{a}:file-system/{self._id(typ, name, inputs)}"
+        if typ == "aws:efs/accessPoint:AccessPoint":
+            return f"arn:aws:elasticfilesystem:{r}:{a}:access-point/{self._id(typ, name, inputs)}"
+        if typ == "aws:scheduler/schedule:Schedule":
+            return f"arn:aws:scheduler:{r}:{a}:schedule/default/{n}"
         return None
 
     def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:
