@@ -27,6 +27,7 @@ dns = Dns("dns", DnsArgs(cfg.dns, tags))
 
 if cfg.runtime == "ecs":
     # ECS: no EKS or Kubernetes resource at all. Cluster -> image -> task -> ALB -> service -> scaling.
+    from infra.config import alb_name
     from infra.config.ecs import ecs_cluster_name
     from infra.ecs.autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs
     from infra.ecs.cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
@@ -51,7 +52,8 @@ if cfg.runtime == "ecs":
     image = AppImage("app", AppImageArgs(registry.repository_url, registry.registry_id, ecs.cpu_architecture))
 
     lb = AppLoadBalancer("web", AppLoadBalancerArgs(
-        name=cfg.app.load_balancer_name, vpc_id=network.vpc_id, vpc_cidr=cfg.network.vpc_cidr,
+        # Not the EKS Ingress's ALB name: switching runtimes creates this ALB before that one is deleted.
+        name=alb_name(ecs_name, "ecs"), vpc_id=network.vpc_id, vpc_cidr=cfg.network.vpc_cidr,
         public_subnet_ids=network.public_subnet_ids, container_port=contract["port"],
         health_path=contract["healthPath"], certificate_arn=dns.certificate_arn, ssl_policy=cfg.app.ssl_policy,
         hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=ecs.alb_deletion_protection,

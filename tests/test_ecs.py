@@ -170,6 +170,7 @@ def test_ec2_capacity(ec2: Plan) -> None:
     asg = ec2.one("aws:autoscaling/group:Group")
     assert sorted(asg["inputs"]["vpcZoneIdentifiers"]) == sorted(private_subnet_ids(ec2))
     assert asg["inputs"]["protectFromScaleIn"] is True
+    assert asg["inputs"]["forceDelete"] is True, "protected instances would otherwise block the group's deletion"
     assert (asg["inputs"]["minSize"], asg["inputs"]["maxSize"]) == (1, 5)
     assert "desiredCapacity" in asg["options"]["ignoreChanges"]
     assert {"key": "AmazonECSManaged", "value": "true", "propagateAtLaunch": True} in asg["inputs"]["tags"]
@@ -386,6 +387,8 @@ def test_alb(plan: Plan) -> None:
     assert alb["dropInvalidHeaderFields"] is True
     assert alb["enableDeletionProtection"] is False  # test stacks are not production (the rule is in test_config)
     assert alb["securityGroups"] == [by_id(plan, SG, "web-alb")]
+    # Never the EKS Ingress's ALB name (<cluster>-<app>): a runtime switch creates this one before that one goes.
+    assert alb["name"] == f"webstack-{plan.stack}-ecs"
 
 
 def test_target_group_is_ip_with_the_health_path(plan: Plan) -> None:
@@ -412,6 +415,7 @@ def test_alias_record_for_the_hostname(plan: Plan) -> None:
     (record,) = [r["inputs"] for r in plan.of_type(RECORD) if r["name"] == "web-alias"]
     assert record["name"] == plan.outputs["url"].removeprefix("https://") and record["type"] == "A"
     assert record["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
+    assert record["allowOverwrite"] is True, "takes over the record ExternalDNS (upsert-only) left after a switch"
     zone_lookup = next(i for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     assert record["zoneId"].startswith("Z") and zone_lookup["args"]["name"] in record["name"]
 

@@ -108,6 +108,8 @@ class Ec2Capacity(pulumi.ComponentResource):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             # Managed termination protection needs it: ECS decides which instances may be scaled in.
             protect_from_scale_in=True,
+            # Scale-in protected instances would hold a plain delete forever; the service is gone by then.
+            force_delete=True,
             health_check_type="EC2",
             tags=[{"key": k, "value": v, "propagate_at_launch": True}
                   for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],

@@ -103,8 +103,10 @@ class AppLoadBalancer(pulumi.ComponentResource):
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
                                                                 "status_code": "HTTP_301"}}],
             tags=tags, opts=child)
+        # allow_overwrite: after a switch from the EKS runtime, ExternalDNS (upsert-only) leaves its record for the
+        # same hostname behind; Pulumi takes it over instead of failing on "already exists".
         aws.route53.Record(
-            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A",
+            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
             aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
 
         self.alb_arn = alb.arn

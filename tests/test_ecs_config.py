@@ -1,0 +1,127 @@
+"""ECS config keys (infra/config/ecs.py) and the runtime key: each bad value refused by key with what is allowed,
+the cross-key rules (Fargate sizes, Spot on x86 only, EC2 architecture, production guards), all at once, before any
+resource is declared. No render: load_config only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, load_config
+from infra.config.ecs import FARGATE_SIZES, cron_problem, ecs_cluster_name
+
+ECS = {"runtime": "ecs", "zoneName": "example.com", "hostname": "app.example.com"}
+
+
+def load(stack: str = "dev", **raw: Any) -> Any:
+    return load_config({**ECS, **raw}, project="webstack", stack=stack, region="us-east-1")
+
+
+def problems(stack: str = "dev", **raw: Any) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load(stack, **raw)
+    return err.value.problems
+
+
+def test_ecs_defaults_need_no_eks_settings() -> None:
+    cfg = load()
+    assert cfg.runtime == "ecs"
+    e = cfg.ecs
+    assert (e.capacity, e.task_cpu, e.task_memory, e.platform_version) == ("fargate", 256, 512, "1.4.0")
+    assert (e.fargate_base, e.fargate_weight, e.fargate_spot_weight, e.spot) == (1, 1, 0, False)
+    assert (e.min_tasks, e.max_tasks, e.scale_on_cpu_percent, e.log_retention_days) == (2, 6, 70, 90)
+    assert ecs_cluster_name(cfg) == "webstack-dev"
+    assert ecs_cluster_name(load(ecsClusterName="shop")) == "shop"
+
+
+def test_runtime_defaults_to_eks_which_still_needs_its_allow_list() -> None:
+    raw = {"zoneName": "example.com", "hostname": "app.example.com"}
+    with pytest.raises(ConfigError) as err:
+        load_config(raw, project="webstack", stack="dev", region="us-east-1")
+    assert any(p.startswith("webstack:publicAccessCidrs/endpointPublicAccess") for p in err.value.problems)
+    assert load_config({**raw, "publicAccessCidrs": ["203.0.113.0/24"]}, project="webstack", stack="dev",
+                       region="us-east-1").runtime == "eks"
+
+
+def test_unknown_runtime() -> None:
+    assert "webstack:runtime = 'k8s': allowed: eks, ecs" in problems(runtime="k8s")
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(c, m) for c, ms in FARGATE_SIZES.items() for m in (ms[0], ms[-1])])
+def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
+    assert load(ecsTaskCpu=cpu, ecsTaskMemory=memory).ecs.task_memory == memory
+
+
+@pytest.mark.parametrize(("raw", "expect"), [
+    ({"ecsTaskCpu": 300}, "webstack:ecsTaskCpu = 300: allowed: 256, 512"),
+    ({"ecsTaskCpu": 256, "ecsTaskMemory": 4096}, "webstack:ecsTaskCpu/ecsTaskMemory = 256/4096: not a Fargate size"),
+    ({"ecsTaskCpu": 1024, "ecsTaskMemory": 2500}, "in steps of 1024"),
+    ({"ecsContainerInsights": "on"}, "webstack:ecsContainerInsights = 'on': allowed: enabled, enhanced, disabled"),
+    ({"ecsPlatformVersion": "LATEST"}, "webstack:ecsPlatformVersion = 'LATEST': allowed: 1.4.0"),
+    ({"ecsLogRetentionDays": 0}, "webstack:ecsLogRetentionDays = 0: allowed: 1, 3,"),
+    ({"ecsSecrets": {"DB": "my-password"}}, "must be SSM parameter or Secrets Manager secret ARNs"),
+    ({"ecsSecrets": {"1DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}}, "names must be shell identifiers"),
+    ({"ecsEnvironment": {"A-B": "x"}}, "webstack:ecsEnvironment"),
+    ({"ecsSecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:alias/app"}, "must be a KMS key ARN"),
+    ({"ecsMinTasks": 5, "ecsMaxTasks": 3}, "webstack:ecsMinTasks/ecsMaxTasks = 5/3: must satisfy min <= max"),
+    ({"ecsMinTasks": 3, "ecsMaxTasks": 3}, "target tracking needs room to scale"),
+    ({"ecsFargateWeight": 0}, "at least one weight must be > 0"),
+    ({"ecsFargateSpotWeight": 2, "ecsCpuArchitecture": "arm64"}, "Fargate Spot runs X86_64 tasks only"),
+    ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m7g.large"},
+     "the instance type is arm64, the image is built for amd64"),
+    ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
+    ({"ecsEc2MinSize": 4, "ecsEc2MaxSize": 2}, "webstack:ecsEc2MinSize/ecsEc2MaxSize = 4/2"),
+    ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
+    ({"ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
+    ({"ecsEfsMountPath": "data"}, "an absolute path"),
+    ({"ecsScheduledTaskSchedule": "rate(1 hour)"}, "a scheduled task needs a command override"),
+    ({"ecsScheduledTaskSchedule": "cron(0 3 * * *)", "ecsScheduledTaskCommand": ["x"]}, "or rate(N unit)"),
+    ({"ecsScheduledTaskTimezone": "Mars/Olympus"}, "must be an IANA time zone"),
+    ({"ecsScheduledScaling": [{"name": "night", "schedule": "cron(0 25 ? * * *)", "minTasks": 0, "maxTasks": 0}]},
+     "night: hours must be 0-23"),
+    ({"ecsScheduledScaling": [{"name": "night", "schedule": "cron(0 20 * * * *)", "minTasks": 0, "maxTasks": 0}]},
+     "exactly one of day-of-month and day-of-week must be '?'"),
+    ({"ecsScheduledScaling": [{"name": "night", "schedule": "cron(0 20 ? * * *)", "timezone": "Paris",
+                               "minTasks": 0, "maxTasks": 0}]}, "must be an IANA time zone"),
+    ({"ecsScheduledScaling": [{"name": "n", "schedule": "cron(0 20 ? * * *)", "minTasks": 3, "maxTasks": 1}]},
+     "must satisfy 0 <= minTasks <= maxTasks"),
+    ({"ecsScheduledScaling": [{"name": "n", "schedule": "cron(0 20 ? * * *)", "minTasks": 0}]},
+     "must be a list of {name, schedule"),
+    ({"ecsScheduledScaling": "not json"}, "must be a list of {name, schedule"),
+])
+def test_bad_values_are_refused_by_key(raw: dict[str, Any], expect: str) -> None:
+    found = problems(**raw)
+    assert any(expect in p for p in found), found
+
+
+def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
+    found = problems("prod", ecsExec=True)
+    assert any(p.startswith("webstack:ecsAlbDeletionProtection/runtime = False/'ecs': must be true") for p in found)
+    exec_line = "webstack:ecsExec/ecsExecAllowedInProd = True/False: ECS Exec opens a shell"
+    assert any(p.startswith(exec_line) for p in found)
+    cfg = load("prod", ecsExec=True, ecsExecAllowedInProd=True, ecsAlbDeletionProtection=True)
+    assert cfg.ecs.exec_enabled and cfg.ecs.alb_deletion_protection
+    assert load("dev", ecsExec=True).ecs.exec_enabled, "allowed outside production"
+
+
+def test_all_problems_at_once() -> None:
+    found = problems(ecsTaskCpu=300, ecsSecrets={"X": "nope"}, ecsEfsMountPath="/etc", runtime="ecs")
+    assert {p.split(" =")[0] for p in found} == {"webstack:ecsTaskCpu", "webstack:ecsSecrets",
+                                                  "webstack:ecsEfsMountPath"}
+
+
+def test_scheduled_scaling_parses_from_yaml_and_cli_text() -> None:
+    entry = {"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "timezone": "Europe/Paris", "minTasks": 0,
+             "maxTasks": 0}
+    import json
+
+    for raw in ([entry], json.dumps([entry])):
+        (action,) = load(ecsScheduledScaling=raw).ecs.scheduled_scaling
+        assert (action.name, action.timezone, action.min_tasks, action.max_tasks) == ("night", "Europe/Paris", 0, 0)
+
+
+@pytest.mark.parametrize("expr", ["cron(0 20 ? * MON-FRI *)", "cron(15 10 ? * 6L 2026-2030)", "cron(0/15 * * * ? *)",
+                                  "cron(0 8 1 * ? *)"])
+def test_valid_cron_expressions(expr: str) -> None:
+    assert cron_problem(expr) is None
