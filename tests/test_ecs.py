@@ -316,6 +316,11 @@ def test_ecs_exec_is_opt_in(fargate: Plan, spot: Plan) -> None:
     assert service(fargate)["enableExecuteCommand"] is False
     assert "initProcessEnabled" not in app_container(fargate)["linuxParameters"]
     assert not [r for r in fargate.of_type(ROLE_POLICY) if r["name"].startswith("app-task-")]
+    # The SSM agent needs writable paths despite the read-only root filesystem (containers-roadmap#1359).
+    exec_mounts = {m["containerPath"] for m in app_container(spot)["mountPoints"]}
+    assert {"/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"} <= exec_mounts
+    assert {"name": "exec-agents"} in spot.one(TASKDEF)["inputs"]["volumes"]
+    assert [m["containerPath"] for m in app_container(fargate)["mountPoints"]] == [SCRATCH_PATH]
 
 
 def test_task_definition_waits_for_the_role_policies(spot: Plan) -> None:

@@ -22,6 +22,10 @@ TYPE = "webstack:ecs:AppTask"
 # the same path as a VOLUME so Fargate gives the bind mount the image's ownership and mode (app/Dockerfile).
 SCRATCH_VOLUME = "tmp"
 SCRATCH_PATH = "/tmp"
+# ECS Exec bind-mounts the SSM agent into the container and needs these writable even with a read-only root
+# filesystem (aws/containers-roadmap#1359; the agent runs as root, so root-owned bind mounts suit it).
+EXEC_VOLUMES = (("exec-agents", "/managed-agents"), ("exec-ssm-lib", "/var/lib/amazon/ssm"),
+                ("exec-ssm-log", "/var/log/amazon/ssm"))
 # ECS's defaults for what a container definition omits, as DescribeTaskDefinition returns them.
 _LIST_DEFAULTS = ("environment", "mountPoints", "portMappings", "volumesFrom", "systemControls")
 
@@ -66,6 +70,8 @@ class ContainerSpec:
 def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str) -> dict[str, Any]:
     """The app container: non-root, read-only root filesystem, writable scratch volume, awslogs."""
     mounts = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}]
+    if spec.init_process:
+        mounts += [{"sourceVolume": v, "containerPath": path, "readOnly": False} for v, path in EXEC_VOLUMES]
     if spec.extra_mount:
         mounts.append({"sourceVolume": spec.extra_mount[0], "containerPath": spec.extra_mount[1], "readOnly": False})
     linux: dict[str, Any] = {"capabilities": {"add": [], "drop": ["ALL"]}}
@@ -167,7 +173,8 @@ class AppTask(pulumi.ComponentResource):
             execution_role_arn=execution.arn,
             task_role_arn=task_role.arn,
             container_definitions=definitions,
-            volumes=[{"name": SCRATCH_VOLUME}, *args.extra_volumes],
+            volumes=[{"name": SCRATCH_VOLUME}, *({"name": v} for v, _ in EXEC_VOLUMES if args.exec_enabled),
+                     *args.extra_volumes],
             tags=tags,
             # Tasks start only once both roles can do their job; the policies outlive the service at destroy.
             opts=pulumi.ResourceOptions(parent=self, depends_on=policies))
