@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 from parliament import analyze_policy_string
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from infra import iam
 from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
 from infra.render import Plan, render
 from infra.render import fakes as render_fakes
+from policy.validators import POLICIES
 from tests import ecs_api
+from tests.test_policy import check_resource, check_stack, stack_resource
 from tests.test_validators import _allowed
 
 ACCOUNT = render_fakes.ACCOUNT_ID
@@ -53,7 +56,10 @@ PROGRAM = textwrap.dedent(f'''
     container = {{"name": "webapp", "image": "123456789012.dkr.ecr.{REGION}.amazonaws.com/webapp@sha256:" + "a" * 64,
                  "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
                  "portMappings": [{{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}}],
-                 "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}]}}
+                 "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}],
+                 "logConfiguration": {{"logDriver": "awslogs", "options": {{
+                     "awslogs-group": "/ecs/webstack-test/webapp", "awslogs-region": "{REGION}",
+                     "awslogs-stream-prefix": "webapp"}}}}}}
     task = aws.ecs.TaskDefinition(
         "task", family="{FAMILY}", cpu="256", memory="512", network_mode="awsvpc",
         requires_compatibilities=["FARGATE"], container_definitions=json.dumps([container], sort_keys=True),
@@ -318,6 +324,21 @@ def test_task_definition_and_service_pass_the_ecs_api_model(plan: Plan) -> None:
     assert ecs_api.validate("RegisterTaskDefinition", task) == []
     service = ecs_api.create_service_params(one(plan, "aws:ecs/service:Service")["inputs"])
     assert ecs_api.validate("CreateService", service) == []
+
+
+def test_rendered_extras_pass_every_policy(plan: Plan) -> None:
+    """The whole pack, as `pulumi up` would run it: resource policies on inputs, stack policies on outputs
+    (here the mock state) with the captured property dependencies."""
+    found = [f"{r['type']} {r['name']}: {m}" for p in POLICIES if isinstance(p, ResourceValidationPolicy)
+             for r in plan.resources for m in check_resource(p, r["type"], r["inputs"], r["urn"], r["name"])]
+    stack = {r["urn"]: stack_resource(r, {**r["state"], **({"id": r["id"]} if r["id"] else {})})
+             for r in plan.resources}
+    for r in plan.resources:
+        stack[r["urn"]].property_dependencies = {k: [stack[u] for u in urns if u in stack]
+                                                 for k, urns in r["propertyDependencies"].items()}
+    found += [f"{p.name}: {m}" for p in POLICIES if isinstance(p, StackValidationPolicy)
+              for m, _ in check_stack(p, list(stack.values()))]
+    assert found == []
 
 
 # --- argument checks --------------------------------------------------------------------------------------
