@@ -341,6 +341,34 @@ def test_rendered_extras_pass_every_policy(plan: Plan) -> None:
     assert found == []
 
 
+def test_every_rendered_aws_call_passes_its_api_model(plan: Plan) -> None:
+    """Each registration ecs_api can map (task definition, service, schedule, EFS file system, access point,
+    mount targets, backup and file system policies) validated against botocore's model of its API call."""
+    checked = []
+    for r in plan.resources:
+        if r["type"] not in ecs_api.BY_TYPE:
+            continue
+        operation, mapping = ecs_api.BY_TYPE[r["type"]]
+        params = mapping(r["inputs"])
+        if operation in ("scheduler:CreateSchedule", "CreateService") and "name" not in r["inputs"]:
+            params = mapping(r["inputs"], autoname=f"{r['name']}-1a2b3c4")  # type: ignore[call-arg]
+        assert ecs_api.validate(operation, params) == [], r["name"]
+        checked.append(r["type"].split(":")[-1])
+    assert sorted(checked) == sorted(["FileSystem", "BackupPolicy", "FileSystemPolicy", "MountTarget", "MountTarget",
+                                      "MountTarget", "AccessPoint", "TaskDefinition", "Service", "Schedule"])
+
+
+def test_efs_mapping_reports_problems(plan: Plan) -> None:
+    ap = ecs_api.create_access_point_params(one(plan, "aws:efs/accessPoint:AccessPoint")["inputs"])
+    assert ap["PosixUser"] == {"Uid": 101, "Gid": 101}
+    assert {"Key": "Name", "Value": "data-ap"} in ap["Tags"]
+    bad = {**ap, "RootDirectory": {"Path": "/webapp", "CreationInfo": {"OwnerUid": 101, "OwnerGid": 101}}}
+    assert any("Permissions" in p for p in ecs_api.validate("efs:CreateAccessPoint", bad))
+    fs = ecs_api.create_file_system_params(one(plan, "aws:efs/fileSystem:FileSystem")["inputs"])
+    assert any("ThroughputMode" in p for p in ecs_api.validate("efs:CreateFileSystem",
+                                                                 {**fs, "ThroughputMode": "burst"}))
+
+
 # --- argument checks --------------------------------------------------------------------------------------
 def efs_args(**changes: Any) -> AppFileSystemArgs:
     base: dict[str, Any] = dict(vpc_id="vpc-1", subnet_ids=["subnet-1"], task_security_group_id="sg-1",
