@@ -208,7 +208,7 @@ def test_task_role_gets_only_client_mount_and_write_through_the_access_point(pla
         "Sid": "MountThroughAccessPoint", "Effect": "Allow",
         "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
         "Resource": fs["state"]["arn"],
-        "Condition": {"ArnEquals": {"elasticfilesystem:AccessPointArn": ap["state"]["arn"]}}}]
+        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": ap["state"]["arn"]}}}]
     assert fs["state"]["arn"].endswith(f":file-system/{fs['id']}") and ap["state"]["arn"].endswith(ap["id"])
     read_only = iam.efs_client_policy(fs["state"]["arn"], ap["state"]["arn"], writable=False)
     assert read_only["Statement"][0]["Action"] == ["elasticfilesystem:ClientMount"]
