@@ -403,6 +403,32 @@ def test_file_system_args_accept_a_lifecycle() -> None:
     assert efs_args(transition_to_ia="AFTER_30_DAYS").transition_to_ia == "AFTER_30_DAYS"
 
 
+PROTECTED_PROGRAM = textwrap.dedent(f'''
+    from infra.ecs.efs import AppFileSystem, AppFileSystemArgs
+
+    AppFileSystem("data", AppFileSystemArgs(
+        vpc_id="vpc-0123456789abcdef0", subnet_ids={SUBNETS[:2]!r}, task_security_group_id="sg-0123456789abcdef0",
+        posix_uid=1000, posix_gid=1001, root_directory="/srv/app", tags={TAGS!r},
+        transition_to_ia="AFTER_30_DAYS", protect=True))
+''')
+
+
+def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: Path) -> None:
+    assert one(plan, "aws:efs/fileSystem:FileSystem")["options"]["protect"] is False  # the default
+    (tmp_path / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
+    (tmp_path / "__main__.py").write_text(PROTECTED_PROGRAM)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
+        protected = render("test", root=tmp_path)
+    fs = one(protected, "aws:efs/fileSystem:FileSystem")
+    assert fs["options"]["protect"] is True
+    assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]
+    assert len(protected.of_type("aws:efs/mountTarget:MountTarget")) == 2
+    assert one(protected, "aws:efs/accessPoint:AccessPoint")["inputs"]["rootDirectory"]["creationInfo"] == {
+        "ownerUid": 1000, "ownerGid": 1001, "permissions": "0750"}
+
+
 @pytest.mark.parametrize(("changes", "expect"), [
     ({"schedule_expression": "0 2 * * *"}, "expected cron"),
     ({"schedule_expression": "cron(0 2 * * *)"}, "takes 6 fields"),
