@@ -86,12 +86,11 @@ UNTAGGED = frozenset({
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:kms/alias:Alias", "aws:cloudwatch/logStream:LogStream",
     "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    # ECS runtime extras (EFS, EventBridge Scheduler, auto scaling, load balancer certificates)
-    "aws:efs/mountTarget:MountTarget", "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
-    "aws:scheduler/schedule:Schedule", "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-    "aws:appautoscaling/policy:Policy", "aws:appautoscaling/scheduledAction:ScheduledAction",
-    "aws:lb/listenerCertificate:ListenerCertificate",
+    # The ECS runtime's types that take no tags argument (pulumi-aws 7.51.1).
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:appautoscaling/policy:Policy",
+    "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:efs/mountTarget:MountTarget",
+    "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    "aws:scheduler/schedule:Schedule",
 })
 COMMON_TAGS = ("project", "stack", "managed-by")
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
@@ -703,6 +702,8 @@ POLICIES: list[Policy] = [
 # --- ECS runtime ------------------------------------------------------------------------------------------
 # Appended as one block (the ECS runtime came after the EKS one); registered in POLICIES below, tested in
 # tests/test_policy_ecs.py.
+# Also untaggable (pulumi-aws 7.51.1): the other way to start tasks on a schedule, and extra listener certificates.
+UNTAGGED = UNTAGGED | {"aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate"}
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
