@@ -874,8 +874,9 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
     a managed Policy of the stack attached to it. AWS managed or external policies cannot be checked and are
     refused (AmazonECSTaskExecutionRolePolicy grants ECR and logs on '*').
 
-    The role is found from the task definition's `executionRoleArn`, by property dependency (works at preview)
-    or by the role's `arn` output; its policies by their `role` (the role's name or id) likewise."""
+    The role is found from the task definition's `executionRoleArn`, by property dependency (works at preview),
+    by the role's `arn` output or by the role name ending the ARN (a role's id is its name); its policies by
+    their `role` (the role's name or id) likewise."""
     roles = [r for r in args.resources if r.resource_type == IAM_ROLE]
     execution: dict[str, Any] = {}
     for td in args.resources:
@@ -883,7 +884,9 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
             continue
         arn = _prop(td, "executionRoleArn")
         deps = {d.urn for d in (getattr(td, "property_dependencies", None) or {}).get("executionRoleArn", [])}
-        matched = [r for r in roles if r.urn in deps or (arn and _prop(r, "arn") == arn)]
+        role_name = str(arn).rsplit("/", 1)[-1] if arn else None  # arn:aws:iam::<account>:role[/path]/<name>
+        matched = [r for r in roles if r.urn in deps or (arn and _prop(r, "arn") == arn)
+                   or (role_name and role_name in (_prop(r, "name"), _prop(r, "id")))]
         if arn and not matched:
             report_violation(f"task definition {td.name!r}: execution role {arn} is not declared in this stack, so "
                              "its permissions cannot be checked", td.urn)

@@ -330,6 +330,15 @@ def without_dependencies(stack: list[Res]) -> None:
         r.deps = {}
 
 
+def inputs_and_id_only(stack: list[Res]) -> None:
+    """No dependencies and no `arn` output (what an offline harness may give): the role is matched by the name
+    that ends the execution role ARN, which is the role's id."""
+    without_dependencies(stack)
+    role = find(stack, v.IAM_ROLE, "execution")
+    del role.props["arn"], role.props["name"]
+    find(stack, v.ECS_TASK_DEFINITION, "webapp").props["executionRoleArn"] = ROLE_ARN + role.props["id"]
+
+
 def preview(stack: list[Res]) -> None:
     """A first preview: the role ARN and name are unknown, the property dependencies are there."""
     role = find(stack, v.IAM_ROLE, "execution")
@@ -359,6 +368,8 @@ STACK_VIOLATIONS: list[tuple[str, Callable[[], list[Res]], str, str]] = [
     ("matched-by-outputs", lambda: edited_stack(without_dependencies, WILDCARD_ECR), "wildcard action(s) ecr:*",
      "execution"),
     ("matched-at-preview", lambda: edited_stack(preview, LOGS_ON_STAR), "on Resource '*'", "execution"),
+    ("matched-by-role-name", lambda: edited_stack(inputs_and_id_only, WILDCARD_ECR), "wildcard action(s) ecr:*",
+     "execution"),
     ("external-role", lambda: edited_stack(external_role), "ecsTaskExecutionRole is not declared in this stack",
      "webapp"),
 ]
@@ -379,8 +390,8 @@ def test_execution_role_violations(build: Callable[[], list[Res]], expect: str, 
 
 
 @pytest.mark.parametrize("build", [ecs_stack, lambda: edited_stack(without_dependencies),
-                                   lambda: edited_stack(preview)],
-                         ids=["dependencies", "outputs", "preview"])
+                                   lambda: edited_stack(preview), lambda: edited_stack(inputs_and_id_only)],
+                         ids=["dependencies", "outputs", "preview", "role-name"])
 def test_scoped_execution_role_passes(build: Callable[[], list[Res]]) -> None:
     """Including the task role's ECS Exec statement on '*': the policy judges execution roles only."""
     assert check_stack(BY_NAME[EXEC], policy_resources(build())) == []
