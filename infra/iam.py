@@ -90,7 +90,8 @@ SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 def efs_client_policy(file_system_arn: str, access_point_arn: str, writable: bool) -> Document:
     """A task role's EFS access: mount (and write, if `writable`) that one file system, only through its access
-    point (whose POSIX user and root directory EFS then enforces). No ClientRootAccess."""
+    point (whose POSIX user and root directory EFS then enforces). No ClientRootAccess. StringEquals, as the EFS
+    guide's access point examples use (its condition key table gives the key as a string)."""
     actions = [EFS_CLIENT_MOUNT, EFS_CLIENT_WRITE] if writable else [EFS_CLIENT_MOUNT]
     return {
         "Version": "2012-10-17",
@@ -99,7 +100,7 @@ def efs_client_policy(file_system_arn: str, access_point_arn: str, writable: boo
             "Effect": "Allow",
             "Action": actions,
             "Resource": file_system_arn,
-            "Condition": {"ArnEquals": {"elasticfilesystem:AccessPointArn": access_point_arn}},
+            "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": access_point_arn}},
         }],
     }
 

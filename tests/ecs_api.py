@@ -257,6 +257,40 @@ def _pascal_keys(value: Any, convert: Callable[[str], str] = _pascal) -> Any:
     return value
 
 
+# --- EFS ------------------------------------------------------------------------------------------------
+# Set by other calls than the create (PutLifecycleConfiguration, UpdateFileSystemProtection), or Pulumi's own.
+EFS_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn", "lifecyclePolicies", "protection"})
+
+
+def _efs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    params = {_pascal(k): (v if k == "tags" else _pascal_keys(v)) for k, v in _drop(inputs, EFS_PULUMI_ONLY).items()}
+    if "Tags" in params:
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(params["Tags"].items())]
+    return params
+
+
+def create_file_system_params(inputs: Mapping[str, Any], *, token: str = "pulumi") -> dict[str, Any]:
+    """CreateFileSystem from `aws:efs/fileSystem:FileSystem` (the provider generates the creation token)."""
+    return {"CreationToken": token, **_efs(inputs)}
+
+
+def create_access_point_params(inputs: Mapping[str, Any], *, token: str = "pulumi") -> dict[str, Any]:
+    """CreateAccessPoint from `aws:efs/accessPoint:AccessPoint` (the client token is generated per call)."""
+    return {"ClientToken": token, **_efs(inputs)}
+
+
+def create_mount_target_params(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return _efs(inputs)
+
+
+def put_backup_policy_params(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return _efs(inputs)
+
+
+def put_file_system_policy_params(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return _efs(inputs)
+
+
 # Mappings by Pulumi type, for tests that sweep a whole plan.
 BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("RegisterTaskDefinition", register_task_definition_params),
@@ -267,6 +301,11 @@ BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = 
     "aws:appautoscaling/policy:Policy": ("application-autoscaling:PutScalingPolicy", put_scaling_policy_params),
     "aws:appautoscaling/scheduledAction:ScheduledAction": ("application-autoscaling:PutScheduledAction",
                                                            put_scheduled_action_params),
+    "aws:efs/fileSystem:FileSystem": ("efs:CreateFileSystem", create_file_system_params),
+    "aws:efs/accessPoint:AccessPoint": ("efs:CreateAccessPoint", create_access_point_params),
+    "aws:efs/mountTarget:MountTarget": ("efs:CreateMountTarget", create_mount_target_params),
+    "aws:efs/backupPolicy:BackupPolicy": ("efs:PutBackupPolicy", put_backup_policy_params),
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": ("efs:PutFileSystemPolicy", put_file_system_policy_params),
 }
 
 _UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>[^:]+): \"(?P<name>[^\"]+)\"")

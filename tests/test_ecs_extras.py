@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 from parliament import analyze_policy_string
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from infra import iam
 from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
 from infra.render import Plan, render
 from infra.render import fakes as render_fakes
+from policy.validators import POLICIES
 from tests import ecs_api
+from tests.test_policy import check_resource, check_stack, stack_resource
 from tests.test_validators import _allowed
 
 ACCOUNT = render_fakes.ACCOUNT_ID
@@ -53,7 +56,10 @@ PROGRAM = textwrap.dedent(f'''
     container = {{"name": "webapp", "image": "123456789012.dkr.ecr.{REGION}.amazonaws.com/webapp@sha256:" + "a" * 64,
                  "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
                  "portMappings": [{{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}}],
-                 "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}]}}
+                 "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}],
+                 "logConfiguration": {{"logDriver": "awslogs", "options": {{
+                     "awslogs-group": "/ecs/webstack-test/webapp", "awslogs-region": "{REGION}",
+                     "awslogs-stream-prefix": "webapp"}}}}}}
     task = aws.ecs.TaskDefinition(
         "task", family="{FAMILY}", cpu="256", memory="512", network_mode="awsvpc",
         requires_compatibilities=["FARGATE"], container_definitions=json.dumps([container], sort_keys=True),
@@ -202,7 +208,7 @@ def test_task_role_gets_only_client_mount_and_write_through_the_access_point(pla
         "Sid": "MountThroughAccessPoint", "Effect": "Allow",
         "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
         "Resource": fs["state"]["arn"],
-        "Condition": {"ArnEquals": {"elasticfilesystem:AccessPointArn": ap["state"]["arn"]}}}]
+        "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": ap["state"]["arn"]}}}]
     assert fs["state"]["arn"].endswith(f":file-system/{fs['id']}") and ap["state"]["arn"].endswith(ap["id"])
     read_only = iam.efs_client_policy(fs["state"]["arn"], ap["state"]["arn"], writable=False)
     assert read_only["Statement"][0]["Action"] == ["elasticfilesystem:ClientMount"]
@@ -320,6 +326,49 @@ def test_task_definition_and_service_pass_the_ecs_api_model(plan: Plan) -> None:
     assert ecs_api.validate("CreateService", service) == []
 
 
+def test_rendered_extras_pass_every_policy(plan: Plan) -> None:
+    """The whole pack, as `pulumi up` would run it: resource policies on inputs, stack policies on outputs
+    (here the mock state) with the captured property dependencies."""
+    found = [f"{r['type']} {r['name']}: {m}" for p in POLICIES if isinstance(p, ResourceValidationPolicy)
+             for r in plan.resources for m in check_resource(p, r["type"], r["inputs"], r["urn"], r["name"])]
+    stack = {r["urn"]: stack_resource(r, {**r["state"], **({"id": r["id"]} if r["id"] else {})})
+             for r in plan.resources}
+    for r in plan.resources:
+        stack[r["urn"]].property_dependencies = {k: [stack[u] for u in urns if u in stack]
+                                                 for k, urns in r["propertyDependencies"].items()}
+    found += [f"{p.name}: {m}" for p in POLICIES if isinstance(p, StackValidationPolicy)
+              for m, _ in check_stack(p, list(stack.values()))]
+    assert found == []
+
+
+def test_every_rendered_aws_call_passes_its_api_model(plan: Plan) -> None:
+    """Each registration ecs_api can map (task definition, service, schedule, EFS file system, access point,
+    mount targets, backup and file system policies) validated against botocore's model of its API call."""
+    checked = []
+    for r in plan.resources:
+        if r["type"] not in ecs_api.BY_TYPE:
+            continue
+        operation, mapping = ecs_api.BY_TYPE[r["type"]]
+        params = mapping(r["inputs"])
+        if operation in ("scheduler:CreateSchedule", "CreateService") and "name" not in r["inputs"]:
+            params = mapping(r["inputs"], autoname=f"{r['name']}-1a2b3c4")  # type: ignore[call-arg]
+        assert ecs_api.validate(operation, params) == [], r["name"]
+        checked.append(r["type"].split(":")[-1])
+    assert sorted(checked) == sorted(["FileSystem", "BackupPolicy", "FileSystemPolicy", "MountTarget", "MountTarget",
+                                      "MountTarget", "AccessPoint", "TaskDefinition", "Service", "Schedule"])
+
+
+def test_efs_mapping_reports_problems(plan: Plan) -> None:
+    ap = ecs_api.create_access_point_params(one(plan, "aws:efs/accessPoint:AccessPoint")["inputs"])
+    assert ap["PosixUser"] == {"Uid": 101, "Gid": 101}
+    assert {"Key": "Name", "Value": "data-ap"} in ap["Tags"]
+    bad = {**ap, "RootDirectory": {"Path": "/webapp", "CreationInfo": {"OwnerUid": 101, "OwnerGid": 101}}}
+    assert any("Permissions" in p for p in ecs_api.validate("efs:CreateAccessPoint", bad))
+    fs = ecs_api.create_file_system_params(one(plan, "aws:efs/fileSystem:FileSystem")["inputs"])
+    assert any("ThroughputMode" in p for p in ecs_api.validate("efs:CreateFileSystem",
+                                                                 {**fs, "ThroughputMode": "burst"}))
+
+
 # --- argument checks --------------------------------------------------------------------------------------
 def efs_args(**changes: Any) -> AppFileSystemArgs:
     base: dict[str, Any] = dict(vpc_id="vpc-1", subnet_ids=["subnet-1"], task_security_group_id="sg-1",
@@ -352,6 +401,32 @@ def test_file_system_args_are_checked(changes: dict[str, Any], expect: str) -> N
 
 def test_file_system_args_accept_a_lifecycle() -> None:
     assert efs_args(transition_to_ia="AFTER_30_DAYS").transition_to_ia == "AFTER_30_DAYS"
+
+
+PROTECTED_PROGRAM = textwrap.dedent(f'''
+    from infra.ecs.efs import AppFileSystem, AppFileSystemArgs
+
+    AppFileSystem("data", AppFileSystemArgs(
+        vpc_id="vpc-0123456789abcdef0", subnet_ids={SUBNETS[:2]!r}, task_security_group_id="sg-0123456789abcdef0",
+        posix_uid=1000, posix_gid=1001, root_directory="/srv/app", tags={TAGS!r},
+        transition_to_ia="AFTER_30_DAYS", protect=True))
+''')
+
+
+def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: Path) -> None:
+    assert one(plan, "aws:efs/fileSystem:FileSystem")["options"]["protect"] is False  # the default
+    (tmp_path / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
+    (tmp_path / "__main__.py").write_text(PROTECTED_PROGRAM)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
+        protected = render("test", root=tmp_path)
+    fs = one(protected, "aws:efs/fileSystem:FileSystem")
+    assert fs["options"]["protect"] is True
+    assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]
+    assert len(protected.of_type("aws:efs/mountTarget:MountTarget")) == 2
+    assert one(protected, "aws:efs/accessPoint:AccessPoint")["inputs"]["rootDirectory"]["creationInfo"] == {
+        "ownerUid": 1000, "ownerGid": 1001, "permissions": "0750"}
 
 
 @pytest.mark.parametrize(("changes", "expect"), [

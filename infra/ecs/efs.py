@@ -30,6 +30,9 @@ class AppFileSystemArgs:
     root_directory: str  # e.g. "/webapp"
     tags: Mapping[str, str]
     transition_to_ia: str | None = None  # e.g. "AFTER_30_DAYS"; None keeps every file in Standard
+    # The file system holds the app's data: a replacement (e.g. another KMS key) or a destroy deletes it.
+    # protect=True makes both stop until someone unprotects it on purpose (prod).
+    protect: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,7 +74,7 @@ class AppFileSystem(pulumi.ComponentResource):
             throughput_mode="elastic",
             lifecycle_policies=[{"transition_to_ia": args.transition_to_ia}] if args.transition_to_ia else None,
             tags=named(tags, f"{name}-fs"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.efs.BackupPolicy(f"{name}-backup", file_system_id=fs.id, backup_policy={"status": "ENABLED"},
                              opts=child)
