@@ -64,7 +64,8 @@ if cfg.runtime == "ecs":
         files = AppFileSystem("files", AppFileSystemArgs(
             vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
             task_security_group_id=lb.task_security_group_id, posix_uid=APP_UID, posix_gid=APP_UID,
-            root_directory=ecs.efs_root_directory, tags=tags))
+            root_directory=ecs.efs_root_directory, transition_to_ia=ecs.efs_transition_to_ia,
+            protect=ecs.efs_protect, tags=tags))
 
     task = AppTask("app", AppTaskArgs(
         family=f"{ecs_name}-{cfg.app.name}",

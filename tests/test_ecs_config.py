@@ -75,6 +75,7 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
     ({"ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
     ({"ecsEfsMountPath": "data"}, "an absolute path"),
+    ({"ecsEfsTransitionToIa": "AFTER_2_DAYS"}, "webstack:ecsEfsTransitionToIa = 'AFTER_2_DAYS': allowed: AFTER_1_DAY"),
     ({"ecsScheduledTaskSchedule": "rate(1 hour)"}, "a scheduled task needs a command override"),
     ({"ecsScheduledTaskSchedule": "cron(0 3 * * *)", "ecsScheduledTaskCommand": ["x"]}, "or rate(N unit)"),
     ({"ecsScheduledTaskTimezone": "Mars/Olympus"}, "must be an IANA time zone"),
@@ -103,6 +104,9 @@ def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
     cfg = load("prod", ecsExec=True, ecsExecAllowedInProd=True, ecsAlbDeletionProtection=True)
     assert cfg.ecs.exec_enabled and cfg.ecs.alb_deletion_protection
     assert load("dev", ecsExec=True).ecs.exec_enabled, "allowed outside production"
+    efs = problems("prod", ecsEfsEnabled=True, ecsAlbDeletionProtection=True)
+    assert efs == ["webstack:ecsEfsProtect/ecsEfsEnabled = False/True: must be true on a production stack (prod): "
+                   "the file system holds the app's data"]
 
 
 def test_all_problems_at_once() -> None:

@@ -139,6 +139,9 @@ def test_efs_is_wired_into_the_task_and_outlives_the_service(spot: Plan) -> None
     nfs = [r["inputs"] for r in spot.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
            if r["inputs"].get("fromPort") == 2049]
     assert nfs and all(r["referencedSecurityGroupId"] == task_sg for r in nfs), "NFS only from the task group"
+    fs = spot.one("aws:efs/fileSystem:FileSystem")
+    assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]
+    assert fs["options"]["protect"] is True
     ap = spot.one("aws:efs/accessPoint:AccessPoint")["inputs"]
     assert ap["posixUser"] == {"uid": 101, "gid": 101}
 

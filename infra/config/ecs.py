@@ -46,6 +46,9 @@ TIMEZONE = r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC"
 SCHEDULE_NAME = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 ABSOLUTE_PATH = r"/[A-Za-z0-9._/-]{0,254}"
 # Paths the image needs: never mounted over by EFS.
+# EFS lifecycle transitions to Infrequent Access (EFS PutLifecycleConfiguration TransitionToIA).
+EFS_TRANSITIONS = ("AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS", "AFTER_90_DAYS",
+                   "AFTER_180_DAYS", "AFTER_270_DAYS", "AFTER_365_DAYS")
 RESERVED_PATHS = ("/", "/tmp", "/etc", "/etc/nginx", "/usr", "/usr/share/nginx/html", "/proc", "/sys", "/dev")
 
 
@@ -221,6 +224,12 @@ class EcsConfig:
     efs_root_directory: str = setting(
         "ecsEfsRootDirectory", "/webapp", "The access point's root directory on the file system.",
         matches(ABSOLUTE_PATH, "/webapp", "an absolute path"))
+    efs_transition_to_ia: str | None = setting(
+        "ecsEfsTransitionToIa", None, "Move files unread this long to EFS Infrequent Access (unset: never).",
+        one_of(*EFS_TRANSITIONS))
+    efs_protect: bool = setting(
+        "ecsEfsProtect", False,
+        "Protect the file system: a replacement or destroy stops until unprotected (required on production stacks).")
     scheduled_task_schedule: str = setting(
         "ecsScheduledTaskSchedule", "",
         "Run the task definition on a schedule (EventBridge Scheduler cron(...) or rate(...)); empty: off.",
@@ -291,6 +300,13 @@ def _ec2_architecture(cfg: StackConfig) -> str | None:
 def _protected_in_prod(cfg: StackConfig) -> str | None:
     if cfg.runtime == "ecs" and is_production(cfg.stack) and not cfg.ecs.alb_deletion_protection:
         return f"must be true on a production stack ({cfg.stack})"
+    return None
+
+
+@rule("ecsEfsProtect", "ecsEfsEnabled")
+def _efs_protected_in_prod(cfg: StackConfig) -> str | None:
+    if cfg.ecs.efs_enabled and is_production(cfg.stack) and not cfg.ecs.efs_protect:
+        return f"must be true on a production stack ({cfg.stack}): the file system holds the app's data"
     return None
 
 
