@@ -276,6 +276,13 @@ def test_canonicalisation_sorts_fills_and_is_idempotent() -> None:
     assert zeta["cpu"] == 0 and zeta["essential"] is True
 
 
+def test_canonical_text_is_what_go_marshals() -> None:
+    # The provider re-marshals the stored text with Go's encoding/json: UTF-8 kept, <, > and & escaped.
+    text = canonical_container_definitions([{"name": "a", "environment": [{"name": "Q", "value": "a&b<c>é"}]}])
+    assert '"value":"a\\u0026b\\u003cc\\u003eé"' in text
+    assert json.loads(text)[0]["environment"][0]["value"] == "a&b<c>é"
+
+
 # --- IAM ------------------------------------------------------------------------------------------------------
 def test_task_roles_trust_ecs_tasks_of_this_account_only(plan: Plan) -> None:
     region = {"ecs": "us-east-1", "ecs-spot": "eu-west-1", "ecs-ec2": "us-west-2"}[plan.stack]
@@ -338,7 +345,8 @@ def test_service_network_and_deployment(plan: Plan) -> None:
     assert net["securityGroups"] == [by_id(plan, SG, "web-tasks")]
     assert s["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert s["waitForSteadyState"] is True
-    assert s["availabilityZoneRebalancing"] == "ENABLED"
+    # EC2 tasks are bin packed, which AWS does not support with AZ rebalancing; they spread over AZs first.
+    assert s["availabilityZoneRebalancing"] == ("DISABLED" if plan.stack == "ecs-ec2" else "ENABLED")
     assert s["enableEcsManagedTags"] is True and s["propagateTags"] == "SERVICE"
     assert s["deploymentController"] == {"type": "ECS"}
     (lb,) = s["loadBalancers"]

@@ -1,6 +1,6 @@
 """AppService: the ECS service running the app's task behind the target group: capacity provider strategy, pinned
 platform version, private subnets without public IPs, rolling deployments guarded by the circuit breaker (with
-rollback) and awaited to steady state, AZ rebalancing, managed tags, placement for EC2 tasks."""
+rollback) and awaited to steady state, AZ rebalancing (Fargate), managed tags, placement for EC2 tasks."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ class AppService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=args.minimum_healthy_percent,
             deployment_maximum_percent=args.maximum_percent,
             wait_for_steady_state=True,
-            availability_zone_rebalancing="ENABLED",
+            # AWS counts services with a binpack strategy as incompatible with AZ rebalancing (they default to
+            # DISABLED since 2025-06-30): the EC2 placement spreads over AZs first instead.
+            availability_zone_rebalancing="DISABLED" if args.ec2_placement else "ENABLED",
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             enable_execute_command=args.exec_enabled,

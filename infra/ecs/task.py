@@ -47,7 +47,16 @@ def canonical_container_definitions(containers: Sequence[Mapping[str, Any]]) -> 
             d["secrets"] = sorted(d["secrets"], key=lambda e: e["name"])
         d["mountPoints"] = [{"readOnly": False, **m} for m in d["mountPoints"]]
         out.append(d)
-    return json.dumps(out, sort_keys=True, separators=(",", ":"))
+    return _go_json(out)
+
+
+def _go_json(value: Any) -> str:
+    """JSON as Go's encoding/json writes it (the provider re-marshals the text it stores): keys sorted, compact,
+    UTF-8 kept, and <, >, &, U+2028, U+2029 escaped."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 @dataclass(frozen=True, kw_only=True)
