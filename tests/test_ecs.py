@@ -171,6 +171,12 @@ def test_ec2_capacity(ec2: Plan) -> None:
     assert sorted(asg["inputs"]["vpcZoneIdentifiers"]) == sorted(private_subnet_ids(ec2))
     assert asg["inputs"]["protectFromScaleIn"] is True
     assert asg["inputs"]["forceDelete"] is True, "protected instances would otherwise block the group's deletion"
+    refresh = asg["inputs"]["instanceRefresh"]
+    assert refresh["strategy"] == "Rolling", "a new AMI or instance type rolls the instances"
+    assert refresh["preferences"]["scaleInProtectedInstances"] == "Refresh"
+    assert refresh["preferences"]["minHealthyPercentage"] == 100
+    assert asg["inputs"]["launchTemplate"]["version"] == str(
+        ec2.one("aws:ec2/launchTemplate:LaunchTemplate")["state"]["latestVersion"])
     assert (asg["inputs"]["minSize"], asg["inputs"]["maxSize"]) == (1, 5)
     assert "desiredCapacity" in asg["options"]["ignoreChanges"]
     assert {"key": "AmazonECSManaged", "value": "true", "propagateAtLaunch": True} in asg["inputs"]["tags"]

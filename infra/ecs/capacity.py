@@ -111,6 +111,11 @@ class Ec2Capacity(pulumi.ComponentResource):
             # Scale-in protected instances would hold a plain delete forever; the service is gone by then.
             force_delete=True,
             health_check_type="EC2",
+            # A new launch template version (a newer ECS-optimized AMI from SSM, another instance type) replaces the
+            # instances: ECS drains each one (managed draining) while a new one is already up (max 200 %).
+            instance_refresh={"strategy": "Rolling", "preferences": {
+                "min_healthy_percentage": 100, "max_healthy_percentage": 200, "skip_matching": True,
+                "scale_in_protected_instances": "Refresh", "instance_warmup": "120"}},
             tags=[{"key": k, "value": v, "propagate_at_launch": True}
                   for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
             # The capacity provider's managed scaling owns the desired capacity.
