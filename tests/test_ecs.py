@@ -475,5 +475,8 @@ def test_scheduled_scaling(fargate: Plan, spot: Plan) -> None:
     assert night["scalableTargetAction"] == {"minCapacity": 0, "maxCapacity": 0}
     assert night["resourceId"] == fargate.one(SCALING_TARGET)["inputs"]["resourceId"]
     assert not spot.of_type(SCHEDULED_ACTION)
+    # With schedules, a `pulumi up` at night must not restore the day's bounds; without, config owns them.
+    assert fargate.one(SCALING_TARGET)["options"]["ignoreChanges"] == ["maxCapacity", "minCapacity"]
+    assert spot.one(SCALING_TARGET)["options"]["ignoreChanges"] == []
     for r in fargate.of_type(SCHEDULED_ACTION) + fargate.of_type(SCALING_POLICY):
         assert fargate.depends_on(r["urn"], fargate.one(SCALING_TARGET)["urn"])

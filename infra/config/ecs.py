@@ -200,7 +200,8 @@ class EcsConfig:
         between(0, 1000000))
     scheduled_scaling: tuple[ScheduledScaling, ...] = setting(
         "ecsScheduledScaling", (),
-        "Scheduled task count bounds: [{name, schedule: cron(...), timezone, minTasks, maxTasks}].",
+        "Scheduled task count bounds: [{name, schedule: cron(...), timezone, minTasks, maxTasks}]; with schedules, "
+        "ecsMinTasks/ecsMaxTasks are the initial bounds only.",
         parse=parse_scheduled_scaling)
     minimum_healthy_percent: int = setting(
         "ecsDeploymentMinimumHealthyPercent", 100, "Rolling deployments: tasks kept running (% of desired).",

@@ -44,11 +44,14 @@ class ServiceAutoScaling(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceAutoScalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         resource_id = pulumi.Output.concat("service/", args.cluster_name, "/", args.service_name)
         target = aws.appautoscaling.Target(
             f"{name}-target", service_namespace="ecs", scalable_dimension=DIMENSION, resource_id=resource_id,
-            min_capacity=args.min_tasks, max_capacity=args.max_tasks, tags=args.tags, opts=child)
+            min_capacity=args.min_tasks, max_capacity=args.max_tasks, tags=args.tags,
+            # Scheduled actions move the bounds (0..0 at night): a `pulumi up` must not put them back until the
+            # next action fires, so with schedules the bounds given here are the initial ones only.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["minCapacity", "maxCapacity"]
+                                        if args.scheduled else None))
         on_target = pulumi.ResourceOptions(parent=self, depends_on=[target])
 
         metrics: list[tuple[str, str, int, pulumi.Input[str] | None]] = []
