@@ -15,6 +15,8 @@ from infra.outputs import README_BEGIN, README_END, OutputDoc, check, declared, 
 from infra.registry import RegistryArgs
 from infra.render import ROOT, Plan
 
+pytestmark = pytest.mark.project_root  # reads __main__.py and README.md
+
 
 def test_every_stack_output_is_exported_with_a_description(dev: Plan) -> None:
     docs = declared()
