@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from infra import iam
-from infra.partition import arn, dns_suffix_of, partition_of
+from infra.config import load_config
+from infra.config.region import partition_of
 from infra.render import Plan
+from infra.render.fakes import FakeCloud
 
 # The EKS runtime's components (infra/eks/): their hard-coded ARNs are the EKS work's to fix (see the xfail below).
 EKS_TYPES = {"webstack:cluster:Cluster", "webstack:addons:PlatformAddons", "webstack:workload:WebApp"}
@@ -23,16 +25,13 @@ HARD_CODED = re.compile(r"\barn:aws:")
     ("cn-north-1", "aws-cn", "amazonaws.com.cn"), ("cn-northwest-1", "aws-cn", "amazonaws.com.cn"),
     ("us-gov-west-1", "aws-us-gov", "amazonaws.com"), ("us-gov-east-1", "aws-us-gov", "amazonaws.com"),
 ])
-def test_partition_of_a_region(region: str, partition: str, suffix: str) -> None:
+def test_partition_of_a_region_in_the_config_and_the_fakes(region: str, partition: str, suffix: str) -> None:
     assert partition_of(region) == partition
-    assert dns_suffix_of(region) == suffix
-
-
-def test_unknown_regions_have_no_partition_and_arns_are_built_in_the_right_one() -> None:
-    with pytest.raises(ValueError, match="no AWS partition matches region 'mars-east-1'"):
-        partition_of("mars-east-1")
-    assert arn("cn-north-1", "logs", "log-group:x", account="1") == "arn:aws-cn:logs:cn-north-1:1:log-group:x"
-    assert arn("us-gov-west-1", "iam", "role/r", account="1", regional=False) == "arn:aws-us-gov:iam::1:role/r"
+    raw = {"zoneName": "acme-corp.net", "hostname": "app.acme-corp.net", "publicAccessCidrs": ["81.2.69.160/32"]}
+    assert load_config(raw, project="webstack", stack="t", region=region).partition == partition
+    fake = FakeCloud(region)
+    assert (fake.partition, fake.dns_suffix) == (partition, suffix)
+    assert fake._arn("aws:iam/role:Role", "r", {"name": "r"}, "id").startswith(f"arn:{partition}:iam::")
 
 
 def test_the_alb_controller_policy_moves_to_the_partition() -> None:

@@ -7,13 +7,14 @@ that parses them is exercised; they are not meant to be realistic beyond their s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
 
 import pulumi
 
-from infra.partition import dns_suffix_of, partition_of
+from infra.config.region import partition_of
 
 ACCOUNT_ID = "123456789012"
 AZ_LETTERS = "abcdef"
@@ -52,8 +53,9 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def __init__(self, region: str):
         self.region = region
-        self.partition = partition_of(region)  # ARNs follow the region's partition
-        self.dns_suffix = dns_suffix_of(region)
+        # ARNs and endpoints follow the region's partition (an unknown region is the config's to refuse)
+        self.partition = partition_of(region) or "aws"
+        self.dns_suffix = _dns_suffixes()[self.partition]
         self.calls: list[dict[str, Any]] = []
 
     # --- resources ---
@@ -205,3 +207,11 @@ class FakeCloud(pulumi.runtime.Mocks):
 def _uuid(typ: str, name: str) -> str:
     h = _digest("uuid", typ, name)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+@functools.cache
+def _dns_suffixes() -> dict[str, str]:
+    """partition -> DNS suffix (amazonaws.com, amazonaws.com.cn, ...), from botocore's endpoint data."""
+    from botocore.loaders import create_loader
+
+    return {p["partition"]: p["dnsSuffix"] for p in create_loader().load_data("endpoints")["partitions"]}
