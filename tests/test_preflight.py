@@ -62,10 +62,13 @@ def test_every_finding_names_its_key_and_what_to_set() -> None:
     ("prod", ["webstack:zoneName", "webstack:hostname", "webstack:certificateExtraNames[0]",
               "webstack:publicAccessCidrs[0]", "webstack:adminPrincipalArns[0]"]),
 ])
-def test_the_example_values_render_but_are_refused_for_a_deploy(stack: str, keys: list[str]) -> None:
-    # The test stacks carry the shipped examples' values; the suite renders them (fixtures dev/prod).
+def test_the_example_values_render_but_are_refused_for_a_deploy(request: pytest.FixtureRequest, stack: str,
+                                                               keys: list[str]) -> None:
+    # The test stacks carry the shipped examples' values: they render (fixtures dev/prod), make up refuses them.
     assert [f.key for f in check(stack, TEST_STACKS)] == keys
-    assert stack_config(stack, stacks=TEST_STACKS)  # the same file the dev/prod fixtures render
+    plan = request.getfixturevalue(stack)
+    hostname = stack_config(stack, stacks=TEST_STACKS)["webstack:hostname"]
+    assert plan.one("aws:acm/certificate:Certificate")["inputs"]["domainName"] == hostname
 
 
 def test_main_exit_status_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,8 @@ Design (the suite must stay under 60 s on 2 cores, so the suite is not run twice
   project_root` there (plus `make plan` of the edited dev stack, in parallel).
 - `test_only_marked_tests_touch_the_root_stack_files` is the guard: it fails when an unmarked test references the
   root stack files (their names, a render or stack_config without `stacks=`, a listing of the project root, or a
-  program that reads them: up.sh, make, the render CLI without --stacks).
+  program that reads them: up.sh, make, the render CLI without --stacks). At run time, conftest.py's audit hook
+  fails any test that opens a root stack file in-process.
 """
 
 from __future__ import annotations
@@ -185,3 +186,16 @@ def test_only_marked_tests_touch_the_root_stack_files() -> None:
 ])
 def test_the_guard_catches_references(source: str, caught: bool) -> None:
     assert bool(unmarked_references(source)) is caught
+
+
+def test_the_runtime_guard_sees_an_opened_root_stack_file() -> None:
+    """conftest.py's audit hook: opening ROOT/Pulumi.<stack>.yaml in-process is recorded (and fails the test)."""
+    import conftest
+
+    before = len(conftest._opened_root_stack_files)
+    conftest._audit("open", (str(ROOT / "tests" / "stacks" / "Pulumi.dev.yaml"), "r", 0))
+    conftest._audit("open", (str(ROOT / "Pulumi.yaml"), "r", 0))
+    assert len(conftest._opened_root_stack_files) == before
+    conftest._audit("open", (str(ROOT / "Pulumi.dev.yaml"), "r", 0))
+    assert conftest._opened_root_stack_files[before:] == [str(ROOT / "Pulumi.dev.yaml")]
+    del conftest._opened_root_stack_files[before:]  # a simulated open: do not fail this test's teardown
