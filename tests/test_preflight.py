@@ -10,8 +10,6 @@ import pytest
 from infra.preflight import check, classify, findings, main
 from infra.render import TEST_STACKS, stack_config
 
-pytestmark = pytest.mark.project_root  # preflight reads Pulumi.<stack>.yaml files (here: test stacks, tmp files)
-
 
 @pytest.mark.parametrize("value", [
     "example.com", "EXAMPLE.ORG", "example.net.", "app.example.com", "*.prod.example.com", "a.b.example.org",
@@ -71,6 +69,7 @@ def test_the_example_values_render_but_are_refused_for_a_deploy(request: pytest.
     assert plan.one("aws:acm/certificate:Certificate")["inputs"]["domainName"] == hostname
 
 
+@pytest.mark.project_root  # main() reads Pulumi.<stack>.yaml of a folder (here: test stacks, tmp files)
 def test_main_exit_status_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "prod", "--project", str(TEST_STACKS)]) == 1
     err = capsys.readouterr().err
