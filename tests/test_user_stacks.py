@@ -5,8 +5,9 @@ Design (the suite must stay under 60 s on 2 cores, so the suite is not run twice
   (README.md, Pulumi*.yaml, __main__.py, scripts such as up.sh) or runs something that does; every other test reads
   the committed test stacks (tests/stacks/) and the project's code in subfolders, which the edit leaves alone.
 - Such tests carry the `project_root` marker (per test or per module). `test_the_suite_passes_on_edited_stacks`
-  copies the tracked files (`git ls-files`), edits the copy's stack files, and runs exactly `pytest -m
-  project_root` there (plus `make plan` of the edited dev stack, in parallel).
+  copies the tracked files (`git ls-files`) but the root stack files, writes the examples (whose values the test
+  stacks carry) edited as the README says into the copy, and runs exactly `pytest -m project_root` there (plus
+  `make plan` of the edited dev stack, in parallel). The user's own stack files are never read.
 - `test_only_marked_tests_touch_the_root_stack_files` is the guard: it fails when an unmarked test references the
   root stack files (their names, a render or stack_config without `stacks=`, a listing of the project root, or a
   program that reads them: up.sh, make, the render CLI without --stacks). At run time, conftest.py's audit hook
@@ -29,7 +30,7 @@ import yaml
 
 from infra import preflight
 from infra.config import load_config
-from infra.render import ROOT
+from infra.render import ROOT, TEST_STACKS
 
 MARKER = "project_root"
 THIS = Path(__file__).name
@@ -48,11 +49,14 @@ EDITS: dict[str, dict[str, Any]] = {
 
 
 def copy_tracked_files(dest: Path) -> Path:
+    """The tracked files, except the root stack files: those are the user's (whatever state they are in now)."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
     if listed.returncode != 0:
         pytest.skip("not a git checkout: `git ls-files` lists nothing to copy")
     for rel in filter(None, listed.stdout.decode().split("\0")):
         src = ROOT / rel
+        if "/" not in rel and _STACK_FILE.fullmatch(rel):
+            continue
         if src.is_file():  # tracked but deleted in the working tree: skip
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
@@ -60,8 +64,9 @@ def copy_tracked_files(dest: Path) -> Path:
 
 
 def edit_stack(path: Path, values: dict[str, Any]) -> dict[str, Any]:
-    """What `pulumi config set` does: load the file, change the keys, write it back."""
-    doc = yaml.safe_load(path.read_text()) or {}
+    """The shipped example (its values are the test stack's) edited as `pulumi config set` would: load the file,
+    change the keys, write it back."""
+    doc = yaml.safe_load((TEST_STACKS / path.name).read_text()) or {}
     doc.setdefault("config", {}).update(values)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return doc["config"]
