@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv policy-venv test lint unit plan diagram up bench clean config-schema
+.PHONY: venv checkov-venv policy-venv test lint unit plan diagram outputs up bench clean config-schema
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ plan: venv
 
 diagram: venv
 	$(PY) -m infra.render.diagram
+
+# README's Outputs table, from the export(name, value, description) calls of __main__.py.
+outputs: venv
+	$(PY) -m infra.outputs
 
 up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh

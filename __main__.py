@@ -5,7 +5,6 @@ platform add-ons -> workload -> outputs. No resource is declared here directly.
 `webstack:runtime` picks the runtime: `eks` (default) or `ecs`; the first four parts are shared.
 """
 
-import pulumi
 import pulumi_aws as aws
 
 from infra.config import from_pulumi
@@ -15,15 +14,17 @@ from infra.eks.cluster import Cluster, ClusterArgs
 from infra.eks.workload import WebApp, WebAppArgs
 from infra.image import APP_UID, AppImage, AppImageArgs
 from infra.network import Network, NetworkArgs
+from infra.outputs import export
 from infra.registry import Registry, RegistryArgs
 from infra.tags import common_tags
 
 cfg = from_pulumi()  # validates everything first: a bad config declares nothing
 tags = common_tags(cfg)
 
-network = Network("network", NetworkArgs(cfg.network, cfg.cluster.name, cfg.region, tags))
-registry = Registry("registry", RegistryArgs(cfg.registry, tags))
-dns = Dns("dns", DnsArgs(cfg.dns, tags))
+network = Network("network", NetworkArgs(config=cfg.network, cluster_name=cfg.cluster.name, region=cfg.region,
+                                          tags=tags))
+registry = Registry("registry", RegistryArgs(config=cfg.registry, tags=tags))
+dns = Dns("dns", DnsArgs(config=cfg.dns, tags=tags))
 
 if cfg.runtime == "ecs":
     # ECS: no EKS or Kubernetes resource at all. Cluster -> image -> task -> ALB -> service -> scaling.
@@ -49,7 +50,8 @@ if cfg.runtime == "ecs":
                             target_capacity_percent=ecs.ec2_target_capacity_percent) if ec2 else None,
         vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, architecture=ecs.cpu_architecture,
         partition=cfg.partition, tags=tags))
-    image = AppImage("app", AppImageArgs(registry.repository_url, registry.registry_id, ecs.cpu_architecture))
+    image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
+                                         architecture=ecs.cpu_architecture))
 
     lb = AppLoadBalancer("web", AppLoadBalancerArgs(
         # Not the EKS Ingress's ALB name: switching runtimes creates this ALB before that one is deleted.
@@ -113,19 +115,17 @@ if cfg.runtime == "ecs":
             security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
             task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags))
 
-    pulumi.export("url", lb.url)
-    pulumi.export("alb_hostname", lb.dns_name)
-    pulumi.export("cluster_name", ecs_cluster.cluster_name)
-    pulumi.export("service_name", service.service_name)
-    pulumi.export("task_definition_arn", task.task_definition_arn)
-    pulumi.export("log_group_name", task.log_group_name)
-    pulumi.export("image_digest", image.repo_digest)
+    url, alb_hostname, cluster_name = lb.url, lb.dns_name, ecs_cluster.cluster_name
+    export("service_name", service.service_name, "ECS service name (for `aws ecs update-service`, ECS Exec).")
+    export("task_definition_arn", task.task_definition_arn, "ARN of the app's current task definition revision.")
+    export("log_group_name", task.log_group_name, "CloudWatch Logs group of the app's containers.")
 else:
     cluster = Cluster("cluster", ClusterArgs(
         cfg.cluster, network.vpc_id, network.public_subnet_ids, network.private_subnet_ids,
         egress_ready=network.private_default_routes, tags=tags))
     # Built and pushed while the control plane is created: the image does not depend on the cluster.
-    image = AppImage("app", AppImageArgs(registry.repository_url, registry.registry_id, cfg.cluster.node_architecture))
+    image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
+                                         architecture=cfg.cluster.node_architecture))
 
     addons = PlatformAddons("platform", PlatformAddonsArgs(
         cfg.addons, cluster.cluster_name, cfg.region, network.vpc_id, cluster.oidc_provider_arn, cluster.oidc_issuer,
@@ -135,19 +135,22 @@ else:
         cfg.app, image.repo_digest, cfg.dns.hostname, dns.certificate_arn, cluster.provider,
         ingress_controllers=[addons.alb_controller, addons.external_dns]))
 
-    pulumi.export("url", app.url)
-    pulumi.export("alb_hostname", app.alb_hostname)
-    pulumi.export("cluster_name", cluster.cluster_name)
-    pulumi.export("cluster_endpoint", cluster.endpoint)
-    pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("oidc_provider_arn", cluster.oidc_provider_arn)
-    pulumi.export("node_role_arn", cluster.node_role_arn)
-    pulumi.export("node_security_group_id", cluster.node_security_group_id)
-    pulumi.export("image_digest", image.repo_digest)
+    url, alb_hostname, cluster_name = app.url, app.alb_hostname, cluster.cluster_name
+    export("cluster_endpoint", cluster.endpoint, "URL of the cluster's Kubernetes API server.")
+    export("kubeconfig", cluster.kubeconfig,
+           "Kubeconfig of the cluster; it authenticates with `aws eks get-token` (AWS CLI on PATH).")
+    export("oidc_provider_arn", cluster.oidc_provider_arn, "The cluster's IAM OIDC provider, for IRSA trust policies.")
+    export("node_role_arn", cluster.node_role_arn, "IAM role of the managed node group's instances.")
+    export("node_security_group_id", cluster.node_security_group_id, "Security group of the worker nodes.")
 
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("public_subnet_ids", network.public_subnet_ids)
-pulumi.export("private_subnet_ids", network.private_subnet_ids)
-pulumi.export("registry_url", registry.repository_url)
-pulumi.export("zone_name_servers", dns.name_servers)
-pulumi.export("certificate_arn", dns.certificate_arn)
+export("url", url, "The app's address, `https://<hostname>`.")
+export("alb_hostname", alb_hostname, "DNS name of the app's ALB (the hostname's record aliases it).")
+export("cluster_name", cluster_name, "The EKS or ECS cluster's name, as `webstack:runtime` picks.")
+export("vpc_id", network.vpc_id, "The VPC everything runs in.")
+export("public_subnet_ids", network.public_subnet_ids, "Public subnets (load balancers, NAT gateways), one per AZ.")
+export("private_subnet_ids", network.private_subnet_ids, "Private subnets (nodes, pods, ECS tasks), one per AZ.")
+export("registry_url", registry.repository_url, "URL of the ECR repository the app image is pushed to.")
+export("image_digest", image.repo_digest, "The deployed image, `<repository>@sha256:<digest>`.")
+export("zone_name_servers", dns.name_servers,
+       "Name servers of the public zone: with createZone, set them as NS records at your registrar.")
+export("certificate_arn", dns.certificate_arn, "ARN of the validated ACM certificate the ALB serves.")

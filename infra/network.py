@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,7 +36,22 @@ def plan_subnets(vpc_cidr: str, az_count: int, private_prefix: int, public_prefi
     return planned["private"], planned["public"]
 
 
-@dataclass(frozen=True)
+class NotEnoughZonesError(ValueError):
+    """The region offers fewer available AZs than webstack:azCount asks for."""
+
+
+def enough_zones(names: Sequence[str], az_count: int, region: str) -> list[str]:
+    """The region's available AZ names, checked at deploy time (the zones an account sees vary by region and
+    account): fewer than azCount is a clear error naming the key instead of an IndexError mid-deploy."""
+    if len(names) < az_count:
+        found = ", ".join(names) or "none"
+        raise NotEnoughZonesError(
+            f"webstack:azCount = {az_count}: region {region} has only {len(names)} available availability zone(s) "
+            f"({found}); set webstack:azCount to at most {len(names)} or choose another aws:region")
+    return list(names)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     config: NetworkConfig
     cluster_name: str
@@ -60,7 +75,8 @@ class Network(pulumi.ComponentResource):
         private_cidrs, public_cidrs = plan_subnets(
             cfg.vpc_cidr, cfg.az_count, cfg.private_subnet_prefix_length, cfg.public_subnet_prefix_length
         )
-        azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        az_names = zones.names.apply(lambda names: enough_zones(names, cfg.az_count, args.region))
 
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cfg.vpc_cidr, enable_dns_support=True,
                           enable_dns_hostnames=True, tags=named(tags, f"{name}-vpc"), opts=child)
@@ -77,7 +93,7 @@ class Network(pulumi.ComponentResource):
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for i in range(cfg.az_count):
-            az = azs.names[i]
+            az = az_names[i]
             public = aws.ec2.Subnet(
                 f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidrs[i], availability_zone=az,
                 map_public_ip_on_launch=False,  # only load balancers and NAT (with EIPs) live here
