@@ -116,9 +116,11 @@ if cfg.runtime == "ecs":
             task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags))
 
     url, alb_hostname, cluster_name = lb.url, lb.dns_name, ecs_cluster.cluster_name
-    export("service_name", service.service_name, "ECS service name (for `aws ecs update-service`, ECS Exec).")
-    export("task_definition_arn", task.task_definition_arn, "ARN of the app's current task definition revision.")
-    export("log_group_name", task.log_group_name, "CloudWatch Logs group of the app's containers.")
+    export("service_name", service.service_name,
+           "ECS runtime: the service's name (for `aws ecs update-service`, ECS Exec).")
+    export("task_definition_arn", task.task_definition_arn,
+           "ECS runtime: ARN of the app's current task definition revision.")
+    export("log_group_name", task.log_group_name, "ECS runtime: CloudWatch Logs group of the app's containers.")
 else:
     cluster = Cluster("cluster", ClusterArgs(
         cfg.cluster, network.vpc_id, network.public_subnet_ids, network.private_subnet_ids,
@@ -136,12 +138,13 @@ else:
         ingress_controllers=[addons.alb_controller, addons.external_dns]))
 
     url, alb_hostname, cluster_name = app.url, app.alb_hostname, cluster.cluster_name
-    export("cluster_endpoint", cluster.endpoint, "URL of the cluster's Kubernetes API server.")
+    export("cluster_endpoint", cluster.endpoint, "EKS runtime: URL of the cluster's Kubernetes API server.")
     export("kubeconfig", cluster.kubeconfig,
-           "Kubeconfig of the cluster; it authenticates with `aws eks get-token` (AWS CLI on PATH).")
-    export("oidc_provider_arn", cluster.oidc_provider_arn, "The cluster's IAM OIDC provider, for IRSA trust policies.")
-    export("node_role_arn", cluster.node_role_arn, "IAM role of the managed node group's instances.")
-    export("node_security_group_id", cluster.node_security_group_id, "Security group of the worker nodes.")
+           "EKS runtime: kubeconfig of the cluster; it authenticates with `aws eks get-token` (AWS CLI on PATH).")
+    export("oidc_provider_arn", cluster.oidc_provider_arn,
+           "EKS runtime: the cluster's IAM OIDC provider, for IRSA trust policies.")
+    export("node_role_arn", cluster.node_role_arn, "EKS runtime: IAM role of the managed node group's instances.")
+    export("node_security_group_id", cluster.node_security_group_id, "EKS runtime: security group of the worker nodes.")
 
 export("url", url, "The app's address, `https://<hostname>`.")
 export("alb_hostname", alb_hostname, "DNS name of the app's ALB (the hostname's record aliases it).")

@@ -14,6 +14,7 @@ import pytest
 from infra.ecs.capacity import AMI_PARAMETERS
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
+from infra.outputs import declared
 from infra.render import Plan
 
 CONTRACT = app_contract()
@@ -121,6 +122,8 @@ def test_outputs(plan: Plan) -> None:
     assert out["image_digest"] == app_container(plan)["image"]
     assert "@sha256:" in out["image_digest"]
     assert "kubeconfig" not in out
+    assert set(out) <= {d.name for d in declared()}, "every ECS output is exported with a description"
+    assert {"service_name", "task_definition_arn", "log_group_name"} <= set(out)
 
 
 # --- cluster and capacity -----------------------------------------------------------------------------------
