@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -200,10 +201,17 @@ def test_ec2_capacity(ec2: Plan) -> None:
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], association["urn"])
 
 
+def test_every_arn_follows_the_partition(ec2: Plan) -> None:
+    """The EC2 stack is in GovCloud: no `arn:aws:` anywhere in what the ECS runtime declares."""
+    text = json.dumps([r["inputs"] for r in ec2.resources] + [i["args"] for i in ec2.invokes])
+    assert "arn:aws-us-gov:" in text
+    assert not re.search(r"\barn:aws:", text)
+
+
 def test_ec2_instance_role_is_the_ecs_managed_policy_only(ec2: Plan) -> None:
     attachments = ec2.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert [a["inputs"]["policyArn"] for a in attachments] == [
-        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
+        "arn:aws-us-gov:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]
 
 
 # --- task definition ------------------------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def test_logs_go_to_a_stack_owned_group_with_retention(fargate: Plan, ec2: Plan)
         options = app_container(p)["logConfiguration"]
         assert options["logDriver"] == "awslogs"
         assert options["options"]["awslogs-group"] == group["inputs"]["name"]
-        assert options["options"]["awslogs-region"] == {"ecs-ec2": "us-west-2", "ecs": "us-east-1"}[p.stack]
+        assert options["options"]["awslogs-region"] == {"ecs-ec2": "us-gov-west-1", "ecs": "us-east-1"}[p.stack]
 
 
 def test_environment_and_secrets_from_config(fargate: Plan, spot: Plan) -> None:
@@ -294,12 +302,13 @@ def test_canonical_text_is_what_go_marshals() -> None:
 
 # --- IAM ------------------------------------------------------------------------------------------------------
 def test_task_roles_trust_ecs_tasks_of_this_account_only(plan: Plan) -> None:
-    region = {"ecs": "us-east-1", "ecs-spot": "eu-west-1", "ecs-ec2": "us-west-2"}[plan.stack]
+    region = {"ecs": "us-east-1", "ecs-spot": "eu-west-1", "ecs-ec2": "us-gov-west-1"}[plan.stack]
+    partition = "aws-us-gov" if plan.stack == "ecs-ec2" else "aws"
     for name in ("app-execution", "app-task"):
         (statement,) = doc(plan, ROLE, name, "assumeRolePolicy")["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
         assert statement["Condition"] == {
-            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:123456789012:*"},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:123456789012:*"},
             "StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
