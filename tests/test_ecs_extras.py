@@ -450,6 +450,14 @@ def test_valid_schedule_expressions(expression: str) -> None:
     assert timezone_problems("America/New_York") == []
 
 
+def test_timezones_without_a_tz_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.ecs import scheduled
+
+    monkeypatch.setattr(scheduled, "available_timezones", set)  # no system tzdata, no tzdata package
+    assert timezone_problems("Europe/Paris") == [] and timezone_problems("UTC") == []
+    assert timezone_problems("Paris time") != [] and timezone_problems("") != []
+
+
 def test_ecs_arn_parsing() -> None:
     arn = iam.EcsArn.parse("arn:aws-cn:ecs:cn-north-1:123456789012:cluster/prod")
     assert arn.task_definition_family("app") == "arn:aws-cn:ecs:cn-north-1:123456789012:task-definition/app:*"
