@@ -222,6 +222,33 @@ def test_service_waits_for_every_mount_target(plan: Plan) -> None:
         assert not plan.depends_on(target["urn"], service["urn"])
 
 
+def test_destroy_order_inside_the_file_system(plan: Plan) -> None:
+    """Mount targets go before their security group and file system; the NFS rule before the task group it names;
+    the access point and the file system policy before the file system."""
+    fs = one(plan, "aws:efs/fileSystem:FileSystem")["urn"]
+    efs_sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")["urn"]
+    for target in plan.of_type("aws:efs/mountTarget:MountTarget"):
+        assert plan.depends_on(target["urn"], efs_sg) and plan.depends_on(target["urn"], fs)
+    rule = one(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")["urn"]
+    assert plan.depends_on(rule, one(plan, "aws:ec2/securityGroup:SecurityGroup", "task-sg")["urn"])
+    for typ in ("aws:efs/accessPoint:AccessPoint", "aws:efs/fileSystemPolicy:FileSystemPolicy",
+                "aws:efs/backupPolicy:BackupPolicy"):
+        assert plan.depends_on(one(plan, typ)["urn"], fs)
+
+
+def test_schedule_is_deleted_before_what_it_runs(plan: Plan) -> None:
+    """The schedule goes first on destroy: no run can start against a half-deleted task definition, cluster or
+    role; its role policy goes before the two roles it may pass."""
+    schedule = one(plan, "aws:scheduler/schedule:Schedule")["urn"]
+    for typ, name in (("aws:ecs/taskDefinition:TaskDefinition", None), ("aws:ecs/cluster:Cluster", None),
+                      ("aws:iam/role:Role", "nightly-scheduler"), ("aws:iam/role:Role", "task"),
+                      ("aws:iam/role:Role", "execution")):
+        assert plan.depends_on(schedule, one(plan, typ, name)["urn"]), (typ, name)
+    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")["urn"]
+    for role in ("task", "execution"):
+        assert plan.depends_on(policy, one(plan, "aws:iam/role:Role", role)["urn"])
+
+
 def test_component_outputs(plan: Plan) -> None:
     fs, ap = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:efs/accessPoint:AccessPoint")
     assert plan.outputs["file_system_id"] == fs["id"]
