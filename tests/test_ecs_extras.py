@@ -391,6 +391,11 @@ def test_efs_mapping_reports_problems(plan: Plan) -> None:
     assert {"Key": "Name", "Value": "data-ap"} in ap["Tags"]
     bad = {**ap, "RootDirectory": {"Path": "/webapp", "CreationInfo": {"OwnerUid": 101, "OwnerGid": 101}}}
     assert any("Permissions" in p for p in ecs_api.validate("efs:CreateAccessPoint", bad))
+    # patterns (ParamValidator checks none): at most 4 path levels, none starting with a dot
+    for path in ("/a/b/c/d/e", "/webapp/.cache"):
+        deep = {**ap, "RootDirectory": {**ap["RootDirectory"], "Path": path}}
+        assert any("RootDirectory.Path" in p and "pattern" in p
+                   for p in ecs_api.validate("efs:CreateAccessPoint", deep)), path
     fs = ecs_api.create_file_system_params(one(plan, "aws:efs/fileSystem:FileSystem")["inputs"])
     assert any("ThroughputMode" in p for p in ecs_api.validate("efs:CreateFileSystem",
                                                                  {**fs, "ThroughputMode": "burst"}))
@@ -418,6 +423,9 @@ def scheduled_args(**changes: Any) -> ScheduledTaskArgs:
     ({"posix_gid": -1}, "posix_gid=-1"),
     ({"root_directory": "webapp"}, "root_directory='webapp'"),
     ({"root_directory": "/"}, "root_directory='/'"),
+    ({"root_directory": "/a/b/c/d/e"}, "root_directory='/a/b/c/d/e'"),
+    ({"root_directory": "/webapp/.cache"}, "root_directory='/webapp/.cache'"),
+    ({"root_directory": "/web app;rm"}, "root_directory='/web app;rm'"),
     ({"subnet_ids": []}, "subnet_ids is empty"),
     ({"transition_to_ia": "AFTER_2_DAYS"}, "transition_to_ia='AFTER_2_DAYS'"),
 ])
@@ -672,6 +680,8 @@ def test_schedule_mapping_reports_problems() -> None:
     params = ecs_api.create_schedule_params(inputs, autoname="s-1")
     assert params["Target"]["EcsParameters"]["Tags"] == [{"team": "web"}]
     assert ecs_api.validate("scheduler:CreateSchedule", params) == []
+    assert any("Name" in p and "pattern" in p for p in ecs_api.validate(
+        "scheduler:CreateSchedule", ecs_api.create_schedule_params(inputs, autoname="nightly run")))
     assert any('Missing required parameter in input: "Name"' in p
                for p in ecs_api.validate("scheduler:CreateSchedule", ecs_api.create_schedule_params(inputs)))
     off = {**inputs, "flexibleTimeWindow": {"mode": "NONE"}}
