@@ -900,28 +900,34 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
     policies = {r.urn: r for r in args.resources if r.resource_type == IAM_MANAGED_POLICY}
     for role in execution.values():
         names = {v for v in (_prop(role, "name"), _prop(role, "id")) if isinstance(v, str) and v}
-        found: list[tuple[str, str, Props | None]] = []  # (what, urn to report on, document)
-        for inline in _seq(_prop(role, "inlinePolicies")):
-            inline = _map(inline)
-            found.append((f"inline policy {inline.get('name')!r}", role.urn, _json_doc(inline.get("policy"))))
-        attached: list[tuple[Any, Any]] = [(role, a) for a in _seq(_prop(role, "managedPolicyArns"))]
+        # (what, urn to report on, how to read the document): a document still unknown at preview is skipped
+        # here and judged on `pulumi up`, when it is known.
+        found: list[tuple[str, str, Callable[[], Any]]] = []
+        for i, inline in enumerate(_seq(_prop(role, "inlinePolicies"))):
+            found.append((f"inline policy #{i}", role.urn, lambda inline=inline: _map(inline).get("policy")))
+        attached: list[tuple[Any, Callable[[], Any]]] = [
+            (role, lambda a=a: a) for a in _seq(_prop(role, "managedPolicyArns"))]
         for r in args.resources:
             linked = _depends(r, "role", {role.urn}) or _prop(r, "role") in names
             if r.resource_type == IAM_ROLE_POLICY and linked:
-                found.append((f"role policy {r.name!r}", r.urn, _json_doc(_prop(r, "policy"))))
+                found.append((f"role policy {r.name!r}", r.urn, lambda r=r: r.props.get("policy")))
             elif r.resource_type == IAM_ROLE_POLICY_ATTACHMENT and linked:
-                attached.append((r, _prop(r, "policyArn")))
-        for via, policy_arn in attached:
+                attached.append((r, lambda r=r: r.props.get("policyArn")))
+        for via, read_arn in attached:
             deps = [d.urn for d in (getattr(via, "property_dependencies", None) or {}).get("policyArn", [])]
+            known, policy_arn = _known(read_arn)
             managed = [policies[u] for u in deps if u in policies] or [
-                p for p in policies.values() if policy_arn and _prop(p, "arn") == policy_arn]
+                p for p in policies.values() if known and policy_arn and _prop(p, "arn") == policy_arn]
             if managed:
-                found += [(f"policy {p.name!r}", p.urn, _json_doc(_prop(p, "policy"))) for p in managed]
-            else:
+                found += [(f"policy {p.name!r}", p.urn, lambda p=p: p.props.get("policy")) for p in managed]
+            elif known:
                 report_violation(f"execution role {role.name!r} has policy {policy_arn!r} attached, which is not "
                                  "declared in this stack: write a scoped policy instead", via.urn)
-        for what, urn, doc in found:
-            for problem in _statement_problems(doc):
+        for what, urn, read in found:
+            known, raw = _known(read)
+            if not known:
+                continue
+            for problem in _statement_problems(_json_doc(raw)):
                 report_violation(f"execution role {role.name!r}, {what}: {problem}", urn)
 
 

@@ -5,7 +5,7 @@ pulumi-aws (the Terraform provider underneath) sends the API what a resource's i
 `awsvpcConfiguration.assignPublicIp` ("ENABLED"/"DISABLED"), tag maps become lists, the service's circuit breaker
 and percents move into `deploymentConfiguration`... These functions redo that mapping on the plain data of
 `plan.one(...)["inputs"]`; `validate()` then checks it with botocore's ParamValidator (types, required members,
-unknown members, lengths, ranges) plus the shapes' enums, which ParamValidator does not check.
+unknown members, lengths, ranges) plus the shapes' enums and patterns, which ParamValidator does not check.
 
 A member the mapping does not know is passed through unchanged, so a misspelt or unsupported input is reported
 as an unknown parameter instead of being dropped silently. Only inputs that exist in Pulumi alone (provider
@@ -56,9 +56,25 @@ def _enum_errors(value: Any, shape: Shape, path: str) -> Iterator[str]:
     elif shape.type_name == "map" and isinstance(value, Mapping):
         for key, item in value.items():
             yield from _enum_errors(item, shape.value, f"{path}.{key}")
-    elif (shape.type_name == "string" and getattr(shape, "enum", None) and isinstance(value, str)
-          and value not in shape.enum):
-        yield f"Invalid value for parameter {path.lstrip('.')}, value: {value!r}, valid values: {shape.enum}"
+    elif shape.type_name == "string" and isinstance(value, str):
+        if getattr(shape, "enum", None) and value not in shape.enum:
+            yield f"Invalid value for parameter {path.lstrip('.')}, value: {value!r}, valid values: {shape.enum}"
+        pattern = _pattern(shape.metadata.get("pattern"))
+        # Full match: AWS services validate the whole value even where the model's pattern is unanchored
+        # (a Scheduler Name is [0-9a-zA-Z-_.]+: "nightly run" is refused).
+        if pattern and not pattern.fullmatch(value):
+            yield f"Invalid value for parameter {path.lstrip('.')}, value: {value!r}, pattern: {pattern.pattern}"
+
+
+@cache
+def _pattern(pattern: str | None) -> re.Pattern[str] | None:
+    """The model's pattern, when Python's re reads it as the model's (Java) regex does; else None (unchecked)."""
+    if not pattern:
+        return None
+    try:  # \p{...} classes and \uD800 surrogate ranges do not compile in Python: those stay unchecked
+        return re.compile(pattern)
+    except re.error:
+        return None
 
 
 def validate(operation: str, params: Mapping[str, Any]) -> list[str]:

@@ -222,6 +222,33 @@ def test_service_waits_for_every_mount_target(plan: Plan) -> None:
         assert not plan.depends_on(target["urn"], service["urn"])
 
 
+def test_destroy_order_inside_the_file_system(plan: Plan) -> None:
+    """Mount targets go before their security group and file system; the NFS rule before the task group it names;
+    the access point and the file system policy before the file system."""
+    fs = one(plan, "aws:efs/fileSystem:FileSystem")["urn"]
+    efs_sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")["urn"]
+    for target in plan.of_type("aws:efs/mountTarget:MountTarget"):
+        assert plan.depends_on(target["urn"], efs_sg) and plan.depends_on(target["urn"], fs)
+    rule = one(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")["urn"]
+    assert plan.depends_on(rule, one(plan, "aws:ec2/securityGroup:SecurityGroup", "task-sg")["urn"])
+    for typ in ("aws:efs/accessPoint:AccessPoint", "aws:efs/fileSystemPolicy:FileSystemPolicy",
+                "aws:efs/backupPolicy:BackupPolicy"):
+        assert plan.depends_on(one(plan, typ)["urn"], fs)
+
+
+def test_schedule_is_deleted_before_what_it_runs(plan: Plan) -> None:
+    """The schedule goes first on destroy: no run can start against a half-deleted task definition, cluster or
+    role; its role policy goes before the two roles it may pass."""
+    schedule = one(plan, "aws:scheduler/schedule:Schedule")["urn"]
+    for typ, name in (("aws:ecs/taskDefinition:TaskDefinition", None), ("aws:ecs/cluster:Cluster", None),
+                      ("aws:iam/role:Role", "nightly-scheduler"), ("aws:iam/role:Role", "task"),
+                      ("aws:iam/role:Role", "execution")):
+        assert plan.depends_on(schedule, one(plan, typ, name)["urn"]), (typ, name)
+    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")["urn"]
+    for role in ("task", "execution"):
+        assert plan.depends_on(policy, one(plan, "aws:iam/role:Role", role)["urn"])
+
+
 def test_component_outputs(plan: Plan) -> None:
     fs, ap = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:efs/accessPoint:AccessPoint")
     assert plan.outputs["file_system_id"] == fs["id"]
@@ -364,6 +391,11 @@ def test_efs_mapping_reports_problems(plan: Plan) -> None:
     assert {"Key": "Name", "Value": "data-ap"} in ap["Tags"]
     bad = {**ap, "RootDirectory": {"Path": "/webapp", "CreationInfo": {"OwnerUid": 101, "OwnerGid": 101}}}
     assert any("Permissions" in p for p in ecs_api.validate("efs:CreateAccessPoint", bad))
+    # patterns (ParamValidator checks none): at most 4 path levels, none starting with a dot
+    for path in ("/a/b/c/d/e", "/webapp/.cache"):
+        deep = {**ap, "RootDirectory": {**ap["RootDirectory"], "Path": path}}
+        assert any("RootDirectory.Path" in p and "pattern" in p
+                   for p in ecs_api.validate("efs:CreateAccessPoint", deep)), path
     fs = ecs_api.create_file_system_params(one(plan, "aws:efs/fileSystem:FileSystem")["inputs"])
     assert any("ThroughputMode" in p for p in ecs_api.validate("efs:CreateFileSystem",
                                                                  {**fs, "ThroughputMode": "burst"}))
@@ -391,6 +423,9 @@ def scheduled_args(**changes: Any) -> ScheduledTaskArgs:
     ({"posix_gid": -1}, "posix_gid=-1"),
     ({"root_directory": "webapp"}, "root_directory='webapp'"),
     ({"root_directory": "/"}, "root_directory='/'"),
+    ({"root_directory": "/a/b/c/d/e"}, "root_directory='/a/b/c/d/e'"),
+    ({"root_directory": "/webapp/.cache"}, "root_directory='/webapp/.cache'"),
+    ({"root_directory": "/web app;rm"}, "root_directory='/web app;rm'"),
     ({"subnet_ids": []}, "subnet_ids is empty"),
     ({"transition_to_ia": "AFTER_2_DAYS"}, "transition_to_ia='AFTER_2_DAYS'"),
 ])
@@ -448,6 +483,14 @@ def test_scheduled_task_args_are_checked(changes: dict[str, Any], expect: str) -
 def test_valid_schedule_expressions(expression: str) -> None:
     assert schedule_expression_problems(expression) == []
     assert timezone_problems("America/New_York") == []
+
+
+def test_timezones_without_a_tz_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.ecs import scheduled
+
+    monkeypatch.setattr(scheduled, "available_timezones", set)  # no system tzdata, no tzdata package
+    assert timezone_problems("Europe/Paris") == [] and timezone_problems("UTC") == []
+    assert timezone_problems("Paris time") != [] and timezone_problems("") != []
 
 
 def test_ecs_arn_parsing() -> None:
@@ -637,6 +680,8 @@ def test_schedule_mapping_reports_problems() -> None:
     params = ecs_api.create_schedule_params(inputs, autoname="s-1")
     assert params["Target"]["EcsParameters"]["Tags"] == [{"team": "web"}]
     assert ecs_api.validate("scheduler:CreateSchedule", params) == []
+    assert any("Name" in p and "pattern" in p for p in ecs_api.validate(
+        "scheduler:CreateSchedule", ecs_api.create_schedule_params(inputs, autoname="nightly run")))
     assert any('Missing required parameter in input: "Name"' in p
                for p in ecs_api.validate("scheduler:CreateSchedule", ecs_api.create_schedule_params(inputs)))
     off = {**inputs, "flexibleTimeWindow": {"mode": "NONE"}}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pulumi_policy import PolicyResource
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policy import validators as v
 from tests.test_policy import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack
@@ -347,6 +347,16 @@ def preview(stack: list[Res]) -> None:
     find(stack, v.IAM_ROLE_POLICY, "execution").props["role"] = UNKNOWN_STRING_VALUE
 
 
+def documents_unknown(stack: list[Res]) -> None:
+    """A first preview: every document and attached policy ARN is computed from resources not created yet."""
+    preview(stack)
+    attach_stack_policy(stack)
+    find(stack, v.IAM_ROLE_POLICY, "execution").props["policy"] = UNKNOWN_STRING_VALUE
+    find(stack, v.IAM_MANAGED_POLICY, "execution-extra").props["policy"] = UNKNOWN_STRING_VALUE
+    find(stack, v.IAM_ROLE_POLICY_ATTACHMENT, "execution-extra").props["policyArn"] = UNKNOWN_STRING_VALUE
+    find(stack, v.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "x", "policy": UNKNOWN_STRING_VALUE}]
+
+
 def external_role(stack: list[Res]) -> None:
     td = find(stack, v.ECS_TASK_DEFINITION, "webapp")
     td.props["executionRoleArn"] = ROLE_ARN + "ecsTaskExecutionRole"
@@ -363,7 +373,7 @@ STACK_VIOLATIONS: list[tuple[str, Callable[[], list[Res]], str, str]] = [
     ("aws-managed-policy", lambda: edited_stack(attach_managed), f"{MANAGED_EXEC!r} attached", "execution-managed"),
     ("stack-managed-policy", lambda: edited_stack(attach_stack_policy),
      "policy 'execution-extra': statement #0 grants wildcard action(s) secretsmanager:*", "execution-extra"),
-    ("inline-not-action", lambda: edited_stack(inline_not_action), "inline policy 'broad': statement #0 uses NotAction",
+    ("inline-not-action", lambda: edited_stack(inline_not_action), "inline policy #0: statement #0 uses NotAction",
      "execution"),
     ("matched-by-outputs", lambda: edited_stack(without_dependencies, WILDCARD_ECR), "wildcard action(s) ecr:*",
      "execution"),
@@ -390,8 +400,9 @@ def test_execution_role_violations(build: Callable[[], list[Res]], expect: str, 
 
 
 @pytest.mark.parametrize("build", [ecs_stack, lambda: edited_stack(without_dependencies),
-                                   lambda: edited_stack(preview), lambda: edited_stack(inputs_and_id_only)],
-                         ids=["dependencies", "outputs", "preview", "role-name"])
+                                   lambda: edited_stack(preview), lambda: edited_stack(inputs_and_id_only),
+                                   lambda: edited_stack(documents_unknown, WILDCARD_ECR)],
+                         ids=["dependencies", "outputs", "preview", "role-name", "documents-unknown-at-preview"])
 def test_scoped_execution_role_passes(build: Callable[[], list[Res]]) -> None:
     """Including the task role's ECS Exec statement on '*': the policy judges execution roles only."""
     assert check_stack(BY_NAME[EXEC], policy_resources(build())) == []
@@ -408,3 +419,16 @@ def test_log_retention_is_the_existing_policy() -> None:
     found = check_resource(BY_NAME["log-group-retention"], v.LOG_GROUP, {"name": "/ecs/webstack-dev/webapp",
                                                                          "tags": TAGS})
     assert found and "retentionInDays is None" in found[0]
+
+
+def test_preview_unknowns() -> None:
+    """At a first preview the container definitions (they hold the image digest) are unknown: the task definition
+    policies cannot run and say so (the SDK's UnknownValueError, reported by pulumi-policy as an advisory), then
+    run on `pulumi up`. An unknown certificate still counts as set."""
+    rtype, td = task_definition()
+    td["containerDefinitions"] = UNKNOWN_STRING_VALUE
+    for name in (NON_ROOT, LOGS):
+        with pytest.raises(UnknownValueError):
+            check_resource(BY_NAME[name], rtype, td)
+    rtype, svc = service(networkConfiguration={"subnets": [UNKNOWN_STRING_VALUE], "assignPublicIp": False})
+    assert check_resource(BY_NAME[NO_PUBLIC_IP], rtype, svc) == []

@@ -3,6 +3,7 @@ through an access point that pins the app's POSIX user, with TLS and IAM authori
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ TYPE = "webstack:ecs:AppFileSystem"
 NFS_PORT = 2049
 # Owner rwx, group rx: the app (uid/gid of the access point) writes, nobody else on the file system.
 ROOT_DIRECTORY_PERMISSIONS = "0750"
+# The EFS API's pattern for an access point path, less "/" itself (the app gets a directory of its own).
+_ROOT_DIRECTORY = re.compile(r"^(/(?!\.)[^$#<>;`|&?{}^*/\n]+){1,4}$")
 TRANSITIONS_TO_IA = frozenset({"AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS",
                                "AFTER_90_DAYS", "AFTER_180_DAYS", "AFTER_270_DAYS", "AFTER_365_DAYS"})
 
@@ -45,8 +48,9 @@ class AppFileSystemArgs:
         if self.posix_uid == 0:
             problems.append("posix_uid=0: the access point would make every client root on the file system")
         root = self.root_directory
-        if not root.startswith("/") or root == "/" or "//" in root or root.endswith("/") or len(root) > 100:
-            problems.append(f"root_directory={root!r}: an absolute path below / (at most 100 characters)")
+        if not _ROOT_DIRECTORY.match(root) or len(root) > 100:
+            problems.append(f"root_directory={root!r}: an absolute path below / of 1 to 4 levels, none starting "
+                            "with a dot, without $#<>;`|&?{}^* (at most 100 characters)")
         if self.transition_to_ia is not None and self.transition_to_ia not in TRANSITIONS_TO_IA:
             allowed = ", ".join(sorted(TRANSITIONS_TO_IA))
             problems.append(f"transition_to_ia={self.transition_to_ia!r}: one of {allowed}")

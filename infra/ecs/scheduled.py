@@ -71,8 +71,14 @@ def schedule_expression_problems(expression: str) -> list[str]:
     return [f"{expression!r}: expected cron(...), rate(n minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"]
 
 
+_TZ_NAME = re.compile(r"^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$")
+
+
 def timezone_problems(name: str) -> list[str]:
-    if name not in available_timezones():  # the IANA database (system tzdata or the tzdata package)
+    """Why `name` is not an IANA time zone. Checked against the IANA database (system tzdata or the tzdata
+    package); on a machine with neither, only the name's shape can be checked."""
+    zones = available_timezones()
+    if name not in zones if zones else not _TZ_NAME.match(name):
         return [f"schedule_timezone={name!r}: not an IANA time zone name (e.g. Europe/Paris, UTC)"]
     return []
 
