@@ -23,6 +23,8 @@ DEFAULT_KUBERNETES_VERSION = "1.35"
 # The chart versions whose published IAM policy / values schema this project ships (infra/data/).
 ALB_CONTROLLER_CHART_VERSIONS = ("3.5.0",)
 EXTERNAL_DNS_CHART_VERSIONS = ("1.21.1",)
+# Cluster Autoscaler chart versions whose values keys the tests check (tests/data/charts/).
+CLUSTER_AUTOSCALER_CHART_VERSIONS = ("9.59.0",)
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
@@ -117,8 +119,10 @@ class ClusterConfig:
 class AddonsConfig:
     alb_controller_chart_version: str = "3.5.0"
     external_dns_chart_version: str = "1.21.1"
-    external_dns_policy: str = "upsert-only"
+    # sync: ExternalDNS deletes the records it owns (TXT registry) once their Ingress is gone.
+    external_dns_policy: str = "sync"
     metrics_server_chart_version: str = "3.13.0"
+    cluster_autoscaler_chart_version: str = CLUSTER_AUTOSCALER_CHART_VERSIONS[0]
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,9 @@ KEYS: tuple[Key, ...] = (
     _k("publicAccessCidrs", "cluster", "public_access_cidrs", "array",
        "CIDRs allowed to reach the public API endpoint (required when it is on)."),
     _k("adminPrincipalArns", "cluster", "admin_principal_arns", "array",
-       "IAM role/user ARNs given cluster-admin through EKS access entries."),
+       "IAM role/user ARNs given cluster-admin through EKS access entries, each once, e.g. an IAM Identity Center "
+       "role arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<PermissionSet>_<id>."
+       " Never the identity that creates the cluster: EKS makes it admin already."),
     _k("clusterLogTypes", "cluster", "log_types", "array",
        "Control plane log types (api, audit and authenticator are always on)."),
     _k("clusterLogRetentionDays", "cluster", "log_retention_days", "integer",
@@ -228,9 +234,12 @@ KEYS: tuple[Key, ...] = (
        "aws-load-balancer-controller chart version."),
     _k("externalDnsChartVersion", "addons", "external_dns_chart_version", "string", "external-dns chart version."),
     _k("externalDnsPolicy", "addons", "external_dns_policy", "string",
-       "ExternalDNS policy: 'upsert-only' (never deletes records) or 'sync'."),
+       "ExternalDNS policy: 'sync' (deletes the records it owns once their Ingress is gone) or 'upsert-only' "
+       "(never deletes records)."),
     _k("metricsServerChartVersion", "addons", "metrics_server_chart_version", "string",
        "metrics-server chart version."),
+    _k("clusterAutoscalerChartVersion", "addons", "cluster_autoscaler_chart_version", "string",
+       "cluster-autoscaler chart version (it scales the node group between nodeMinSize and nodeMaxSize)."),
     _k("appName", "app", "name", "string", "Name of the app's Kubernetes objects."),
     _k("appNamespace", "app", "namespace", "string", "Namespace of the app."),
     _k("appReplicas", "app", "replicas", "integer", "Deployment replicas (at least 2)."),
@@ -503,9 +512,14 @@ def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str
     if not public and cidrs:
         bad("publicAccessCidrs", list(cidrs), "only allowed when endpointPublicAccess is true")
     _check_cidrs("publicAccessCidrs", cidrs, bad)
+    seen_admins: set[str] = set()
     for arn in get("cluster", "admin_principal_arns"):
         if not _IAM_PRINCIPAL_ARN.match(arn):
             bad("adminPrincipalArns", arn, "each entry must be an IAM role or user ARN")
+        elif arn.lower() in seen_admins:
+            # EKS allows one access entry per principal: a second one fails the deploy.
+            bad("adminPrincipalArns", arn, "listed twice; each principal may appear once")
+        seen_admins.add(arn.lower())
     log_types = get("cluster", "log_types")
     unknown_logs = [t for t in log_types if t not in CLUSTER_LOG_TYPES]
     if unknown_logs:
@@ -564,6 +578,10 @@ def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str
             f"allowed: {', '.join(EXTERNAL_DNS_CHART_VERSIONS)} (the versions whose values schema is checked)")
     if get("addons", "external_dns_policy") not in ("upsert-only", "sync"):
         bad("externalDnsPolicy", get("addons", "external_dns_policy"), "allowed: 'upsert-only' or 'sync'")
+    ca_version = get("addons", "cluster_autoscaler_chart_version")
+    if ca_version not in CLUSTER_AUTOSCALER_CHART_VERSIONS:
+        bad("clusterAutoscalerChartVersion", ca_version,
+            f"allowed: {', '.join(CLUSTER_AUTOSCALER_CHART_VERSIONS)} (the versions whose values are checked)")
     if not _CHART_VERSION.match(get("addons", "metrics_server_chart_version")):
         bad("metricsServerChartVersion", get("addons", "metrics_server_chart_version"),
             "must be an exact chart version such as 3.13.0")

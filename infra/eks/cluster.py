@@ -4,6 +4,8 @@ Kubernetes provider every in-cluster object must use."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +25,14 @@ AMI_TYPES = {"amd64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD
 # Add-ons the nodes need before they can become Ready, and the one that needs Ready nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns",)
+# The VPC CNI enforces NetworkPolicies only when asked to (off by default).
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+
+
+def access_entry_key(principal_arn: str) -> str:
+    """A key that stays with its principal: adding or removing another admin never replaces this entry."""
+    return "admin-" + hashlib.sha256(principal_arn.lower().encode()).hexdigest()[:10]
 
 
 def node_group_update_config(max_unavailable: int) -> pulumi.ResourceTransform:
@@ -69,7 +78,7 @@ def inherit_common_tags(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
     return transform
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
     config: ClusterConfig
     vpc_id: pulumi.Input[str]
@@ -104,14 +113,16 @@ class Cluster(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{cfg.name}/cluster",
                                             retention_in_days=cfg.log_retention_days, tags=tags, opts=child)
 
+        # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the state):
+        # listing it here too fails (one entry per principal). These are the other operators.
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
                     policy_arn=CLUSTER_ADMIN_POLICY,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
             )
-            for i, arn in enumerate(cfg.admin_principal_arns)
+            for arn in cfg.admin_principal_arns
         }
         cluster = eks.Cluster(
             f"{name}-eks",
@@ -151,9 +162,13 @@ class Cluster(pulumi.ComponentResource):
                                          policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child)
             for policy in NODE_POLICIES
         ]
+        # One instance type lives in the launch template: changing it makes a new template version, which EKS rolls
+        # out in place (a node group's instanceTypes cannot change without replacing the group).
+        single_type = cfg.node_instance_types[0] if len(cfg.node_instance_types) == 1 else None
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             description=f"Managed nodes of {cfg.name}: IMDSv2 only, encrypted gp3 root volume",
+            instance_type=single_type,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required",
                 # 1 hop: pods (one hop further) cannot reach the node's instance credentials.
@@ -179,10 +194,15 @@ class Cluster(pulumi.ComponentResource):
             version = versions.get(addon_name) or aws.eks.get_addon_version_output(
                 addon_name=addon_name, kubernetes_version=cfg.kubernetes_version, most_recent=True,
                 opts=pulumi.InvokeOutputOptions(parent=self)).version
+            configuration = ADDON_CONFIGURATION.get(addon_name)
             return aws.eks.Addon(
                 f"{name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
                 addon_version=version, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE", tags=tags,
+                resolve_conflicts_on_update="OVERWRITE",
+                configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
+                # Deleting the add-on object leaves its software running (as pulumi-eks does for its own):
+                # networking and DNS never vanish under a cluster that is still in use.
+                preserve=True, tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *depends_on]))
 
         base_addons = [addon(a, []) for a in ADDONS_BEFORE_NODES]
@@ -190,14 +210,21 @@ class Cluster(pulumi.ComponentResource):
         self.node_group = eks.ManagedNodeGroup(
             f"{name}-nodes",
             cluster=cluster,
-            node_group_name=f"{cfg.name}-nodes",
+            # A prefix, not a fixed name: changes EKS cannot apply in place (AMI type on an architecture switch,
+            # several instance types) replace the group create-before-delete, which a fixed name would forbid.
+            node_group_name_prefix=f"{cfg.name}-nodes-",
+            # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
+            # follow a control plane upgrade.
+            version=cfg.kubernetes_version,
             node_role_arn=node_role.arn,
             subnet_ids=list(args.private_subnet_ids),
-            instance_types=list(cfg.node_instance_types),
+            instance_types=None if single_type else list(cfg.node_instance_types),
             capacity_type=cfg.node_capacity_type,
             ami_type=AMI_TYPES[arch],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=cfg.node_min_size, desired_size=cfg.node_desired_size, max_size=cfg.node_max_size),
+            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
+            ignore_scaling_changes=True,
             labels=dict(cfg.node_labels),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=launch_template.id, version=launch_template.latest_version.apply(str)),
@@ -208,12 +235,14 @@ class Cluster(pulumi.ComponentResource):
                                         transforms=[node_group_update_config(cfg.node_max_unavailable),
                                                     inherit_common_tags(tags)]),
         )
-        for a in ADDONS_AFTER_NODES:
-            addon(a, [self.node_group])
+        after_nodes = [addon(a, [self.node_group]) for a in ADDONS_AFTER_NODES]
 
+        # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
+        # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
+        # they clean up (an Ingress's ALB) on `pulumi destroy`.
         self.provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig_json), enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *base_addons, *after_nodes]))
 
         self.endpoint = cluster.core.apply(lambda core: core.endpoint)
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
