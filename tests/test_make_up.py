@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from infra.render import ROOT
+from infra.render import ROOT, Plan
 
 SCRIPT = ROOT / "scripts" / "up.sh"
 
@@ -62,8 +63,9 @@ def test_local_backend_stack_selection_and_up(tmp_path: Path, empty_bin: Path) -
     result = run([empty_bin], tmp_path, PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
-    pulumi_calls = [c for c in calls if c.startswith("pulumi ")]
+    pulumi_calls = [c for c in calls if c.startswith("pulumi ") and not c.startswith("pulumi config get")]
     assert pulumi_calls == ["pulumi stack select prod", "pulumi stack init prod", "pulumi up --stack prod"]
+    assert "pulumi config get createZone --stack prod" in calls  # asked, and not true: no zone-first step
     assert f"backend=file://{ROOT}/.pulumi-state" in calls
     assert "aws sts get-caller-identity" in calls and "docker info" in calls
 
@@ -76,3 +78,49 @@ def test_a_configured_backend_is_kept(tmp_path: Path, empty_bin: Path) -> None:
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert "backend=s3://state-bucket" in calls and "pulumi up --stack dev" in calls
+
+
+# --- finding 8: a stack that creates its zone creates it first and waits for the delegation ---
+
+NAME_SERVERS = ["ns-101.awsdns-01.com", "ns-202.awsdns-02.net", "ns-303.awsdns-03.org", "ns-404.awsdns-04.co.uk"]
+
+
+def zone_shims(folder: Path, dig_answer: list[str]) -> None:
+    shim(folder, "pulumi", 'case "$1 $2 $3" in '
+                           '"config get createZone") echo true;; '
+                           '"config get zoneName") echo prod.example.com.;; esac; exit 0')
+    servers = "\\t".join(n + "." for n in NAME_SERVERS)
+    shim(folder, "aws", 'case "$1 $2" in '
+                        '"route53 list-hosted-zones-by-name") echo /hostedzone/Z0PRODZONE;; '
+                        f'"route53 get-hosted-zone") printf "{servers}\\n";; esac; exit 0')
+    shim(folder, "docker", "exit 0")
+    answer = "\\n".join(n.upper() + "." for n in dig_answer)  # resolvers may answer in any case and order
+    shim(folder, "dig", f'printf "{answer}\\n"')
+
+
+def test_a_created_zone_is_created_first_then_the_stack_once_delegated(tmp_path: Path, empty_bin: Path,
+                                                                       prod: Plan) -> None:
+    zone_shims(empty_bin, dig_answer=list(reversed(NAME_SERVERS)))
+    result = run([empty_bin], tmp_path, PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    ups = [c for c in calls if c.startswith("pulumi up")]
+    assert len(ups) == 2 and ups[1] == "pulumi up --stack prod"
+    targets = re.findall(r"--target (\S+)", ups[0])
+    # exactly the zone and its component, by the URNs the program declares
+    zone = prod.one("aws:route53/zone:Zone")
+    # The mock monitor qualifies the stack's children with the Stack type; the engine's URNs do not.
+    assert set(targets) == {u.replace("::pulumi:pulumi:Stack$", "::") for u in (zone["urn"], zone["parent"])}
+    assert "dig +short NS prod.example.com @1.1.1.1" in calls
+    assert "is delegated" in result.stdout
+
+
+def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, empty_bin: Path) -> None:
+    zone_shims(empty_bin, dig_answer=["ns1.registrar-parking.example"])
+    result = run([empty_bin], tmp_path, PULUMI_CONFIG_PASSPHRASE="x", STACK="prod", DELEGATION_TIMEOUT="2",
+                 DELEGATION_POLL="1")
+    assert result.returncode == 2
+    assert all(f"  {n}" in result.stdout for n in NAME_SERVERS)
+    assert "add the NS records at the registrar, then run 'make up' again" in result.stderr
+    ups = [c for c in (tmp_path / "calls.log").read_text().splitlines() if c.startswith("pulumi up")]
+    assert len(ups) == 1 and "--target" in ups[0]  # the zone only: the full update never starts
