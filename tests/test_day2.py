@@ -310,7 +310,7 @@ def test_finding_10_every_release_waits_for_its_role_and_its_policy_attachment(r
             continue
         with_roles += 1
         for need in role_and_attachments(plan, arn):
-            assert need["urn"] in r["dependencies"], f"{r['name']} does not wait for {need['name']}"
+            assert need["urn"] in r["dependencies"], f"{r['name']} does not wait for {need['type']} {need['name']}"
     assert with_roles == 3  # LB controller, ExternalDNS, Cluster Autoscaler
 
 
