@@ -291,6 +291,29 @@ def test_finding_9_access_entries_keep_their_keys_when_an_operator_is_added(
     assert after[first] == before[first]  # the existing operator's entry is not replaced
 
 
+def test_finding_9_access_entries_keyed_by_position_move_to_their_new_keys() -> None:
+    """Stacks deployed with `admin-<i>` keys keep their entries: each new name aliases its old one."""
+    from types import SimpleNamespace
+
+    import pulumi
+
+    from infra.eks.cluster import access_entry_key, keep_access_entries
+
+    arns = ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/b"]
+    transform = keep_access_entries("cluster-eks", arns)
+    key = access_entry_key(arns[1])
+    for typ, name, old in (("aws:eks/accessEntry:AccessEntry", f"cluster-eks-{key}", "cluster-eks-admin-1"),
+                           ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                            f"cluster-eks-{key}-cluster-admin", "cluster-eks-admin-1-cluster-admin")):
+        result = transform(SimpleNamespace(type_=typ, name=name, props={"p": 1}, opts=pulumi.ResourceOptions()))
+        assert result is not None and result.props == {"p": 1}
+        assert [a.name for a in result.opts.aliases] == [old]
+    assert transform(SimpleNamespace(type_="aws:eks/accessEntry:AccessEntry", name="cluster-eks-other",
+                                     props={}, opts=pulumi.ResourceOptions())) is None
+    assert transform(SimpleNamespace(type_="aws:iam/role:Role", name=f"cluster-eks-{key}", props={},
+                                     opts=pulumi.ResourceOptions())) is None
+
+
 def test_finding_9_an_admin_listed_twice_is_a_config_error(variant: Callable[..., Plan]) -> None:
     arn = "arn:aws:iam::123456789012:role/platform-admins"
     with pytest.raises(RenderError) as err:

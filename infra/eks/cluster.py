@@ -35,6 +35,33 @@ def access_entry_key(principal_arn: str) -> str:
     return "admin-" + hashlib.sha256(principal_arn.lower().encode()).hexdigest()[:10]
 
 
+ACCESS_TYPES = frozenset({"aws:eks/accessEntry:AccessEntry",
+                          "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"})
+
+
+def keep_access_entries(component: str, principal_arns: Sequence[str]) -> pulumi.ResourceTransform:
+    """Moves the state of access entries keyed by list position (`admin-<i>`, before keys followed the ARN) to
+    their new names. Without the alias the first update would create a second entry for the same principal
+    before deleting the old one, which EKS refuses. Exact while the list is unchanged in that update.
+
+    pulumi-eks names an entry `<component>-<key>` and its policy association `<component>-<key>-<policy>`."""
+    renames = {f"{component}-{access_entry_key(arn)}": f"{component}-admin-{i}"
+               for i, arn in enumerate(principal_arns)}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in ACCESS_TYPES:
+            return None
+        for new, old in renames.items():
+            if args.name == new or args.name.startswith(new + "-"):
+                alias = pulumi.Alias(name=old + args.name[len(new):])
+                return pulumi.ResourceTransformResult(
+                    props=args.props, opts=pulumi.ResourceOptions.merge(args.opts,
+                                                                        pulumi.ResourceOptions(aliases=[alias])))
+        return None
+
+    return transform
+
+
 def node_group_update_config(max_unavailable: int) -> pulumi.ResourceTransform:
     """Sets `updateConfig.maxUnavailable` on the node group pulumi-eks creates.
 
@@ -150,7 +177,8 @@ class Cluster(pulumi.ComponentResource):
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
-                                        transforms=[inherit_common_tags(tags)]),
+                                        transforms=[inherit_common_tags(tags),
+                                                    keep_access_entries(f"{name}-eks", cfg.admin_principal_arns)]),
         )
         # Read from a cluster output, so whatever uses the name waits for the whole cluster component.
         self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: cfg.name)
