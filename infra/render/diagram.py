@@ -96,7 +96,10 @@ def build_graph(plan: Plan) -> Graph:
                 g.edge(_safe(by_id[assoc["inputs"]["subnetId"]]["name"]), _safe(nat["name"]), "0.0.0.0/0")
     g.group("vpc", f"VPC {vpc['inputs']['cidrBlock']}", [igw, alb], None)
 
-    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(mng['instanceTypes'])} "
+    # One instance type is set in the launch template, several on the node group.
+    types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
+                                         for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
+    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(types)} "
                             f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes")
     controllers = []
     for name, release in sorted(releases.items()):
