@@ -97,8 +97,8 @@ _repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 8
 _repr.maxlevel = 3
 
 
-def show(value: Any) -> str:
-    """A repr of any value, at most ~SHOWN characters, that never raises (huge ints, recursive lists)."""
+def show(value: Any, limit: int = SHOWN) -> str:
+    """A repr of any value, at most `limit` characters, that never raises (huge ints, recursive lists)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 300:
         text = f"<a {value.bit_length()}-bit integer>"
     else:
@@ -106,7 +106,7 @@ def show(value: Any) -> str:
             text = _repr.repr(value)
         except (ValueError, RecursionError):
             text = f"<unprintable {type(value).__name__}>"
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _plain(value: Any) -> Any:
@@ -161,7 +161,7 @@ def each(*checks: Check) -> Check:
             for c in checks:
                 why = c(item)
                 if why:
-                    shown = show(item[0]) if isinstance(item, tuple) and len(item) == 2 else show(item)
+                    shown = show(item[0] if isinstance(item, tuple) and len(item) == 2 else item, 40)
                     return f"entry {shown}: {why}"
         return None
 
