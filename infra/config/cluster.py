@@ -104,7 +104,8 @@ def covered_addresses(cidrs: tuple[str, ...]) -> int:
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
     name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 57 characters.",
-                        when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)), matches(CLUSTER_NAME, "webstack-dev",
+                        when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)),
+                                 matches(CLUSTER_NAME, "webstack-dev",
                                          "letters, digits, '-' or '_', starting alphanumeric,")))
     kubernetes_version: str = setting("kubernetesVersion", DEFAULT_KUBERNETES_VERSION, "EKS Kubernetes version.",
                                       one_of(*SUPPORTED_KUBERNETES_VERSIONS))
