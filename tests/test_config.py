@@ -211,3 +211,38 @@ def test_readme_mentions_every_stack_file() -> None:
     readme = (ROOT / "README.md").read_text()
     for path in Path(ROOT).glob("Pulumi.*.yaml"):
         assert path.name in readme
+
+
+def test_no_config_function_is_longer_than_about_60_lines() -> None:
+    import ast
+
+    files = [*(ROOT / "infra" / "config").glob("*.py"), ROOT / "infra" / "instances.py",
+             ROOT / "scripts" / "config_schema.py"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert lines <= 60, f"{path.name}:{node.name} is {lines} lines"
+
+
+def test_make_config_schema_leaves_pulumi_yaml_unchanged() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_schema.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_section_field_is_a_declared_key_and_every_key_is_declared_once() -> None:
+    import dataclasses
+
+    from infra.config.stack import SECTIONS
+
+    for cls in SECTIONS.values():
+        params = cls.__dataclass_params__  # type: ignore[attr-defined]
+        assert params.frozen and params.kw_only, cls.__name__
+        assert all("setting" in f.metadata for f in dataclasses.fields(cls)), cls.__name__
+    keys = [d.key for d in settings()]
+    assert len(keys) == len(set(keys))
+    assert all(d.description.endswith(".") and d.kind != "custom" for d in settings())
