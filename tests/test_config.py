@@ -240,9 +240,8 @@ def test_every_section_field_is_a_declared_key_and_every_key_is_declared_once() 
     from infra.config.stack import SECTIONS
 
     for cls in SECTIONS.values():
-        params = cls.__dataclass_params__  # type: ignore[attr-defined]
-        assert params.frozen and params.kw_only, cls.__name__
-        assert all("setting" in f.metadata for f in dataclasses.fields(cls)), cls.__name__
+        assert cls.__dataclass_params__.frozen, cls.__name__  # type: ignore[attr-defined]
+        assert all("setting" in f.metadata and f.kw_only for f in dataclasses.fields(cls)), cls.__name__
     keys = [d.key for d in settings()]
     assert len(keys) == len(set(keys))
     assert all(d.description.endswith(".") and d.kind != "custom" for d in settings())
