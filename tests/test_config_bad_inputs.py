@@ -465,3 +465,22 @@ def test_a_problem_line_shows_at_most_about_100_characters_of_the_value() -> Non
                     shown = p.split(" = ", 1)[1]
                     assert len(shown) < 100 + 200, p  # the value (<= 100) then what is allowed
                     assert "x" * 101 not in p and "y" * 101 not in p and "k" * 101 not in p
+
+
+# YAML's own types and shapes: anchors that make a list or map contain itself, dates, binary, sets, octal...
+YAML_DOCS = ["a: &x [*x]", "a: &x {k: *x}", "a: 2024-01-01", "a: !!binary aGVsbG8=", "a: !!set {x, y}",
+             "a: 2024-01-01T10:00:00Z", "a: .inf", "a: -.nan", "a: 0o17", "a: 1_000", "a: 0x7fffffffffffffffff",
+             "a: [[[[[[[[[[[[1]]]]]]]]]]]]", "a: {1: 2, null: z, true: x}", "a: !!float 1e400", "a: 'multi\n\n  line'"]
+
+
+@pytest.mark.parametrize("doc", YAML_DOCS)
+def test_yaml_native_values_for_every_key_load_or_are_refused_by_name(doc: str) -> None:
+    import yaml
+
+    value = yaml.safe_load(doc)["a"]
+    for decl in settings():
+        try:
+            load_config({**VALID, decl.key: value}, project="webstack", stack="t", region="us-east-1")
+        except ConfigError as err:
+            assert all(decl.key in p.split(" ", 1)[0].removeprefix("webstack:").rstrip(":").split("/")
+                       for p in err.problems), (decl.key, err.problems)
