@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,11 @@ def test_every_section_field_is_a_declared_key_and_every_key_is_declared_once() 
     keys = [d.key for d in settings()]
     assert len(keys) == len(set(keys))
     assert all(d.description.endswith(".") and d.kind != "custom" for d in settings())
+
+
+def test_pulumi_yaml_defaults_passed_explicitly_give_the_same_config() -> None:
+    """A real `pulumi up` hands the program Pulumi.yaml's defaults as config values (the mocks do not):
+    each default must pass its own checks and mean what the code default means, as YAML value or CLI string."""
+    defaults = {key: entry["default"] for key, entry in schema().items() if "default" in entry and key not in VALID}
+    as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in defaults.items()}
+    assert load(**defaults) == load() == load(**as_strings)

@@ -117,7 +117,7 @@ class AppConfig:
         "loadBalancerName", "",
         "ALB name (default: <cluster>-<app>, long names cut with a hash suffix to 32 characters).",
         when_set(matches(ALB_NAME, "webstack-dev-webapp",
-                         "1-32 letters, digits or '-', not starting or ending with '-' nor starting 'internal-':")))
+                         "1-32 letters, digits or '-', not starting or ending with '-' nor starting 'internal-',")))
     ssl_policy: str = setting("sslPolicy", ALB_SSL_POLICIES[0], "ALB TLS security policy.", one_of(*ALB_SSL_POLICIES))
 
     @property

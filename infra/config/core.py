@@ -13,6 +13,7 @@ import json
 import re
 import reprlib
 import typing
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,9 +120,9 @@ def _plain(value: Any) -> Any:
 
 
 def problem(keys: Iterable[str], values: Iterable[Any], allowed: str) -> str:
+    first, *rest = keys
+    names = "/".join([first if ":" in first else f"{PROJECT}:{first}", *rest])
     values = [_plain(v) for v in values]
-    names = "/".join(k if ":" in k else f"{PROJECT}:{k}" for k in [*keys][:1]) + "".join(
-        f"/{k}" for k in [*keys][1:])
     return f"{names} = {'/'.join(show(v) for v in values)}: {allowed}"
 
 
@@ -170,7 +171,7 @@ def each(*checks: Check) -> Check:
 
 def unique() -> Check:
     def check(values: Any) -> str | None:
-        dupes = sorted({v for v in values if list(values).count(v) > 1})
+        dupes = sorted(v for v, n in Counter(values).items() if n > 1)
         return f"entries must be unique; repeated: {', '.join(dupes)}" if dupes else None
 
     return check
