@@ -198,6 +198,8 @@ SEMANTIC: list[Row] = [
     ({"publicAccessCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}, "publicAccessCidrs", "unique"),
     ({"publicAccessCidrs": ["203.0.113.0/24 "]}, "publicAccessCidrs", "IPv4 CIDR"),
     ({"publicAccessCidrs": ["0.0.0.0/8"]}, "publicAccessCidrs", "public addresses"),
+    ({"publicAccessCidrs": ["198.18.0.0/15"]}, "publicAccessCidrs", "public addresses"),
+    ({"publicAccessCidrs": ["192.0.0.0/29"]}, "publicAccessCidrs", "public addresses"),
     ({"adminPrincipalArns": ["arn:aws:iam::123:root"]}, "adminPrincipalArns", "IAM role or user ARN"),
     ({"adminPrincipalArns": ["arn:aws:iam::123456789012:root"]}, "adminPrincipalArns", "IAM role or user ARN"),
     ({"adminPrincipalArns": [ADMIN, ADMIN]}, "adminPrincipalArns", "unique"),
