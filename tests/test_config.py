@@ -245,7 +245,7 @@ def test_every_section_field_is_a_declared_key_and_every_key_is_declared_once() 
         assert all("setting" in f.metadata and f.kw_only for f in dataclasses.fields(cls)), cls.__name__
     keys = [d.key for d in settings()]
     assert len(keys) == len(set(keys))
-    assert all(d.description.endswith(".") and d.kind != "custom" for d in settings())
+    assert all(d.description.endswith(".") for d in settings())
 
 
 def test_pulumi_yaml_defaults_passed_explicitly_give_the_same_config() -> None:
@@ -254,3 +254,28 @@ def test_pulumi_yaml_defaults_passed_explicitly_give_the_same_config() -> None:
     defaults = {key: entry["default"] for key, entry in schema().items() if "default" in entry and key not in VALID}
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in defaults.items()}
     assert load(**defaults) == load() == load(**as_strings)
+
+
+def test_a_custom_parser_that_breaks_on_an_unexpected_value_is_still_a_refusal_by_name() -> None:
+    """parse= functions (ECS scheduled scaling...) raise Invalid for what they expect; anything else they raise on
+    a value they did not foresee is reported against the key instead of crashing the loader."""
+    import dataclasses
+
+    from infra.config.core import Invalid, declared, read, setting
+
+    def parse_pairs(value: Any) -> tuple[tuple[str, int], ...]:
+        if value == "invalid":
+            raise Invalid("must be name=count pairs")
+        return tuple((k, int(v)) for k, v in value.items())  # AttributeError/ValueError on other shapes
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Custom:
+        pairs: tuple[tuple[str, int], ...] = setting("pairs", (), "Pairs.", parse=parse_pairs)
+
+    decl = declared(Custom, "custom")[0]
+    assert decl.kind == "custom"
+    assert read(decl, {"pairs": {"a": "1"}}) == ((("a", 1),), None)
+    assert read(decl, {"pairs": "invalid"})[1] == "webstack:pairs = 'invalid': must be name=count pairs"
+    for value in (["x"], {"a": "one"}, 5):
+        typed, why = read(decl, {"pairs": value})
+        assert typed == () and why is not None and why.startswith("webstack:pairs = ") and "could not be read" in why
