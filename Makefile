@@ -58,4 +58,4 @@ bench: venv checkov-venv
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache .hypothesis

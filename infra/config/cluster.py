@@ -27,7 +27,8 @@ CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 # EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes".
 NODE_GROUP_SUFFIX = "-nodes"
 NODE_GROUP_NAME_MAX = 63
-# EKS service quotas: 40 public endpoint CIDR ranges per cluster; 450 nodes per managed node group (default).
+# EKS service quotas (https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html): 40 public endpoint
+# CIDR ranges per cluster; 450 nodes per managed node group. CreateNodegroup takes 0-20 instanceTypes.
 PUBLIC_CIDRS_MAX = 40
 NODES_MAX = 450
 IAM_PRINCIPAL_ARN = r"arn:(aws|aws-[a-z-]+):iam::[0-9]{12}:(role|user)/([\x21-\x7e]{0,510}/)?[A-Za-z0-9+=,.@_-]{1,64}"
@@ -42,12 +43,17 @@ ADDON_VERSION = r"v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}-eksbuild\.[0-9]{1,4}"
 # Chosen bound on the union of publicAccessCidrs: one /8 worth of addresses (16,777,216). An allow-list is for
 # the machines that run `pulumi up`; anything larger is the internet in all but name (0.0.0.0/1 + 128.0.0.0/1).
 PUBLIC_ADDRESSES_MAX = 2**24
+# EKS: a public access CIDR "cannot include reserved addresses"
+# (https://docs.aws.amazon.com/eks/latest/userguide/config-cluster-endpoint.html; IANA special-purpose registry).
+# The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are reserved too but allowed here on
+# purpose: the example and test stacks use them as placeholders, and `make up` refuses them before deploying.
 _NOT_PUBLIC = tuple(ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+    "192.0.0.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4"))
 
 
 def public_cidr(text: str) -> str | None:
+    # IPv4 only: "You can't add IPv6 CIDR blocks to IPv4 clusters" (botocore eks, VpcConfigRequest).
     try:
         net = ipaddress.IPv4Network(text, strict=True)
     except ValueError:
@@ -104,7 +110,8 @@ def covered_addresses(cidrs: tuple[str, ...]) -> int:
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
     name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 57 characters.",
-                        when_set(matches(CLUSTER_NAME, "webstack-dev",
+                        when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)),
+                                 matches(CLUSTER_NAME, "webstack-dev",
                                          "letters, digits, '-' or '_', starting alphanumeric,")))
     kubernetes_version: str = setting("kubernetesVersion", DEFAULT_KUBERNETES_VERSION, "EKS Kubernetes version.",
                                       one_of(*SUPPORTED_KUBERNETES_VERSIONS))
@@ -115,9 +122,13 @@ class ClusterConfig:
         "publicAccessCidrs", (), "CIDRs allowed to reach the public API endpoint (required when it is on).",
         length(0, PUBLIC_CIDRS_MAX), each(public_cidr), unique())
     admin_principal_arns: tuple[str, ...] = setting(
-        "adminPrincipalArns", (), "IAM role/user ARNs given cluster-admin through EKS access entries.",
+        "adminPrincipalArns", (),
+        "IAM role/user ARNs given cluster-admin through EKS access entries, each once, e.g. an IAM Identity Center "
+        "role arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<PermissionSet>_<id>."
+        " Never the identity that creates the cluster: EKS makes it admin already.",
         each(matches(IAM_PRINCIPAL_ARN, "arn:aws:iam::123456789012:role/admins", "an IAM role or user ARN")),
-        unique())
+        # IAM names are unique regardless of case, and EKS allows one access entry per principal.
+        unique(str.lower, " (IAM compares role and user names regardless of case; one access entry each)"))
     log_types: tuple[str, ...] = setting(
         "clusterLogTypes", REQUIRED_CLUSTER_LOG_TYPES,
         "Control plane log types (api, audit and authenticator are always on).", each(one_of(*CLUSTER_LOG_TYPES)))

@@ -101,9 +101,11 @@ def parse_scheduled_scaling(raw: Any) -> tuple[ScheduledScaling, ...]:
     allowed = ("must be a list of {name, schedule: cron(...), timezone, minTasks, maxTasks}, e.g. "
                "[{name: night, schedule: 'cron(0 20 ? * * *)', timezone: Europe/Paris, minTasks: 0, maxTasks: 0}]")
     if isinstance(raw, str):
+        if len(raw) > 64 * 1024:
+            raise Invalid(allowed)
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Invalid(allowed) from None
     if not isinstance(raw, list) or len(raw) > 50:
         raise Invalid(allowed)

@@ -104,7 +104,10 @@ def build_graph(plan: Plan) -> Graph:
     releases = helm_releases(plan)
     deployment = next(o for o in objects.values() if o["kind"] == "Deployment")
     service = next(o for o in objects.values() if o["kind"] == "Service")
-    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(mng['instanceTypes'])} "
+    # One instance type is set in the launch template, several on the node group.
+    types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
+                                         for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
+    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(types)} "
                             f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes")
     controllers = []
     for name, release in sorted(releases.items()):
