@@ -73,7 +73,7 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
     ({"ecsEc2MinSize": 4, "ecsEc2MaxSize": 2}, "webstack:ecsEc2MinSize/ecsEc2MaxSize = 4/2"),
     ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
-    ({"ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
+    ({"ecsEfsEnabled": True, "ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
     ({"ecsEfsMountPath": "data"}, "an absolute path"),
     ({"ecsEfsTransitionToIa": "AFTER_2_DAYS"}, "webstack:ecsEfsTransitionToIa = 'AFTER_2_DAYS': allowed: AFTER_1_DAY"),
     ({"ecsScheduledTaskSchedule": "rate(1 hour)"}, "a scheduled task needs a command override"),
@@ -96,6 +96,19 @@ def test_bad_values_are_refused_by_key(raw: dict[str, Any], expect: str) -> None
     assert any(expect in p for p in found), found
 
 
+@pytest.mark.parametrize(("raw", "expect"), [
+    ({"ecsEfsMountPath": "/data"}, "ecsEfsMountPath set while ecsEfsEnabled is false"),
+    ({"ecsEc2InstanceType": "t3.large"}, "ecsEc2InstanceType set while ecsCapacity is not ec2"),
+    ({"ecsCapacity": "ec2", "ecsFargateSpotWeight": 2}, "ecsFargateSpotWeight set while ecsCapacity is ec2"),
+    ({"ecsScheduledTaskCommand": ["x"]}, "ecsScheduledTaskCommand set without ecsScheduledTaskSchedule"),
+    ({"ecsSecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+     "ecsSecrets is empty"),
+])
+def test_keys_of_a_feature_that_is_off_are_refused_not_ignored(raw: dict[str, Any], expect: str) -> None:
+    found = problems(**raw)
+    assert any(expect in p for p in found), found
+
+
 def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
     found = problems("prod", ecsExec=True)
     assert any(p.startswith("webstack:ecsAlbDeletionProtection/runtime = False/'ecs': must be true") for p in found)
@@ -110,7 +123,7 @@ def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
 
 
 def test_all_problems_at_once() -> None:
-    found = problems(ecsTaskCpu=300, ecsSecrets={"X": "nope"}, ecsEfsMountPath="/etc", runtime="ecs")
+    found = problems(ecsTaskCpu=300, ecsSecrets={"X": "nope"}, ecsEfsMountPath="/etc", ecsEfsEnabled=True)
     assert {p.split(" =")[0] for p in found} == {"webstack:ecsTaskCpu", "webstack:ecsSecrets",
                                                   "webstack:ecsEfsMountPath"}
 
