@@ -23,6 +23,11 @@ AMI_PARAMETERS = {
 ECS_INSTANCE_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 
 
+def provider_name(cluster_name: str) -> str:
+    """The EC2 capacity provider's name (the service's strategy names it before it exists)."""
+    return f"{cluster_name}-ec2"
+
+
 def user_data(cluster_name: str) -> str:
     """/etc/ecs/ecs.config: join this cluster; awsvpc tasks cannot reach the instance metadata service."""
     return "\n".join([
@@ -123,7 +128,7 @@ class Ec2Capacity(pulumi.ComponentResource):
                                         depends_on=[args.cluster]))
         provider = aws.ecs.CapacityProvider(
             f"{name}-provider",
-            name=f"{args.cluster_name}-ec2",
+            name=provider_name(args.cluster_name),
             auto_scaling_group_provider={
                 "auto_scaling_group_arn": group.arn,
                 "managed_termination_protection": "ENABLED",

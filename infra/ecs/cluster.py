@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .capacity import Ec2Capacity, Ec2CapacityArgs
+from .capacity import Ec2Capacity, Ec2CapacityArgs, provider_name
 
 TYPE = "webstack:ecs:EcsCluster"
 
@@ -78,8 +78,8 @@ class EcsCluster(pulumi.ComponentResource):
             tags=tags, opts=child)
 
         self.capacity = None
-        providers = ["FARGATE", "FARGATE_SPOT"]
-        provider_names: list[pulumi.Input[str]] = list(providers)
+        # Both Fargate providers are always registered (free); the strategy decides what is used.
+        provider_names: list[pulumi.Input[str]] = ["FARGATE", "FARGATE_SPOT"]
         if args.ec2 is not None:
             self.capacity = Ec2Capacity(f"{name}-ec2", Ec2CapacityArgs(
                 cluster_name=args.name, cluster=cluster, vpc_id=args.vpc_id, subnet_ids=args.private_subnet_ids,
@@ -87,9 +87,8 @@ class EcsCluster(pulumi.ComponentResource):
                 max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb,
                 target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition, tags=tags),
                 opts=child)
-            ec2_name = f"{args.name}-ec2"
             provider_names.append(self.capacity.capacity_provider_name)
-            self.strategy = [StrategyItem(capacity_provider=ec2_name, weight=1, base=0)]
+            self.strategy = [StrategyItem(capacity_provider=provider_name(args.name), weight=1, base=0)]
         else:
             self.strategy = fargate_strategy(args.fargate_base, args.fargate_weight, args.fargate_spot_weight)
 
