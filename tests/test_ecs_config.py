@@ -71,6 +71,7 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m7g.large"},
      "the instance type is arm64, the image is built for amd64"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
+    ({"ecsCapacity": "ec2", "ecsClusterName": "ecs-shop"}, "must not start with aws, ecs or fargate"),
     ({"ecsEc2MinSize": 4, "ecsEc2MaxSize": 2}, "webstack:ecsEc2MinSize/ecsEc2MaxSize = 4/2"),
     ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
     ({"ecsEfsEnabled": True, "ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),

@@ -383,6 +383,15 @@ def _job_keys_need_a_schedule(cfg: StackConfig) -> str | None:
     return f"{', '.join(unused)} set without ecsScheduledTaskSchedule: they would be ignored" if unused else None
 
 
+@rule("ecsClusterName", "ecsCapacity")
+def _capacity_provider_name(cfg: StackConfig) -> str | None:
+    # The EC2 capacity provider is named <cluster>-ec2; ECS refuses names starting with aws, ecs or fargate.
+    name = ecs_cluster_name(cfg)
+    if cfg.ecs.capacity == "ec2" and name.lower().startswith(("aws", "ecs", "fargate")):
+        return f"with EC2 capacity the name must not start with aws, ecs or fargate (its provider is {name}-ec2)"
+    return None
+
+
 @rule("ecsSecretsKmsKeyArn", "ecsSecrets")
 def _kms_key_needs_secrets(cfg: StackConfig) -> str | None:
     if cfg.ecs.secrets_kms_key_arn and not cfg.ecs.secrets:
