@@ -410,10 +410,27 @@ def _scaling_range(ctx: _Ctx, service: dict[str, Any]) -> tuple[float, float] | 
     return None
 
 
+def _task_definition(ctx: _Ctx, service: dict[str, Any]) -> dict[str, Any] | None:
+    """The task definition a service runs: from its captured property dependency, else by the family or ARN in
+    its `taskDefinition` input, else the plan's only task definition."""
+    td = ctx.ref(service, "taskDefinition", "aws:ecs/taskDefinition:TaskDefinition")
+    if td:
+        return td
+    candidates = ctx.plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    wanted = str(service["inputs"].get("taskDefinition") or "")
+    for t in candidates:
+        family = str(t["inputs"].get("family") or "")
+        arn = str((t.get("state") or {}).get("arn") or "")
+        if wanted and (wanted in (family, arn) or wanted.startswith(f"{family}:")
+                       or f":task-definition/{family}:" in wanted):
+            return t
+    return candidates[0] if len(candidates) == 1 and not wanted else None
+
+
 def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     i = r["inputs"]
     desired = _num(i.get("desiredCount"))  # the API default is 0 tasks
-    td = ctx.ref(r, "taskDefinition", "aws:ecs/taskDefinition:TaskDefinition")
+    td = _task_definition(ctx, r)
     if td is None:
         yield CostLine(r["name"], r["type"], "ECS tasks", "task-hour", None, desired * ctx.hours,
                        note="UNPRICED: task definition not found in the render")
