@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from infra.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
-from infra.render.diff import PlanDiff, diff_plans, diff_values, format_markdown, format_text, render_trees
+from infra.render.diff import (
+    PlanDiff,
+    default_base,
+    diff_plans,
+    diff_values,
+    format_markdown,
+    format_text,
+    render_trees,
+)
 from infra.render.fakes import FakeCloud
 
 OPTIONS = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False, "ignoreChanges": [],
@@ -276,6 +284,19 @@ def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _cli(repo: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, "--stack", "dev", "--stacks", "tests/stacks", *args],
                           cwd=repo, capture_output=True, text=True, check=False)
+
+
+def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "trunk")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    ref, description = default_base(repo)
+    assert ref == "HEAD" and "no main or origin/main" in description
+    _git(repo, "branch", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    ref, description = default_base(repo)
+    assert ref == _git(repo, "rev-parse", "main").strip() and description == "merge base with main"
 
 
 def test_diff_against_head_on_a_clean_tree_prints_no_changes(repo_copy: Path) -> None:

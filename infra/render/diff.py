@@ -571,18 +571,21 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def default_base(repo: Path) -> str:
-    """The merge base with the main branch; HEAD when there is no main branch (or no common history)."""
-    try:
-        return git(repo, "merge-base", "HEAD", "main")
-    except subprocess.CalledProcessError:
-        return "HEAD"
+def default_base(repo: Path) -> tuple[str, str]:
+    """(ref, description): the merge base with `main` (or `origin/main`, as a CI checkout has it); HEAD when there
+    is neither (a shallow clone without main: fetch it, or pass --base)."""
+    for branch in ("main", "origin/main"):
+        try:
+            return git(repo, "merge-base", "HEAD", branch), f"merge base with {branch}"
+        except subprocess.CalledProcessError:
+            continue
+    return "HEAD", "HEAD (no main or origin/main to take a merge base with: fetch main or pass --base)"
 
 
 def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
                 stacks: str | None = None) -> tuple[Plan, Plan, str]:
     """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
-    ref = base or default_base(repo)
+    ref = base or default_base(repo)[0]
     commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
     salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
     tmp = Path(tempfile.mkdtemp(prefix="webstack-diff-"))
@@ -614,7 +617,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make diff failed: {detail}", file=sys.stderr)
         return 1
     d = diff_plans(base_plan, head_plan)
-    title = f"Plan diff of stack {args.stack}: {args.base or 'merge base'} ({commit[:12]}) -> working tree"
+    base_label = args.base or default_base(ROOT)[1]
+    title = f"Plan diff of stack {args.stack}: {base_label} ({commit[:12]}) -> working tree"
     print(format_markdown(d, title) if args.format == "markdown" else format_text(d, title), end="")
     return 0
 
