@@ -2,9 +2,9 @@
 
 Renders the base tree (a detached git worktree of REF, default the merge base with main) and the working tree with
 the SAME engine (this tree's `infra/render/`) in a fresh interpreter that never lets the two trees share a program
-module, and compares them: resources added,
-removed and changed by URN (stack-independent), property changes at nested paths, Kubernetes manifests and Helm
-values as YAML diffs, IAM permissions added and removed, stack outputs. Mock-only values (fake ids, ARNs, computed
+module, and compares them: resources added, removed and changed by URN (stack-independent), property changes at
+nested paths, Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and removed, stack
+outputs. Mock-only values (fake ids, ARNs, computed
 outputs of infra/render/fakes.py, looked-up values) are replaced by symbolic references such as
 `<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret input is compared
 through a salted digest the render records (random salt per run, never written).
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -90,7 +90,7 @@ class PlanDiff:
     changed: tuple[ResourceChange, ...] = ()
     iam: tuple[IamChange, ...] = ()
     outputs: tuple[PropertyChange, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -191,7 +191,7 @@ def normalise(plan: Plan) -> Plan:
             "provider": relative_urn(r["provider"]) if r["provider"] else None,
             "dependencies": sorted({relative_urn(d) for d in r["dependencies"]}),
             "options": r["options"],
-            "inputs": replace(_mark_secrets(r["inputs"], r.get("secretDigests") or {})),
+            "inputs": _mark_secrets(replace(r["inputs"]), r.get("secretDigests") or {}),
         })
     return Plan(stack=plan.stack, resources=resources, invokes=plan.invokes, outputs=replace(plan.outputs),
                 config=plan.config)
