@@ -13,6 +13,7 @@ from infra.render import ROOT, Plan
 from infra.render.diagram import README_BEGIN, README_END, build_graph, readme_block, to_dot, to_mermaid, write_diagram
 
 
+@pytest.mark.project_root  # also run on a user's edited stacks (tests/test_user_stacks.py)
 def test_readme_embeds_the_current_diagram(dev: Plan) -> None:
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
