@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,14 @@ def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
     return "sha-" + digest.hexdigest()[:16]
 
 
+def project_relative(path: Path) -> str:
+    """`path` relative to the project root, where Pulumi runs the program and its providers.
+
+    pulumi-docker diffs the `build` paths as given: an absolute path differs in every clone and on every CI runner,
+    and each difference rebuilds and re-pushes the same tag, which the immutable repository refuses."""
+    return Path(os.path.relpath(path, PROJECT_ROOT)).as_posix()
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppImageArgs:
     repository_url: pulumi.Input[str]
@@ -65,8 +74,8 @@ class AppImage(pulumi.ComponentResource):
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository_url, ":", self.tag),
             build=docker.DockerBuildArgs(
-                context=str(args.context),
-                dockerfile=str(args.context / "Dockerfile"),
+                context=project_relative(args.context),
+                dockerfile=project_relative(args.context / "Dockerfile"),
                 platform=args.platform,
                 args={"APP_VERSION": self.tag},
             ),
