@@ -25,7 +25,7 @@ def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
 
 
 def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
-    """A tag derived from every file's path and bytes and the target platform: same build, same tag; any change
+    """A tag derived from every file's path, mode and bytes and the target platform: same build, same tag; any change
     (content or architecture), a new tag.
 
     The repository's tags are immutable and pulumi-docker pushes again whenever a build input changes, so every
@@ -35,6 +35,8 @@ def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
     digest.update(b"platform\0" + platform.encode() + b"\0")
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        # pulumi-docker's context digest covers each file's mode too (a chmod, a clone under another umask).
+        digest.update(oct(path.lstat().st_mode).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return "sha-" + digest.hexdigest()[:16]
 

@@ -288,6 +288,18 @@ def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
     assert tag() != first
 
 
+def test_content_tag_changes_with_file_modes(tmp_path: Path) -> None:
+    """pulumi-docker's context digest covers each file's mode (provider.go hashPath): a mode change (a chmod, a
+    clone under another umask) rebuilds and pushes, so it must get a new tag too."""
+    (tmp_path / "a.txt").write_text("one")
+    (tmp_path / "a.txt").chmod(0o644)
+    first = content_tag(tmp_path, platform="linux/amd64")
+    (tmp_path / "a.txt").chmod(0o664)
+    assert content_tag(tmp_path, platform="linux/amd64") != first
+    (tmp_path / "a.txt").chmod(0o644)
+    assert content_tag(tmp_path, platform="linux/amd64") == first
+
+
 def test_mixed_architectures_and_bad_scaling_are_config_errors(variant: Callable[..., Plan]) -> None:
     from infra.render import RenderError
 
