@@ -372,3 +372,21 @@ def test_finding_11_the_longest_create_chain_holds_exactly_one_helm_release(requ
     # control plane, the add-ons nodes need, nodes, coredns, one release, the Ingress (and its ALB)
     assert kinds == [EKS, ADDON, MNG, ADDON, RELEASE, INGRESS]
     assert total == 22.5
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_6_nodes_running_pods_with_scratch_volumes_can_scale_down(request: pytest.FixtureRequest,
+                                                                           stack: str) -> None:
+    """cluster-autoscaler's `--skip-nodes-with-local-storage` defaults to true (config/flags/flags.go): a node running
+    a pod with an emptyDir is never removed unless the flag is off or the pod names its volumes safe to evict. The
+    app's /tmp (and metrics-server's) are scratch space: they must not pin nodes above nodeMinSize."""
+    plan = plan_of(request, stack)
+    args = release(plan, "cluster-autoscaler")["inputs"]["values"]["extraArgs"]
+    pods = [d["inputs"]["spec"]["template"] for d in plan.of_type("kubernetes:apps/v1:Deployment")]
+    scratch = [p for p in pods if any("emptyDir" in v for v in p["spec"].get("volumes") or [])]
+    assert scratch  # the app's /tmp
+    for pod in scratch:
+        safe = ((pod.get("metadata") or {}).get("annotations") or {}).get(
+            "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes", "")
+        volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
+        assert args.get("skip-nodes-with-local-storage") is False or volumes <= set(safe.split(","))
