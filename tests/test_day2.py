@@ -390,3 +390,28 @@ def test_finding_6_nodes_running_pods_with_scratch_volumes_can_scale_down(reques
             "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes", "")
         volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
         assert args.get("skip-nodes-with-local-storage") is False or volumes <= set(safe.split(","))
+
+
+# The AWS provider appends a 26-character unique suffix to `node_group_name_prefix` and refuses a longer
+# prefix than 63 - 26 (terraform-provider-aws internal/service/eks/node_group.go:
+# StringLenBetween(0, 63-id.UniqueIDSuffixLength)).
+NODE_GROUP_NAME_PREFIX_MAX = 63 - 26
+
+
+def test_the_longest_accepted_cluster_name_leaves_a_node_group_prefix_aws_accepts(dev: Plan) -> None:
+    from infra.config import ConfigError, load_config
+    from infra.render import TEST_STACKS, stack_config
+
+    config = stack_config("limits", stacks=TEST_STACKS / "config")
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
+
+    def load(name: str) -> Any:
+        return load_config({**raw, "clusterName": name}, project="webstack", stack="limits",
+                           region=config["aws:region"]).cluster
+
+    longest = load(raw["clusterName"])
+    assert len(longest.node_group_name_prefix) <= NODE_GROUP_NAME_PREFIX_MAX
+    with pytest.raises(ConfigError):  # one character more is refused before anything is declared
+        load(raw["clusterName"] + "c")
+    # the program passes the prefix the config checked
+    assert dev.one(MNG)["inputs"]["nodeGroupNamePrefix"] == "webstack-dev-nodes-"
