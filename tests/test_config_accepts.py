@@ -89,8 +89,8 @@ def test_cluster_name_defaults_to_project_and_stack_and_must_leave_room_for_the_
     from infra.config import ConfigError
 
     with pytest.raises(ConfigError) as err:
-        load(stack="s" * 49)  # webstack-sss... is 58 characters: the node group name would be 64
-    assert any(p.startswith("webstack:clusterName = ") and "at most 57" in p for p in err.value.problems)
+        load(stack="s" * 22)  # webstack-sss... is 31 characters: the node group name prefix would be 38
+    assert any(p.startswith("webstack:clusterName = ") and "at most 30" in p for p in err.value.problems)
     with pytest.raises(ConfigError) as err:
         load(stack="my.stack")
     assert any(p.startswith("webstack:clusterName") and "set clusterName" in p for p in err.value.problems)
@@ -114,7 +114,7 @@ def test_the_limits_stack_loads_with_every_key_at_its_limit() -> None:
     config = stack_config("limits", stacks=TEST_STACKS / "config")
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
     cfg = load_config(raw, project="webstack", stack="limits", region=config["aws:region"])
-    assert len(cfg.cluster.node_group_name) == 63
+    assert len(cfg.cluster.node_group_name_prefix) == 63 - 26
     assert len(cfg.dns.hostname) == 64 and len(cfg.dns.certificate_extra_names) == 9
     assert len(cfg.extra_tags) == EXTRA_TAGS_MAX and len(cfg.cluster.public_access_cidrs) == 40
     assert len(cfg.cluster.node_instance_types) == 20 and cfg.cluster.node_max_size == 450

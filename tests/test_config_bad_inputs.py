@@ -164,8 +164,8 @@ SEMANTIC: list[Row] = [
     # cluster
     ({"clusterName": "-bad"}, "clusterName", "letters, digits"),
     ({"clusterName": "bad name"}, "clusterName", "letters, digits"),
-    ({"clusterName": "a" * 58}, "clusterName", "1 to 57 characters"),
-    ({"clusterName": "a" * 101}, "clusterName", "1 to 57 characters"),
+    ({"clusterName": "a" * 31}, "clusterName", "1 to 30 characters"),
+    ({"clusterName": "a" * 101}, "clusterName", "1 to 30 characters"),
     ({"clusterName": "_x"}, "clusterName", "letters, digits"),
     ({"clusterName": "\u00fcmlaut"}, "clusterName", "letters, digits"),
     ({"clusterName": "name.with.dot"}, "clusterName", "letters, digits"),

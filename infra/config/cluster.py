@@ -24,9 +24,11 @@ REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 # EKS CreateCluster name: 1-100 characters, this pattern (botocore eks model).
 CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
-# EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes".
-NODE_GROUP_SUFFIX = "-nodes"
-NODE_GROUP_NAME_MAX = 63
+# EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes-<unique suffix>".
+# The node group is named by a prefix (replaced create-before-delete); the AWS provider appends a 26-character unique
+# suffix and accepts a prefix of at most 63 - 26 (terraform-provider-aws eks/node_group.go, UniqueIDSuffixLength).
+NODE_GROUP_SUFFIX = "-nodes-"
+NODE_GROUP_NAME_MAX = 63 - 26
 # EKS service quotas (https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html): 40 public endpoint
 # CIDR ranges per cluster; 450 nodes per managed node group. CreateNodegroup takes 0-20 instanceTypes.
 PUBLIC_CIDRS_MAX = 40
@@ -109,7 +111,7 @@ def covered_addresses(cidrs: tuple[str, ...]) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
-    name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 57 characters.",
+    name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 30 characters.",
                         when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)),
                                  matches(CLUSTER_NAME, "webstack-dev",
                                          "letters, digits, '-' or '_', starting alphanumeric,")))
@@ -157,7 +159,7 @@ class ClusterConfig:
         return instance_architecture(self.node_instance_types[0])
 
     @property
-    def node_group_name(self) -> str:
+    def node_group_name_prefix(self) -> str:
         return f"{self.name}{NODE_GROUP_SUFFIX}"
 
 
@@ -166,9 +168,10 @@ def _cluster_and_node_group_names(cfg: StackConfig) -> str | None:
     """The resolved name (default <project>-<stack>) must suit EKS and leave room for the node group's."""
     if not re.fullmatch(CLUSTER_NAME, cfg.cluster.name, re.ASCII):
         return "must be 1-100 letters, digits, '-' or '_', starting alphanumeric (set clusterName)"
-    if len(cfg.cluster.node_group_name) > NODE_GROUP_NAME_MAX:
-        return (f"must be at most {NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)} characters: the node group "
-                f"'{cfg.cluster.node_group_name}' must be at most {NODE_GROUP_NAME_MAX} (set a shorter clusterName)")
+    if len(cfg.cluster.node_group_name_prefix) > NODE_GROUP_NAME_MAX:
+        return (f"must be at most {NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)} characters: the node group name "
+                f"prefix '{cfg.cluster.node_group_name_prefix}' must be at most {NODE_GROUP_NAME_MAX} "
+                "(set a shorter clusterName)")
     return None
 
 
