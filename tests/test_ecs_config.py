@@ -76,6 +76,8 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
     ({"ecsEfsEnabled": True, "ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
     ({"ecsEfsMountPath": "data"}, "an absolute path"),
+    ({"ecsEfsRootDirectory": "/a/b/c/d/e"}, "webstack:ecsEfsRootDirectory = '/a/b/c/d/e': must be an absolute path"),
+    ({"ecsEfsRootDirectory": "/.hidden"}, "none dot-leading"),
     ({"ecsEfsTransitionToIa": "AFTER_2_DAYS"}, "webstack:ecsEfsTransitionToIa = 'AFTER_2_DAYS': allowed: AFTER_1_DAY"),
     ({"ecsScheduledTaskSchedule": "rate(1 hour)"}, "a scheduled task needs a command override"),
     ({"ecsScheduledTaskSchedule": "cron(0 3 * * *)", "ecsScheduledTaskCommand": ["x"]}, "or rate(N unit)"),

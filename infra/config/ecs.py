@@ -45,6 +45,8 @@ RATE = r"rate\([1-9][0-9]{0,4} (minute|minutes|hour|hours|day|days)\)"
 TIMEZONE = r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC"
 SCHEDULE_NAME = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 ABSOLUTE_PATH = r"/[A-Za-z0-9._/-]{0,254}"
+# An EFS access point path (the EFS API's pattern, less "/" itself): as infra/ecs/efs.py checks it.
+EFS_ROOT_DIRECTORY = r"(/(?!\.)[^$#<>;`|&?{}^*/\n]+){1,4}"
 # Paths the image needs: never mounted over by EFS.
 # EFS lifecycle transitions to Infrequent Access (EFS PutLifecycleConfiguration TransitionToIA).
 EFS_TRANSITIONS = ("AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS", "AFTER_90_DAYS",
@@ -226,7 +228,7 @@ class EcsConfig:
         matches(ABSOLUTE_PATH, "/srv/data", "an absolute path"))
     efs_root_directory: str = setting(
         "ecsEfsRootDirectory", "/webapp", "The access point's root directory on the file system.",
-        matches(ABSOLUTE_PATH, "/webapp", "an absolute path"))
+        length(2, 100), matches(EFS_ROOT_DIRECTORY, "/webapp", "an absolute path of 1 to 4 levels, none dot-leading"))
     efs_transition_to_ia: str | None = setting(
         "ecsEfsTransitionToIa", None, "Move files unread this long to EFS Infrequent Access (unset: never).",
         one_of(*EFS_TRANSITIONS))
