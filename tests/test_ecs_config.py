@@ -145,3 +145,19 @@ def test_scheduled_scaling_parses_from_yaml_and_cli_text() -> None:
                                   "cron(0 8 1 * ? *)"])
 def test_valid_cron_expressions(expr: str) -> None:
     assert cron_problem(expr) is None
+
+
+@pytest.mark.parametrize("expr", [
+    "cron(30 2 * * ? *)", "cron(0 20 ? * MON-FRI *)", "cron(0 3 * * *)", "cron(0 3 * * * *)", "rate(5 minutes)",
+    "rate(1 hour)", "rate(0 hours)", "cron(0/15 * * * ? *)", "cron(61 3 * * ? *)", "cron(0 3 ? * 6L 2026)",
+    "at(2026-12-01T00:00:00)", "cron(0 3 ? * MON *) ",
+])
+def test_what_the_config_accepts_the_scheduled_task_component_accepts(expr: str) -> None:
+    from infra.ecs.scheduled import schedule_expression_problems
+
+    raw = {"ecsScheduledTaskSchedule": expr, "ecsScheduledTaskCommand": ["true"]}
+    try:
+        load(**raw)
+    except ConfigError:
+        return  # refused early, with the key named: fine
+    assert schedule_expression_problems(expr) == [], "the config let through what the component refuses"

@@ -40,7 +40,8 @@ SECRET_ARN = (r"arn:(aws|aws-[a-z-]+):(ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-
 KMS_KEY_ARN = r"arn:(aws|aws-[a-z-]+):kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,100}"
 # EventBridge Scheduler / Application Auto Scaling cron: cron(minutes hours day-of-month month day-of-week year).
 _CRON_FIELD = r"[0-9A-Za-z*?,/#-]+"
-CRON = rf"cron\(({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD})( {_CRON_FIELD})?\)"
+# Six fields, the year included (EventBridge Scheduler refuses five; use * for every year).
+CRON = rf"cron\(({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD})\)"
 RATE = r"rate\([1-9][0-9]{0,4} (minute|minutes|hour|hours|day|days)\)"
 TIMEZONE = r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC"
 SCHEDULE_NAME = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
@@ -58,7 +59,7 @@ def cron_problem(expr: str) -> str | None:
     """Why `expr` is not an AWS cron(...) expression, or None. One of day-of-month / day-of-week must be '?'."""
     m = re.fullmatch(CRON, expr, re.ASCII)
     if not m:
-        return "must be cron(minutes hours day-of-month month day-of-week [year]), e.g. cron(0 20 ? * MON-FRI *)"
+        return "must be cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 20 ? * MON-FRI *)"
     minutes, hours, dom, _month, dow = m.group(1, 2, 3, 4, 5)
     if (dom == "?") == (dow == "?"):
         return "exactly one of day-of-month and day-of-week must be '?'"
