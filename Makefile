@@ -51,3 +51,8 @@ bench: venv checkov-venv
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+# Review without credentials (README "Reviewing a change"). `policy` is also a folder: phony, so it always runs.
+.PHONY: policy review
+policy: venv
+	$(PY) -m infra.render.policy_report --stack $(STACK)
