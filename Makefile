@@ -56,3 +56,6 @@ clean:
 .PHONY: policy review
 policy: venv
 	$(PY) -m infra.render.policy_report --stack $(STACK)
+# The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md.
+review: venv
+	$(PY) -m infra.render.review $(if $(BASE),--base $(BASE)) --out build/review

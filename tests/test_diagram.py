@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ecs_plan import ecs_plan
+from crafted_plans import ecs_plan
 
 from infra.render import ROOT, Plan
 from infra.render import diagram as d

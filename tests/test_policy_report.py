@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
+from crafted_plans import broken
 
 from infra.render import Plan
 from infra.render import policy_report as pr
 from policy.validators import POLICIES
-
-
-def broken(plan: Plan) -> Plan:
-    """The plan with the ECR repository's tags made mutable (one mandatory violation)."""
-    resources = copy.deepcopy(plan.resources)
-    repo = next(r for r in resources if r["type"] == "aws:ecr/repository:Repository")
-    repo["inputs"]["imageTagMutability"] = "MUTABLE"
-    return Plan(stack=plan.stack, resources=resources, invokes=plan.invokes, outputs=plan.outputs)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -1,6 +1,8 @@
-"""A crafted ECS-shaped plan: the dev render's shared parts (network, registry, DNS, image) plus the pulumi-aws
-resources an ECS runtime declares, wired by property dependencies the way the SDK captures them. Used where
-the ECS runtime's own render is not needed (it is built on another branch)."""
+"""Plans crafted from a real render, for what the test stacks do not render.
+
+`ecs_plan`: the dev render's shared parts (network, registry, DNS, image) plus the pulumi-aws resources an ECS
+runtime declares, wired by property dependencies the way the SDK captures them (the ECS runtime itself is
+built on another branch). `broken`: the dev plan with one mandatory policy violation."""
 
 from __future__ import annotations
 
@@ -74,3 +76,11 @@ def ecs_plan(dev: Plan, *, efs: bool = True, ec2: bool = True) -> Plan:
             {"vpcZoneIdentifiers": [s["urn"] for s in private]})
     return Plan(stack="ecs", resources=shared + added, invokes=copy.deepcopy(dev.invokes),
                 outputs=copy.deepcopy(dev.outputs))
+
+
+def broken(plan: Plan) -> Plan:
+    """The plan with the ECR repository's tags made mutable (one mandatory violation: ecr-immutable-tags)."""
+    resources = copy.deepcopy(plan.resources)
+    repo = next(r for r in resources if r["type"] == "aws:ecr/repository:Repository")
+    repo["inputs"]["imageTagMutability"] = "MUTABLE"
+    return Plan(stack=plan.stack, resources=resources, invokes=plan.invokes, outputs=plan.outputs)
