@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from crafted_plans import broken
 
-from infra.render import Plan
+from infra.render import ROOT, Plan
 from infra.render import review as rv
 
 
@@ -136,3 +136,15 @@ def test_changed_diagrams_are_collected(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "architecture-dev.png").read_bytes() == b"\x89PNG two"
     text = rv.compose([], base="a", head="b", diagrams=["docs/architecture-dev.png"])
     assert "architecture diagram changed" in text and "`architecture-diagram`" in text
+
+
+def test_readme_sample_is_current(dev: Plan, prod: Plan, variant) -> None:  # type: ignore[no-untyped-def]
+    """The README's sample comment is the composer's output for the test stacks (`make review-sample`)."""
+    changed = variant("dev", **{k.split(":")[1]: v for k, v in rv.SAMPLE_CHANGE.items()})
+    block = rv.sample_block([rv.SamplePair("dev", dev, changed), rv.SamplePair("prod", prod, prod)])
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(rv.SAMPLE_BEGIN), readme.index(rv.SAMPLE_END) + len(rv.SAMPLE_END)
+    assert readme[start:end] == block, "stale sample: run `make review-sample`"
+    # what a reviewer must find in it
+    assert rv.MARKER in block and "## Stack `dev`" in block and "## Stack `prod`" in block
+    assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block

@@ -214,6 +214,55 @@ def write_review(reviews: list[StackReview], out: Path, *, base: str, head: str,
     return comment
 
 
+# --- the README's sample --------------------------------------------------------------------------------
+SAMPLE_BEGIN = "<!-- review-sample:begin (make review-sample) -->"
+SAMPLE_END = "<!-- review-sample:end -->"
+SAMPLE_CHANGE = {"webstack:natStrategy": "per-az"}  # what the sample's pull request changes in the dev stack
+
+
+class SamplePair(NamedTuple):
+    stack: str
+    base: Plan
+    head: Plan
+
+
+def plans_review(pair: SamplePair, base_label: str) -> StackReview:
+    """A stack's review from two plans already rendered, with the functions behind `make diff` / `make cost`
+    (whose CLIs render git trees)."""
+    from . import cost, diff
+
+    d = diff.format_markdown(diff.diff_plans(pair.base, pair.head),
+                             f"Plan diff of stack {pair.stack}: {base_label} -> pull request")
+    usage = cost.load_usage(None)
+    head = cost.estimate(pair.head, cost.load_prices(pair.head.region), usage)
+    base = cost.estimate(pair.base, cost.load_prices(pair.base.region), usage)
+    c = cost.format_markdown(head) + "\n" + cost.format_delta(base, head, base_label, markdown=True)
+    return StackReview(pair.stack, d, c, check(pair.head))
+
+
+def sample_block(pairs: list[SamplePair]) -> str:
+    text = compose([plans_review(p, "main") for p in pairs], base="main", head="pull request")
+    return (f"{SAMPLE_BEGIN}\n<details><summary>The sample comment, as GitHub shows it</summary>\n\n{text}\n"
+            f"</details>\n{SAMPLE_END}")
+
+
+def sample_pairs() -> list[SamplePair]:
+    """dev with SAMPLE_CHANGE against dev, prod unchanged: the test stacks, as the tests render them."""
+    from . import TEST_STACKS
+
+    dev, prod = render("dev", stacks=TEST_STACKS), render("prod", stacks=TEST_STACKS)
+    return [SamplePair("dev", dev, render("dev", SAMPLE_CHANGE, stacks=TEST_STACKS)), SamplePair("prod", prod, prod)]
+
+
+def update_readme_sample(readme: Path, block: str) -> bool:
+    text = readme.read_text()
+    start, end = text.index(SAMPLE_BEGIN), text.index(SAMPLE_END) + len(SAMPLE_END)
+    new = text[:start] + block + text[end:]
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=None, help="git ref to compare with (default: merge base with main)")
@@ -221,7 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", default=None,
                         help="folder of the Pulumi.<stack>.yaml files relative to the root (default: the root's)")
     parser.add_argument("--stack", action="append", help="review only this stack (repeatable)")
+    parser.add_argument("--readme-sample", action="store_true",
+                        help="regenerate the README's sample comment from the test stacks, then exit")
     args = parser.parse_args(argv)
+    if args.readme_sample:
+        changed = update_readme_sample(ROOT / "README.md", sample_block(sample_pairs()))
+        print("README.md sample comment " + ("updated" if changed else "already current"))
+        return 0
     base = args.base or default_base()
     base_sha, head_sha = git("rev-parse", "--short=12", base), git("rev-parse", "--short=12", "HEAD")
     stacks = args.stack or example_stacks(ROOT / args.stacks if args.stacks else ROOT)
