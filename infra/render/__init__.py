@@ -9,6 +9,8 @@ replaced by "[secret]". `make plan` writes it to build/plan/<stack>/; the unit t
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import runpy
 import sys
@@ -44,7 +46,7 @@ def project_name(root: Path = ROOT) -> str:
 def redact(value: Any) -> Any:
     """Replace every secret-wrapped value by "[secret]"."""
     if isinstance(value, dict):
-        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+        if is_secret(value):
             return SECRET
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -54,16 +56,43 @@ def redact(value: Any) -> Any:
     return value
 
 
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
+
+
+def secret_digests(value: Any, salt: bytes, path: str = "") -> dict[str, str]:
+    """HMAC-SHA256 (keyed by `salt`) of every secret-wrapped value, by property path: lets a diff see that a
+    secret changed without the value. The salt is random per diff run and never written, so a digest cannot be
+    brute-forced back to a guessable secret."""
+    if is_secret(value):
+        canonical = json.dumps(value.get("value"), sort_keys=True, default=str).encode()
+        return {path or ".": "hmac-sha256:" + hmac.new(salt, canonical, hashlib.sha256).hexdigest()}
+    out: dict[str, str] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.update(secret_digests(v, salt, f"{path}.{k}" if path else str(k)))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            out.update(secret_digests(v, salt, f"{path}[{i}]"))
+    return out
+
+
 @dataclass
 class Plan:
     stack: str
     resources: list[dict[str, Any]]
     invokes: list[dict[str, Any]]
     outputs: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    """The stack configuration the plan was rendered with (full `ns:key` names)."""
     _by_urn: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_urn = {r["urn"]: r for r in self.resources}
+
+    @property
+    def region(self) -> str:
+        return str(self.config.get("aws:region") or "us-east-1")  # the render's own default
 
     def get(self, urn: str) -> dict[str, Any]:
         return self._by_urn[urn]
@@ -137,10 +166,11 @@ class RenderError(RuntimeError):
 
 
 def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT,
-           stacks: Path | None = None) -> Plan:
+           stacks: Path | None = None, secret_salt: bytes | None = None) -> Plan:
     """Evaluate the program of `root` for one stack (plus config overrides; a None value removes a key).
 
-    The stack file is read from `stacks` (default: `root`, the user's stack files)."""
+    The stack file is read from `stacks` (default: `root`, the user's stack files). With `secret_salt`, each
+    registration with secret inputs gets `secretDigests` (path -> salted digest, see `secret_digests`)."""
     config = stack_config(stack, root, stacks)
     for key, value in (overrides or {}).items():
         if value is None:
@@ -153,7 +183,7 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
     # settings, root stack and config, and one event loop of its own.
     def target() -> None:
         try:
-            result["plan"] = _render_in_thread(stack, config, root)
+            result["plan"] = _render_in_thread(stack, config, root, secret_salt)
         except BaseException as err:
             result["error"] = err
 
@@ -165,7 +195,7 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
     return result["plan"]
 
 
-def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
+def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_salt: bytes | None) -> Plan:
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import stack as pstack
@@ -178,7 +208,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
     raw_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     region = str(config.get("aws:region") or "us-east-1")
     fake = FakeCloud(region)
-    monitor = CapturingMonitor(fake)
+    monitor = CapturingMonitor(fake, secret_salt)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # The SDK tracks pending outputs in one process-wide set: drop what an earlier (failed) render left.
@@ -219,4 +249,4 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path) -> Plan:
         asyncio.set_event_loop(None)
     invokes = sorted(({"token": c["token"], "args": redact(c["args"])} for c in fake.calls),
                      key=lambda c: (c["token"], json.dumps(c["args"], sort_keys=True)))
-    return Plan(stack=stack, resources=monitor.ordered(), invokes=invokes, outputs=outputs)
+    return Plan(stack=stack, resources=monitor.ordered(), invokes=invokes, outputs=outputs, config=redact(config))

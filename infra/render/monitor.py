@@ -9,7 +9,7 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 
-from . import redact
+from . import redact, secret_digests
 
 _RESOURCE_REFERENCES = resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
 
@@ -22,8 +22,9 @@ class CapturingMonitor(MockMonitor):
     (pulumi/pulumi#6561). Without them such inputs arrive as URN/ID strings.
     """
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, secret_salt: bytes | None = None):
         super().__init__(mocks)
+        self._secret_salt = secret_salt
         self._lock = threading.Lock()
         self._captured: dict[str, dict[str, Any]] = {}
         self._construction: dict[tuple[str, str], int] = {}
@@ -73,6 +74,8 @@ class CapturingMonitor(MockMonitor):
             "inputs": redact(inputs),
             "state": redact(state),
         }
+        if self._secret_salt and (digests := secret_digests(inputs, self._secret_salt)):
+            entry["secretDigests"] = digests
         with self._lock:
             self._captured[response.urn] = entry
         return response

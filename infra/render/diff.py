@@ -1,0 +1,591 @@
+"""`python -m infra.render.diff --stack dev [--base REF]`: what a change does to the rendered plan, offline.
+
+Renders the base tree (a detached git worktree of REF, default the merge base with main) and the working tree with
+the SAME engine (this tree's `infra/render/`), each in a process of its own, and compares them: resources added,
+removed and changed by URN (stack-independent), property changes at nested paths, Kubernetes manifests and Helm
+values as YAML diffs, IAM permissions added and removed, stack outputs. Mock-only values (fake ids, ARNs, computed
+outputs of infra/render/fakes.py, looked-up values) are replaced by symbolic references such as
+`<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret input is compared
+through a salted digest the render records (random salt per run, never written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import difflib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from . import ROOT, SECRET, Plan
+from .artifacts import helm_releases, iam_documents, kubernetes_objects
+from .fakes import ACCOUNT_ID, FakeCloud
+
+# Lists whose order matters: never compared as sets.
+ORDERED_KEYS = frozenset({"args", "command", "entryPoint", "instanceTypes", "rules"})
+# Keys that identify an element of a list of objects (first one present and unique on both sides wins).
+IDENTITY_KEYS = ("name", "key", "Sid", "sid", "containerName", "deviceName", "resourceType", "domainName",
+                 "containerPort", "port", "id", "type")
+# Invokes whose results are real, deterministic facts of the region (AZ names, partition): never normalised.
+_REAL_LOOKUPS = frozenset({"aws:index/getAvailabilityZones:getAvailabilityZones", "aws:index/getRegion:getRegion",
+                           "aws:index/getPartition:getPartition"})
+_SECRET_MARK = re.compile(r"\[secret:hmac-sha256:[0-9a-f]{64}\]")
+_MIN_MOCK_LEN = 8
+
+
+class ResourceRef(NamedTuple):
+    key: str  # the URN without its `urn:pulumi:<stack>::<project>::` prefix, so dev and prod compare
+    type: str
+    name: str
+
+
+class PropertyChange(NamedTuple):
+    path: str
+    kind: str  # "added", "removed" or "changed"
+    old: Any = None
+    new: Any = None
+
+
+class Grant(NamedTuple):
+    effect: str
+    action: str
+    target: str  # "arn:..." resource, or "principal Service=..." for a trust policy
+    condition: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    ref: ResourceRef
+    changes: tuple[PropertyChange, ...]
+    yaml_diff: str = ""
+    """Unified diff of the Kubernetes manifest, or of the Helm release's values."""
+
+
+@dataclass(frozen=True)
+class IamChange:
+    document: str
+    added: tuple[Grant, ...]
+    removed: tuple[Grant, ...]
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    base: str
+    head: str
+    added: tuple[ResourceRef, ...] = ()
+    removed: tuple[ResourceRef, ...] = ()
+    changed: tuple[ResourceChange, ...] = ()
+    iam: tuple[IamChange, ...] = ()
+    outputs: tuple[PropertyChange, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.iam or self.outputs)
+
+
+# --- normalisation -------------------------------------------------------------------------------------------------
+
+def relative_urn(urn: str) -> str:
+    """`urn:pulumi:dev::webstack::a$b::name` -> `a$b::name` (a provider reference loses its mock id)."""
+    parts = urn.split("::")
+    if len(parts) >= 4 and parts[0].startswith("urn:pulumi:"):
+        return "::".join(parts[2:4])
+    return urn
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def _looks_mock(value: Any) -> bool:
+    return (isinstance(value, str) and len(value) >= _MIN_MOCK_LEN and value != SECRET and value != ACCOUNT_ID
+            and any(c.isdigit() for c in value))
+
+
+def mock_values(plan: Plan) -> dict[str, str]:
+    """Every value the fake cloud made up for this plan -> a symbolic name: resource ids, computed outputs
+    (ARNs, URLs, digests...) and looked-up values. Values the program itself put in its inputs are not mock."""
+    found: dict[str, set[str]] = {}
+    # Real values the fakes also return (the region as a lookup's id, config values echoed back) stay visible.
+    real = {plan.region} | {v for _, v in _leaves(plan.config) if isinstance(v, str)}
+    for r in plan.resources:
+        own = {v for _, v in _leaves(r["inputs"]) if isinstance(v, str)}
+        if _looks_mock(r.get("id")) and r["id"] not in own and not r["type"].startswith("kubernetes:"):
+            found.setdefault(r["id"], set()).add(f"<{r['name']}.id>")
+        for path, v in _leaves(r.get("state") or {}):
+            if _looks_mock(v) and v not in own:
+                found.setdefault(v, set()).add(f"<{r['name']}.{path}>")
+    fake = FakeCloud(plan.region)
+    for call in plan.invokes:
+        if call["token"] in _REAL_LOOKUPS:
+            continue
+        args = call["args"]
+        result = fake.call(types.SimpleNamespace(token=call["token"], args=args, provider=None))
+        arg_values = {v for _, v in _leaves(args)}
+        label = call["token"].rsplit(":", 1)[-1] + "(" + ",".join(f"{k}={v}" for k, v in sorted(args.items())) + ")"
+        for path, v in _leaves(result):
+            if _looks_mock(v) and v not in arg_values:
+                found.setdefault(v, set()).add(f"<{label}.{path}>")
+    return {value: sorted(names)[0] for value, names in found.items() if value not in real}
+
+
+def _replacer(mapping: dict[str, str]):
+    # Longest first: an ARN is replaced whole before the id inside it.
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(mapping, key=len, reverse=True))) if mapping else None
+
+    def replace(value: Any) -> Any:
+        if isinstance(value, str):
+            if value.startswith("urn:pulumi:"):  # a resource passed to a remote component arrives as its URN
+                return relative_urn(value)
+            return pattern.sub(lambda m: mapping[m.group(0)], value) if pattern and value else value
+        if isinstance(value, dict):
+            return {k: replace(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [replace(v) for v in value]
+        return value
+
+    return replace
+
+
+def _mark_secrets(inputs: Any, digests: dict[str, str], path: str = "") -> Any:
+    """Replace each "[secret]" leaf by a marker carrying its salted digest (when the render recorded one)."""
+    if isinstance(inputs, dict):
+        return {k: _mark_secrets(v, digests, f"{path}.{k}" if path else str(k)) for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [_mark_secrets(v, digests, f"{path}[{i}]") for i, v in enumerate(inputs)]
+    if inputs == SECRET and (path or ".") in digests:
+        return f"[secret:{digests[path or '.']}]"
+    return inputs
+
+
+def normalise(plan: Plan) -> Plan:
+    """A copy of `plan` with stack-independent URNs, mock values replaced by symbolic names and secrets marked
+    by digest; `state` and ids (made up by the fakes) are dropped."""
+    replace = _replacer(mock_values(plan))
+    resources = []
+    for r in plan.resources:
+        resources.append({
+            "urn": relative_urn(r["urn"]), "type": r["type"], "name": r["name"], "custom": r["custom"],
+            "parent": relative_urn(r["parent"]) if r["parent"] else None,
+            "provider": relative_urn(r["provider"]) if r["provider"] else None,
+            "dependencies": sorted({relative_urn(d) for d in r["dependencies"]}),
+            "options": r["options"],
+            "inputs": replace(_mark_secrets(r["inputs"], r.get("secretDigests") or {})),
+        })
+    return Plan(stack=plan.stack, resources=resources, invokes=plan.invokes, outputs=replace(plan.outputs),
+                config=plan.config)
+
+
+# --- structural diff -----------------------------------------------------------------------------------------------
+
+def _parse_json(value: str) -> Any:
+    if value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def _identity_key(old: list[dict], new: list[dict]) -> str | None:
+    for key in IDENTITY_KEYS:
+        if (all(key in item and _hashable(item[key]) for item in old + new)
+                and len({item[key] for item in old}) == len(old) and len({item[key] for item in new}) == len(new)):
+            return key
+    return None
+
+
+def diff_values(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
+    """Changes from `old` to `new` at nested paths (`a.b[name=x].c`): dicts by key, lists of objects matched by an
+    identity key, lists of unique scalars as sets (a reorder is not a change) unless their order matters,
+    JSON documents held in strings parsed first."""
+    if old == new:
+        return []
+    if isinstance(old, str) and isinstance(new, str):
+        if SECRET in (old, new) and any(_SECRET_MARK.fullmatch(v) for v in (old, new)):
+            return []  # one side has no digest: nothing can be said, so nothing is shown
+        old_doc, new_doc = _parse_json(old), _parse_json(new)
+        if old_doc is not None and new_doc is not None:
+            return diff_values(old_doc, new_doc, path)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[PropertyChange] = []
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                out.append(PropertyChange(sub, "added", None, new[key]))
+            elif key not in new:
+                out.append(PropertyChange(sub, "removed", old[key], None))
+            else:
+                out.extend(diff_values(old[key], new[key], sub))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        return _diff_lists(old, new, path)
+    return [PropertyChange(path, "changed", old, new)]
+
+
+def _diff_lists(old: list, new: list, path: str) -> list[PropertyChange]:
+    last = re.split(r"[.\[]", path)[-1] if path else ""
+    if all(_hashable(v) for v in old + new):
+        unique = len(set(old)) == len(old) and len(set(new)) == len(new)
+        if unique and last not in ORDERED_KEYS:
+            return ([PropertyChange(f"{path}[]", "removed", v, None) for v in old if v not in set(new)]
+                    + [PropertyChange(f"{path}[]", "added", None, v) for v in new if v not in set(old)])
+        return [PropertyChange(path, "changed", old, new)]
+    if all(isinstance(v, dict) for v in old + new) and (key := _identity_key(old, new)):
+        before = {item[key]: item for item in old}
+        after = {item[key]: item for item in new}
+        out: list[PropertyChange] = []
+        for ident in [*before, *(k for k in after if k not in before)]:
+            sub = f"{path}[{key}={ident}]"
+            if ident not in after:
+                out.append(PropertyChange(sub, "removed", before[ident], None))
+            elif ident not in before:
+                out.append(PropertyChange(sub, "added", None, after[ident]))
+            else:
+                out.extend(diff_values(before[ident], after[ident], sub))
+        return out
+    # No identity: equal elements match wherever they are; the rest pair up in order.
+    canon = [json.dumps(v, sort_keys=True) for v in old]
+    remaining_old = list(range(len(old)))
+    unmatched_new: list[int] = []
+    for j, v in enumerate(new):
+        c = json.dumps(v, sort_keys=True)
+        hit = next((i for i in remaining_old if canon[i] == c), None)
+        if hit is None:
+            unmatched_new.append(j)
+        else:
+            remaining_old.remove(hit)
+    out = []
+    for i, j in zip(remaining_old, unmatched_new, strict=False):
+        out.extend(diff_values(old[i], new[j], f"{path}[{j}]"))
+    for i in remaining_old[len(unmatched_new):]:
+        out.append(PropertyChange(f"{path}[{i}]", "removed", old[i], None))
+    for j in unmatched_new[len(remaining_old):]:
+        out.append(PropertyChange(f"{path}[{j}]", "added", None, new[j]))
+    return out
+
+
+# --- IAM -----------------------------------------------------------------------------------------------------------
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def grants(document: dict[str, Any]) -> set[Grant]:
+    """A policy document as a set of (effect, action, resource or principal, condition) grants."""
+    out: set[Grant] = set()
+    for st in _as_list(document.get("Statement")):
+        effect = st.get("Effect", "Allow")
+        actions = [a for a in _as_list(st.get("Action"))] + [f"NOT {a}" for a in _as_list(st.get("NotAction"))]
+        targets = [str(r) for r in _as_list(st.get("Resource"))] + [f"NOT {r}" for r in _as_list(st.get("NotResource"))]
+        principal = st.get("Principal")
+        if principal is not None:
+            items = principal.items() if isinstance(principal, dict) else [("", principal)]
+            targets += [f"principal {k}={p}" if k else f"principal {p}" for k, v in items for p in _as_list(v)]
+        condition = json.dumps(st["Condition"], sort_keys=True) if st.get("Condition") else ""
+        for action in actions or ["*"]:
+            for target in targets or ["*"]:
+                out.add(Grant(effect, action, target, condition))
+    return out
+
+
+def diff_iam(base: Plan, head: Plan) -> list[IamChange]:
+    before, after = iam_documents(base), iam_documents(head)
+    out = []
+    for name in sorted(set(before) | set(after)):
+        old, new = grants(before.get(name) or {}), grants(after.get(name) or {})
+        if old != new:
+            out.append(IamChange(name, tuple(sorted(new - old)), tuple(sorted(old - new))))
+    return out
+
+
+# --- plan diff -----------------------------------------------------------------------------------------------------
+
+def _canonical(value: Any) -> Any:
+    """Lists of objects sorted by their identity key, as diff_values matches them: a reorder is no YAML noise."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        if items and all(isinstance(v, dict) for v in items) and (key := _identity_key(items, items)):
+            return sorted(items, key=lambda v: str(v[key]))
+        return items
+    return value
+
+
+def _yaml(value: Any) -> list[str]:
+    return yaml.safe_dump(_canonical(value), sort_keys=True, width=120).splitlines()
+
+
+def _yaml_diff(old: Any, new: Any, label: str) -> str:
+    lines = difflib.unified_diff(_yaml(old), _yaml(new), f"base/{label}", f"head/{label}", lineterm="", n=2)
+    return "\n".join(lines)
+
+
+def _compared(r: dict[str, Any]) -> dict[str, Any]:
+    return {"inputs": r["inputs"], "options": r["options"], "provider": r["provider"],
+            "dependencies": r["dependencies"]}
+
+
+def diff_plans(base: Plan, head: Plan) -> PlanDiff:
+    """What changes from the `base` plan to the `head` plan (both as `render()` returns them)."""
+    nb, nh = normalise(base), normalise(head)
+    before = {r["urn"]: r for r in nb.resources}
+    after = {r["urn"]: r for r in nh.resources}
+
+    def ref(r: dict[str, Any]) -> ResourceRef:
+        return ResourceRef(r["urn"], r["type"], r["name"])
+
+    changed = []
+    for urn, new in after.items():
+        old = before.get(urn)
+        if old is None:
+            continue
+        changes = diff_values(_compared(old), _compared(new))
+        if not changes:
+            continue
+        text = ""
+        if (a := _manifest(old)) is not None and (b := _manifest(new)) is not None:
+            text = _yaml_diff(a, b, new["name"] + ".yaml")
+        elif (a := _release(old)) is not None and (b := _release(new)) is not None:
+            text = _yaml_diff(a["values"], b["values"], new["name"] + "-values.yaml")
+        changed.append(ResourceChange(ref(new), tuple(changes), text))
+    return PlanDiff(
+        base=base.stack, head=head.stack,
+        added=tuple(ref(r) for u, r in after.items() if u not in before),
+        removed=tuple(ref(r) for u, r in before.items() if u not in after),
+        changed=tuple(changed),
+        iam=tuple(diff_iam(nb, nh)),
+        outputs=tuple(diff_values(nb.outputs, nh.outputs)),
+    )
+
+
+def _manifest(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The Kubernetes object `r` declares (the artifacts view), or None when `r` is not one."""
+    objects = kubernetes_objects(Plan(stack="", resources=[r], invokes=[], outputs={}))
+    return next(iter(objects.values()), None)
+
+
+def _release(r: dict[str, Any]) -> dict[str, Any] | None:
+    releases = helm_releases(Plan(stack="", resources=[r], invokes=[], outputs={}))
+    return next(iter(releases.values()), None)
+
+
+# --- formatting ----------------------------------------------------------------------------------------------------
+
+def _show(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = _SECRET_MARK.sub(SECRET, text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_secret_change(c: PropertyChange) -> bool:
+    return any(isinstance(v, str) and _SECRET_MARK.fullmatch(v) for v in (c.old, c.new))
+
+
+def _change_line(c: PropertyChange) -> str:
+    if c.kind == "added":
+        return f"{c.path}: + {_show(c.new)}"
+    if c.kind == "removed":
+        return f"{c.path}: - {_show(c.old)}"
+    if _is_secret_change(c):
+        return f"{c.path}: {SECRET} changed (value not shown)"
+    return f"{c.path}: {_show(c.old)} -> {_show(c.new)}"
+
+
+def _grant_lines(grants_: tuple[Grant, ...], sign: str) -> list[str]:
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for g in grants_:
+        grouped.setdefault((g.effect, g.target, g.condition), []).append(g.action)
+    lines = []
+    for (effect, target, condition), actions in sorted(grouped.items()):
+        when = f" when {condition}" if condition else ""
+        lines.append(f"{sign} {effect} {', '.join(sorted(actions))} on {target}{when}")
+    return lines
+
+
+def _listed(c: ResourceChange) -> list[PropertyChange]:
+    """The property changes printed as lines: those the YAML diff does not already show."""
+    if not c.yaml_diff:
+        return list(c.changes)
+    covered = "inputs.values" if c.ref.type == "kubernetes:helm.sh/v3:Release" else "inputs"
+    return [ch for ch in c.changes if ch.path != covered and not ch.path.startswith((covered + ".", covered + "["))]
+
+
+def summary(d: PlanDiff) -> str:
+    if d.empty:
+        return "No changes."
+    parts = [f"{len(d.added)} to add", f"{len(d.removed)} to remove", f"{len(d.changed)} to change"]
+    if d.iam:
+        parts.append(f"IAM changes in {len(d.iam)} document(s)")
+    return ", ".join(parts) + "."
+
+
+def format_text(d: PlanDiff, title: str = "") -> str:
+    lines = [title or f"Plan diff: {d.base} -> {d.head} (rendered under mocks)", summary(d)]
+    for r in d.added:
+        lines.append(f"+ {r.type}  {r.key}")
+    for r in d.removed:
+        lines.append(f"- {r.type}  {r.key}")
+    for c in d.changed:
+        lines.append(f"~ {c.ref.type}  {c.ref.key}")
+        lines += [f"    {_change_line(ch)}" for ch in _listed(c)]
+        if c.yaml_diff:
+            lines += ["    " + line for line in _SECRET_MARK.sub(SECRET, c.yaml_diff).splitlines()]
+    if d.iam:
+        lines.append("IAM permissions:")
+        for doc in d.iam:
+            lines.append(f"  {doc.document}:")
+            lines += ["    " + line for line in _grant_lines(doc.added, "+") + _grant_lines(doc.removed, "-")]
+    if d.outputs:
+        lines.append("Stack outputs:")
+        lines += [f"  {_change_line(c)}" for c in d.outputs]
+    lines += list(d.notes)
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def format_markdown(d: PlanDiff, title: str = "") -> str:
+    lines = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "", f"**{summary(d)}** (rendered under mocks)", ""]
+    if d.added:
+        lines += [f"<details><summary>{len(d.added)} to add</summary>", ""]
+        lines += [f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.added] + ["", "</details>", ""]
+    if d.removed:
+        lines += [f"<details><summary>{len(d.removed)} to remove</summary>", ""]
+        lines += [f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.removed] + ["", "</details>", ""]
+    for c in d.changed:
+        lines += [f"<details><summary>~ <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))"
+                  "</summary>", "", f"`{_md_escape(c.ref.key)}`", ""]
+        shown = _listed(c)
+        if shown:
+            lines += ["| property | change |", "|---|---|"]
+            lines += [f"| `{_md_escape(ch.path)}` | {_md_escape(_change_line(ch).split(': ', 1)[1])} |"
+                      for ch in shown]
+            lines.append("")
+        if c.yaml_diff:
+            lines += ["```diff", _SECRET_MARK.sub(SECRET, c.yaml_diff), "```", ""]
+        lines += ["</details>", ""]
+    if d.iam:
+        lines += [f"<details><summary>IAM permissions ({len(d.iam)} document(s))</summary>", ""]
+        for doc in d.iam:
+            lines += [f"**{doc.document}**", "", "```diff", *_grant_lines(doc.added, "+"),
+                      *_grant_lines(doc.removed, "-"), "```", ""]
+        lines += ["</details>", ""]
+    if d.outputs:
+        lines += ["<details><summary>Stack outputs</summary>", ""]
+        lines += [f"- `{_md_escape(c.path)}`: {_md_escape(_change_line(c).split(': ', 1)[1])}" for c in d.outputs]
+        lines += ["", "</details>", ""]
+    lines += list(d.notes)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- rendering two trees -------------------------------------------------------------------------------------------
+
+def plan_from_json(data: dict[str, Any]) -> Plan:
+    return Plan(stack=data["stack"], resources=data["resources"], invokes=data["invokes"],
+                outputs=data["outputs"], config=data.get("config") or {})
+
+
+def render_tree(tree: Path, stack: str, stacks: str | None, out: Path, salt: str) -> Plan:
+    """Render `tree`'s program with this tree's engine in a fresh interpreter (see isolated.py)."""
+    cmd = [sys.executable, str(Path(__file__).with_name("isolated.py")), "--root", str(tree), "--stack", stack,
+           "--out", str(out)]
+    if stacks:
+        cmd += ["--stacks", stacks]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["WEBSTACK_SECRET_SALT"] = salt
+    proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip() or f"render of {tree} failed ({proc.returncode})")
+    # The build context is an absolute path: the two trees live in different folders.
+    text = out.read_text().replace(json.dumps(str(tree.resolve()))[1:-1], "<project root>")
+    return plan_from_json(json.loads(text))
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def default_base(repo: Path) -> str:
+    """The merge base with the main branch; HEAD when there is no main branch (or no common history)."""
+    try:
+        return git(repo, "merge-base", "HEAD", "main")
+    except subprocess.CalledProcessError:
+        return "HEAD"
+
+
+def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
+                stacks: str | None = None) -> tuple[Plan, Plan, str]:
+    """(base plan, working tree plan, base commit): both rendered at once, each in its own process."""
+    ref = base or default_base(repo)
+    commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
+    tmp = Path(tempfile.mkdtemp(prefix="webstack-diff-"))
+    tree = tmp / "base"
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            head = pool.submit(render_tree, repo, stack, stacks, tmp / "head.json", salt)
+            git(repo, "worktree", "add", "--detach", str(tree), commit)
+            base_plan = render_tree(tree, stack, stacks, tmp / "base.json", salt)
+            head_plan = head.result()
+    finally:
+        if tree.exists():
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True, check=False)
+    return base_plan, head_plan, commit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--base", default=None, help="git ref to compare with (default: merge base with main)")
+    parser.add_argument("--stacks", default=None,
+                        help="folder of the Pulumi.<stack>.yaml files, relative to each tree (default: its root)")
+    parser.add_argument("--format", choices=("text", "markdown"), default="text")
+    args = parser.parse_args(argv)
+    try:
+        base_plan, head_plan, commit = render_pair(args.stack, args.base, ROOT, args.stacks)
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        detail = getattr(err, "stderr", "") or str(err)
+        print(f"make diff failed: {detail}", file=sys.stderr)
+        return 1
+    d = diff_plans(base_plan, head_plan)
+    title = f"Plan diff of stack {args.stack}: {args.base or 'merge base'} ({commit[:12]}) -> working tree"
+    print(format_markdown(d, title) if args.format == "markdown" else format_text(d, title), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""`make diff`: the plan diff engine on crafted pairs, on dev vs prod, and end to end on a temporary git repository."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
+from infra.render.diff import PlanDiff, diff_plans, diff_values, format_markdown, format_text
+from infra.render.fakes import FakeCloud
+
+OPTIONS = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False, "ignoreChanges": [],
+           "transforms": 0}
+
+
+def res(name: str, typ: str = "aws:ec2/subnet:Subnet", inputs: dict[str, Any] | None = None, *,
+        rid: str | None = None, state: dict[str, Any] | None = None, digests: dict[str, str] | None = None,
+        stack: str = "s") -> dict[str, Any]:
+    r = {"urn": f"urn:pulumi:{stack}::webstack::{typ}::{name}", "type": typ, "name": name, "custom": True,
+         "id": rid or f"{name}-id", "parent": None, "provider": None, "dependencies": [], "propertyDependencies": {},
+         "options": dict(OPTIONS), "inputs": inputs or {}, "state": {**(inputs or {}), **(state or {})}}
+    if digests:
+        r["secretDigests"] = digests
+    return r
+
+
+def plan(*resources: dict[str, Any], stack: str = "s") -> Plan:
+    return Plan(stack=stack, resources=list(resources), invokes=[], outputs={})
+
+
+def paths(d: PlanDiff) -> dict[str, list[str]]:
+    return {c.ref.name: [ch.path for ch in c.changes] for c in d.changed}
+
+
+# --- crafted pairs -------------------------------------------------------------------------------------------------
+
+def test_added_and_removed_resources_by_urn() -> None:
+    d = diff_plans(plan(res("a"), res("b")), plan(res("a"), res("c")))
+    assert [r.name for r in d.added] == ["c"] and [r.name for r in d.removed] == ["b"] and not d.changed
+    assert d.added[0].key == "aws:ec2/subnet:Subnet::c"  # the URN without its stack and project
+    text = format_text(d)
+    assert "+ aws:ec2/subnet:Subnet  aws:ec2/subnet:Subnet::c" in text
+    assert "- aws:ec2/subnet:Subnet  aws:ec2/subnet:Subnet::b" in text
+    assert "1 to add, 1 to remove, 0 to change." in text
+
+
+def test_nested_change_in_a_list_of_objects_is_matched_by_name() -> None:
+    app = {"name": "app", "image": "web:1", "ports": [{"containerPort": 8080}]}
+    sidecar = {"name": "log", "image": "fluent:2"}
+    base = res("dep", "kubernetes:apps/v1:Deployment",
+               {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+                "spec": {"template": {"spec": {"containers": [app, sidecar]}}}})
+    head = json.loads(json.dumps(base))
+    head["inputs"]["spec"]["template"]["spec"]["containers"] = [sidecar, {**app, "image": "web:2"}]  # and reordered
+    d = diff_plans(plan(base), plan(head))
+    assert paths(d) == {"dep": ["inputs.spec.template.spec.containers[name=app].image"]}
+    change = d.changed[0].changes[0]
+    assert (change.kind, change.old, change.new) == ("changed", "web:1", "web:2")
+    # A Kubernetes object also gets its YAML diff, and the text shows that instead of repeating the paths.
+    yaml_lines = d.changed[0].yaml_diff.splitlines()
+    assert [line for line in yaml_lines if line[:1] in "+-" and line[:3] not in ("---", "+++")] == [
+        "-      - image: web:1", "+      - image: web:2"]  # the reorder is no noise there either
+    text = format_text(d)
+    assert "containers[name=app].image" not in text and "+      - image: web:2" in text
+
+
+def test_reorder_of_a_set_like_list_is_not_a_change_but_of_an_ordered_one_is() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                                                       "Resource": "*"}]}
+    flipped = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"],
+                                                        "Resource": "*"}]}
+    base = res("x", inputs={"subnetIds": ["subnet-a", "subnet-b"], "policy": json.dumps(policy),
+                            "args": ["--a", "--b"]})
+    head = res("x", inputs={"subnetIds": ["subnet-b", "subnet-a"], "policy": json.dumps(flipped),
+                            "args": ["--b", "--a"]})
+    d = diff_plans(plan(base), plan(head))
+    assert paths(d) == {"x": ["inputs.args"]}  # container args are ordered; ids and IAM actions are sets
+    grown = res("x", inputs={"subnetIds": ["subnet-b", "subnet-a", "subnet-c"], "policy": json.dumps(policy),
+                             "args": ["--a", "--b"]})
+    change = diff_plans(plan(base), plan(grown)).changed[0].changes
+    assert [(c.path, c.kind, c.new) for c in change] == [("inputs.subnetIds[]", "added", "subnet-c")]
+
+
+def test_json_documents_in_strings_are_compared_as_data() -> None:
+    old = json.dumps({"rules": [{"rulePriority": 1, "selection": {"countNumber": 14}}]})
+    new = json.dumps({"rules": [{"rulePriority": 1, "selection": {"countNumber": 7}}]}, indent=2)
+    changes = diff_values({"policy": old}, {"policy": new})
+    assert [(c.path, c.old, c.new) for c in changes] == [("policy.rules[0].selection.countNumber", 14, 7)]
+
+
+def test_mock_ids_that_only_move_do_not_show() -> None:
+    # The same program in two stacks: the fakes make up different ids, every reference follows them.
+    def stack(vpc_id: str, target: str = "net") -> Plan:
+        vpc = res("net", "aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, rid=vpc_id,
+                  state={"arn": f"arn:aws:ec2:r:123456789012:vpc/{vpc_id}"})
+        other = res("other", "aws:ec2/vpc:Vpc", {"cidrBlock": "10.1.0.0/16"}, rid=vpc_id[:-1] + "9",
+                    state={"arn": f"arn:aws:ec2:r:123456789012:vpc/{vpc_id[:-1]}9"})
+        ids = {"net": vpc_id, "other": vpc_id[:-1] + "9"}
+        subnet = res("sub", inputs={"vpcId": ids[target], "note": f"in {ids[target]}"})
+        return plan(vpc, other, subnet)
+
+    assert diff_plans(stack("vpc-0123456789abcdef0"), stack("vpc-0fedcba9876543210")).empty
+    moved = diff_plans(stack("vpc-0123456789abcdef0"), stack("vpc-0fedcba9876543210", target="other"))
+    assert [(c.path, c.old, c.new) for c in moved.changed[0].changes] == [
+        ("inputs.note", "in <net.id>", "in <other.id>"), ("inputs.vpcId", "<net.id>", "<other.id>")]
+
+
+def test_a_secret_change_shows_as_changed_without_the_value() -> None:
+    a, b = "hmac-sha256:" + "a" * 64, "hmac-sha256:" + "b" * 64
+    base = res("k8s", "pulumi:providers:kubernetes", {"kubeconfig": SECRET}, digests={"kubeconfig": a})
+    same = res("k8s", "pulumi:providers:kubernetes", {"kubeconfig": SECRET}, digests={"kubeconfig": a})
+    changed = res("k8s", "pulumi:providers:kubernetes", {"kubeconfig": SECRET}, digests={"kubeconfig": b})
+    unknown = res("k8s", "pulumi:providers:kubernetes", {"kubeconfig": SECRET})
+    assert diff_plans(plan(base), plan(same)).empty
+    assert diff_plans(plan(base), plan(unknown)).empty  # no digest on one side: nothing can be said
+    d = diff_plans(plan(base), plan(changed))
+    assert paths(d) == {"k8s": ["inputs.kubeconfig"]}
+    for out in (format_text(d), format_markdown(d)):
+        assert "[secret] changed (value not shown)" in out
+        assert "a" * 64 not in out and "b" * 64 not in out and "hmac" not in out
+
+
+def test_render_records_salted_digests_of_secret_inputs_never_the_values(dev: Plan) -> None:
+    salt = b"0123456789abcdef"
+    salted = render("dev", stacks=TEST_STACKS, secret_salt=salt)
+    provider = salted.one("pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == SECRET
+    kubeconfig = FakeCloud("us-east-1")._cluster_outputs({"name": "webstack-dev"})["kubeconfigJson"]
+    expected = hmac.new(salt, json.dumps(kubeconfig).encode(), hashlib.sha256).hexdigest()
+    assert provider["secretDigests"] == {"kubeconfig": f"hmac-sha256:{expected}"}
+    assert set(salted.one("docker:index/image:Image")["secretDigests"]) == {"registry"}
+    assert "mock-ecr-password" not in json.dumps(salted.resources)
+    # Another salt, another digest: the salt (random per diff run, never written) keeps digests unguessable.
+    wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": kubeconfig}
+    assert secret_digests({"kubeconfig": wrapped}, salt) == provider["secretDigests"]
+    assert secret_digests({"kubeconfig": wrapped}, b"another salt") != provider["secretDigests"]
+    # Nothing but the digests differs from an unsalted render of the same config.
+    assert [{k: v for k, v in r.items() if k != "secretDigests"} for r in salted.resources] == dev.resources
+
+
+# --- dev vs prod ---------------------------------------------------------------------------------------------------
+
+MOCK_NOISE = re.compile(r"\b(vpc|subnet|nat|rtb|eipalloc|igw|sg|lt|vpce|fl|r|rtbassoc)-[0-9a-f]{17}\b"
+                        r"|urn:pulumi:|arn:aws:(kms|acm|logs|ec2):|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                        r"|elb\.amazonaws\.com|hmac-sha256")
+
+
+@pytest.fixture(scope="module")
+def dev_prod(dev: Plan, prod: Plan) -> PlanDiff:
+    return diff_plans(dev, prod)
+
+
+def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: PlanDiff) -> None:
+    added = {(r.type.split(":")[-1], r.name) for r in dev_prod.added}
+    assert added == {
+        # a third AZ
+        ("Subnet", "network-public-2"), ("Subnet", "network-private-2"),
+        ("RouteTableAssociation", "network-public-2"), ("RouteTableAssociation", "network-private-2"),
+        ("RouteTable", "network-private-rt-2"), ("Route", "network-private-default-2"),
+        # one NAT gateway per AZ instead of a single one
+        ("Eip", "network-nat-1"), ("NatGateway", "network-nat-1"), ("Eip", "network-nat-2"),
+        ("NatGateway", "network-nat-2"),
+        # flow logs
+        ("LogGroup", "network-flow-logs"), ("Role", "network-flow-logs"), ("RolePolicy", "network-flow-logs"),
+        ("FlowLog", "network-flow-log"),
+        # a created zone and the certificate's names in it
+        ("Zone", "dns-zone"), ("Record", "dns-validation-www.prod.example.com"),
+        ("Record", "dns-validation-prod.example.com"),
+    }
+    assert {(r.type.split(":")[-1], r.name) for r in dev_prod.removed} == {("Record", "dns-validation-app.example.com")}
+
+
+def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanDiff) -> None:
+    changes = {c.ref.name: {ch.path: (ch.old, ch.new) for ch in c.changes} for c in dev_prod.changed}
+    tags_only = {"inputs.tags.cost-center", "inputs.tags.stack"}
+    assert set(changes["network-vpc"]) == tags_only  # its mock id and ARN differ, and do not show
+    assert set(changes["network-nat-0"]) == tags_only
+    # per-AZ NAT: the second AZ's default route moves to its own gateway
+    assert changes["network-private-default-1"]["inputs.natGatewayId"] == ("<network-nat-0.id>", "<network-nat-1.id>")
+    assert changes["network-private-0"]["inputs.availabilityZone"] == ("us-east-1a", "eu-west-1a")
+    nodes = changes["cluster-nodes"]
+    assert nodes["inputs.instanceTypes"] == (["t3.medium"], ["m6i.large", "m6a.large"])
+    assert nodes["inputs.scalingConfig.maxSize"] == (3, 9)
+    assert changes["cluster-control-plane"]["inputs.retentionInDays"] == (90, 365)
+    assert "registry-lifecycle" not in changes  # same inputs in both stacks
+    # Kubernetes objects and Helm values come as YAML diffs
+    deployment = next(c for c in dev_prod.changed if c.ref.name == "webapp-deployment")
+    assert "-  replicas: 2\n+  replicas: 3" in deployment.yaml_diff
+    external_dns = next(c for c in dev_prod.changed if c.ref.name == "external-dns")
+    assert "-- --zone-id-filter=<getZone(name=example.com,privateZone=False).id>" in external_dns.yaml_diff
+    assert "+- --zone-id-filter=<dns-zone.id>" in external_dns.yaml_diff
+
+
+def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
+    iam = {c.document: c for c in dev_prod.iam}
+    assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-irsa-policy"}
+    assert {(g.action, g.target) for g in iam["network-flow-logs-policy"].added} >= {
+        ("logs:PutLogEvents", "<network-flow-logs.arn>")}
+    assert not iam["network-flow-logs-policy"].removed
+    dns = iam["platform-external-dns-irsa-policy"]  # the created zone replaces the looked-up one
+    assert {g.target for g in dns.added} == {"<dns-zone.arn>"}
+    assert {g.target for g in dns.removed} == {"<getZone(name=example.com,privateZone=False).arn>"}
+    assert {g.action for g in dns.added} == {g.action for g in dns.removed} >= {"route53:ChangeResourceRecordSets"}
+    text = format_text(dev_prod)
+    assert "IAM permissions:" in text
+    assert "+ Allow route53:ChangeResourceRecordSets, route53:ListResourceRecordSets, route53:ListTagsForResource " \
+           "on <dns-zone.arn>" in text
+
+
+def test_dev_vs_prod_has_no_mock_noise_and_the_markdown_is_collapsible(dev_prod: PlanDiff) -> None:
+    text, markdown = format_text(dev_prod), format_markdown(dev_prod)
+    assert MOCK_NOISE.findall(text) == [] and MOCK_NOISE.findall(markdown) == []
+    assert markdown.count("<details>") == markdown.count("</details>") >= len(dev_prod.changed)
+    assert "<summary>17 to add</summary>" in markdown and "```diff" in markdown
+
+
+def test_the_same_plan_twice_is_no_change(dev: Plan) -> None:
+    d = diff_plans(dev, dev)
+    assert d.empty and "No changes." in format_text(d) and "No changes." in format_markdown(d)
+
+
+# --- end to end: python -m infra.render.diff on a temporary copy of the repository --------------------------------
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree's files (tracked and new, not ignored) committed on `main` of a fresh repository."""
+    dst = tmp_path_factory.mktemp("repo") / "webstack"
+    listed = _git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    _git(dst, "init", "-q", "-b", "main")
+    _git(dst, "add", "-A")
+    _git(dst, "commit", "-q", "-m", "base")
+    return dst
+
+
+def _cli(repo: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, "--stack", "dev", "--stacks", "tests/stacks", *args],
+                          cwd=repo, capture_output=True, text=True, check=False)
+
+
+def test_diff_against_head_on_a_clean_tree_prints_no_changes(repo_copy: Path) -> None:
+    proc = _cli(repo_copy, "infra.render.diff", "--base", "HEAD")
+    assert proc.returncode == 0, proc.stderr
+    assert "No changes." in proc.stdout
+    assert len(_git(repo_copy, "worktree", "list").splitlines()) == 1  # the base worktree is gone again
+
+
+def test_a_commit_changing_one_config_key_shows_exactly_that_change(repo_copy: Path) -> None:
+    _git(repo_copy, "checkout", "-q", "-b", "feature")
+    stack = repo_copy / "tests" / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("webstack:nodeDesiredSize: 2", "webstack:nodeDesiredSize: 3"))
+    _git(repo_copy, "commit", "-q", "-am", "one more node")
+    proc = _cli(repo_copy, "infra.render.diff")  # default base: the merge base with main
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "0 to add, 0 to remove, 1 to change." in lines
+    assert [line for line in lines if line[:2] in ("+ ", "- ", "~ ")] == [
+        "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes"]
+    assert [line.strip() for line in lines if line.startswith("    ")] == ["inputs.scalingConfig.desiredSize: 2 -> 3"]
