@@ -148,3 +148,13 @@ def test_readme_sample_is_current(dev: Plan, prod: Plan, variant) -> None:  # ty
     # what a reviewer must find in it
     assert rv.MARKER in block and "## Stack `dev`" in block and "## Stack `prod`" in block
     assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block
+
+
+@pytest.mark.parametrize("module", ["infra.render.diff", "infra.render.cost"])
+def test_the_tools_accept_the_arguments_the_composer_passes(module: str) -> None:
+    """The composer runs `python -m infra.render.diff|cost --stack S --base REF --format markdown [--stacks DIR]`."""
+    done = rv.run_module([module, "--help"])
+    assert done.returncode == 0, done.stderr
+    for flag in ("--stack ", "--base ", "--format ", "--stacks "):
+        assert flag in done.stdout, (module, flag)
+    assert "markdown" in done.stdout
