@@ -33,7 +33,8 @@ def ecs_plan(dev: Plan, *, efs: bool = True, ec2: bool = True) -> Plan:
                       "propertyDependencies": deps, "options": {}, "inputs": inputs, "state": {}})
         return urn
 
-    cert = urn_of["aws:acm/certificate:Certificate"]
+    # listeners take the validated ARN: their certificateArn depends on the CertificateValidation
+    cert = urn_of["aws:acm/certificateValidation:CertificateValidation"]
     cluster = add("aws:ecs/cluster:Cluster", "ecs-cluster", {"name": "webstack-ecs"})
     task = add("aws:ecs/taskDefinition:TaskDefinition", "ecs-task",
                {"family": "webstack-ecs-webapp", "cpu": "256", "memory": "512", "networkMode": "awsvpc",

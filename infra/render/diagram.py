@@ -173,7 +173,10 @@ def _generic(plan: Plan, g: Graph, ids: dict[str, str]) -> list[str]:
         if r["type"] == "aws:route53/record:Record" and r["urn"] not in _alias_records(plan):
             continue  # validation records and the like: the zone already stands for them
         kind = TYPES[r["type"]]
-        node = g.node(_safe(r["name"]), kind.label(r["inputs"]), kind.icon)
+        node_id = _safe(r["name"])
+        while node_id in g.nodes:  # a resource named like a fixed node ("zone", "alb", ...) gets its own id
+            node_id += "_"
+        node = g.node(node_id, kind.label(r["inputs"]), kind.icon)
         ids[r["urn"]] = node
         if kind.in_vpc:
             in_vpc.append(node)
@@ -214,6 +217,8 @@ def build_graph(plan: Plan) -> Graph:
         acm = g.node("cert", f"ACM certificate {certs[0]['inputs']['domainName']} (DNS-validated)",
                      "aws.security.CertificateManager")
         ids[certs[0]["urn"]] = acm
+        for validation in plan.of_type("aws:acm/certificateValidation:CertificateValidation"):
+            ids[validation["urn"]] = acm  # listeners take the validated ARN from here
     igw = g.node("igw", "Internet gateway", "aws.network.InternetGateway")
 
     subnets = plan.of_type("aws:ec2/subnet:Subnet")
