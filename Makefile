@@ -43,6 +43,15 @@ plan: venv
 diagram: venv
 	$(PY) -m infra.render.diagram
 
+# Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
+.PHONY: diff cost
+diff: venv
+	$(PY) -m infra.render.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
+
+cost: venv
+	$(PY) -m infra.render.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
+		$(if $(FORMAT),--format $(FORMAT))
+
 up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
 

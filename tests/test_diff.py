@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from infra.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
-from infra.render.diff import PlanDiff, diff_plans, diff_values, format_markdown, format_text
+from infra.render.diff import (
+    PlanDiff,
+    default_base,
+    diff_plans,
+    diff_values,
+    format_markdown,
+    format_text,
+    render_trees,
+)
 from infra.render.fakes import FakeCloud
 
 OPTIONS = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False, "ignoreChanges": [],
@@ -221,6 +229,10 @@ def test_dev_vs_prod_has_no_mock_noise_and_the_markdown_is_collapsible(dev_prod:
     assert MOCK_NOISE.findall(text) == [] and MOCK_NOISE.findall(markdown) == []
     assert markdown.count("<details>") == markdown.count("</details>") >= len(dev_prod.changed)
     assert "<summary>17 to add</summary>" in markdown and "```diff" in markdown
+    assert f"<details><summary>{len(dev_prod.changed)} to change</summary>" in markdown
+    short = format_markdown(dev_prod, limit=4000)  # a comment has a size limit: sections are left out, said so
+    assert len(short) < 4400 and short.count("<details>") == short.count("</details>")
+    assert "left out to fit a comment: run `make diff` for all of it." in short
 
 
 def test_the_same_plan_twice_is_no_change(dev: Plan) -> None:
@@ -229,6 +241,24 @@ def test_the_same_plan_twice_is_no_change(dev: Plan) -> None:
 
 
 # --- end to end: python -m infra.render.diff on a temporary copy of the repository --------------------------------
+
+def test_two_trees_rendered_in_one_interpreter_never_share_a_program_module(tmp_path: Path) -> None:
+    """Each tree's own `infra` package is used for its render, with this tree's engine (the trees have none)."""
+    trees = []
+    for label in ("tree-a", "tree-b"):
+        tree = tmp_path / label
+        (tree / "infra").mkdir(parents=True)
+        (tree / "infra" / "__init__.py").write_text("")
+        (tree / "infra" / "thing.py").write_text(f"VALUE = {label!r}\n")
+        (tree / "Pulumi.yaml").write_text("name: isolation\nruntime: python\n")
+        (tree / "Pulumi.s.yaml").write_text("config: {}\n")
+        (tree / "__main__.py").write_text("import pulumi\nfrom infra.thing import VALUE\n\n"
+                                          "pulumi.CustomResource('test:index:Thing', 'thing', {'value': VALUE})\n")
+        trees.append(tree)
+    a, b = render_trees(trees, "s", None, tmp_path, salt="00")
+    assert a.one("test:index:Thing")["inputs"]["value"] == "tree-a"
+    assert b.one("test:index:Thing")["inputs"]["value"] == "tree-b"
+
 
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
@@ -254,6 +284,19 @@ def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _cli(repo: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, "--stack", "dev", "--stacks", "tests/stacks", *args],
                           cwd=repo, capture_output=True, text=True, check=False)
+
+
+def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "trunk")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    ref, description = default_base(repo)
+    assert ref == "HEAD" and "no main or origin/main" in description
+    _git(repo, "branch", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    ref, description = default_base(repo)
+    assert ref == _git(repo, "rev-parse", "main").strip() and description == "merge base with main"
 
 
 def test_diff_against_head_on_a_clean_tree_prints_no_changes(repo_copy: Path) -> None:

@@ -1,9 +1,10 @@
 """`python -m infra.render.diff --stack dev [--base REF]`: what a change does to the rendered plan, offline.
 
 Renders the base tree (a detached git worktree of REF, default the merge base with main) and the working tree with
-the SAME engine (this tree's `infra/render/`), each in a process of its own, and compares them: resources added,
-removed and changed by URN (stack-independent), property changes at nested paths, Kubernetes manifests and Helm
-values as YAML diffs, IAM permissions added and removed, stack outputs. Mock-only values (fake ids, ARNs, computed
+the SAME engine (this tree's `infra/render/`) in a fresh interpreter that never lets the two trees share a program
+module, and compares them: resources added, removed and changed by URN (stack-independent), property changes at
+nested paths, Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and removed, stack
+outputs. Mock-only values (fake ids, ARNs, computed
 outputs of infra/render/fakes.py, looked-up values) are replaced by symbolic references such as
 `<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret input is compared
 through a salted digest the render records (random salt per run, never written).
@@ -12,7 +13,6 @@ through a salted digest the render records (random salt per run, never written).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import difflib
 import json
 import os
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -90,7 +90,7 @@ class PlanDiff:
     changed: tuple[ResourceChange, ...] = ()
     iam: tuple[IamChange, ...] = ()
     outputs: tuple[PropertyChange, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -191,7 +191,7 @@ def normalise(plan: Plan) -> Plan:
             "provider": relative_urn(r["provider"]) if r["provider"] else None,
             "dependencies": sorted({relative_urn(d) for d in r["dependencies"]}),
             "options": r["options"],
-            "inputs": replace(_mark_secrets(r["inputs"], r.get("secretDigests") or {})),
+            "inputs": _mark_secrets(replace(r["inputs"]), r.get("secretDigests") or {}),
         })
     return Plan(stack=plan.stack, resources=resources, invokes=plan.invokes, outputs=replace(plan.outputs),
                 config=plan.config)
@@ -475,38 +475,66 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def format_markdown(d: PlanDiff, title: str = "") -> str:
-    lines = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "", f"**{summary(d)}** (rendered under mocks)", ""]
+def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
+    """Markdown for a pull request comment: every part in a collapsible section. Past `limit` characters (a GitHub
+    comment holds 65,536) the remaining sections are left out and a note says so."""
+    head = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "",
+            f"**{summary(d)}** (rendered under mocks)", ""]
+    blocks: list[list[str]] = []  # added, removed, IAM: before the changed resources
     if d.added:
-        lines += [f"<details><summary>{len(d.added)} to add</summary>", ""]
-        lines += [f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.added] + ["", "</details>", ""]
+        blocks.append([f"<details><summary>{len(d.added)} to add</summary>", "",
+                       *[f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.added], "", "</details>", ""])
     if d.removed:
-        lines += [f"<details><summary>{len(d.removed)} to remove</summary>", ""]
-        lines += [f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.removed] + ["", "</details>", ""]
+        blocks.append([f"<details><summary>{len(d.removed)} to remove</summary>", "",
+                       *[f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.removed], "", "</details>", ""])
+    if d.iam:
+        iam = [f"<details><summary>IAM permissions ({len(d.iam)} document(s))</summary>", ""]
+        for doc in d.iam:
+            iam += [f"**{doc.document}**", "", "```diff", *_grant_lines(doc.added, "+"),
+                    *_grant_lines(doc.removed, "-"), "```", ""]
+        blocks.append([*iam, "</details>", ""])
+    changed: list[list[str]] = []
     for c in d.changed:
-        lines += [f"<details><summary>~ <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))"
-                  "</summary>", "", f"`{_md_escape(c.ref.key)}`", ""]
+        block = [f"<details><summary>~ <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))</summary>",
+                 "", f"`{_md_escape(c.ref.key)}`", ""]
         shown = _listed(c)
         if shown:
-            lines += ["| property | change |", "|---|---|"]
-            lines += [f"| `{_md_escape(ch.path)}` | {_md_escape(_change_line(ch).split(': ', 1)[1])} |"
+            block += ["| property | change |", "|---|---|"]
+            block += [f"| `{_md_escape(ch.path)}` | {_md_escape(_change_line(ch).split(': ', 1)[1])} |"
                       for ch in shown]
-            lines.append("")
+            block.append("")
         if c.yaml_diff:
-            lines += ["```diff", _SECRET_MARK.sub(SECRET, c.yaml_diff), "```", ""]
-        lines += ["</details>", ""]
-    if d.iam:
-        lines += [f"<details><summary>IAM permissions ({len(d.iam)} document(s))</summary>", ""]
-        for doc in d.iam:
-            lines += [f"**{doc.document}**", "", "```diff", *_grant_lines(doc.added, "+"),
-                      *_grant_lines(doc.removed, "-"), "```", ""]
-        lines += ["</details>", ""]
-    if d.outputs:
-        lines += ["<details><summary>Stack outputs</summary>", ""]
-        lines += [f"- `{_md_escape(c.path)}`: {_md_escape(_change_line(c).split(': ', 1)[1])}" for c in d.outputs]
-        lines += ["", "</details>", ""]
-    lines += list(d.notes)
-    return "\n".join(lines).rstrip() + "\n"
+            block += ["```diff", _SECRET_MARK.sub(SECRET, c.yaml_diff), "```", ""]
+        changed.append([*block, "</details>", ""])
+    outputs = [["<details><summary>Stack outputs</summary>", "",
+                *[f"- `{_md_escape(c.path)}`: {_md_escape(_change_line(c).split(': ', 1)[1])}" for c in d.outputs],
+                "", "</details>", ""]] if d.outputs else []
+    out = list(head)
+    size = sum(len(line) + 1 for line in out)
+    left_out = 0
+
+    def add(block: list[str], optional: bool = True) -> None:
+        nonlocal size, left_out
+        block_size = sum(len(line) + 1 for line in block)
+        if optional and size + block_size > limit:
+            left_out += 1
+            return
+        out.extend(block)
+        size += block_size
+
+    for block in blocks:
+        add(block)
+    if changed:  # one collapsible section around every changed resource's own section
+        add([f"<details><summary>{len(d.changed)} to change</summary>", ""], optional=False)
+        for block in changed:
+            add(block)
+        add(["</details>", ""], optional=False)
+    for block in outputs:
+        add(block)
+    if left_out:
+        out.append(f"_{left_out} section(s) left out to fit a comment: run `make diff` for all of it._")
+    out += list(d.notes)
+    return "\n".join(out).rstrip() + "\n"
 
 
 # --- rendering two trees -------------------------------------------------------------------------------------------
@@ -516,54 +544,61 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
                 outputs=data["outputs"], config=data.get("config") or {})
 
 
-def render_tree(tree: Path, stack: str, stacks: str | None, out: Path, salt: str) -> Plan:
-    """Render `tree`'s program with this tree's engine in a fresh interpreter (see isolated.py)."""
-    cmd = [sys.executable, str(Path(__file__).with_name("isolated.py")), "--root", str(tree), "--stack", stack,
-           "--out", str(out)]
+def render_trees(trees: list[Path], stack: str, stacks: str | None, workdir: Path, salt: str) -> list[Plan]:
+    """Render each tree's program with this tree's engine, one after the other in ONE fresh interpreter that
+    drops every `infra` module between trees (see isolated.py): the trees never share a program module, and the
+    Pulumi SDKs are imported once."""
+    outs = [workdir / f"plan-{i}.json" for i in range(len(trees))]
+    cmd = [sys.executable, str(Path(__file__).with_name("isolated.py")), "--stack", stack]
     if stacks:
         cmd += ["--stacks", stacks]
+    for tree, out in zip(trees, outs, strict=True):
+        cmd += ["--render", str(tree), str(out)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["WEBSTACK_SECRET_SALT"] = salt
-    proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip() or f"render of {tree} failed ({proc.returncode})")
-    # The build context is an absolute path: the two trees live in different folders.
-    text = out.read_text().replace(json.dumps(str(tree.resolve()))[1:-1], "<project root>")
-    return plan_from_json(json.loads(text))
+        raise RuntimeError(proc.stderr.strip() or f"render failed ({proc.returncode})")
+    plans = []
+    for tree, out in zip(trees, outs, strict=True):
+        # The build context is an absolute path: the two trees live in different folders.
+        text = out.read_text().replace(json.dumps(str(tree.resolve()))[1:-1], "<project root>")
+        plans.append(plan_from_json(json.loads(text)))
+    return plans
 
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def default_base(repo: Path) -> str:
-    """The merge base with the main branch; HEAD when there is no main branch (or no common history)."""
-    try:
-        return git(repo, "merge-base", "HEAD", "main")
-    except subprocess.CalledProcessError:
-        return "HEAD"
+def default_base(repo: Path) -> tuple[str, str]:
+    """(ref, description): the merge base with `main` (or `origin/main`, as a CI checkout has it); HEAD when there
+    is neither (a shallow clone without main: fetch it, or pass --base)."""
+    for branch in ("main", "origin/main"):
+        try:
+            return git(repo, "merge-base", "HEAD", branch), f"merge base with {branch}"
+        except subprocess.CalledProcessError:
+            continue
+    return "HEAD", "HEAD (no main or origin/main to take a merge base with: fetch main or pass --base)"
 
 
 def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
                 stacks: str | None = None) -> tuple[Plan, Plan, str]:
-    """(base plan, working tree plan, base commit): both rendered at once, each in its own process."""
-    ref = base or default_base(repo)
+    """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
+    ref = base or default_base(repo)[0]
     commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
     salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
     tmp = Path(tempfile.mkdtemp(prefix="webstack-diff-"))
     tree = tmp / "base"
     try:
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            head = pool.submit(render_tree, repo, stack, stacks, tmp / "head.json", salt)
-            git(repo, "worktree", "add", "--detach", str(tree), commit)
-            base_plan = render_tree(tree, stack, stacks, tmp / "base.json", salt)
-            head_plan = head.result()
+        git(repo, "worktree", "add", "--detach", str(tree), commit)
+        base_plan, head_plan = render_trees([tree, repo], stack, stacks, tmp, salt)
     finally:
         if tree.exists():
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
                            capture_output=True, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
         subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
     return base_plan, head_plan, commit
 
 
@@ -582,7 +617,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make diff failed: {detail}", file=sys.stderr)
         return 1
     d = diff_plans(base_plan, head_plan)
-    title = f"Plan diff of stack {args.stack}: {args.base or 'merge base'} ({commit[:12]}) -> working tree"
+    base_label = args.base or default_base(ROOT)[1]
+    title = f"Plan diff of stack {args.stack}: {base_label} ({commit[:12]}) -> working tree"
     print(format_markdown(d, title) if args.format == "markdown" else format_text(d, title), end="")
     return 0
 
