@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv policy-venv test lint unit plan diagram up bench clean
+.PHONY: venv checkov-venv policy-venv test lint unit plan diagram outputs up bench clean config-schema
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ plan: venv
 diagram: venv
 	$(PY) -m infra.render.diagram
 
+# README's Outputs table, from the export(name, value, description) calls of __main__.py.
+outputs: venv
+	$(PY) -m infra.outputs
+
 # Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
 .PHONY: diff cost
 diff: venv
@@ -54,6 +58,10 @@ cost: venv
 
 up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
+
+# Pulumi.yaml's config: block is generated from the key declarations in infra/config/.
+config-schema: venv
+	$(PY) scripts/config_schema.py
 
 bench: venv checkov-venv
 	$(PY) scripts/bench.py

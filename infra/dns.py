@@ -13,7 +13,7 @@ from .config import DnsConfig
 TYPE = "webstack:dns:Dns"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DnsArgs:
     config: DnsConfig
     tags: Mapping[str, str]

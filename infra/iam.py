@@ -76,6 +76,19 @@ def external_dns_policy(zone_arn: str) -> Document:
     }
 
 
-def alb_controller_policy(chart_version: str) -> Document:
-    """The IAM policy AWS publishes for this controller version, kept verbatim in infra/data/."""
-    return json.loads((DATA / f"aws-load-balancer-controller-{chart_version}-iam-policy.json").read_text())
+def alb_controller_policy(chart_version: str, partition: str = "aws") -> Document:
+    """The IAM policy AWS publishes for this controller version, kept verbatim in infra/data/, with its
+    `arn:aws:` resources moved to `partition` (AWS's China and GovCloud variants differ exactly so)."""
+    doc = json.loads((DATA / f"aws-load-balancer-controller-{chart_version}-iam-policy.json").read_text())
+    for statement in doc["Statement"]:
+        resources = statement.get("Resource")
+        if isinstance(resources, list):
+            statement["Resource"] = [in_partition(r, partition) for r in resources]
+        elif isinstance(resources, str):
+            statement["Resource"] = in_partition(resources, partition)
+    return doc
+
+
+def in_partition(arn: str, partition: str) -> str:
+    """`arn:aws:...` rewritten to `arn:<partition>:...`; anything else ("*") unchanged."""
+    return f"arn:{partition}:{arn.removeprefix('arn:aws:')}" if arn.startswith("arn:aws:") else arn

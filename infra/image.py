@@ -35,7 +35,7 @@ def content_tag(directory: Path = APP_DIR) -> str:
     return "sha-" + digest.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppImageArgs:
     repository_url: pulumi.Input[str]
     registry_id: pulumi.Input[str]

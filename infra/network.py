@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .config import NetworkConfig, plan_subnets
+from .config import NetworkConfig
 from .tags import named
 
 TYPE = "webstack:network:Network"
 
 
-@dataclass(frozen=True)
+def plan_subnets(vpc_cidr: str, az_count: int, private_prefix: int, public_prefix: int
+                 ) -> tuple[list[str], list[str]]:
+    """Deterministic, non-overlapping subnet CIDRs: private subnets first, then public ones, each aligned to its
+    size. Raises ValueError when they do not fit in the VPC (or an argument is not a usable IPv4 value)."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    if az_count < 1 or not vpc.prefixlen <= private_prefix <= 32 or not vpc.prefixlen <= public_prefix <= 32:
+        raise ValueError(f"cannot plan {az_count} subnets of /{private_prefix} and /{public_prefix} in {vpc_cidr}")
+    cursor, end = int(vpc.network_address), int(vpc.broadcast_address)
+    planned: dict[str, list[str]] = {"private": [], "public": []}
+    for bucket, prefix in (("private", private_prefix), ("public", public_prefix)):
+        size = 2 ** (32 - prefix)
+        for _ in range(az_count):
+            cursor = (cursor + size - 1) // size * size  # align to the block size
+            if cursor + size - 1 > end:
+                raise ValueError(f"{az_count} private and {az_count} public subnets do not fit in {vpc_cidr}")
+            planned[bucket].append(str(ipaddress.IPv4Network((cursor, prefix))))
+            cursor += size
+    return planned["private"], planned["public"]
+
+
+class NotEnoughZonesError(ValueError):
+    """The region offers fewer available AZs than webstack:azCount asks for."""
+
+
+def enough_zones(names: Sequence[str], az_count: int, region: str) -> list[str]:
+    """The region's available AZ names, checked at deploy time (the zones an account sees vary by region and
+    account): fewer than azCount is a clear error naming the key instead of an IndexError mid-deploy."""
+    if len(names) < az_count:
+        found = ", ".join(names) or "none"
+        raise NotEnoughZonesError(
+            f"webstack:azCount = {az_count}: region {region} has only {len(names)} available availability zone(s) "
+            f"({found}); set webstack:azCount to at most {len(names)} or choose another aws:region")
+    return list(names)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     config: NetworkConfig
     cluster_name: str
@@ -39,7 +75,8 @@ class Network(pulumi.ComponentResource):
         private_cidrs, public_cidrs = plan_subnets(
             cfg.vpc_cidr, cfg.az_count, cfg.private_subnet_prefix_length, cfg.public_subnet_prefix_length
         )
-        azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        az_names = zones.names.apply(lambda names: enough_zones(names, cfg.az_count, args.region))
 
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cfg.vpc_cidr, enable_dns_support=True,
                           enable_dns_hostnames=True, tags=named(tags, f"{name}-vpc"), opts=child)
@@ -56,7 +93,7 @@ class Network(pulumi.ComponentResource):
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for i in range(cfg.az_count):
-            az = azs.names[i]
+            az = az_names[i]
             public = aws.ec2.Subnet(
                 f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidrs[i], availability_zone=az,
                 map_public_ip_on_launch=False,  # only load balancers and NAT (with EIPs) live here

@@ -31,7 +31,7 @@ def lifecycle_policy(untagged_expiry_days: int, images_to_keep: int) -> dict[str
     ]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegistryArgs:
     config: RegistryConfig
     tags: Mapping[str, str]

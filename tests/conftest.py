@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.render import TEST_STACKS, Plan, render
+from infra.render import ROOT, TEST_STACKS, Plan, render
 
 _cache: dict[tuple[str, str], Plan] = {}
 
@@ -36,3 +40,27 @@ def prod() -> Plan:
 @pytest.fixture(scope="session")
 def variant() -> Callable[..., Plan]:
     return rendered
+
+
+# Tests never read the root stack files (the user's to edit): any test of this process that opens one fails.
+# Subprocesses are not seen here; tests/test_user_stacks.py guards those statically.
+_ROOT_STACK_FILE = re.compile(r"Pulumi\.(?!yaml$)[^/]+\.ya?ml$")
+_opened_root_stack_files: list[str] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and args and isinstance(args[0], str | os.PathLike):
+        path = os.fspath(args[0])
+        if isinstance(path, str) and _ROOT_STACK_FILE.search(path) and Path(path).resolve().parent == ROOT:
+            _opened_root_stack_files.append(path)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _no_root_stack_file_is_read() -> Iterator[None]:
+    seen = len(_opened_root_stack_files)
+    yield
+    opened = _opened_root_stack_files[seen:]
+    assert not opened, f"this test read the user's stack file(s) {opened}: use tests/stacks/ (TEST_STACKS)"

@@ -18,6 +18,7 @@ from infra.render.diagram import build_graph, overlaps, to_dot, to_mermaid, writ
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed (.ci/run does)")
 
 
+@pytest.mark.project_root  # reads README.md; also run on a user's edited stacks (tests/test_user_stacks.py)
 @pytest.mark.parametrize("stack", d.EXAMPLES)
 def test_committed_pictures_are_current(variant: Callable[..., Plan], stack: str) -> None:
     """docs/architecture-<stack>.json is the graph model the PNG beside it was drawn from; `make diagram` redraws

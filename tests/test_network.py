@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 
 import pytest
 
-from infra.render import Plan
+from infra.network import NotEnoughZonesError, enough_zones
+from infra.render import TEST_STACKS, Plan, RenderError, render
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
@@ -129,3 +131,23 @@ def test_flow_logs_follow_the_switch(dev: Plan, prod: Plan) -> None:
 def test_private_default_routes_are_exposed_for_the_node_group(prod: Plan) -> None:
     routes = [r for r in prod.of_type(ROUTE) if r["name"].startswith("network-private-default-")]
     assert len(routes) == 3
+
+
+def test_enough_zones_returns_the_names_or_names_az_count() -> None:
+    assert enough_zones(["us-west-1a", "us-west-1c"], 2, "us-west-1") == ["us-west-1a", "us-west-1c"]
+    with pytest.raises(NotEnoughZonesError, match=r"^webstack:azCount = 3: region us-west-1 has only 2 .*"
+                                                  r"\(us-west-1a, us-west-1c\).*at most 2"):
+        enough_zones(["us-west-1a", "us-west-1c"], 3, "us-west-1")
+
+
+def test_a_region_with_fewer_zones_than_az_count_fails_before_any_subnet() -> None:
+    # The fakes answer two AZs for us-west-1 (what AWS offers new accounts there), six elsewhere.
+    with pytest.raises(RenderError) as err:
+        render("dev", {"aws:region": "us-west-1", "webstack:azCount": 3}, stacks=TEST_STACKS)
+    assert "webstack:azCount = 3: region us-west-1 has only 2 available availability zone(s)" in str(err.value)
+    assert "IndexError" not in str(err.value)
+    assert not [r for r in err.value.registered if r["type"] == SUBNET]
+    # Every dependent output failed too: collect those futures now (their "never retrieved" logs land in this
+    # test's capture) rather than at interpreter exit, where they print noise after the summary.
+    del err
+    gc.collect()

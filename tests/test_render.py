@@ -93,8 +93,8 @@ def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: p
     assert "stack prod:" in printed and "Rendered under mocks" in printed
     resources = json.loads((tmp_path / "p" / "resources.json").read_text())
     assert sum(r["type"] == "aws:ec2/natGateway:NatGateway" for r in resources) == 3
-    assert main(["--stack", "nosuch", "--out", str(tmp_path / "q")]) == 1
-    assert "Pulumi.nosuch.yaml" in capsys.readouterr().err
+    assert main(["--stack", "nosuch", "--stacks", str(TEST_STACKS), "--out", str(tmp_path / "q")]) == 1
+    assert "no stack file" in capsys.readouterr().err
 
 
 def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> None:

@@ -7,14 +7,20 @@ that parses them is exercised; they are not meant to be realistic beyond their s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
 
 import pulumi
 
+from infra.config.region import partition_of
+
 ACCOUNT_ID = "123456789012"
 AZ_LETTERS = "abcdef"
+# Regions answering with fewer AZs than the default six (us-west-1 offers new accounts two), so the
+# program's check of azCount against the region's zones is exercised.
+AZ_LETTERS_BY_REGION = {"us-west-1": "ac"}
 
 # Resource id prefixes of the AWS types the stack declares.
 _ID_PREFIX = {
@@ -47,6 +53,9 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def __init__(self, region: str):
         self.region = region
+        # ARNs and endpoints follow the region's partition (an unknown region is the config's to refuse)
+        self.partition = partition_of(region) or "aws"
+        self.dns_suffix = _dns_suffixes()[self.partition]
         self.calls: list[dict[str, Any]] = []
 
     # --- resources ---
@@ -74,30 +83,30 @@ class FakeCloud(pulumi.runtime.Mocks):
         return f"{name}-{_hex_id(typ, name, 8)}"
 
     def _arn(self, typ: str, name: str, inputs: dict, rid: str) -> str | None:
-        r, a = self.region, ACCOUNT_ID
+        r, a, p = self.region, ACCOUNT_ID, self.partition
         if typ == "aws:iam/role:Role":
-            return f"arn:aws:iam::{a}:role/{inputs.get('name') or rid}"
+            return f"arn:{p}:iam::{a}:role/{inputs.get('name') or rid}"
         if typ == "aws:iam/policy:Policy":
-            return f"arn:aws:iam::{a}:policy/{inputs.get('name') or rid}"
+            return f"arn:{p}:iam::{a}:policy/{inputs.get('name') or rid}"
         if typ == "aws:kms/key:Key":
-            return f"arn:aws:kms:{r}:{a}:key/{_uuid(typ, name)}"
+            return f"arn:{p}:kms:{r}:{a}:key/{_uuid(typ, name)}"
         if typ == "aws:ecr/repository:Repository":
-            return f"arn:aws:ecr:{r}:{a}:repository/{inputs.get('name')}"
+            return f"arn:{p}:ecr:{r}:{a}:repository/{inputs.get('name')}"
         if typ == "aws:acm/certificate:Certificate":
-            return f"arn:aws:acm:{r}:{a}:certificate/{_uuid(typ, name)}"
+            return f"arn:{p}:acm:{r}:{a}:certificate/{_uuid(typ, name)}"
         if typ == "aws:cloudwatch/logGroup:LogGroup":
-            return f"arn:aws:logs:{r}:{a}:log-group:{inputs.get('name') or name}"
+            return f"arn:{p}:logs:{r}:{a}:log-group:{inputs.get('name') or name}"
         if typ == "aws:route53/zone:Zone":
-            return f"arn:aws:route53:::hostedzone/{rid}"
+            return f"arn:{p}:route53:::hostedzone/{rid}"
         if typ.startswith("aws:ec2/"):
             kind = typ.split(":")[-1].lower()
-            return f"arn:aws:ec2:{r}:{a}:{kind}/{rid}"
+            return f"arn:{p}:ec2:{r}:{a}:{kind}/{rid}"
         return None
 
     def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:
-        r, a = self.region, ACCOUNT_ID
+        r, a, dns = self.region, ACCOUNT_ID, self.dns_suffix
         if typ == "aws:ecr/repository:Repository":
-            return {"repositoryUrl": f"{a}.dkr.ecr.{r}.amazonaws.com/{inputs.get('name')}", "registryId": a}
+            return {"repositoryUrl": f"{a}.dkr.ecr.{r}.{dns}/{inputs.get('name')}", "registryId": a}
         if typ == "aws:route53/zone:Zone":
             return {"zoneId": rid, "nameServers": [f"ns-{i}.awsdns-{i:02d}.{tld}" for i, tld in
                                                    ((101, "com"), (202, "net"), (303, "org"), (404, "co.uk"))]}
@@ -126,7 +135,7 @@ class FakeCloud(pulumi.runtime.Mocks):
             repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
             return {"repoDigest": f"{repo}@sha256:{_digest('image', image)}", "baseImageName": image}
         if typ == "kubernetes:networking.k8s.io/v1:Ingress":
-            host = f"k8s-{_hex_id(typ, name, 8)}-{_hex_id('alb', name, 10)}.{r}.elb.amazonaws.com"
+            host = f"k8s-{_hex_id(typ, name, 8)}-{_hex_id('alb', name, 10)}.{r}.elb.{dns}"
             return {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
         if typ == "kubernetes:helm.sh/v3:Release":
             return {"status": {"name": inputs.get("name"), "namespace": inputs.get("namespace"),
@@ -136,8 +145,8 @@ class FakeCloud(pulumi.runtime.Mocks):
     def _cluster_outputs(self, inputs: dict) -> dict[str, Any]:
         name = inputs.get("name") or "cluster"
         oidc_id = _hex_id("oidc", name, 32).upper()
-        issuer = f"oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"
-        endpoint = f"https://{_hex_id('endpoint', name, 32).upper()}.gr7.{self.region}.eks.amazonaws.com"
+        issuer = f"oidc.eks.{self.region}.{self.dns_suffix}/id/{oidc_id}"
+        endpoint = f"https://{_hex_id('endpoint', name, 32).upper()}.gr7.{self.region}.eks.{self.dns_suffix}"
         kubeconfig = {
             "apiVersion": "v1", "kind": "Config", "current-context": "aws",
             "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint,
@@ -150,7 +159,7 @@ class FakeCloud(pulumi.runtime.Mocks):
         return {
             "kubeconfig": kubeconfig,
             "kubeconfigJson": json.dumps(kubeconfig, sort_keys=True),
-            "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
+            "oidcProviderArn": f"arn:{self.partition}:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
             "oidcProviderUrl": f"https://{issuer}",
             "oidcIssuer": issuer,
             "clusterSecurityGroupId": "sg-" + _hex_id("cluster-sg", name),
@@ -167,25 +176,26 @@ class FakeCloud(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, dict(args.args)
         self.calls.append({"token": token, "args": a})
-        r = self.region
+        r, p = self.region, self.partition
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": [f"{r}{c}" for c in AZ_LETTERS],
-                    "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": r}
+            letters = AZ_LETTERS_BY_REGION.get(r, AZ_LETTERS)
+            return {"names": [f"{r}{c}" for c in letters],
+                    "zoneIds": [f"use1-az{i}" for i in range(1, len(letters) + 1)], "id": r}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:{p}:iam::{ACCOUNT_ID}:user/ci",
                     "userId": "AIDAMOCK", "id": ACCOUNT_ID}
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            return {"partition": p, "dnsSuffix": self.dns_suffix, "id": p}
         if token == "aws:index/getRegion:getRegion":
             return {"name": r, "region": r, "id": r}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"userName": "AWS", "password": "mock-ecr-password",
-                    "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{r}.amazonaws.com",
+                    "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{r}.{self.dns_suffix}",
                     "authorizationToken": "bW9jaw==", "id": r}
         if token == "aws:route53/getZone:getZone":
             zone = str(a.get("name", "")).rstrip(".")
             zid = "Z" + _hex_id("zone", zone, 13).upper()
-            return {"zoneId": zid, "id": zid, "name": zone, "arn": f"arn:aws:route53:::hostedzone/{zid}",
+            return {"zoneId": zid, "id": zid, "name": zone, "arn": f"arn:{p}:route53:::hostedzone/{zid}",
                     "nameServers": [f"ns-1.awsdns-01.{t}" for t in ("com", "net", "org", "co.uk")]}
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             minor = int(_digest(str(a.get("addonName")), str(a.get("kubernetesVersion")))[:2], 16) % 20
@@ -197,3 +207,11 @@ class FakeCloud(pulumi.runtime.Mocks):
 def _uuid(typ: str, name: str) -> str:
     h = _digest("uuid", typ, name)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+@functools.cache
+def _dns_suffixes() -> dict[str, str]:
+    """partition -> DNS suffix (amazonaws.com, amazonaws.com.cn, ...), from botocore's endpoint data."""
+    from botocore.loaders import create_loader
+
+    return {p["partition"]: p["dnsSuffix"] for p in create_loader().load_data("endpoints")["partitions"]}

@@ -1,0 +1,193 @@
+"""Cluster keys: the EKS control plane, its access, logs and the managed node group."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from infra.instances import MAC_FAMILY, instance_architecture, is_instance_type
+
+from .core import between, each, length, matches, one_of, rule, setting, unique, when_set
+from .network import LOG_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from .stack import StackConfig
+
+# EKS versions in standard or extended support as of 2026-11 (1.31 leaves extended support on 2026-11-26);
+# the default, 1.35, is in standard support until 2027-03.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
+DEFAULT_KUBERNETES_VERSION = "1.35"
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+# EKS CreateCluster name: 1-100 characters, this pattern (botocore eks model).
+CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
+# EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes".
+NODE_GROUP_SUFFIX = "-nodes"
+NODE_GROUP_NAME_MAX = 63
+# EKS service quotas: 40 public endpoint CIDR ranges per cluster; 450 nodes per managed node group (default).
+PUBLIC_CIDRS_MAX = 40
+NODES_MAX = 450
+IAM_PRINCIPAL_ARN = r"arn:(aws|aws-[a-z-]+):iam::[0-9]{12}:(role|user)/([\x21-\x7e]{0,510}/)?[A-Za-z0-9+=,.@_-]{1,64}"
+# Kubernetes label key: optional DNS-subdomain prefix (<= 253) and '/', then a name of <= 63; value <= 63
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}", re.ASCII)
+_LABEL_VALUE = re.compile(_LABEL_NAME, re.ASCII)
+# Kubelet may set node labels under kubernetes.io / k8s.io only with these prefixes (NodeRestriction admission).
+_KUBELET_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+ADDON_VERSION = r"v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}-eksbuild\.[0-9]{1,4}"
+# Chosen bound on the union of publicAccessCidrs: one /8 worth of addresses (16,777,216). An allow-list is for
+# the machines that run `pulumi up`; anything larger is the internet in all but name (0.0.0.0/1 + 128.0.0.0/1).
+PUBLIC_ADDRESSES_MAX = 2**24
+_NOT_PUBLIC = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+
+
+def public_cidr(text: str) -> str | None:
+    try:
+        net = ipaddress.IPv4Network(text, strict=True)
+    except ValueError:
+        return "must be an IPv4 CIDR with no host bits set, e.g. 203.0.113.0/24"
+    if net.prefixlen < 8:
+        return "must not be open to the whole internet (prefix shorter than /8); list your runners' CIDRs"
+    if any(net.overlaps(n) for n in _NOT_PUBLIC):
+        return "must be public addresses (not private, shared, loopback, link-local, multicast or reserved)"
+    return None
+
+
+def label_pair(pair: tuple[str, str]) -> str | None:
+    key, value = pair
+    # EKS CreateNodegroup labels: keys and values 1-63 characters (botocore eks model, labelKey/labelValue).
+    if not 1 <= len(key) <= 63 or not _LABEL_KEY.fullmatch(key):
+        return "keys must be Kubernetes label keys ([prefix/]name), at most 63 characters (EKS)"
+    prefix = key.rpartition("/")[0]
+    if (prefix.endswith(("kubernetes.io", "k8s.io"))) and not key.startswith(_KUBELET_PREFIXES):
+        return "keys under kubernetes.io/k8s.io are reserved (only kubelet.kubernetes.io/, node.kubernetes.io/)"
+    if not _LABEL_VALUE.fullmatch(value):
+        return "values must be 1-63 letters, digits, '-', '_' or '.', starting and ending alphanumeric"
+    return None
+
+
+def instance_type_check(name: str) -> str | None:
+    if not is_instance_type(name):
+        return "must be an EC2 instance type such as m6i.large (botocore EC2 model, InstanceType)"
+    if MAC_FAMILY.fullmatch(name.partition(".")[0]):
+        return "Mac instances run only on Dedicated Hosts, not in EKS managed node groups"
+    return None
+
+
+def one_architecture(types: tuple[str, ...]) -> str | None:
+    archs: dict[str, list[str]] = {}
+    for t in types:
+        archs.setdefault(instance_architecture(t), []).append(t)
+    if len(archs) > 1:
+        return f"all types must share one CPU architecture (the image is built for one), got {archs}"
+    return None
+
+
+def addon_pair(pair: tuple[str, str]) -> str | None:
+    name, version = pair
+    if name not in EKS_ADDONS:
+        return f"add-on must be one of {', '.join(EKS_ADDONS)}"
+    return matches(ADDON_VERSION, "v1.2.3-eksbuild.1", "a version")(version)
+
+
+def covered_addresses(cidrs: tuple[str, ...]) -> int:
+    nets = ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in cidrs)
+    return sum(n.num_addresses for n in nets)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterConfig:
+    name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 57 characters.",
+                        when_set(matches(CLUSTER_NAME, "webstack-dev",
+                                         "letters, digits, '-' or '_', starting alphanumeric,")))
+    kubernetes_version: str = setting("kubernetesVersion", DEFAULT_KUBERNETES_VERSION, "EKS Kubernetes version.",
+                                      one_of(*SUPPORTED_KUBERNETES_VERSIONS))
+    endpoint_public_access: bool = setting(
+        "endpointPublicAccess", True,
+        "Expose the API server publicly (only to publicAccessCidrs); false for runners inside the VPC.")
+    public_access_cidrs: tuple[str, ...] = setting(
+        "publicAccessCidrs", (), "CIDRs allowed to reach the public API endpoint (required when it is on).",
+        length(0, PUBLIC_CIDRS_MAX), each(public_cidr), unique())
+    admin_principal_arns: tuple[str, ...] = setting(
+        "adminPrincipalArns", (), "IAM role/user ARNs given cluster-admin through EKS access entries.",
+        each(matches(IAM_PRINCIPAL_ARN, "arn:aws:iam::123456789012:role/admins", "an IAM role or user ARN")),
+        unique())
+    log_types: tuple[str, ...] = setting(
+        "clusterLogTypes", REQUIRED_CLUSTER_LOG_TYPES,
+        "Control plane log types (api, audit and authenticator are always on).", each(one_of(*CLUSTER_LOG_TYPES)))
+    log_retention_days: int = setting("clusterLogRetentionDays", 90,
+                                      "Retention of the control plane log group, in days.", one_of(*LOG_RETENTION_DAYS))
+    node_instance_types: tuple[str, ...] = setting(
+        "nodeInstanceTypes", ("m6i.large",), "Node instance types; all of one CPU architecture.",
+        length(1, 20), each(instance_type_check), unique(), one_architecture)
+    node_capacity_type: str = setting("nodeCapacityType", "ON_DEMAND", "'ON_DEMAND' or 'SPOT'.",
+                                      one_of("ON_DEMAND", "SPOT"))
+    node_min_size: int = setting("nodeMinSize", 2, "Node group minimum size (at least 1).", between(1, NODES_MAX))
+    node_desired_size: int = setting("nodeDesiredSize", 3, "Node group desired size.", between(1, NODES_MAX))
+    node_max_size: int = setting("nodeMaxSize", 6, "Node group maximum size.", between(1, NODES_MAX))
+    node_disk_size_gb: int = setting("nodeDiskSizeGb", 50, "Encrypted gp3 root volume size (GiB).",
+                                     between(20, 16384))
+    node_max_unavailable: int = setting("nodeMaxUnavailable", 1, "Nodes replaced at once during a node group update.",
+                                        between(1, 100))
+    node_labels: tuple[tuple[str, str], ...] = setting("nodeLabels", (), "Kubernetes labels put on every node.",
+                                                       each(label_pair))
+    addon_versions: tuple[tuple[str, str], ...] = setting(
+        "addonVersions", (), "Pinned EKS add-on versions by name (default: the newest for the cluster version).",
+        each(addon_pair))
+
+    @property
+    def node_architecture(self) -> str:
+        return instance_architecture(self.node_instance_types[0])
+
+    @property
+    def node_group_name(self) -> str:
+        return f"{self.name}{NODE_GROUP_SUFFIX}"
+
+
+@rule("clusterName")
+def _cluster_and_node_group_names(cfg: StackConfig) -> str | None:
+    """The resolved name (default <project>-<stack>) must suit EKS and leave room for the node group's."""
+    if not re.fullmatch(CLUSTER_NAME, cfg.cluster.name, re.ASCII):
+        return "must be 1-100 letters, digits, '-' or '_', starting alphanumeric (set clusterName)"
+    if len(cfg.cluster.node_group_name) > NODE_GROUP_NAME_MAX:
+        return (f"must be at most {NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)} characters: the node group "
+                f"'{cfg.cluster.node_group_name}' must be at most {NODE_GROUP_NAME_MAX} (set a shorter clusterName)")
+    return None
+
+
+@rule("publicAccessCidrs", "endpointPublicAccess")
+def _public_endpoint_allow_list(cfg: StackConfig) -> str | None:
+    public, cidrs = cfg.cluster.endpoint_public_access, cfg.cluster.public_access_cidrs
+    if public and not cidrs:
+        return ("empty while endpointPublicAccess is true: list the CIDRs of the machines running `pulumi up`, "
+                "or set endpointPublicAccess to false and run from inside the VPC")
+    if not public and cidrs:
+        return "only allowed when endpointPublicAccess is true"
+    return None
+
+
+@rule("publicAccessCidrs")
+def _not_the_internet_in_pieces(cfg: StackConfig) -> str | None:
+    total = covered_addresses(cfg.cluster.public_access_cidrs)
+    if total > PUBLIC_ADDRESSES_MAX:
+        return (f"together cover {total} addresses, more than one /8 ({PUBLIC_ADDRESSES_MAX}): "
+                "the API server must not be open to the whole internet")
+    return None
+
+
+@rule("adminPrincipalArns", "aws:region")
+def _admins_in_partition(cfg: StackConfig) -> str | None:
+    other = [a for a in cfg.cluster.admin_principal_arns if a.split(":")[1] != cfg.partition]
+    return f"ARNs must be in the stack's partition ({cfg.partition}); not {', '.join(other)}" if other else None
+
+
+@rule("nodeMinSize", "nodeDesiredSize", "nodeMaxSize")
+def _node_sizes_ordered(cfg: StackConfig) -> str | None:
+    c = cfg.cluster
+    return None if c.node_min_size <= c.node_desired_size <= c.node_max_size else "must satisfy min <= desired <= max"

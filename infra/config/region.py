@@ -1,0 +1,33 @@
+"""Regions and partitions from botocore's endpoint data (the table AWS's own SDKs resolve endpoints with)."""
+
+from __future__ import annotations
+
+import functools
+
+# Availability Zones per region: upper bounds (the AZ IDs each region lists in "AWS Availability Zones",
+# https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html). Every region has
+# at least three; an older account may see fewer in us-west-1 and ap-northeast-1, which the deploy-time check
+# (the region's real zones) catches. Regions missing here are checked at deploy time only.
+AZ_COUNTS = {
+    "us-east-1": 6, "us-east-2": 3, "us-west-1": 3, "us-west-2": 4, "ca-central-1": 3,
+    "eu-west-1": 3, "eu-west-2": 3, "eu-west-3": 3, "eu-central-1": 3, "eu-north-1": 3, "eu-south-1": 3,
+    "ap-northeast-1": 4, "ap-northeast-2": 4, "ap-northeast-3": 3, "ap-south-1": 3, "ap-southeast-1": 3,
+    "ap-southeast-2": 3, "sa-east-1": 3, "af-south-1": 3, "me-south-1": 3,
+}
+
+
+@functools.cache
+def partitions() -> dict[str, str]:
+    """region -> partition (aws, aws-cn, aws-us-gov, aws-iso...), every region botocore's endpoint data lists."""
+    from botocore.loaders import create_loader
+
+    endpoints = create_loader().load_data("endpoints")
+    return {region: p["partition"] for p in endpoints["partitions"] for region in p.get("regions", {})}
+
+
+def partition_of(region: str) -> str | None:
+    return partitions().get(region)
+
+
+def az_count_of(region: str) -> int | None:
+    return AZ_COUNTS.get(region)

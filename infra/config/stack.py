@@ -1,0 +1,179 @@
+"""StackConfig: the sections, the stack-wide keys (extraTags), and how a raw config map becomes one."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .addons import AddonsConfig
+from .app import AppConfig, alb_name
+from .cluster import CLUSTER_LOG_TYPES, REQUIRED_CLUSTER_LOG_TYPES, ClusterConfig
+from .core import (
+    PROJECT,
+    REGION_KEY,
+    RULES,
+    ConfigError,
+    Setting,
+    declared,
+    each,
+    length,
+    problem,
+    read,
+    rule,
+    schema_entry,
+    setting,
+    show,
+)
+from .dns import DnsConfig
+from .network import NetworkConfig
+from .region import partition_of
+from .registry import RegistryConfig
+
+# Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
+COMMON_TAG_KEYS = ("project", "stack", "managed-by")
+# AWS: at most 50 user tags per resource. Every resource carries the 3 common tags and a Name, and the subnets
+# two more (kubernetes.io/role/elb or internal-elb, kubernetes.io/cluster/<name>): 44 are left.
+TAGS_PER_RESOURCE = 50
+EXTRA_TAGS_MAX = TAGS_PER_RESOURCE - len(COMMON_TAG_KEYS) - 1 - 2
+RESERVED_TAG_KEYS = (*COMMON_TAG_KEYS, "Name")
+_TAG_PUNCTUATION = set("_.:/=+-@ ")
+
+
+def tag_text(text: str) -> bool:
+    """AWS tag characters: Unicode letters, digits, spaces and _ . : / = + - @ (Tagging best practices)."""
+    return all(c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ" for c in text)
+
+
+def tag_pair(pair: tuple[str, str]) -> str | None:
+    key, value = pair
+    if not 1 <= len(key) <= 128 or len(value) > 256 or not tag_text(key) or not tag_text(value):
+        return ("keys must be 1-128 and values at most 256 letters, digits, spaces or _ . : / = + - @ "
+                "(AWS tag rules)")
+    if key.lower().startswith("aws:"):
+        return "keys must not start with 'aws:' (reserved by AWS)"
+    if key in RESERVED_TAG_KEYS or key.startswith("kubernetes.io/"):
+        return f"keys must not override the stack's own tags ({', '.join(RESERVED_TAG_KEYS)}, kubernetes.io/...)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    project: str
+    stack: str
+    region: str
+    partition: str = "aws"  # from the region (botocore endpoint data): aws, aws-cn, aws-us-gov...
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    addons: AddonsConfig = field(default_factory=AddonsConfig)
+    app: AppConfig = field(default_factory=AppConfig)
+    extra_tags: tuple[tuple[str, str], ...] = setting(
+        "extraTags", (), f"Extra tags added to every AWS resource (at most {EXTRA_TAGS_MAX}).",
+        length(0, EXTRA_TAGS_MAX), each(tag_pair))
+
+
+SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
+                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig}
+
+
+@functools.cache
+def settings() -> tuple[Setting, ...]:
+    """Every key, in declaration order: the sections', then the stack-wide ones."""
+    found = [s for name, cls in SECTIONS.items() for s in declared(cls, name)]
+    return (*found, *declared(StackConfig))
+
+
+def settings_by_key() -> dict[str, Setting]:
+    return {s.key: s for s in settings()}
+
+
+def schema() -> dict[str, dict[str, Any]]:
+    """Pulumi.yaml's `config:` block, generated from the declarations (`make config-schema`)."""
+    return {s.key: schema_entry(s) for s in settings()}
+
+
+def value_of(cfg: StackConfig, key: str) -> Any:
+    if key == REGION_KEY:
+        return cfg.region
+    value: Any = cfg
+    for part in settings_by_key()[key].path:
+        value = getattr(value, part)
+    return value
+
+
+def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, region: str, partition: str
+             ) -> StackConfig:
+    """Build the sections from parsed values, then fill in what is derived (names, always-on log types)."""
+    parts = {name: cls(**{p[1]: v for p, v in values.items() if p[0] == name}) for name, cls in SECTIONS.items()}
+    dns, cluster, app = parts["dns"], parts["cluster"], parts["app"]
+    parts["dns"] = dataclasses.replace(
+        dns, zone_name=dns.zone_name.removesuffix(".").lower(), hostname=dns.hostname.removesuffix("."),
+        certificate_extra_names=tuple(n.removesuffix(".") for n in dns.certificate_extra_names))
+    # The security-relevant log types are always on; the key can only add to them.
+    wanted = set(cluster.log_types) | set(REQUIRED_CLUSTER_LOG_TYPES)
+    cluster = dataclasses.replace(cluster, name=cluster.name or f"{project}-{stack}",
+                                  log_types=tuple(t for t in CLUSTER_LOG_TYPES if t in wanted))
+    parts["cluster"] = cluster
+    parts["app"] = dataclasses.replace(app, load_balancer_name=app.load_balancer_name or alb_name(cluster.name,
+                                                                                                  app.name))
+    top = {p[0]: v for p, v in values.items() if len(p) == 1}
+    return StackConfig(project=project, stack=stack, region=region, partition=partition, **parts, **top)
+
+
+def _unknown_keys(raw: Mapping[Any, Any]) -> list[str]:
+    known = settings_by_key()
+    lines = []
+    for name in sorted((k for k in raw if k not in known), key=str):
+        close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) and len(name) < 200 else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{PROJECT}:{show(name).strip(chr(39))}: unknown key{hint}; known keys are listed in Pulumi.yaml")
+    return lines
+
+
+def _region(region: Any) -> tuple[str, str, str | None]:
+    """(region, partition, problem)."""
+    if region is None or region == "":
+        return "", "aws", f"{REGION_KEY} is not set: allowed is an AWS region such as us-east-1"
+    partition = partition_of(region) if isinstance(region, str) else None
+    if partition is None:
+        return "", "aws", problem([REGION_KEY], [region], "must be an AWS region botocore's endpoint data lists, "
+                                                           "such as us-east-1, cn-north-1 or us-gov-west-1")
+    return region, partition, None
+
+
+def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any) -> StackConfig:
+    problems = _unknown_keys(raw)
+    failed: set[str] = set()
+    values: dict[tuple[str, ...], Any] = {}
+    for decl in settings():
+        values[decl.path], why = read(decl, raw)
+        if why:
+            problems.append(why)
+            failed.add(decl.key)
+    region, partition, why = _region(region)
+    if why:
+        problems.append(why)
+        failed.add(REGION_KEY)
+    cfg = _resolve(values, project=project, stack=stack, region=region, partition=partition)
+    for r in RULES:
+        if failed.isdisjoint(r.keys):
+            why = r.check(cfg)
+            if why:
+                problems.append(problem(r.keys, [value_of(cfg, k) for k in r.keys], why))
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+@rule("extraTags")
+def _extra_tags_case(cfg: StackConfig) -> str | None:
+    # Tag keys are case sensitive, but two keys differing only in case are refused by some services (IAM).
+    lowered = [k.lower() for k, _ in cfg.extra_tags]
+    return "keys must differ in more than letter case (IAM refuses such pairs)" if len(set(lowered)) < len(
+        lowered) else None

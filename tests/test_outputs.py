@@ -1,0 +1,74 @@
+"""Stack outputs carry a description (export()), README's table is generated from them; component Args are
+keyword-only."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from infra.dns import DnsArgs
+from infra.image import AppImageArgs
+from infra.network import NetworkArgs
+from infra.outputs import README_BEGIN, README_END, OutputDoc, check, declared, readme_block, update_readme
+from infra.registry import RegistryArgs
+from infra.render import ROOT, Plan
+
+pytestmark = pytest.mark.project_root  # reads __main__.py and README.md
+
+
+def test_every_stack_output_is_exported_with_a_description(dev: Plan) -> None:
+    docs = declared()
+    assert [d.name for d in docs] == list(dict.fromkeys(d.name for d in docs))
+    # the program exports exactly what __main__.py declares through export(): no bare pulumi.export
+    assert set(dev.outputs) == {d.name for d in docs}
+    assert "pulumi.export" not in (ROOT / "__main__.py").read_text()
+
+
+def test_readme_outputs_table_is_current() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
+    assert readme[start:end] == readme_block(declared()), "stale Outputs table: run `make outputs`"
+
+
+def test_make_outputs_rewrites_a_stale_table(tmp_path: Path) -> None:
+    main = tmp_path / "__main__.py"
+    main.write_text('from infra.outputs import export\nexport("b", 1, "Second.")\nexport("a", 2, "First one.")\n')
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\n| old |\n{README_END}\nrest\n")
+    assert update_readme(readme, main) is True
+    assert readme.read_text() == (f"intro\n{README_BEGIN}\n| output | description |\n|---|---|\n"
+                                  f"| `b` | Second. |\n| `a` | First one. |\n{README_END}\nrest\n")
+    assert update_readme(readme, main) is False
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    ('export("a", 1, "")', "one line"),
+    ('export("a", 1, "two\\nlines")', "one line"),
+    ('export("a", 1, "a | pipe")', "without '|'"),
+    ('export("a", 1, "x" * 3)', "literal description"),
+    ('export(name, 1, "x")', "literal name"),
+    ('export("Bad-Name", 1, "x")', "snake_case"),
+    ('export("a", 1, "x")\nexport("a", 2, "y")', "exported twice: a"),
+])
+def test_bad_exports_are_refused(tmp_path: Path, source: str, problem: str) -> None:
+    main = tmp_path / "__main__.py"
+    main.write_text(source + "\n")
+    with pytest.raises(ValueError, match=problem):
+        declared(main)
+
+
+def test_export_checks_at_runtime_too() -> None:
+    with pytest.raises(ValueError, match="one line"):
+        check("a", "x" * 200)
+    assert OutputDoc("a", "b") == ("a", "b")
+
+
+@pytest.mark.parametrize("args_class", [NetworkArgs, RegistryArgs, DnsArgs, AppImageArgs])
+def test_component_args_are_frozen_and_keyword_only(args_class: type) -> None:
+    params = dataclasses.fields(args_class)
+    assert all(f.kw_only for f in params), args_class
+    assert args_class.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        args_class(*[None] * len(params))

@@ -1,0 +1,206 @@
+"""A user edits the root Pulumi.dev.yaml / Pulumi.prod.yaml the way the README says: the suite still passes.
+
+Design (the suite must stay under 60 s on 2 cores, so the suite is not run twice):
+- The edit changes two top-level files. A test can only notice it if it reads top-level files of the project
+  (README.md, Pulumi*.yaml, __main__.py, scripts such as up.sh) or runs something that does; every other test reads
+  the committed test stacks (tests/stacks/) and the project's code in subfolders, which the edit leaves alone.
+- Such tests carry the `project_root` marker (per test or per module). `test_the_suite_passes_on_edited_stacks`
+  copies the tracked files (`git ls-files`) but the root stack files, writes the examples (whose values the test
+  stacks carry) edited as the README says into the copy, and runs exactly `pytest -m project_root` there (plus
+  `make plan` of the edited dev stack, in parallel). The user's own stack files are never read.
+- `test_only_marked_tests_touch_the_root_stack_files` is the guard: it fails when an unmarked test references the
+  root stack files (their names, a render or stack_config without `stacks=`, a listing of the project root, or a
+  program that reads them: up.sh, make, the render CLI without --stacks). At run time, conftest.py's audit hook
+  fails any test that opens a root stack file in-process.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import preflight
+from infra.config import load_config
+from infra.render import ROOT, TEST_STACKS
+
+MARKER = "project_root"
+THIS = Path(__file__).name
+# What the README's "Set your domain, region and who may reach the API" tells a user to change, per stack.
+EDITS: dict[str, dict[str, Any]] = {
+    "dev": {"aws:region": "eu-central-1", "webstack:zoneName": "acme-corp.net",
+            "webstack:hostname": "shop.acme-corp.net", "webstack:createZone": False,
+            "webstack:publicAccessCidrs": ["81.2.69.160/32"], "webstack:vpcCidr": "10.42.0.0/16",
+            "webstack:nodeInstanceTypes": ["t4g.medium"]},
+    "prod": {"aws:region": "ap-southeast-2", "webstack:zoneName": "prod.acme-corp.net",
+             "webstack:hostname": "www.prod.acme-corp.net", "webstack:certificateExtraNames": ["prod.acme-corp.net"],
+             "webstack:publicAccessCidrs": ["81.2.69.0/28", "81.2.70.4/32"], "webstack:vpcCidr": "172.20.0.0/16",
+             "webstack:nodeInstanceTypes": ["m7i.large", "m7a.large"],
+             "webstack:adminPrincipalArns": ["arn:aws:iam::210987654321:role/platform-admins"]},
+}
+
+
+def copy_tracked_files(dest: Path) -> Path:
+    """The tracked files, except the root stack files: those are the user's (whatever state they are in now)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: `git ls-files` lists nothing to copy")
+    for rel in filter(None, listed.stdout.decode().split("\0")):
+        src = ROOT / rel
+        if "/" not in rel and _STACK_FILE.fullmatch(rel):
+            continue
+        if src.is_file():  # tracked but deleted in the working tree: skip
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def edit_stack(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The shipped example (its values are the test stack's) edited as `pulumi config set` would: load the file,
+    change the keys, write it back."""
+    doc = yaml.safe_load((TEST_STACKS / path.name).read_text()) or {}
+    doc.setdefault("config", {}).update(values)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return doc["config"]
+
+
+def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
+    copy = copy_tracked_files(tmp_path / "repo")
+    for stack, values in EDITS.items():
+        config = edit_stack(copy / f"Pulumi.{stack}.yaml", values)
+        # the edited files are valid and hold nothing documentation-only: `make up` would go ahead
+        raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
+        load_config(raw, project="webstack", stack=stack, region=config["aws:region"])
+        assert preflight.check(stack, copy) == [], stack
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
+    env["REQUIRE_NGINX"] = "0"
+    readme_before = (copy / "README.md").read_text()
+    # only the modules holding marked tests: collecting the others would import (and cost) for nothing
+    modules = [f"tests/{m.name}" for m in sorted((copy / "tests").glob("test_*.py"))
+               if m.name != THIS and MARKER in m.read_text()]
+    runs = {
+        "pytest -m project_root": subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules], cwd=copy,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        "make plan": subprocess.Popen(
+            [sys.executable, "-m", "infra.render", "--stack", "dev", "--quiet"], cwd=copy, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+    }
+    outputs = {name: proc.communicate(timeout=300)[0] for name, proc in runs.items()}
+    for name, proc in runs.items():
+        assert proc.returncode == 0, f"{name} in the edited copy failed:\n{outputs[name][-4000:]}"
+    assert re.search(r"\d+ passed", outputs["pytest -m project_root"])
+    assert "deselected" in outputs["pytest -m project_root"]  # only the marked tests ran
+    # make plan rendered the user's edited stack (eu-central-1, arm64 nodes) into build/plan/dev/
+    resources = (copy / "build" / "plan" / "dev" / "resources.json").read_text()
+    assert '"eu-central-1a"' in resources and '"10.42.0.0/16"' in resources and "linux/arm64" in resources
+    assert (copy / "README.md").read_text() == readme_before  # make plan leaves the README diagram alone
+
+
+# --- the guard ---------------------------------------------------------------------------------------------------
+_STACK_FILE = re.compile(r"Pulumi\.(?!yaml\b)[^/\s]*\.ya?ml|Pulumi\.\*|Pulumi\.\{")
+_PROGRAMS = re.compile(r"\bup\.sh\b|^make$|\binfra\.render\b")
+
+
+def _marked(decorators: list[ast.expr]) -> bool:
+    return any(MARKER in ast.unparse(d) for d in decorators)
+
+
+def _references(node: ast.AST) -> list[str]:
+    """Ways `node` could reach the root stack files."""
+    found = []
+    docstrings = {id(n.body[0].value) for n in ast.walk(node)
+                  if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
+                  and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    for sub in ast.walk(node):
+        if id(sub) in docstrings:
+            continue
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            if _STACK_FILE.search(sub.value) or _PROGRAMS.search(sub.value):
+                found.append(repr(sub.value))
+        elif isinstance(sub, ast.JoinedStr) and _STACK_FILE.search(ast.unparse(sub)):
+            found.append(ast.unparse(sub))
+        elif isinstance(sub, ast.Call):
+            name = ast.unparse(sub.func)
+            if name.split(".")[-1] in ("render", "stack_config") and not any(k.arg == "stacks" for k in sub.keywords):
+                found.append(f"{name}(...) without stacks=")
+            if name.split(".")[-1] == "main" and "'--stack'" in ast.unparse(sub) and "--stacks" not in ast.unparse(sub):
+                found.append(f"{name}([...]) renders a root stack file (no --stacks)")
+            if name.split(".")[-1] in ("glob", "iterdir", "listdir", "scandir", "rglob") and "ROOT" in name + (
+                    ast.unparse(sub.args[0]) if sub.args else ""):
+                found.append(f"{name}(...) lists the project root")
+    return found
+
+
+def unmarked_references(source: str) -> list[str]:
+    """`line: what` for each reference to the root stack files outside a `project_root`-marked test."""
+    tree = ast.parse(source)
+    if any(MARKER in ast.unparse(n) for n in tree.body
+           if isinstance(n, ast.Assign) and any(ast.unparse(t) == "pytestmark" for t in n.targets)):
+        return []
+    problems = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the module docstring
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            if _marked(node.decorator_list):
+                continue
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        # helpers, fixtures and module-level code: any test may use them, so the module must be marked
+        problems += [f"line {node.lineno} ({getattr(node, 'name', 'module level')}): {ref}"
+                     for ref in _references(node)]
+    return problems
+
+
+def test_only_marked_tests_touch_the_root_stack_files() -> None:
+    problems = {}
+    for module in sorted((ROOT / "tests").glob("test_*.py")):
+        if module.name != THIS and (found := unmarked_references(module.read_text())):
+            problems[module.name] = found
+    assert problems == {}, (f"tests reaching the root stack files must be marked @pytest.mark.{MARKER} (then "
+                            f"{THIS} runs them on edited stacks), or use tests/stacks: {problems}")
+
+
+@pytest.mark.parametrize(("source", "caught"), [
+    ('def test_a():\n    render("dev")\n', True),
+    ('def test_a():\n    render("dev", stacks=TEST_STACKS)\n', False),
+    ('def test_a():\n    stack_config("prod")\n', True),
+    ('def test_a():\n    (ROOT / "Pulumi.dev.yaml").read_text()\n', True),
+    ('def test_a(s):\n    open(f"Pulumi.{s}.yaml")\n', True),
+    ('def test_a():\n    list(ROOT.glob("Pulumi.*.yaml"))\n', True),
+    ('def test_a():\n    list(TEST_STACKS.glob("*.yaml"))\n', False),
+    ('def test_a():\n    (ROOT / "Pulumi.yaml").read_text()\n', False),
+    ('def test_a():\n    run(["bash", "scripts/up.sh"])\n', True),
+    ('def test_a():\n    run(["make", "plan"])\n', True),
+    ('def test_a():\n    main(["--stack", "dev"])\n', True),
+    ('def test_a():\n    main(["--stack", "dev", "--stacks", str(TEST_STACKS)])\n', False),
+    ('SCRIPT = ROOT / "scripts" / "up.sh"\n', True),
+    ('def helper():\n    render("dev")\n', True),
+    ('"""Runs up.sh on Pulumi.dev.yaml."""\ndef test_a():\n    """Reads Pulumi.dev.yaml? No."""\n', False),
+    ('@pytest.mark.project_root\ndef test_a():\n    render("dev")\n', False),
+    ('pytestmark = pytest.mark.project_root\nSCRIPT = "up.sh"\n', False),
+])
+def test_the_guard_catches_references(source: str, caught: bool) -> None:
+    assert bool(unmarked_references(source)) is caught
+
+
+def test_the_runtime_guard_sees_an_opened_root_stack_file() -> None:
+    """conftest.py's audit hook: opening ROOT/Pulumi.<stack>.yaml in-process is recorded (and fails the test)."""
+    import conftest
+
+    before = len(conftest._opened_root_stack_files)
+    conftest._audit("open", (str(ROOT / "tests" / "stacks" / "Pulumi.dev.yaml"), "r", 0))
+    conftest._audit("open", (str(ROOT / "Pulumi.yaml"), "r", 0))
+    assert len(conftest._opened_root_stack_files) == before
+    conftest._audit("open", (str(ROOT / "Pulumi.dev.yaml"), "r", 0))
+    assert conftest._opened_root_stack_files[before:] == [str(ROOT / "Pulumi.dev.yaml")]
+    del conftest._opened_root_stack_files[before:]  # a simulated open: do not fail this test's teardown
