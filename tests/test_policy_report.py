@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from crafted_plans import broken
 
-from infra.render import Plan
+from infra.render import TEST_STACKS, Plan
 from infra.render import policy_report as pr
 from policy.validators import POLICIES
 
@@ -71,8 +71,8 @@ def test_exit_status_follows_mandatory_violations(dev: Plan, monkeypatch: pytest
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     # the CLI renders a stack file; hand it the real dev plan, then the crafted one
     monkeypatch.setattr(pr, "render", lambda stack, stacks=None: dev)
-    assert pr.main(["--stack", "dev"]) == 0
+    assert pr.main(["--stack", "dev", "--stacks", str(TEST_STACKS)]) == 0
     assert "no violation" in capsys.readouterr().out
     monkeypatch.setattr(pr, "render", lambda stack, stacks=None: broken(dev))
-    assert pr.main(["--stack", "dev", "--format", "markdown"]) == 1
+    assert pr.main(["--stack", "dev", "--stacks", str(TEST_STACKS), "--format", "markdown"]) == 1
     assert "imageTagMutability is MUTABLE" in capsys.readouterr().out

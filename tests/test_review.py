@@ -29,7 +29,7 @@ class Recorder:
         stack = args[args.index("--stack") + 1]
         if args[0] == self.fail:
             return rv.ToolRun(1, "", "Traceback ...\nRuntimeError: git worktree add failed")
-        if args[0] == "infra.render.diff":
+        if args[0] == rv.DIFF_MODULE:
             return rv.ToolRun(0, self.diff or f"### Plan diff of stack {stack}\n\n**No changes.**\n", "")
         return rv.ToolRun(0, self.cost or f"### Monthly cost: stack {stack}\n\n**$123.45 per month**\n\n"
                                           "**Monthly cost change against abc: +$32.85 ($90.60 -> $123.45)**\n", "")
@@ -53,14 +53,14 @@ def test_comment_has_marker_sections_cost_and_policy_tables(dev: Plan, prod: Pla
     assert text.count("| `ecr-immutable-tags` | mandatory | 1 | ✅ pass |") == 2
     # the exact CLI interface of make diff / make cost
     assert runner.calls[:2] == [
-        ["infra.render.diff", "--stack", "dev", "--base", "abc123", "--format", "markdown"],
-        ["infra.render.cost", "--stack", "dev", "--base", "abc123", "--format", "markdown"]]
+        [rv.DIFF_MODULE, "--stack", "dev", "--base", "abc123", "--format", "markdown"],
+        [rv.COST_MODULE, "--stack", "dev", "--base", "abc123", "--format", "markdown"]]
     assert rv.review_stack("dev", "b", runner=runner, plan=dev, stacks="tests/stacks") and \
         runner.calls[-1][-2:] == ["--stacks", "tests/stacks"]
 
 
 def test_violations_and_tool_failures_show(dev: Plan, prod: Plan, tmp_path: Path) -> None:
-    runner = Recorder(fail="infra.render.cost")
+    runner = Recorder(fail=rv.COST_MODULE)
     items = [rv.review_stack("dev", "abc", runner=runner, plan=broken(dev)),
              rv.review_stack("prod", "abc", runner=runner, plan=prod)]
     text = rv.compose(items, base="abc", head="def")
@@ -106,6 +106,7 @@ def test_cut_markdown_keeps_short_text_and_closes_blocks() -> None:
     assert rv._fair_shares([10, 1000, 1000], 610) == [10, 300, 300]
 
 
+@pytest.mark.project_root  # lists the root stack files
 def test_example_stacks_are_the_root_stack_files(tmp_path: Path) -> None:
     for name in ("staging", "prod", "ecs", "dev"):
         (tmp_path / f"Pulumi.{name}.yaml").write_text("config: {}\n")
@@ -150,7 +151,7 @@ def test_readme_sample_is_current(dev: Plan, prod: Plan, variant) -> None:  # ty
     assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block
 
 
-@pytest.mark.parametrize("module", ["infra.render.diff", "infra.render.cost"])
+@pytest.mark.parametrize("module", [rv.DIFF_MODULE, rv.COST_MODULE])
 def test_the_tools_accept_the_arguments_the_composer_passes(module: str) -> None:
     """The composer runs `python -m infra.render.diff|cost --stack S --base REF --format markdown [--stacks DIR]`."""
     done = rv.run_module([module, "--help"])

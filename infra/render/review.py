@@ -31,6 +31,7 @@ from .policy_report import PolicyReport, check, summary_line, to_markdown
 MARKER = "<!-- webstack-review -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
 STACK_ORDER = ("dev", "prod", "ecs")
+DIFF_MODULE, COST_MODULE = "infra.render.diff", "infra.render.cost"  # `make diff` / `make cost`
 
 
 class ToolRun(NamedTuple):
@@ -69,9 +70,9 @@ def review_stack(stack: str, base: str, *, stacks: str | None = None, runner: Ru
     """One stack's review. `stacks`: folder of the stack files relative to the root (default: the root's
     Pulumi.<stack>.yaml, the ones a pull request edits); `plan`: this tree's render if already made."""
     extra = ["--stacks", stacks] if stacks else []
-    diff = _tool_markdown("make diff", runner(["infra.render.diff", "--stack", stack, "--base", base,
+    diff = _tool_markdown("make diff", runner([DIFF_MODULE, "--stack", stack, "--base", base,
                                                "--format", "markdown", *extra]))
-    cost = _tool_markdown("make cost", runner(["infra.render.cost", "--stack", stack, "--base", base,
+    cost = _tool_markdown("make cost", runner([COST_MODULE, "--stack", stack, "--base", base,
                                                "--format", "markdown", *extra]))
     try:
         plan = plan or render(stack, stacks=ROOT / stacks if stacks else None)
