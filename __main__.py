@@ -24,19 +24,23 @@ registry = Registry("registry", RegistryArgs(config=cfg.registry, tags=tags))
 dns = Dns("dns", DnsArgs(config=cfg.dns, tags=tags))
 
 cluster = Cluster("cluster", ClusterArgs(
-    cfg.cluster, network.vpc_id, network.public_subnet_ids, network.private_subnet_ids,
-    egress_ready=network.private_default_routes, tags=tags))
+    config=cfg.cluster, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
+    private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
+    partition=cfg.partition, tags=tags))
 # Built and pushed while the control plane is created: the image does not depend on the cluster.
 image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                      architecture=cfg.cluster.node_architecture))
 
 addons = PlatformAddons("platform", PlatformAddonsArgs(
-    cfg.addons, cluster.cluster_name, cfg.region, network.vpc_id, cluster.oidc_provider_arn, cluster.oidc_issuer,
-    dns.zone_id, dns.zone_arn, dns.zone_name, cluster.provider, tags))
+    config=cfg.addons, kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name,
+    region=cfg.region, partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
+    oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
+    provider=cluster.provider, tags=tags))
 
 app = WebApp("webapp", WebAppArgs(
-    cfg.app, image.repo_digest, cfg.dns.hostname, dns.certificate_arn, cluster.provider,
-    ingress_controllers=[addons.alb_controller, addons.external_dns]))
+    config=cfg.app, image=image.repo_digest, architecture=cfg.cluster.node_architecture,
+    hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn, provider=cluster.provider,
+    ingress_controllers=[addons.alb_controller, addons.dns_drain]))
 
 export("url", app.url, "The app's address, `https://<hostname>`.")
 export("alb_hostname", app.alb_hostname, "DNS name of the ALB the Ingress created (the app's record aliases it).")

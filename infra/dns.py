@@ -13,6 +13,10 @@ from .config import DnsConfig
 TYPE = "webstack:dns:Dns"
 
 
+# The zone's resource name: `make up` creates it first (pulumi up --target) on a stack that creates its zone.
+ZONE_RESOURCE = "zone"
+
+
 @dataclass(frozen=True, kw_only=True)
 class DnsArgs:
     config: DnsConfig
@@ -33,7 +37,7 @@ class Dns(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if cfg.create_zone:
             zone = aws.route53.Zone(
-                f"{name}-zone", name=cfg.zone_name, comment=f"Public zone for {cfg.hostname}",
+                f"{name}-{ZONE_RESOURCE}", name=cfg.zone_name, comment=f"Public zone for {cfg.hostname}",
                 force_destroy=False, tags=tags,
                 # Deleting the zone breaks the registrar delegation; make it a deliberate act.
                 opts=pulumi.ResourceOptions(parent=self, protect=True))

@@ -92,3 +92,30 @@ def alb_controller_policy(chart_version: str, partition: str = "aws") -> Documen
 def in_partition(arn: str, partition: str) -> str:
     """`arn:aws:...` rewritten to `arn:<partition>:...`; anything else ("*") unchanged."""
     return f"arn:{partition}:{arn.removeprefix('arn:aws:')}" if arn.startswith("arn:aws:") else arn
+
+
+def cluster_autoscaler_policy(oidc_provider_arn: str, region: str, cluster_name: str) -> Document:
+    """Cluster Autoscaler (kubernetes/autoscaler cloudprovider/aws README, "Full ... Features Policy"), with the
+    two scaling actions limited to Auto Scaling groups that carry this cluster's auto-discovery tag, which EKS
+    puts on the groups of its managed node groups (`k8s.io/cluster-autoscaler/<cluster>` = owned)."""
+    # arn:<partition>:iam::<account>:oidc-provider/...: the cluster's own account and partition.
+    _, partition, _, _, account, _ = oidc_provider_arn.split(":", 5)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ScaleOwnNodeGroupsOnly", "Effect": "Allow",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+             "Resource": f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*",
+             "Condition": {"StringEquals": {
+                 f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                 "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}},
+            {"Sid": "DescribeOwnNodeGroups", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
+             "Resource": f"arn:{partition}:eks:{region}:{account}:nodegroup/{cluster_name}/*/*"},
+            # Describe/List calls have no resource-level permissions.
+            {"Sid": "Discover", "Effect": "Allow", "Resource": "*", "Action": [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements"]},
+        ],
+    }

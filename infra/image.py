@@ -23,12 +23,15 @@ def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def content_tag(directory: Path = APP_DIR) -> str:
-    """A tag derived from every file's path and bytes: same content, same tag; any change, a new tag.
+def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
+    """A tag derived from every file's path and bytes and the target platform: same build, same tag; any change
+    (content or architecture), a new tag.
 
-    The repository's tags are immutable, so a tag must never be reused for other content.
+    The repository's tags are immutable and pulumi-docker pushes again whenever a build input changes, so every
+    build input is part of the tag: a push never reuses a tag (ImageTagAlreadyExists).
     """
     digest = hashlib.sha256()
+    digest.update(b"platform\0" + platform.encode() + b"\0")
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -42,6 +45,10 @@ class AppImageArgs:
     architecture: str  # amd64 | arm64, from the node instance types
     context: Path = APP_DIR
 
+    @property
+    def platform(self) -> str:
+        return f"linux/{self.architecture}"
+
 
 class AppImage(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
@@ -51,7 +58,7 @@ class AppImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        self.tag = content_tag(args.context)
+        self.tag = content_tag(args.context, platform=args.platform)
         creds = aws.ecr.get_authorization_token_output(registry_id=args.registry_id,
                                                        opts=pulumi.InvokeOutputOptions(parent=self))
         image = docker.Image(
@@ -60,7 +67,7 @@ class AppImage(pulumi.ComponentResource):
             build=docker.DockerBuildArgs(
                 context=str(args.context),
                 dockerfile=str(args.context / "Dockerfile"),
-                platform=f"linux/{args.architecture}",
+                platform=args.platform,
                 args={"APP_VERSION": self.tag},
             ),
             registry=docker.RegistryArgs(

@@ -1,32 +1,112 @@
 #!/usr/bin/env bash
-# `make up`: check the prerequisites of a real deploy, pick the state backend and stack, run `pulumi up`.
+# `make up`: check the prerequisites of a real deploy, pick the state backend and stack, create a new public zone
+# first and wait until it is delegated (ACM validates the certificate only then), then run `pulumi up`.
+# Each step is one function; `main` at the bottom lists them in order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK=${STACK:-dev}
-missing=()
-command -v pulumi >/dev/null 2>&1 || missing+=("the Pulumi CLI (https://www.pulumi.com/docs/install/)")
-command -v aws >/dev/null 2>&1 || missing+=("the AWS CLI v2 (the kubeconfig runs 'aws eks get-token')")
-if ! command -v docker >/dev/null 2>&1; then
-  missing+=("Docker (the app image is built and pushed by pulumi-docker)")
-elif ! docker info >/dev/null 2>&1; then
-  missing+=("a running Docker daemon ('docker info' failed)")
-fi
-if command -v aws >/dev/null 2>&1 && ! aws sts get-caller-identity >/dev/null 2>&1; then
-  missing+=("AWS credentials ('aws sts get-caller-identity' failed: set AWS_PROFILE or run 'aws sso login')")
-fi
-if [ -z "${PULUMI_BACKEND_URL:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  missing+=("PULUMI_CONFIG_PASSPHRASE (or _FILE): the local file backend encrypts stack secrets with it")
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "make up: cannot deploy, missing:" >&2
-  printf '  - %s\n' "${missing[@]}" >&2
-  exit 1
-fi
-"${PY:-python3}" -m infra.preflight --stack "$STACK"  # refuses the examples' documentation-only values
-if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-  mkdir -p .pulumi-state
-  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-  echo "make up: using the local state backend $PULUMI_BACKEND_URL (set PULUMI_BACKEND_URL to share state)"
-fi
-pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
-exec pulumi up --stack "$STACK"
+PROJECT=$(sed -n 's/^name: *//p' Pulumi.yaml)
+# How long to wait for the registrar's NS records to resolve (the deploy job's timeout is 60 minutes).
+DELEGATION_TIMEOUT=${DELEGATION_TIMEOUT:-900}
+DELEGATION_POLL=${DELEGATION_POLL:-30}
+DELEGATION_RESOLVER=${DELEGATION_RESOLVER:-1.1.1.1}
+
+check_prerequisites() {
+  local missing=()
+  command -v pulumi >/dev/null 2>&1 || missing+=("the Pulumi CLI (https://www.pulumi.com/docs/install/)")
+  command -v aws >/dev/null 2>&1 || missing+=("the AWS CLI v2 (the kubeconfig runs 'aws eks get-token')")
+  if ! command -v docker >/dev/null 2>&1; then
+    missing+=("Docker (the app image is built and pushed by pulumi-docker)")
+  elif ! docker info >/dev/null 2>&1; then
+    missing+=("a running Docker daemon ('docker info' failed)")
+  fi
+  if command -v aws >/dev/null 2>&1 && ! aws sts get-caller-identity >/dev/null 2>&1; then
+    missing+=("AWS credentials ('aws sts get-caller-identity' failed: set AWS_PROFILE or run 'aws sso login')")
+  fi
+  if [ -z "${PULUMI_BACKEND_URL:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    missing+=("PULUMI_CONFIG_PASSPHRASE (or _FILE): the local file backend encrypts stack secrets with it")
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "make up: cannot deploy, missing:" >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+}
+
+use_backend() {
+  if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+    mkdir -p .pulumi-state
+    export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+    echo "make up: using the local state backend $PULUMI_BACKEND_URL (set PULUMI_BACKEND_URL to share state)"
+  fi
+}
+
+select_stack() {
+  pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
+}
+
+# The name servers Route 53 gave the zone, one per line, lowercase, without the trailing dot.
+zone_name_servers() {
+  local id
+  id=$(aws route53 list-hosted-zones-by-name --dns-name "$1." \
+         --query "HostedZones[?Name=='$1.' && Config.PrivateZone==\`false\`] | [0].Id" --output text)
+  aws route53 get-hosted-zone --id "$id" --query 'DelegationSet.NameServers' --output text \
+    | tr '\t ' '\n\n' | sed '/^$/d; s/\.$//' | tr 'A-Z' 'a-z' | sort
+}
+
+# True once the public DNS answers the zone's NS query with exactly Route 53's name servers.
+delegated() {
+  local answer
+  answer=$(dig +short NS "$1" "@$DELEGATION_RESOLVER" 2>/dev/null | sed '/^$/d; s/\.$//' | tr 'A-Z' 'a-z' | sort)
+  [ -n "$answer" ] && [ "$answer" = "$2" ]
+}
+
+# A stack that creates its zone: ACM's CertificateValidation waits (up to ~75 min) for records in a zone nobody
+# can resolve until the registrar delegates it. Create the zone alone, show its name servers, and go on only once
+# the delegation resolves (or stop with instructions), so the full `pulumi up` never hangs on it.
+zone_first() {
+  [ "$(pulumi config get createZone --stack "$STACK" 2>/dev/null || true)" = "true" ] || return 0
+  command -v dig >/dev/null 2>&1 || {
+    echo "make up: $STACK creates its zone; install dig (dnsutils / bind-utils) to check its delegation" >&2
+    exit 1
+  }
+  local zone stack_name name_servers waited=0
+  zone=$(pulumi config get zoneName --stack "$STACK")
+  zone=${zone%.}
+  stack_name=${STACK##*/}  # URNs use the bare stack name, also for org/project/stack
+  echo "make up: $STACK creates the public zone $zone: creating it first"
+  # The same URNs the program declares (infra/dns.py: component "dns", zone resource "dns-zone").
+  pulumi up --stack "$STACK" \
+    --target "urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns::dns" \
+    --target "urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns\$aws:route53/zone:Zone::dns-zone"
+  name_servers=$(zone_name_servers "$zone")
+  if delegated "$zone" "$name_servers"; then
+    echo "make up: $zone is delegated to its Route 53 name servers"
+    return 0
+  fi
+  echo "make up: delegate $zone at its registrar (or parent zone) to these NS records:"
+  printf '  %s\n' $name_servers
+  echo "make up: waiting up to ${DELEGATION_TIMEOUT}s for the delegation to resolve (checking every ${DELEGATION_POLL}s)"
+  while [ "$waited" -lt "$DELEGATION_TIMEOUT" ]; do
+    sleep "$DELEGATION_POLL"
+    waited=$((waited + DELEGATION_POLL))
+    if delegated "$zone" "$name_servers"; then
+      echo "make up: $zone is delegated"
+      return 0
+    fi
+  done
+  echo "make up: $zone is not delegated yet (dig NS $zone @$DELEGATION_RESOLVER does not list the name servers above)." >&2
+  echo "make up: the zone is created and kept; add the NS records at the registrar, then run 'make up' again." >&2
+  exit 2
+}
+
+main() {
+  check_prerequisites
+  "${PY:-python3}" -m infra.preflight --stack "$STACK"  # refuses the examples' documentation-only values
+  use_backend
+  select_stack
+  zone_first
+  exec pulumi up --stack "$STACK"
+}
+
+main "$@"

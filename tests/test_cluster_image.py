@@ -68,7 +68,8 @@ def test_access_entries_grant_cluster_admin_to_configured_principals(dev: Plan, 
     entries = prod.one(EKS)["inputs"]["accessEntries"]
     assert list(entries.values()) == [{
         "principalArn": "arn:aws:iam::123456789012:role/platform-admins",
-        "accessPolicies": {"cluster-admin": {"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}},
+        "accessPolicies": {"cluster-admin": {"policyArn": f"arn:aws:{CLUSTER_ADMIN_POLICY}",
+                                             "accessScope": {"type": "cluster"}}},
     }]
 
 
@@ -123,10 +124,16 @@ def test_node_group_is_private_and_scaled_from_config(request: pytest.FixtureReq
     assert i["cluster"] == plan.one(EKS)["urn"]
     assert i["capacityType"] == "ON_DEMAND" and i["amiType"] == "AL2023_x86_64_STANDARD"
     expected = {"dev": (["t3.medium"], 2, 2, 3), "prod": (["m6i.large", "m6a.large"], 3, 3, 9)}[stack]
-    assert (i["instanceTypes"], i["scalingConfig"]["minSize"], i["scalingConfig"]["desiredSize"],
+    # one type: in the launch template (EKS rejects it in both places); several: on the node group
+    types = i.get("instanceTypes") or [plan.one(LT)["inputs"]["instanceType"]]
+    assert ("instanceTypes" in i) == (stack == "prod")
+    assert ("instanceType" in plan.one(LT)["inputs"]) == (stack == "dev")
+    assert (types, i["scalingConfig"]["minSize"], i["scalingConfig"]["desiredSize"],
             i["scalingConfig"]["maxSize"]) == expected
+    assert i["ignoreScalingChanges"] is True  # the Cluster Autoscaler owns the desired size
+    assert i["nodeGroupNamePrefix"] == f"webstack-{stack}-nodes-" and "nodeGroupName" not in i
     assert mng["options"]["transforms"] == 2  # updateConfig and the common tags, see the transform tests
-    assert plan.one(EKS)["options"]["transforms"] == 1  # the common tags
+    assert plan.one(EKS)["options"]["transforms"] == 2  # the common tags, the access entry aliases
 
 
 def test_update_config_transform_reaches_only_the_node_group() -> None:
@@ -239,8 +246,8 @@ def test_image_is_built_from_app_for_the_node_architecture_and_pushed_to_the_rep
     assert Path(build["context"]).is_absolute()  # resolved from the project root, not the cwd
     assert build["platform"] == "linux/amd64"
     repo_url = plan.one("aws:ecr/repository:Repository")["state"]["repositoryUrl"]
-    assert image["inputs"]["imageName"] == f"{repo_url}:{content_tag()}"
-    assert build["args"]["APP_VERSION"] == content_tag()
+    assert image["inputs"]["imageName"] == f"{repo_url}:{content_tag(platform='linux/amd64')}"
+    assert build["args"]["APP_VERSION"] == content_tag(platform="linux/amd64")
     assert image["inputs"]["registry"] == "[secret]"  # holds the ECR password
     assert "mock-ecr-password" not in json.dumps(plan.resources)
     assert any(i["token"] == "aws:ecr/getAuthorizationToken:getAuthorizationToken" for i in plan.invokes)
@@ -263,14 +270,18 @@ def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("one")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("two")
-    first = content_tag(tmp_path)
-    assert first == content_tag(tmp_path) and re.fullmatch(r"sha-[0-9a-f]{16}", first)
+    def tag() -> str:
+        return content_tag(tmp_path, platform="linux/amd64")
+
+    first = tag()
+    assert first == tag() and re.fullmatch(r"sha-[0-9a-f]{16}", first)
+    assert content_tag(tmp_path, platform="linux/arm64") != first  # same files, other architecture
     (tmp_path / "sub" / "b.txt").write_text("three")
-    assert content_tag(tmp_path) != first
+    assert tag() != first
     (tmp_path / "sub" / "b.txt").write_text("two")
-    assert content_tag(tmp_path) == first
+    assert tag() == first
     (tmp_path / "sub" / "b.txt").rename(tmp_path / "b.txt")  # same bytes, other path
-    assert content_tag(tmp_path) != first
+    assert tag() != first
 
 
 def test_mixed_architectures_and_bad_scaling_are_config_errors(variant: Callable[..., Plan]) -> None:

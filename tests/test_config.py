@@ -130,7 +130,7 @@ def test_defaults_are_the_safe_production_choice() -> None:
     assert {"api", "audit", "authenticator"} <= set(cfg.cluster.log_types)
     assert cfg.cluster.kubernetes_version == "1.35"
     assert cfg.app.replicas >= 2 and cfg.app.service_type == "NodePort" and cfg.app.target_type == "instance"
-    assert cfg.addons.external_dns_policy == "upsert-only"
+    assert cfg.addons.external_dns_policy == "sync"
     assert cfg.cluster.name == "webstack-t"
 
 

@@ -5,6 +5,7 @@ folder of the test's own (a copy of up.sh next to stack files written here), nev
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.render import ROOT, TEST_STACKS
+from infra.render import ROOT, TEST_STACKS, Plan
 
 pytestmark = pytest.mark.project_root  # runs the project's up.sh (on stack files of its own)
 SCRIPT = ROOT / "scripts" / "up.sh"
@@ -37,6 +38,7 @@ def project(tmp_path: Path, stack_text: str = OWN_STACK, stacks: tuple[str, ...]
     folder = tmp_path / "project"
     (folder / "scripts").mkdir(parents=True, exist_ok=True)
     shutil.copy2(SCRIPT, folder / "scripts" / "up.sh")
+    shutil.copy2(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")  # up.sh reads the project name
     for stack in stacks:
         (folder / f"Pulumi.{stack}.yaml").write_text(stack_text)
     return folder
@@ -93,8 +95,9 @@ def test_local_backend_stack_selection_and_up(tmp_path: Path, empty_bin: Path) -
     result = run([empty_bin], tmp_path, PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
-    pulumi_calls = [c for c in calls if c.startswith("pulumi ")]
+    pulumi_calls = [c for c in calls if c.startswith("pulumi ") and not c.startswith("pulumi config get")]
     assert pulumi_calls == ["pulumi stack select prod", "pulumi stack init prod", "pulumi up --stack prod"]
+    assert "pulumi config get createZone --stack prod" in calls  # asked, and not true: no zone-first step
     assert f"backend=file://{tmp_path}/project/.pulumi-state" in calls
     assert "aws sts get-caller-identity" in calls and "docker info" in calls
 
@@ -130,3 +133,52 @@ def test_own_values_go_through_to_pulumi_up(tmp_path: Path, empty_bin: Path) -> 
     assert result.returncode == 0, result.stderr
     assert "documentation-only" not in result.stderr
     assert "pulumi up --stack dev" in (tmp_path / "calls.log").read_text().splitlines()
+
+
+# --- finding 8: a stack that creates its zone creates it first and waits for the delegation ---
+
+# A stack of the user's own values that creates its zone (the preflight refuses the examples' values).
+ZONE_STACK = OWN_STACK + "  webstack:createZone: true\n"
+NAME_SERVERS = ["ns-101.awsdns-01.com", "ns-202.awsdns-02.net", "ns-303.awsdns-03.org", "ns-404.awsdns-04.co.uk"]
+
+
+def zone_shims(folder: Path, dig_answer: list[str]) -> None:
+    shim(folder, "pulumi", 'case "$1 $2 $3" in '
+                           '"config get createZone") echo true;; '
+                           '"config get zoneName") echo apps.acme-corp.net.;; esac; exit 0')
+    servers = "\\t".join(n + "." for n in NAME_SERVERS)
+    shim(folder, "aws", 'case "$1 $2" in '
+                        '"route53 list-hosted-zones-by-name") echo /hostedzone/Z0PRODZONE;; '
+                        f'"route53 get-hosted-zone") printf "{servers}\\n";; esac; exit 0')
+    shim(folder, "docker", "exit 0")
+    answer = "\\n".join(n.upper() + "." for n in dig_answer)  # resolvers may answer in any case and order
+    shim(folder, "dig", f'printf "{answer}\\n"')
+
+
+def test_a_created_zone_is_created_first_then_the_stack_once_delegated(tmp_path: Path, empty_bin: Path,
+                                                                       prod: Plan) -> None:
+    zone_shims(empty_bin, dig_answer=list(reversed(NAME_SERVERS)))
+    result = run([empty_bin], tmp_path, project(tmp_path, ZONE_STACK), PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    ups = [c for c in calls if c.startswith("pulumi up")]
+    assert len(ups) == 2 and ups[1] == "pulumi up --stack prod"
+    targets = re.findall(r"--target (\S+)", ups[0])
+    # exactly the zone and its component, by the URNs the program declares
+    zone = prod.one("aws:route53/zone:Zone")
+    # The mock monitor qualifies the stack's children with the Stack type; the engine's URNs do not.
+    assert set(targets) == {u.replace("::pulumi:pulumi:Stack$", "::") for u in (zone["urn"], zone["parent"])}
+    assert "dig +short NS apps.acme-corp.net @1.1.1.1" in calls
+    assert "is delegated" in result.stdout
+
+
+def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, empty_bin: Path) -> None:
+    zone_shims(empty_bin, dig_answer=["ns1.registrar-parking.example"])
+    result = run([empty_bin], tmp_path, project(tmp_path, ZONE_STACK), PULUMI_CONFIG_PASSPHRASE="x", STACK="prod",
+                 DELEGATION_TIMEOUT="2",
+                 DELEGATION_POLL="1")
+    assert result.returncode == 2
+    assert all(f"  {n}" in result.stdout for n in NAME_SERVERS)
+    assert "add the NS records at the registrar, then run 'make up' again" in result.stderr
+    ups = [c for c in (tmp_path / "calls.log").read_text().splitlines() if c.startswith("pulumi up")]
+    assert len(ups) == 1 and "--target" in ups[0]  # the zone only: the full update never starts

@@ -15,7 +15,7 @@ from infra.config.region import partition_of
 from infra.render import Plan
 from infra.render.fakes import FakeCloud
 
-# The EKS runtime's components (infra/eks/): their hard-coded ARNs are the EKS work's to fix (see the xfail below).
+# The EKS runtime's components (infra/eks/), checked on their own below.
 EKS_TYPES = {"webstack:cluster:Cluster", "webstack:addons:PlatformAddons", "webstack:workload:WebApp"}
 HARD_CODED = re.compile(r"\barn:aws:")
 
@@ -78,8 +78,5 @@ def test_a_govcloud_render_has_no_arn_in_the_aws_partition(govcloud: Plan) -> No
     assert not any(HARD_CODED.search(s) for s in _strings([govcloud.outputs, govcloud.invokes]) if s != "[secret]")
 
 
-@pytest.mark.xfail(strict=True, reason="infra/eks/cluster.py (CLUSTER_ADMIN_POLICY, node role policy ARNs) and "
-                                       "infra/eks/addons.py (alb_controller_policy without the partition) still "
-                                       "hard-code arn:aws: (EKS work); strict: remove this mark once they follow")
 def test_the_eks_runtime_has_no_arn_in_the_aws_partition(govcloud: Plan) -> None:
     assert [name for name, s in _arn_strings(govcloud, skip_eks=False) if HARD_CODED.search(s)] == []

@@ -91,7 +91,8 @@ def aws_cluster(plan: Plan) -> dict[str, Any]:
 def aws_node_group(plan: Plan) -> dict[str, Any]:
     """The aws:eks/nodeGroup:NodeGroup pulumi-eks creates from our eks:index:ManagedNodeGroup."""
     ng = inputs(plan, v.NODE_GROUP_COMPONENT)
-    return {"clusterName": "webstack-dev", "nodeGroupName": ng["nodeGroupName"], "nodeRoleArn": ng["nodeRoleArn"],
+    return {"clusterName": "webstack-dev", "nodeGroupName": ng["nodeGroupNamePrefix"] + "x",
+            "nodeRoleArn": ng["nodeRoleArn"],
             "subnetIds": ng["subnetIds"], "scalingConfig": ng["scalingConfig"],
             "launchTemplate": ng["launchTemplate"], "tags": ng["tags"]}
 

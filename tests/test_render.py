@@ -39,7 +39,7 @@ def test_resources_json_follows_the_contract(written: Path, dev: Plan) -> None:
     assert all(position[r["parent"]] < position[r["urn"]] for r in resources if r["parent"] in position)
     components = [r for r in resources if not r["custom"] and r["type"].startswith("webstack:")]
     assert [c["type"].split(":")[1] for c in components] == [
-        "network", "registry", "dns", "cluster", "image", "addons", "workload"]
+        "network", "registry", "dns", "cluster", "image", "addons", "autoscaler", "workload"]
 
 
 def test_invokes_and_outputs_files(written: Path, dev: Plan) -> None:
@@ -58,7 +58,8 @@ def test_per_object_files(written: Path) -> None:
     deployment = yaml.safe_load((written / "manifests" / "deployment-webapp-webapp.yaml").read_text())
     assert deployment["kind"] == "Deployment" and deployment["metadata"]["namespace"] == "webapp"
     releases = sorted(p.name for p in (written / "releases").iterdir())
-    assert releases == ["aws-load-balancer-controller.yaml", "external-dns.yaml", "metrics-server.yaml"]
+    assert releases == ["aws-load-balancer-controller.yaml", "cluster-autoscaler.yaml", "external-dns.yaml",
+                        "metrics-server.yaml"]
     release = yaml.safe_load((written / "releases" / "external-dns.yaml").read_text())
     assert set(release) == {"chart", "version", "repo", "namespace", "values"}
     assert (written / "iam" / "platform-external-dns-irsa-policy.json").exists()
@@ -110,6 +111,6 @@ def test_views_do_not_alias_the_plan(dev: Plan) -> None:
     from infra.render.artifacts import helm_releases, kubernetes_objects
 
     kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] = 99
-    helm_releases(dev)["external-dns"]["values"]["policy"] = "sync"
+    helm_releases(dev)["external-dns"]["values"]["policy"] = "upsert-only"
     assert kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] == 2
-    assert helm_releases(dev)["external-dns"]["values"]["policy"] == "upsert-only"
+    assert helm_releases(dev)["external-dns"]["values"]["policy"] == "sync"

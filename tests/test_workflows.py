@@ -94,7 +94,7 @@ def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
     assert wf["permissions"] == {"id-token": "write", "contents": "read"}
     assert wf["concurrency"]["cancel-in-progress"] is False
     dev, prod = wf["jobs"]["dev"], wf["jobs"]["prod"]
-    assert prod["needs"] == "dev" and prod["environment"] == "production"
+    assert prod["needs"] == ["runner", "dev"] and prod["environment"] == "production"
     for job, stack in ((dev, "dev"), (prod, "prod")):
         pulumi = uses(job, "pulumi/actions")["with"]
         assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == ("up", stack, "policy")
@@ -253,3 +253,55 @@ def test_poster_caps_the_body_and_adds_the_marker(tmp_path: Path) -> None:
     assert create[0] == "create" and create[2] == 65536 and create[3].startswith(MARK)
     calls = run_poster(tmp_path, "5", "x" * 300_000)  # larger than any comment composer output
     assert calls[-1][0] == "error" and "at most" in calls[-1][1]
+
+
+# --- finding 1: the jobs that reach the cluster run on a runner named by a repository variable ---
+
+CLUSTER_JOBS = {"preview.yml": {"preview": ("dev", "PULUMI_RUNS_ON")},
+                "deploy.yml": {"dev": ("dev", "PULUMI_RUNS_ON"), "prod": ("prod", "PULUMI_PROD_RUNS_ON")}}
+
+
+@pytest.mark.parametrize("name", sorted(CLUSTER_JOBS))
+def test_jobs_that_reach_the_cluster_never_run_on_github_hosted_runners(name: str) -> None:
+    wf = load(name)
+    picker = wf["jobs"]["runner"]
+    assert picker["permissions"] == {} and "secrets." not in json.dumps(picker)  # no cloud access needed to pick
+    env = picker["steps"][0]["env"]
+    for job_name, (stack, var) in CLUSTER_JOBS[name].items():
+        job = wf["jobs"][job_name]
+        assert job["runs-on"] == f"${{{{ fromJSON(needs.runner.outputs.{stack}) }}}}", job_name
+        assert "runner" in ([job["needs"]] if isinstance(job["needs"], str) else job["needs"])
+        assert f"{stack}={var}" in env["STACK_RUNNERS"].split() and env[var] == f"${{{{ vars.{var} }}}}"
+        assert picker["outputs"][stack] == f"${{{{ steps.pick.outputs.{stack} }}}}"
+    # the only job on a GitHub-hosted runner is the picker itself
+    assert [j for j, job in wf["jobs"].items() if "ubuntu" in str(job["runs-on"])] == ["runner"]
+
+
+def pick(tmp_path: Path, **variables: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    step = load("deploy.yml")["jobs"]["runner"]["steps"][0]
+    out = tmp_path / "github_output"
+    out.write_text("")
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(out), "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "2",
+           "STACK_RUNNERS": step["env"]["STACK_RUNNERS"], **variables}
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], capture_output=True, text=True, env=env, timeout=60)
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    return result, outputs
+
+
+def test_runner_picker_accepts_self_hosted_codebuild_and_static_egress_runners(tmp_path: Path) -> None:
+    result, outputs = pick(tmp_path, PULUMI_RUNS_ON='["self-hosted", "linux", "webstack-dev"]',
+                           PULUMI_PROD_RUNS_ON="codebuild-webstack-prod-{run_id}-{run_attempt}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(outputs["dev"]) == ["self-hosted", "linux", "webstack-dev"]
+    assert json.loads(outputs["prod"]) == "codebuild-webstack-prod-4242-2"
+    result, outputs = pick(tmp_path, PULUMI_RUNS_ON='{"group": "static-egress", "labels": ["ubuntu-24.04-4core"]}',
+                           PULUMI_PROD_RUNS_ON='["self-hosted", "webstack-prod"]')
+    assert result.returncode == 0 and json.loads(outputs["dev"])["group"] == "static-egress"
+
+
+def test_runner_picker_refuses_missing_variables_and_standard_hosted_runners(tmp_path: Path) -> None:
+    result, outputs = pick(tmp_path, PULUMI_RUNS_ON="ubuntu-latest")
+    assert result.returncode == 1 and not outputs
+    assert "PULUMI_RUNS_ON = ubuntu-latest: a standard GitHub-hosted runner" in result.stdout
+    assert "PULUMI_PROD_RUNS_ON is not set (prod stack)" in result.stdout
+    assert "::error title=No runner that can reach the cluster::" in result.stdout

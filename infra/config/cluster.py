@@ -115,9 +115,13 @@ class ClusterConfig:
         "publicAccessCidrs", (), "CIDRs allowed to reach the public API endpoint (required when it is on).",
         length(0, PUBLIC_CIDRS_MAX), each(public_cidr), unique())
     admin_principal_arns: tuple[str, ...] = setting(
-        "adminPrincipalArns", (), "IAM role/user ARNs given cluster-admin through EKS access entries.",
+        "adminPrincipalArns", (),
+        "IAM role/user ARNs given cluster-admin through EKS access entries, each once, e.g. an IAM Identity Center "
+        "role arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<PermissionSet>_<id>."
+        " Never the identity that creates the cluster: EKS makes it admin already.",
         each(matches(IAM_PRINCIPAL_ARN, "arn:aws:iam::123456789012:role/admins", "an IAM role or user ARN")),
-        unique())
+        # IAM names are unique regardless of case, and EKS allows one access entry per principal.
+        unique(str.lower, " (IAM compares role and user names regardless of case; one access entry each)"))
     log_types: tuple[str, ...] = setting(
         "clusterLogTypes", REQUIRED_CLUSTER_LOG_TYPES,
         "Control plane log types (api, audit and authenticator are always on).", each(one_of(*CLUSTER_LOG_TYPES)))

@@ -13,6 +13,7 @@ import json
 import re
 import reprlib
 import typing
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -168,10 +169,13 @@ def each(*checks: Check) -> Check:
     return check
 
 
-def unique() -> Check:
+def unique(fold: Callable[[Any], Any] = lambda v: v, why: str = "") -> Check:
+    """No two entries equal once `fold`ed (e.g. `str.lower` where AWS compares names case-insensitively)."""
+
     def check(values: Any) -> str | None:
-        dupes = sorted({v for v in values if list(values).count(v) > 1})
-        return f"entries must be unique; repeated: {', '.join(dupes)}" if dupes else None
+        counts = Counter(fold(v) for v in values)
+        dupes = sorted({str(v) for v in values if counts[fold(v)] > 1})
+        return f"entries must be unique{why}; listed twice: {', '.join(dupes)}" if dupes else None
 
     return check
 

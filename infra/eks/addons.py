@@ -1,5 +1,5 @@
-"""PlatformAddons: AWS Load Balancer Controller, ExternalDNS and metrics-server, each a pinned Helm
-release on the new cluster, the two AWS-calling controllers with their own IRSA role."""
+"""PlatformAddons: AWS Load Balancer Controller, ExternalDNS, metrics-server and Cluster Autoscaler, each a pinned
+Helm release on the new cluster, those that call AWS with their own IRSA role."""
 
 from __future__ import annotations
 
@@ -7,26 +7,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from .. import iam
 from ..config import AddonsConfig
-from .irsa import irsa_role
+from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from .helm import Chart, ServiceAccountRef, release
+from .irsa import IRSA_ANNOTATION, irsa_role
 
 TYPE = "webstack:addons:PlatformAddons"
-ALB_CHART = ("aws-load-balancer-controller", "https://aws.github.io/eks-charts")
-EXTERNAL_DNS_CHART = ("external-dns", "https://kubernetes-sigs.github.io/external-dns/")
-METRICS_SERVER_CHART = ("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/")
-ALB_SERVICE_ACCOUNT = ("kube-system", "aws-load-balancer-controller")
-EXTERNAL_DNS_SERVICE_ACCOUNT = ("external-dns", "external-dns")
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+ALB_CHART = Chart(name="aws-load-balancer-controller", repo="https://aws.github.io/eks-charts")
+EXTERNAL_DNS_CHART = Chart(name="external-dns", repo="https://kubernetes-sigs.github.io/external-dns/")
+METRICS_SERVER_CHART = Chart(name="metrics-server", repo="https://kubernetes-sigs.github.io/metrics-server/")
+ALB_SERVICE_ACCOUNT = ServiceAccountRef(namespace="kube-system", name="aws-load-balancer-controller")
+EXTERNAL_DNS_SERVICE_ACCOUNT = ServiceAccountRef(namespace="external-dns", name="external-dns")
+# ExternalDNS syncs on every Ingress event and at least this often; with policy sync it deletes the records of
+# a deleted Ingress on its next sync. The drain waits two intervals (plus margin) before ExternalDNS goes.
+EXTERNAL_DNS_INTERVAL_SECONDS = 60
+DNS_DRAIN_SECONDS = 2 * EXTERNAL_DNS_INTERVAL_SECONDS + 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformAddonsArgs:
     config: AddonsConfig
+    kubernetes_version: str
     cluster_name: pulumi.Input[str]
     region: str
+    partition: str
     vpc_id: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
@@ -37,44 +45,27 @@ class PlatformAddonsArgs:
     tags: Mapping[str, str]
 
 
-def _release(name: str, chart: tuple[str, str], version: str, namespace: pulumi.Input[str],
-             values: Mapping[str, object], opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
-    return k8s.helm.v3.Release(
-        name,
-        name=name,
-        chart=chart[0],
-        version=version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart[1]),
-        namespace=namespace,
-        values=dict(values),
-        # Wait until the workloads are ready (the controller's webhook must answer before anything
-        # creates Services or Ingresses) and roll back a failed install instead of leaving it half-done.
-        skip_await=False,
-        atomic=True,
-        cleanup_on_fail=True,
-        timeout=600,
-        opts=opts,
-    )
-
-
 class PlatformAddons(pulumi.ComponentResource):
     alb_controller: k8s.helm.v3.Release
     external_dns: k8s.helm.v3.Release
+    dns_drain: command.local.Command
+    """Deleted between the objects ExternalDNS names and ExternalDNS itself: waits while it removes their records."""
     metrics_server: k8s.helm.v3.Release
+    autoscaler: ClusterAutoscaler
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         cfg = args.config
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        alb_ns, alb_sa = ALB_SERVICE_ACCOUNT
         alb_role = irsa_role(
             f"{name}-alb-controller", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=alb_ns, service_account=alb_sa,
-            policy=iam.to_json(iam.alb_controller_policy(cfg.alb_controller_chart_version)),
+            namespace=ALB_SERVICE_ACCOUNT.namespace, service_account=ALB_SERVICE_ACCOUNT.name,
+            policy=iam.to_json(iam.alb_controller_policy(cfg.alb_controller_chart_version, args.partition)),
             tags=args.tags, parent=self)
-        self.alb_controller = _release(
-            "aws-load-balancer-controller", ALB_CHART, cfg.alb_controller_chart_version, alb_ns,
+        self.alb_controller = release(
+            "aws-load-balancer-controller", ALB_CHART, cfg.alb_controller_chart_version,
+            ALB_SERVICE_ACCOUNT.namespace,
             {
                 # Set explicitly: with IMDS hop limit 1 the controller cannot discover them itself.
                 "clusterName": args.cluster_name,
@@ -82,11 +73,16 @@ class PlatformAddons(pulumi.ComponentResource):
                 "vpcId": args.vpc_id,
                 "replicaCount": 2,
                 "podDisruptionBudget": {"maxUnavailable": 1},
-                "serviceAccount": {"create": True, "name": alb_sa, "annotations": {IRSA_ANNOTATION: alb_role.arn}},
+                "serviceAccount": {"create": True, "name": ALB_SERVICE_ACCOUNT.name,
+                                   "annotations": {IRSA_ANNOTATION: alb_role.arn}},
                 "createIngressClassResource": True,
                 "ingressClass": "alb",
+                # The Service mutator webhook (failurePolicy Fail, every Service CREATE in every namespace) only
+                # serves LoadBalancer Services, which this stack never creates. Off, no chart that creates a
+                # Service (coredns, ExternalDNS, metrics-server, the autoscaler) races the controller's start.
+                "enableServiceMutatorWebhook": False,
             },
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[alb_role])),
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=alb_role.ready)),
         )
 
         dns_ns_name, dns_sa = EXTERNAL_DNS_SERVICE_ACCOUNT
@@ -99,7 +95,7 @@ class PlatformAddons(pulumi.ComponentResource):
             f"{name}-external-dns", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
             namespace=dns_ns_name, service_account=dns_sa,
             policy=iam.json_output(iam.external_dns_policy, args.zone_arn), tags=args.tags, parent=self)
-        self.external_dns = _release(
+        self.external_dns = release(
             "external-dns", EXTERNAL_DNS_CHART, cfg.external_dns_chart_version, dns_ns.metadata.name,
             {
                 "provider": {"name": "aws"},
@@ -110,19 +106,30 @@ class PlatformAddons(pulumi.ComponentResource):
                 "domainFilters": [args.zone_name],
                 "extraArgs": ["--aws-zone-type=public", pulumi.Output.concat("--zone-id-filter=", args.zone_id)],
                 "sources": ["ingress", "service"],
+                "interval": f"{EXTERNAL_DNS_INTERVAL_SECONDS}s",
+                "triggerLoopOnEvent": True,
                 "env": [{"name": "AWS_DEFAULT_REGION", "value": args.region}],
                 "serviceAccount": {"create": True, "name": dns_sa, "annotations": {IRSA_ANNOTATION: dns_role.arn}},
             },
-            # After the controller: its webhook intercepts Services, so nothing may race it.
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[dns_role,
-                                                                                     self.alb_controller])),
+            # Not after the LB controller: with its Service mutator webhook off, nothing here races it.
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=dns_role.ready)),
         )
+        # No-op on create; on delete it holds ExternalDNS (deleted after it) running while it removes the records
+        # of the Ingress deleted before it. A Pulumi-managed alias record would not need the wait, but ExternalDNS
+        # stays the one writer of app records (TXT ownership), for this app and any later one.
+        self.dns_drain = command.local.Command(
+            f"{name}-dns-drain", delete=f"sleep {DNS_DRAIN_SECONDS}",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.external_dns]))
 
-        self.metrics_server = _release(
+        self.metrics_server = release(
             "metrics-server", METRICS_SERVER_CHART, cfg.metrics_server_chart_version, "kube-system",
-            {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.alb_controller])),
-        )
+            {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}, k8s_opts)
+
+        self.autoscaler = ClusterAutoscaler(f"{name}-cluster-autoscaler", ClusterAutoscalerArgs(
+            chart_version=cfg.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
+            cluster_name=args.cluster_name, region=args.region, oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer=args.oidc_issuer, provider=args.provider, tags=args.tags),
+            pulumi.ResourceOptions(parent=self))
         self.register_outputs({"alb_controller": self.alb_controller.status,
                                "external_dns": self.external_dns.status,
                                "metrics_server": self.metrics_server.status})

@@ -4,6 +4,8 @@ Kubernetes provider every in-cluster object must use."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,12 +20,47 @@ from ..tags import named
 
 TYPE = "webstack:cluster:Cluster"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Prefixed with `arn:<partition>:` of the stack's region.
+CLUSTER_ADMIN_POLICY = "eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 AMI_TYPES = {"amd64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 # Add-ons the nodes need before they can become Ready, and the one that needs Ready nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns",)
+# The VPC CNI enforces NetworkPolicies only when asked to (off by default).
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+
+
+def access_entry_key(principal_arn: str) -> str:
+    """A key that stays with its principal: adding or removing another admin never replaces this entry."""
+    return "admin-" + hashlib.sha256(principal_arn.lower().encode()).hexdigest()[:10]
+
+
+ACCESS_TYPES = frozenset({"aws:eks/accessEntry:AccessEntry",
+                          "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"})
+
+
+def keep_access_entries(component: str, principal_arns: Sequence[str]) -> pulumi.ResourceTransform:
+    """Moves the state of access entries keyed by list position (`admin-<i>`, before keys followed the ARN) to
+    their new names. Without the alias the first update would create a second entry for the same principal
+    before deleting the old one, which EKS refuses. Exact while the list is unchanged in that update.
+
+    pulumi-eks names an entry `<component>-<key>` and its policy association `<component>-<key>-<policy>`."""
+    renames = {f"{component}-{access_entry_key(arn)}": f"{component}-admin-{i}"
+               for i, arn in enumerate(principal_arns)}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in ACCESS_TYPES:
+            return None
+        for new, old in renames.items():
+            if args.name == new or args.name.startswith(new + "-"):
+                alias = pulumi.Alias(name=old + args.name[len(new):])
+                return pulumi.ResourceTransformResult(
+                    props=args.props, opts=pulumi.ResourceOptions.merge(args.opts,
+                                                                        pulumi.ResourceOptions(aliases=[alias])))
+        return None
+
+    return transform
 
 
 def node_group_update_config(max_unavailable: int) -> pulumi.ResourceTransform:
@@ -69,7 +106,7 @@ def inherit_common_tags(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
     return transform
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
     config: ClusterConfig
     vpc_id: pulumi.Input[str]
@@ -77,6 +114,8 @@ class ClusterArgs:
     private_subnet_ids: Sequence[pulumi.Input[str]]
     egress_ready: Sequence[pulumi.Resource]
     """Resources (the private default routes through NAT) that must exist before nodes boot."""
+    partition: str
+    """The region's ARN partition (aws, aws-cn, aws-us-gov): AWS-managed policy ARNs live in it."""
     tags: Mapping[str, str]
 
 
@@ -104,14 +143,16 @@ class Cluster(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{cfg.name}/cluster",
                                             retention_in_days=cfg.log_retention_days, tags=tags, opts=child)
 
+        # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the state):
+        # listing it here too fails (one entry per principal). These are the other operators.
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    policy_arn=f"arn:{args.partition}:{CLUSTER_ADMIN_POLICY}",
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
             )
-            for i, arn in enumerate(cfg.admin_principal_arns)
+            for arn in cfg.admin_principal_arns
         }
         cluster = eks.Cluster(
             f"{name}-eks",
@@ -139,7 +180,8 @@ class Cluster(pulumi.ComponentResource):
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
-                                        transforms=[inherit_common_tags(tags)]),
+                                        transforms=[inherit_common_tags(tags),
+                                                    keep_access_entries(f"{name}-eks", cfg.admin_principal_arns)]),
         )
         # Read from a cluster output, so whatever uses the name waits for the whole cluster component.
         self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: cfg.name)
@@ -148,12 +190,16 @@ class Cluster(pulumi.ComponentResource):
             iam.service_trust_policy("ec2.amazonaws.com")), tags=tags, opts=child)
         attachments = [
             aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
-                                         policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child)
+                                         policy_arn=f"arn:{args.partition}:iam::aws:policy/{policy}", opts=child)
             for policy in NODE_POLICIES
         ]
+        # One instance type lives in the launch template: changing it makes a new template version, which EKS rolls
+        # out in place (a node group's instanceTypes cannot change without replacing the group).
+        single_type = cfg.node_instance_types[0] if len(cfg.node_instance_types) == 1 else None
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             description=f"Managed nodes of {cfg.name}: IMDSv2 only, encrypted gp3 root volume",
+            instance_type=single_type,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required",
                 # 1 hop: pods (one hop further) cannot reach the node's instance credentials.
@@ -179,10 +225,15 @@ class Cluster(pulumi.ComponentResource):
             version = versions.get(addon_name) or aws.eks.get_addon_version_output(
                 addon_name=addon_name, kubernetes_version=cfg.kubernetes_version, most_recent=True,
                 opts=pulumi.InvokeOutputOptions(parent=self)).version
+            configuration = ADDON_CONFIGURATION.get(addon_name)
             return aws.eks.Addon(
                 f"{name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
                 addon_version=version, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE", tags=tags,
+                resolve_conflicts_on_update="OVERWRITE",
+                configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
+                # Deleting the add-on object leaves its software running (as pulumi-eks does for its own):
+                # networking and DNS never vanish under a cluster that is still in use.
+                preserve=True, tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *depends_on]))
 
         base_addons = [addon(a, []) for a in ADDONS_BEFORE_NODES]
@@ -190,14 +241,21 @@ class Cluster(pulumi.ComponentResource):
         self.node_group = eks.ManagedNodeGroup(
             f"{name}-nodes",
             cluster=cluster,
-            node_group_name=f"{cfg.name}-nodes",
+            # A prefix, not a fixed name: changes EKS cannot apply in place (AMI type on an architecture switch,
+            # several instance types) replace the group create-before-delete, which a fixed name would forbid.
+            node_group_name_prefix=f"{cfg.name}-nodes-",
+            # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
+            # follow a control plane upgrade.
+            version=cfg.kubernetes_version,
             node_role_arn=node_role.arn,
             subnet_ids=list(args.private_subnet_ids),
-            instance_types=list(cfg.node_instance_types),
+            instance_types=None if single_type else list(cfg.node_instance_types),
             capacity_type=cfg.node_capacity_type,
             ami_type=AMI_TYPES[arch],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=cfg.node_min_size, desired_size=cfg.node_desired_size, max_size=cfg.node_max_size),
+            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
+            ignore_scaling_changes=True,
             labels=dict(cfg.node_labels),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=launch_template.id, version=launch_template.latest_version.apply(str)),
@@ -208,12 +266,14 @@ class Cluster(pulumi.ComponentResource):
                                         transforms=[node_group_update_config(cfg.node_max_unavailable),
                                                     inherit_common_tags(tags)]),
         )
-        for a in ADDONS_AFTER_NODES:
-            addon(a, [self.node_group])
+        after_nodes = [addon(a, [self.node_group]) for a in ADDONS_AFTER_NODES]
 
+        # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
+        # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
+        # they clean up (an Ingress's ALB) on `pulumi destroy`.
         self.provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig_json), enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *base_addons, *after_nodes]))
 
         self.endpoint = cluster.core.apply(lambda core: core.endpoint)
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)

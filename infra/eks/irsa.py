@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
 
 from .. import iam
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+class IrsaRole(NamedTuple):
+    role: aws.iam.Role
+    policy: aws.iam.Policy
+    attachment: aws.iam.RolePolicyAttachment
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What a pod using the role must wait for: the role AND its permissions (else AccessDenied at start-up),
+        and what must outlive it on `pulumi destroy`."""
+        return [self.role, self.attachment]
 
 
 def irsa_role(
@@ -20,7 +39,7 @@ def irsa_role(
     policy: pulumi.Input[str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> IrsaRole:
     """Role trusted by the cluster's OIDC provider for `system:serviceaccount:<namespace>:<service_account>`
     (audience sts.amazonaws.com), with `policy` (a JSON document) attached as a managed policy."""
     opts = pulumi.ResourceOptions(parent=parent)
@@ -36,5 +55,5 @@ def irsa_role(
     )
     managed = aws.iam.Policy(f"{name}-irsa", description=f"Permissions of {namespace}/{service_account}",
                              policy=policy, tags=dict(tags), opts=opts)
-    aws.iam.RolePolicyAttachment(f"{name}-irsa", role=role.name, policy_arn=managed.arn, opts=opts)
-    return role
+    attachment = aws.iam.RolePolicyAttachment(f"{name}-irsa", role=role.name, policy_arn=managed.arn, opts=opts)
+    return IrsaRole(role=role, policy=managed, attachment=attachment)

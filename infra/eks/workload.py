@@ -42,16 +42,19 @@ def ingress_annotations(cfg: AppConfig, hostname: str, certificate_arn: str, hea
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WebAppArgs:
     config: AppConfig
     image: pulumi.Input[str]
     """Image by digest (`repo@sha256:...`)."""
+    architecture: str
+    """The image's CPU architecture (amd64 | arm64): pods run only on nodes of it."""
     hostname: str
     certificate_arn: pulumi.Input[str]
     provider: k8s.Provider
     ingress_controllers: Sequence[pulumi.Resource]
-    """Releases the Service and Ingress need running (created after, deleted before them)."""
+    """What the Service and Ingress need running (created after, deleted before them): the LB controller release
+    and ExternalDNS's drain (itself deleted before ExternalDNS)."""
 
 
 class WebApp(pulumi.ComponentResource):
@@ -97,6 +100,9 @@ class WebApp(pulumi.ComponentResource):
                         "serviceAccountName": account.metadata.name,
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
+                        # During an architecture switch old and new nodes coexist: a new image must never land on
+                        # a node of the other architecture (exec format error).
+                        "nodeSelector": {"kubernetes.io/arch": args.architecture},
                         "terminationGracePeriodSeconds": 30,
                         "securityContext": {
                             "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,

@@ -289,7 +289,10 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     name = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"]
     alb = g.node("alb", f"ALB {name} HTTPS 443, HTTP 80 redirects", "aws.network.ElbApplicationLoadBalancer")
 
-    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(mng['instanceTypes'])} "
+    # One instance type is set in the launch template, several on the node group.
+    types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
+                                         for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
+    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(types)} "
                             f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
                    "aws.compute.EC2AutoScaling")
     controllers = [g.node(_safe(n), f"{r['chart']} {r['version']} (Helm)",

@@ -1,0 +1,374 @@
+"""Day 2 (issue 10): what happens after the first `pulumi up`: upgrades, architecture and size changes, scaling,
+access, create path and teardown order, asserted on renders of a base and a changed config.
+
+Numbered tests follow the issue's findings. Distinct renders added here: kubernetesVersion bump, instance type
+change, and an extra admin (the arm64 render is shared with test_cluster_image).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+from parliament import analyze_policy_string
+
+from infra.render import ROOT, Plan, RenderError
+
+EKS = "eks:index:Cluster"
+MNG = "eks:index:ManagedNodeGroup"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+ADDON = "aws:eks/addon:Addon"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SERVICE = "kubernetes:core/v1:Service"
+IMAGE = "docker:index/image:Image"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IRSA = "eks.amazonaws.com/role-arn"
+HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+CHARTS = ROOT / "tests" / "data" / "charts"
+STACKS = ["dev", "prod"]
+# The arm64 variant test_cluster_image renders too (same overrides: one shared render).
+ARM64 = {"nodeInstanceTypes": ["m7g.large", "c7g.large"], "nodeCapacityType": "SPOT", "nodeLabels": {"tier": "web"}}
+
+
+def plan_of(request: pytest.FixtureRequest, stack: str) -> Plan:
+    return request.getfixturevalue(stack)
+
+
+def release(plan: Plan, chart: str) -> dict[str, Any]:
+    [found] = [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == chart]
+    return found
+
+
+def addon(plan: Plan, name: str) -> dict[str, Any]:
+    [found] = [a for a in plan.of_type(ADDON) if a["inputs"]["addonName"] == name]
+    return found
+
+
+def irsa_arn(values: dict[str, Any]) -> str | None:
+    """The IRSA role a chart's service account is annotated with, wherever the chart keeps it."""
+    for path in (("serviceAccount",), ("rbac", "serviceAccount")):
+        node: Any = values
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and IRSA in (node.get("annotations") or {}):
+            return node["annotations"][IRSA]
+    return None
+
+
+def role_and_attachments(plan: Plan, arn: str) -> list[dict[str, Any]]:
+    [role] = [r for r in plan.of_type("aws:iam/role:Role") if r["state"].get("arn") == arn]
+    attachments = [a for a in plan.of_type(ATTACHMENT) if a["inputs"]["role"] == role["state"]["name"]]
+    assert attachments, f"role {role['name']} has no policy attached"
+    return [role, *attachments]
+
+
+# --- the destroy-safety rule -------------------------------------------------------------------------------------
+
+def controller_dependents(plan: Plan) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every object whose deletion needs an in-cluster controller, with that controller's chart: an ALB Ingress or
+    LoadBalancer Service needs the LB controller; a DNS name ExternalDNS publishes needs ExternalDNS."""
+    dns_sources = set(release(plan, "external-dns")["inputs"]["values"].get("sources") or [])
+    for r in plan.resources:
+        if not r["type"].startswith("kubernetes:") or r["type"].startswith("kubernetes:helm.sh/"):
+            continue
+        obj = r["inputs"]
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        spec = obj.get("spec") or {}
+        if r["type"] == INGRESS and spec.get("ingressClassName") == "alb":
+            yield r, "aws-load-balancer-controller"
+        if r["type"] == SERVICE and spec.get("type") == "LoadBalancer":
+            yield r, "aws-load-balancer-controller"
+        named = HOSTNAME in annotations or (r["type"] == INGRESS and "ingress" in dns_sources
+                                            and any(rule.get("host") for rule in spec.get("rules") or []))
+        if named or (r["type"] == SERVICE and HOSTNAME in annotations):
+            yield r, "external-dns"
+
+
+def what_the_controller_needs_while_deleting(plan: Plan, chart: str) -> list[dict[str, Any]]:
+    ctl = release(plan, chart)
+    needs = [ctl, *(addon(plan, a) for a in ("coredns", "kube-proxy", "vpc-cni")), plan.one(MNG)]
+    needs += [r for r in plan.of_type("aws:ec2/route:Route") if r["inputs"].get("natGatewayId")]
+    arn = irsa_arn(ctl["inputs"]["values"])
+    assert arn, f"{chart} has no IRSA role"
+    return needs + role_and_attachments(plan, arn)
+
+
+def _seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", duration))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_2_and_7_every_controller_dependent_object_is_deleted_before_its_controller_and_its_needs(
+        request: pytest.FixtureRequest, stack: str) -> None:
+    plan = plan_of(request, stack)
+    checked = set()
+    for obj, chart in controller_dependents(plan):
+        for need in what_the_controller_needs_while_deleting(plan, chart):
+            assert plan.depends_on(obj["urn"], need["urn"]), f"{obj['name']} is not deleted before {need['name']}"
+        checked.add((obj["name"], chart))
+    assert {("webapp-ingress", "aws-load-balancer-controller"), ("webapp-ingress", "external-dns")} <= checked
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_7_external_dns_syncs_owned_records_and_gets_time_to_delete_them(
+        request: pytest.FixtureRequest, stack: str) -> None:
+    plan = plan_of(request, stack)
+    dns = release(plan, "external-dns")
+    values = dns["inputs"]["values"]
+    assert values["policy"] == "sync" and values["registry"] == "txt"
+    assert values["txtOwnerId"] == f"webstack-{stack}.{ {'dev': 'us-east-1', 'prod': 'eu-west-1'}[stack]}"
+    interval = _seconds(values["interval"])
+    for obj, chart in controller_dependents(plan):
+        if chart != "external-dns":
+            continue
+        # a delete-time wait sits between the object and ExternalDNS, at least two sync intervals long
+        waits = [r for r in plan.resources if r["type"] == "command:local:Command"
+                 and plan.depends_on(obj["urn"], r["urn"]) and plan.depends_on(r["urn"], dns["urn"])]
+        assert waits, obj["name"]
+        for wait in waits:
+            assert "create" not in wait["inputs"]  # nothing to do, and nothing to wait for, on create
+            seconds = int(re.fullmatch(r"sleep (\d+)", wait["inputs"]["delete"]).group(1))
+            assert seconds >= 2 * interval
+
+
+def test_finding_2_the_rule_catches_an_ingress_that_does_not_wait_for_coredns(dev: Plan) -> None:
+    """The generic rule is not vacuous: drop the provider's dependency on coredns and it fails."""
+    broken = Plan(stack="broken", resources=json.loads(json.dumps(dev.resources)), invokes=[], outputs={})
+    provider = broken.one("pulumi:providers:kubernetes")
+    provider["dependencies"] = [d for d in provider["dependencies"] if not d.endswith("::cluster-coredns")]
+    broken = Plan(stack="broken", resources=broken.resources, invokes=[], outputs={})
+    ingress = broken.one(INGRESS)["urn"]
+    assert not broken.depends_on(ingress, addon(broken, "coredns")["urn"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_2_coredns_is_up_before_the_controller_and_no_service_webhook_can_reject_kube_dns(
+        request: pytest.FixtureRequest, stack: str) -> None:
+    plan = plan_of(request, stack)
+    ctl = release(plan, "aws-load-balancer-controller")
+    assert plan.depends_on(ctl["urn"], addon(plan, "coredns")["urn"])
+    assert ctl["inputs"]["values"]["enableServiceMutatorWebhook"] is False
+    defaults = _chart_defaults("aws-load-balancer-controller-3.5.0-values.yaml")
+    assert defaults["enableServiceMutatorWebhook"] is True  # the chart's key, on by default
+    assert not _unknown_keys(ctl["inputs"]["values"], defaults)
+    # the add-on objects can go without taking the software with them (as pulumi-eks does for its own)
+    assert all(a["inputs"]["preserve"] is True for a in plan.of_type(ADDON))
+
+
+# --- findings 3-6, 9-11 ------------------------------------------------------------------------------------------
+
+def test_finding_3_architecture_switch_pushes_a_new_tag(dev: Plan, variant: Callable[..., Plan]) -> None:
+    arm = variant("dev", **ARM64)
+    base_image, arm_image = dev.one(IMAGE)["inputs"], arm.one(IMAGE)["inputs"]
+    assert (base_image["build"]["platform"], arm_image["build"]["platform"]) == ("linux/amd64", "linux/arm64")
+    assert base_image["imageName"] != arm_image["imageName"]  # ECR tags are immutable: never the same tag
+    assert base_image["imageName"].rsplit(":", 1)[0] == arm_image["imageName"].rsplit(":", 1)[0]
+    assert arm.one(MNG)["inputs"]["amiType"] == "AL2023_ARM_64_STANDARD"
+    # old and new nodes coexist during the switch: pods only land on nodes of the image's architecture
+    pod = lambda p: p.one("kubernetes:apps/v1:Deployment")["inputs"]["spec"]["template"]["spec"]  # noqa: E731
+    assert pod(dev)["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    assert pod(arm)["nodeSelector"] == {"kubernetes.io/arch": "arm64"}
+
+
+def test_finding_4_kubernetes_version_bump_reaches_control_plane_nodes_and_addons(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    bumped = variant("dev", kubernetesVersion="1.36")
+    for plan, version in ((dev, "1.35"), (bumped, "1.36")):
+        assert plan.one(EKS)["inputs"]["version"] == version
+        assert plan.one(MNG)["inputs"]["version"] == version  # pulumi-eks leaves it unset with a launch template
+        lookups = {i["args"]["addonName"]: i["args"] for i in plan.invokes
+                   if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"}
+        assert {a["kubernetesVersion"] for a in lookups.values()} == {version}
+        assert set(lookups) == {a["inputs"]["addonName"] for a in plan.of_type(ADDON)}
+        tag = release(plan, "cluster-autoscaler")["inputs"]["values"]["image"]["tag"]
+        assert tag.startswith(f"v{version}.")  # the autoscaler's minor follows the cluster's
+    # the node group is updated after the control plane (it depends on it)
+    assert bumped.one(EKS)["urn"] in bumped.one(MNG)["inputs"]["cluster"]
+
+
+def test_finding_4_every_supported_version_has_a_matching_autoscaler_image() -> None:
+    from infra.config import SUPPORTED_KUBERNETES_VERSIONS
+    from infra.eks.autoscaler import IMAGE_TAGS
+
+    assert set(IMAGE_TAGS) == set(SUPPORTED_KUBERNETES_VERSIONS)
+    assert all(re.fullmatch(rf"v{re.escape(v)}\.\d+", t) for v, t in IMAGE_TAGS.items())
+
+
+def test_instance_type_change_rolls_the_launch_template_and_leaves_the_cluster(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    bigger = variant("dev", nodeInstanceTypes=["t3.large"])
+    assert bigger.one(EKS)["inputs"] == dev.one(EKS)["inputs"]  # no cluster update, let alone a replacement
+    assert (dev.one(LT)["inputs"]["instanceType"], bigger.one(LT)["inputs"]["instanceType"]) == (
+        "t3.medium", "t3.large")
+    # The node group's own inputs are unchanged: the change reaches it only as a new launch template version
+    # (an in-place rolling update); instanceTypes, a replace-only field, stays unset.
+    assert bigger.one(MNG)["inputs"] == dev.one(MNG)["inputs"]
+    assert "instanceTypes" not in bigger.one(MNG)["inputs"]
+    assert bigger.one(MNG)["inputs"]["launchTemplate"]["id"] == bigger.one(LT)["id"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_5_vpc_cni_enforces_network_policies(request: pytest.FixtureRequest, stack: str) -> None:
+    plan = plan_of(request, stack)
+    assert plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    values = json.loads(addon(plan, "vpc-cni")["inputs"]["configurationValues"])
+    assert values == {"enableNetworkPolicy": "true"}
+
+
+@cache
+def _chart_defaults(name: str) -> dict[str, Any]:
+    return yaml.safe_load((CHARTS / name).read_text())
+
+
+def _unknown_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Keys set in `values` that the chart's default values.yaml does not have (free-form maps excepted)."""
+    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
+        return []
+    out = []
+    for key, value in values.items():
+        if key not in defaults:
+            out.append(f"{path}{key}")
+        elif path + key not in {"extraArgs", "resources"}:  # maps of free-form arguments
+            out += _unknown_keys(value, defaults[key], f"{path}{key}.")
+    return out
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_6_cluster_autoscaler_scales_this_clusters_node_group(request: pytest.FixtureRequest,
+                                                                       stack: str) -> None:
+    plan = plan_of(request, stack)
+    ca = release(plan, "cluster-autoscaler")
+    i = ca["inputs"]
+    assert (i["version"], i["repositoryOpts"]["repo"], i["namespace"]) == (
+        "9.59.0", "https://kubernetes.github.io/autoscaler", "kube-system")
+    v = i["values"]
+    cluster = f"webstack-{stack}"
+    region = {"dev": "us-east-1", "prod": "eu-west-1"}[stack]
+    assert v["cloudProvider"] == "aws" and v["awsRegion"] == region
+    assert v["autoDiscovery"] == {"clusterName": cluster}
+    defaults = _chart_defaults("cluster-autoscaler-9.59.0-values.yaml")
+    # auto-discovery by the tags EKS puts on managed node group ASGs (the chart's defaults, not overridden)
+    assert defaults["autoDiscovery"]["tags"] == ["k8s.io/cluster-autoscaler/enabled",
+                                                 "k8s.io/cluster-autoscaler/{{ .Values.autoDiscovery.clusterName }}"]
+    assert not _unknown_keys(v, defaults)
+    assert plan.one(MNG)["inputs"]["ignoreScalingChanges"] is True
+    # its IAM: scaling actions only on ASGs tagged for this cluster, in this account and region
+    policy = json.loads(next(p for p in plan.of_type("aws:iam/policy:Policy")
+                             if p["name"] == "platform-cluster-autoscaler-irsa")["inputs"]["policy"])
+    scaling = [s for s in policy["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    assert len(scaling) == 1
+    assert scaling[0]["Condition"]["StringEquals"][f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}"] == "owned"
+    assert scaling[0]["Resource"].startswith(f"arn:aws:autoscaling:{region}:123456789012:autoScalingGroup:")
+    star = [s for s in policy["Statement"] if s["Resource"] == "*"]
+    assert all(a.split(":")[1].startswith(("Describe", "GetInstanceTypes")) for s in star for a in s["Action"])
+    assert not analyze_policy_string(json.dumps(policy)).findings  # parliament: nothing to report
+    # the release waits for the nodes (through the provider) and is deleted before them
+    assert plan.depends_on(ca["urn"], plan.one(MNG)["urn"])
+
+
+def test_finding_6_the_values_check_catches_a_misspelt_key() -> None:
+    defaults = _chart_defaults("cluster-autoscaler-9.59.0-values.yaml")
+    assert _unknown_keys({"autoDiscovery": {"clustername": "x"}, "awsRegion": "x"}, defaults) == [
+        "autoDiscovery.clustername"]
+
+
+def test_finding_9_access_entries_keep_their_keys_when_an_operator_is_added(
+        prod: Plan, variant: Callable[..., Plan]) -> None:
+    first = "arn:aws:iam::123456789012:role/platform-admins"
+    sso = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+           "AWSReservedSSO_Admin_0123456789abcdef")
+    more = variant("prod", adminPrincipalArns=[sso, first])
+    before = {v["principalArn"]: k for k, v in prod.one(EKS)["inputs"]["accessEntries"].items()}
+    after = {v["principalArn"]: k for k, v in more.one(EKS)["inputs"]["accessEntries"].items()}
+    assert set(after) == {first, sso}
+    assert after[first] == before[first]  # the existing operator's entry is not replaced
+
+
+def test_finding_9_access_entries_keyed_by_position_move_to_their_new_keys() -> None:
+    """Stacks deployed with `admin-<i>` keys keep their entries: each new name aliases its old one."""
+    from types import SimpleNamespace
+
+    import pulumi
+
+    from infra.eks.cluster import access_entry_key, keep_access_entries
+
+    arns = ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/b"]
+    transform = keep_access_entries("cluster-eks", arns)
+    key = access_entry_key(arns[1])
+    for typ, name, old in (("aws:eks/accessEntry:AccessEntry", f"cluster-eks-{key}", "cluster-eks-admin-1"),
+                           ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                            f"cluster-eks-{key}-cluster-admin", "cluster-eks-admin-1-cluster-admin")):
+        result = transform(SimpleNamespace(type_=typ, name=name, props={"p": 1}, opts=pulumi.ResourceOptions()))
+        assert result is not None and result.props == {"p": 1}
+        assert [a.name for a in result.opts.aliases] == [old]
+    assert transform(SimpleNamespace(type_="aws:eks/accessEntry:AccessEntry", name="cluster-eks-other",
+                                     props={}, opts=pulumi.ResourceOptions())) is None
+    assert transform(SimpleNamespace(type_="aws:iam/role:Role", name=f"cluster-eks-{key}", props={},
+                                     opts=pulumi.ResourceOptions())) is None
+
+
+def test_finding_9_an_admin_listed_twice_is_a_config_error(variant: Callable[..., Plan]) -> None:
+    arn = "arn:aws:iam::123456789012:role/platform-admins"
+    with pytest.raises(RenderError) as err:
+        # IAM role names are unique regardless of case: the same role spelt twice
+        variant("prod", adminPrincipalArns=[arn, arn.replace("platform-admins", "Platform-Admins")])
+    assert "webstack:adminPrincipalArns" in str(err.value) and "listed twice" in str(err.value)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_10_every_release_waits_for_its_role_and_its_policy_attachment(request: pytest.FixtureRequest,
+                                                                                stack: str) -> None:
+    plan = plan_of(request, stack)
+    with_roles = 0
+    for r in plan.of_type(RELEASE):
+        arn = irsa_arn(r["inputs"]["values"])
+        if arn is None:
+            continue
+        with_roles += 1
+        for need in role_and_attachments(plan, arn):
+            assert need["urn"] in r["dependencies"], f"{r['name']} does not wait for {need['type']} {need['name']}"
+    assert with_roles == 3  # LB controller, ExternalDNS, Cluster Autoscaler
+
+
+# --- finding 11: the create path ---------------------------------------------------------------------------------
+
+# Typical create durations (minutes) from the issue; everything else counts as instant.
+DURATIONS = {EKS: 12.0, MNG: 4.0, ADDON: 1.0, RELEASE: 1.5, INGRESS: 3.0}
+
+
+def longest_create_chain(plan: Plan) -> tuple[float, list[dict[str, Any]]]:
+    """The chain of creates the engine must run one after another that takes longest; among equally long chains
+    the one with the most Helm releases, so a false serialisation cannot hide behind a tie."""
+    memo: dict[str, tuple[float, int, list[str]]] = {}
+
+    def best(urn: str) -> tuple[float, int, list[str]]:
+        if urn not in memo:
+            r = plan.get(urn)
+            own = DURATIONS.get(r["type"], 0.0)
+            deps = [best(d) for d in plan.edges(urn) if d in plan._by_urn]
+            prev = max(deps, key=lambda t: (t[0], t[1]), default=(0.0, 0, []))
+            memo[urn] = (prev[0] + own, prev[1] + (r["type"] == RELEASE), [*prev[2], urn])
+        return memo[urn]
+
+    total, _, chain = max((best(r["urn"]) for r in plan.resources), key=lambda t: (t[0], t[1]))
+    return total, [plan.get(u) for u in chain]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_11_the_longest_create_chain_holds_exactly_one_helm_release(request: pytest.FixtureRequest,
+                                                                             stack: str) -> None:
+    plan = plan_of(request, stack)
+    total, chain = longest_create_chain(plan)
+    releases = [r["name"] for r in chain if r["type"] == RELEASE]
+    assert len(releases) == 1, [r["name"] for r in chain if r["type"] in DURATIONS]
+    kinds = [r["type"] for r in chain if r["type"] in DURATIONS]
+    # control plane, the add-ons nodes need, nodes, coredns, one release, the Ingress (and its ALB)
+    assert kinds == [EKS, ADDON, MNG, ADDON, RELEASE, INGRESS]
+    assert total == 22.5
