@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import json
 import re
 import shutil
@@ -420,13 +421,14 @@ def render_dot(source: str, out: Path, fmt: str) -> Path:
 
 
 def write_diagram(plan: Plan, out: Path) -> list[Path]:
-    """architecture.mmd and architecture.json always; .dot, .png and .svg when Graphviz's `dot` is installed."""
+    """architecture.mmd and architecture.json always; .dot, .png and .svg when Graphviz's `dot` and the `diagrams`
+    package (requirements-dev.txt) are installed."""
     g = build_graph(plan)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "architecture.mmd", out / "architecture.json"]
     written[0].write_text(to_mermaid(g))
     written[1].write_text(model_json(g))
-    if shutil.which("dot"):
+    if shutil.which("dot") and importlib.util.find_spec("diagrams"):  # both ship with the dev tools, not the runtime
         source = to_dot(g)
         (out / "architecture.dot").write_text(source)
         written += [out / "architecture.dot", render_dot(source, out / "architecture.png", "png"),
