@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.render import ROOT, Plan, render
+from infra.render import ROOT, TEST_STACKS, Plan, render
 from infra.render import cost as cost_module
+from infra.render import diff as diff_module
 from infra.render.cost import (
     HANDLERS,
     PRICES_DIR,
@@ -78,7 +79,7 @@ def test_a_region_without_prices_says_so_and_never_borrows_another(
         estimate(variant("prod"), load_prices("us-east-1"), USAGE)
     elsewhere = variant("dev", **{"aws:region": "ap-south-2"})
     monkeypatch.setattr(cost_module, "render", lambda *a, **k: elsewhere)
-    assert cost_module.main(["--stack", "dev"]) == 0
+    assert cost_module.main(["--stack", "dev", "--stacks", "tests/stacks"]) == 0
     out = capsys.readouterr().out
     assert "no price data for region ap-south-2" in out and "$" not in out
 
@@ -156,9 +157,9 @@ def test_nat_strategy_changes_the_total_by_exactly_one_gateway_and_its_address(
     one_more = p["nat.hour"] * HOURS + 100 * p["nat.data"] + p["ipv4.hour"] * HOURS
     assert double.total - single.total == pytest.approx(one_more)
     # `make cost BASE=...` prints that difference (the two plans stand in for the base and working tree renders)
-    monkeypatch.setattr("infra.render.diff.render_pair", lambda *a, **k: (dev, per_az, "0123456789abcdef"))
+    monkeypatch.setattr(diff_module, "render_pair", lambda *a, **k: (dev, per_az, "0123456789abcdef"))
     monkeypatch.setattr(cost_module, "load_usage", lambda path=None: USAGE)
-    assert cost_module.main(["--stack", "dev", "--base", "main"]) == 0
+    assert cost_module.main(["--stack", "dev", "--stacks", "tests/stacks", "--base", "main"]) == 0
     out = capsys.readouterr().out
     assert f"Monthly cost change against main (0123456789ab): +${one_more:,.2f}" in out
     assert f"network-nat-1  NAT gateway hours: $0.00 -> ${p['nat.hour'] * HOURS:,.2f}" in out
@@ -236,9 +237,8 @@ aws.ec2.VpcEndpoint("ecr-api", vpc_id="vpc-1", service_name="com.amazonaws.us-ea
 def crafted(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     root = tmp_path_factory.mktemp("crafted")
     (root / "Pulumi.yaml").write_text("name: crafted\nruntime: python\n")
-    (root / "Pulumi.test.yaml").write_text("config:\n  aws:region: us-east-1\n")
     (root / "__main__.py").write_text(CRAFTED)
-    return render("test", root=root)
+    return render("dev", root=root, stacks=TEST_STACKS)  # only its aws:region (us-east-1) matters here
 
 
 def test_ecs_fargate_service_with_spot_split_and_autoscaling_range(crafted: Plan) -> None:

@@ -10,11 +10,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from infra.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
+from infra.render import diff as diff_module
 from infra.render.diff import (
     PlanDiff,
     default_base,
@@ -251,11 +252,10 @@ def test_two_trees_rendered_in_one_interpreter_never_share_a_program_module(tmp_
         (tree / "infra" / "__init__.py").write_text("")
         (tree / "infra" / "thing.py").write_text(f"VALUE = {label!r}\n")
         (tree / "Pulumi.yaml").write_text("name: isolation\nruntime: python\n")
-        (tree / "Pulumi.s.yaml").write_text("config: {}\n")
         (tree / "__main__.py").write_text("import pulumi\nfrom infra.thing import VALUE\n\n"
                                           "pulumi.CustomResource('test:index:Thing', 'thing', {'value': VALUE})\n")
         trees.append(tree)
-    a, b = render_trees(trees, "s", None, tmp_path, salt="00")
+    a, b = render_trees(trees, "dev", str(TEST_STACKS), tmp_path, salt="00")  # an absolute folder of stacks
     assert a.one("test:index:Thing")["inputs"]["value"] == "tree-a"
     assert b.one("test:index:Thing")["inputs"]["value"] == "tree-b"
 
@@ -265,10 +265,8 @@ def _git(repo: Path, *args: str) -> str:
                           check=True, capture_output=True, text=True).stdout
 
 
-@pytest.fixture(scope="module")
-def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _repo_copy(dst: Path) -> Path:
     """The working tree's files (tracked and new, not ignored) committed on `main` of a fresh repository."""
-    dst = tmp_path_factory.mktemp("repo") / "webstack"
     listed = _git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for rel in filter(None, listed):
         src = ROOT / rel
@@ -281,9 +279,38 @@ def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def _cli(repo: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", module, "--stack", "dev", "--stacks", "tests/stacks", *args],
-                          cwd=repo, capture_output=True, text=True, check=False)
+def _cli(repo: Path, module: Any, *args: str) -> subprocess.Popen[str]:
+    """`python -m <module> --stack dev` on the copy's test stacks, started."""
+    stacks = str(TEST_STACKS.relative_to(ROOT))
+    return subprocess.Popen([sys.executable, "-m", module.__name__, "--stack", "dev", "--stacks", stacks, *args],
+                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class CliRun(NamedTuple):
+    repo: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
+    """Two copies of the repository, each diffed by the CLI at the same time (each render process uses one core):
+    `clean` against HEAD, and `one-key` on a branch whose commit changes one config key, against the default base."""
+    clean = _repo_copy(tmp_path_factory.mktemp("clean") / "webstack")
+    changed = _repo_copy(tmp_path_factory.mktemp("one-key") / "webstack")
+    _git(changed, "checkout", "-q", "-b", "feature")
+    dev_stack = next(p for p in TEST_STACKS.glob("*.yaml") if p.stem.endswith(".dev"))
+    stack = changed / dev_stack.relative_to(ROOT)  # the copy's test stack, never a root stack file
+    stack.write_text(stack.read_text().replace("webstack:nodeDesiredSize: 2", "webstack:nodeDesiredSize: 3"))
+    _git(changed, "commit", "-q", "-am", "one more node")
+    procs = {"clean": (clean, _cli(clean, diff_module, "--base", "HEAD")),
+             "one-key": (changed, _cli(changed, diff_module))}  # default base: the merge base with main
+    runs = {}
+    for name, (repo, proc) in procs.items():
+        out, err = proc.communicate(timeout=300)
+        runs[name] = CliRun(repo, proc.returncode, out, err)
+    return runs
 
 
 def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head(tmp_path: Path) -> None:
@@ -299,21 +326,18 @@ def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head
     assert ref == _git(repo, "rev-parse", "main").strip() and description == "merge base with main"
 
 
-def test_diff_against_head_on_a_clean_tree_prints_no_changes(repo_copy: Path) -> None:
-    proc = _cli(repo_copy, "infra.render.diff", "--base", "HEAD")
-    assert proc.returncode == 0, proc.stderr
-    assert "No changes." in proc.stdout
-    assert len(_git(repo_copy, "worktree", "list").splitlines()) == 1  # the base worktree is gone again
+def test_diff_against_head_on_a_clean_tree_prints_no_changes(cli_runs: dict[str, CliRun]) -> None:
+    run = cli_runs["clean"]
+    assert run.returncode == 0, run.stderr
+    assert "No changes." in run.stdout
+    assert len(_git(run.repo, "worktree", "list").splitlines()) == 1  # the base worktree is gone again
 
 
-def test_a_commit_changing_one_config_key_shows_exactly_that_change(repo_copy: Path) -> None:
-    _git(repo_copy, "checkout", "-q", "-b", "feature")
-    stack = repo_copy / "tests" / "stacks" / "Pulumi.dev.yaml"
-    stack.write_text(stack.read_text().replace("webstack:nodeDesiredSize: 2", "webstack:nodeDesiredSize: 3"))
-    _git(repo_copy, "commit", "-q", "-am", "one more node")
-    proc = _cli(repo_copy, "infra.render.diff")  # default base: the merge base with main
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+def test_a_commit_changing_one_config_key_shows_exactly_that_change(cli_runs: dict[str, CliRun]) -> None:
+    run = cli_runs["one-key"]
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("Plan diff of stack dev: merge base with main (")
     assert "0 to add, 0 to remove, 1 to change." in lines
     assert [line for line in lines if line[:2] in ("+ ", "- ", "~ ")] == [
         "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes"]

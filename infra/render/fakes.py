@@ -14,7 +14,15 @@ from typing import Any
 
 import pulumi
 
-from infra.config.region import partition_of
+try:
+    from infra.config.region import partition_of
+except ModuleNotFoundError:  # make diff renders an older tree's program with this engine; it may predate the module
+
+    def partition_of(region: str) -> str | None:
+        from botocore.loaders import create_loader
+
+        endpoints = create_loader().load_data("endpoints")
+        return next((p["partition"] for p in endpoints["partitions"] if region in p.get("regions", {})), None)
 
 ACCOUNT_ID = "123456789012"
 AZ_LETTERS = "abcdef"
