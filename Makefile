@@ -67,7 +67,7 @@ bench: venv checkov-venv
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache .hypothesis
 
 # Review without credentials (README "Reviewing a change"). `policy` is also a folder: phony, so it always runs.
 .PHONY: policy review review-sample

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
 
 
 def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
-    """A tag derived from every file's path and bytes and the target platform: same build, same tag; any change
+    """A tag derived from every file's path, mode and bytes and the target platform: same build, same tag; any change
     (content or architecture), a new tag.
 
     The repository's tags are immutable and pulumi-docker pushes again whenever a build input changes, so every
@@ -34,8 +35,18 @@ def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
     digest.update(b"platform\0" + platform.encode() + b"\0")
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        # pulumi-docker's context digest covers each file's mode too (a chmod, a clone under another umask).
+        digest.update(oct(path.lstat().st_mode).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return "sha-" + digest.hexdigest()[:16]
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the project root, where Pulumi runs the program and its providers.
+
+    pulumi-docker diffs the `build` paths as given: an absolute path differs in every clone and on every CI runner,
+    and each difference rebuilds and re-pushes the same tag, which the immutable repository refuses."""
+    return Path(os.path.relpath(path, PROJECT_ROOT)).as_posix()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,8 +76,8 @@ class AppImage(pulumi.ComponentResource):
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository_url, ":", self.tag),
             build=docker.DockerBuildArgs(
-                context=str(args.context),
-                dockerfile=str(args.context / "Dockerfile"),
+                context=project_relative(args.context),
+                dockerfile=project_relative(args.context / "Dockerfile"),
                 platform=args.platform,
                 args={"APP_VERSION": self.tag},
             ),

@@ -18,7 +18,7 @@ from infra.eks.cluster import (
     node_group_update_config,
 )
 from infra.image import APP_DIR, content_tag
-from infra.render import Plan
+from infra.render import ROOT, Plan
 
 EKS = "eks:index:Cluster"
 MNG = "eks:index:ManagedNodeGroup"
@@ -242,8 +242,12 @@ def test_image_is_built_from_app_for_the_node_architecture_and_pushed_to_the_rep
     plan: Plan = request.getfixturevalue(stack)
     image = plan.one(IMAGE)
     build = image["inputs"]["build"]
-    assert Path(build["context"]) == APP_DIR and Path(build["dockerfile"]) == APP_DIR / "Dockerfile"
-    assert Path(build["context"]).is_absolute()  # resolved from the project root, not the cwd
+    # Relative to the project root, where Pulumi runs the program and the docker provider: pulumi-docker diffs
+    # `build` as given (provider.go Diff), so an absolute path (another clone, a CI runner) would rebuild and
+    # re-push an existing tag, which the immutable repository refuses.
+    assert (build["context"], build["dockerfile"]) == ("app", "app/Dockerfile")
+    assert (ROOT / build["context"]).resolve() == APP_DIR and (ROOT / build["dockerfile"]).is_file()
+    assert str(ROOT) not in json.dumps(image["inputs"])
     assert build["platform"] == "linux/amd64"
     repo_url = plan.one("aws:ecr/repository:Repository")["state"]["repositoryUrl"]
     assert image["inputs"]["imageName"] == f"{repo_url}:{content_tag(platform='linux/amd64')}"
@@ -282,6 +286,18 @@ def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
     assert tag() == first
     (tmp_path / "sub" / "b.txt").rename(tmp_path / "b.txt")  # same bytes, other path
     assert tag() != first
+
+
+def test_content_tag_changes_with_file_modes(tmp_path: Path) -> None:
+    """pulumi-docker's context digest covers each file's mode (provider.go hashPath): a mode change (a chmod, a
+    clone under another umask) rebuilds and pushes, so it must get a new tag too."""
+    (tmp_path / "a.txt").write_text("one")
+    (tmp_path / "a.txt").chmod(0o644)
+    first = content_tag(tmp_path, platform="linux/amd64")
+    (tmp_path / "a.txt").chmod(0o664)
+    assert content_tag(tmp_path, platform="linux/amd64") != first
+    (tmp_path / "a.txt").chmod(0o644)
+    assert content_tag(tmp_path, platform="linux/amd64") == first
 
 
 def test_mixed_architectures_and_bad_scaling_are_config_errors(variant: Callable[..., Plan]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +216,73 @@ def test_readme_mentions_every_stack_file() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in ("dev", "prod"):
         assert f"Pulumi.{name}.yaml" in readme
+
+
+def test_no_config_function_is_longer_than_about_60_lines() -> None:
+    import ast
+
+    import infra.config.core
+    import infra.instances
+
+    package = Path(infra.config.core.__file__).parent
+    files = [*package.glob("*.py"), Path(infra.instances.__file__), ROOT / "scripts" / "config_schema.py"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert lines <= 60, f"{path.name}:{node.name} is {lines} lines"
+
+
+def test_make_config_schema_leaves_pulumi_yaml_unchanged() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_schema.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_section_field_is_a_declared_key_and_every_key_is_declared_once() -> None:
+    import dataclasses
+
+    from infra.config.stack import SECTIONS
+
+    for cls in SECTIONS.values():
+        assert cls.__dataclass_params__.frozen, cls.__name__  # type: ignore[attr-defined]
+        assert all("setting" in f.metadata and f.kw_only for f in dataclasses.fields(cls)), cls.__name__
+    keys = [d.key for d in settings()]
+    assert len(keys) == len(set(keys))
+    assert all(d.description.endswith(".") for d in settings())
+
+
+def test_pulumi_yaml_defaults_passed_explicitly_give_the_same_config() -> None:
+    """A real `pulumi up` hands the program Pulumi.yaml's defaults as config values (the mocks do not):
+    each default must pass its own checks and mean what the code default means, as YAML value or CLI string."""
+    defaults = {key: entry["default"] for key, entry in schema().items() if "default" in entry and key not in VALID}
+    as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in defaults.items()}
+    assert load(**defaults) == load() == load(**as_strings)
+
+
+def test_a_custom_parser_that_breaks_on_an_unexpected_value_is_still_a_refusal_by_name() -> None:
+    """parse= functions (ECS scheduled scaling...) raise Invalid for what they expect; anything else they raise on
+    a value they did not foresee is reported against the key instead of crashing the loader."""
+    import dataclasses
+
+    from infra.config.core import Invalid, declared, read, setting
+
+    def parse_pairs(value: Any) -> tuple[tuple[str, int], ...]:
+        if value == "invalid":
+            raise Invalid("must be name=count pairs")
+        return tuple((k, int(v)) for k, v in value.items())  # AttributeError/ValueError on other shapes
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Custom:
+        pairs: tuple[tuple[str, int], ...] = setting("pairs", (), "Pairs.", parse=parse_pairs)
+
+    decl = declared(Custom, "custom")[0]
+    assert decl.kind == "custom"
+    assert read(decl, {"pairs": {"a": "1"}}) == ((("a", 1),), None)
+    assert read(decl, {"pairs": "invalid"})[1] == "webstack:pairs = 'invalid': must be name=count pairs"
+    for value in (["x"], {"a": "one"}, 5):
+        typed, why = read(decl, {"pairs": value})
+        assert typed == () and why is not None and why.startswith("webstack:pairs = ") and "could not be read" in why

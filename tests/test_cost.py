@@ -132,20 +132,31 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
     expected = (p["eks.cluster.standard"] * HOURS
                 + 3 * (p["nat.hour"] * HOURS + 100 * p["nat.data"] + p["ipv4.hour"] * HOURS)  # NAT per AZ + EIPs
                 + 3 * p["ipv4.hour"] * HOURS  # the ALB in 3 public subnets
+                + 3 * 50 * p["ebs.gp3"]  # 3 nodes' 50 GiB gp3 root volumes (the nodeDiskSizeGb default)
                 + p["route53.zone"] + p["kms.key"])  # the created zone, the secrets key
     assert e.total == pytest.approx(expected)
     unpriced = {(line.resource, line.component.split(" (")[0]) for line in e.unpriced}
     assert unpriced == {
-        ("cluster-nodes", "m6i.large instances"), ("cluster-nodes", "gp3 volumes"),
+        ("cluster-nodes", "m6i.large instances"),
         ("webapp-ingress", "ALB hours"), ("webapp-ingress", "ALB LCU-hours"),
         ("network-flow-logs", "log ingestion"), ("network-flow-logs", "log storage"),
         ("cluster-control-plane", "log ingestion"), ("cluster-control-plane", "log storage"),
         ("registry-repo", "ECR image storage"),
     }
-    nodes = lines_of(e, "cluster-nodes")["m6i.large instances"]
-    assert "priced as the first, m6i.large" in nodes.note and "UNPRICED" in nodes.note
-    assert (nodes.quantity, nodes.low_quantity, nodes.high_quantity) == (3 * HOURS, 3 * HOURS, 9 * HOURS)
-    assert "9 line(s) UNPRICED (not in the total)" in format_text(e)
+    # each unpriced line names the key the eu-west-1 file lacks; each priced line's key is in the file
+    missing = {re.search(r"no '([^']+)' price", line.note).group(1) for line in e.unpriced}
+    assert missing == {"ec2.m6i.large", "alb.hour", "alb.lcu", "logs.ingestion", "logs.storage", "ecr.storage"}
+    assert not missing & set(p)
+    nodes = lines_of(e, "cluster-nodes")
+    assert "priced as the first, m6i.large" in nodes["m6i.large instances"].note
+    assert "UNPRICED" in nodes["m6i.large instances"].note
+    assert (nodes["m6i.large instances"].quantity, nodes["m6i.large instances"].low_quantity,
+            nodes["m6i.large instances"].high_quantity) == (3 * HOURS, 3 * HOURS, 9 * HOURS)
+    gp3 = nodes["gp3 volumes"]
+    assert gp3.unit_price == p["ebs.gp3"] == 0.088
+    assert (gp3.quantity, gp3.low_quantity, gp3.high_quantity) == (150, 150, 450)
+    assert (gp3.monthly, gp3.high) == (pytest.approx(13.2), pytest.approx(39.6))  # 150 and 450 GB x $0.088, by hand
+    assert "8 line(s) UNPRICED (not in the total)" in format_text(e)
 
 
 def test_nat_strategy_changes_the_total_by_exactly_one_gateway_and_its_address(

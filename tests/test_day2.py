@@ -372,3 +372,46 @@ def test_finding_11_the_longest_create_chain_holds_exactly_one_helm_release(requ
     # control plane, the add-ons nodes need, nodes, coredns, one release, the Ingress (and its ALB)
     assert kinds == [EKS, ADDON, MNG, ADDON, RELEASE, INGRESS]
     assert total == 22.5
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_finding_6_nodes_running_pods_with_scratch_volumes_can_scale_down(request: pytest.FixtureRequest,
+                                                                           stack: str) -> None:
+    """cluster-autoscaler's `--skip-nodes-with-local-storage` defaults to true (config/flags/flags.go): a node running
+    a pod with an emptyDir is never removed unless the flag is off or the pod names its volumes safe to evict. The
+    app's /tmp (and metrics-server's) are scratch space: they must not pin nodes above nodeMinSize."""
+    plan = plan_of(request, stack)
+    args = release(plan, "cluster-autoscaler")["inputs"]["values"]["extraArgs"]
+    pods = [d["inputs"]["spec"]["template"] for d in plan.of_type("kubernetes:apps/v1:Deployment")]
+    scratch = [p for p in pods if any("emptyDir" in v for v in p["spec"].get("volumes") or [])]
+    assert scratch  # the app's /tmp
+    for pod in scratch:
+        safe = ((pod.get("metadata") or {}).get("annotations") or {}).get(
+            "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes", "")
+        volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
+        assert args.get("skip-nodes-with-local-storage") is False or volumes <= set(safe.split(","))
+
+
+# The AWS provider appends a 26-character unique suffix to `node_group_name_prefix` and refuses a longer
+# prefix than 63 - 26 (terraform-provider-aws internal/service/eks/node_group.go:
+# StringLenBetween(0, 63-id.UniqueIDSuffixLength)).
+NODE_GROUP_NAME_PREFIX_MAX = 63 - 26
+
+
+def test_the_longest_accepted_cluster_name_leaves_a_node_group_prefix_aws_accepts(dev: Plan) -> None:
+    from infra.config import ConfigError, load_config
+    from infra.render import TEST_STACKS, stack_config
+
+    config = stack_config("limits", stacks=TEST_STACKS / "config")
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
+
+    def load(name: str) -> Any:
+        return load_config({**raw, "clusterName": name}, project="webstack", stack="limits",
+                           region=config["aws:region"]).cluster
+
+    longest = load(raw["clusterName"])
+    assert len(longest.node_group_name_prefix) <= NODE_GROUP_NAME_PREFIX_MAX
+    with pytest.raises(ConfigError):  # one character more is refused before anything is declared
+        load(raw["clusterName"] + "c")
+    # the program passes the prefix the config checked
+    assert dev.one(MNG)["inputs"]["nodeGroupNamePrefix"] == "webstack-dev-nodes-"

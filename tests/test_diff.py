@@ -196,8 +196,12 @@ def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanD
     # per-AZ NAT: the second AZ's default route moves to its own gateway
     assert changes["network-private-default-1"]["inputs.natGatewayId"] == ("<network-nat-0.id>", "<network-nat-1.id>")
     assert changes["network-private-0"]["inputs.availabilityZone"] == ("us-east-1a", "eu-west-1a")
-    nodes = changes["cluster-nodes"]
-    assert nodes["inputs.instanceTypes"] == (["t3.medium"], ["m6i.large", "m6a.large"])
+    # one instance type lives in the launch template (dev); several stay on the node group (prod)
+    template = next(c for c in dev_prod.changed if c.ref.name == "cluster-nodes" and "LaunchTemplate" in c.ref.type)
+    assert {ch.path: (ch.old, ch.new) for ch in template.changes}["inputs.instanceType"] == ("t3.medium", None)
+    nodes = next(c for c in dev_prod.changed if c.ref.name == "cluster-nodes" and "ManagedNodeGroup" in c.ref.type)
+    nodes = {ch.path: (ch.old, ch.new) for ch in nodes.changes}
+    assert nodes["inputs.instanceTypes"] == (None, ["m6i.large", "m6a.large"])
     assert nodes["inputs.scalingConfig.maxSize"] == (3, 9)
     assert changes["cluster-control-plane"]["inputs.retentionInDays"] == (90, 365)
     assert "registry-lifecycle" not in changes  # same inputs in both stacks
@@ -211,7 +215,14 @@ def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanD
 
 def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
     iam = {c.document: c for c in dev_prod.iam}
-    assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-irsa-policy"}
+    assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-irsa-policy",
+                        "platform-cluster-autoscaler-irsa-policy"}
+    # the autoscaler's scope follows the cluster (name and region): the same actions on other resources
+    scaler = iam["platform-cluster-autoscaler-irsa-policy"]
+    assert {g.action for g in scaler.added} == {g.action for g in scaler.removed} >= {"autoscaling:SetDesiredCapacity"}
+    assert all(":eu-west-1:" in g.target for g in scaler.added)
+    assert all(":us-east-1:" in g.target for g in scaler.removed)
+    assert "arn:aws:eks:eu-west-1:123456789012:nodegroup/webstack-prod/*/*" in {g.target for g in scaler.added}
     assert {(g.action, g.target) for g in iam["network-flow-logs-policy"].added} >= {
         ("logs:PutLogEvents", "<network-flow-logs.arn>")}
     assert not iam["network-flow-logs-policy"].removed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -305,3 +306,15 @@ def test_runner_picker_refuses_missing_variables_and_standard_hosted_runners(tmp
     assert "PULUMI_RUNS_ON = ubuntu-latest: a standard GitHub-hosted runner" in result.stdout
     assert "PULUMI_PROD_RUNS_ON is not set (prod stack)" in result.stdout
     assert "::error title=No runner that can reach the cluster::" in result.stdout
+
+
+def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
+    """EKS makes only the cluster's creator admin (pulumi-eks sets bootstrapClusterCreatorAdminPermissions): when the
+    first deploy ran from `make up`, every CI `pulumi up` reaches the Kubernetes API as the CI role and is refused
+    unless the one-time setup lists that role in the stack's adminPrincipalArns."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    setup = readme[readme.index("One-time setup:"):readme.index("### CI runners that can reach the cluster")]
+    items = re.split(r"\n(?=\d+\. )", setup)[1:]  # the numbered steps, each with its continuation lines
+    admin = [item for item in items if "adminPrincipalArns" in item]
+    assert len(admin) == 1, "no setup step makes the CI roles cluster admins"
+    assert "AWS_ROLE_ARN" in admin[0] and "AWS_PROD_ROLE_ARN" in admin[0]

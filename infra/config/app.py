@@ -28,7 +28,7 @@ DNS_1123 = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # (infra/eks/addons.py): the app's Namespace object cannot be any of them.
 TAKEN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "external-dns")
 # ELBv2 CreateLoadBalancer Name: at most 32 alphanumerics or hyphens, not starting or ending with a hyphen,
-# not starting with "internal-".
+# not starting with "internal-" (botocore elbv2 model, CreateLoadBalancerInput.Name).
 ALB_NAME = r"(?!internal-)[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?"
 ALB_NAME_MAX = 32
 # Chosen bounds (not AWS/Kubernetes limits): replicas and resources a single web app on this stack can use.
@@ -117,7 +117,7 @@ class AppConfig:
         "loadBalancerName", "",
         "ALB name (default: <cluster>-<app>, long names cut with a hash suffix to 32 characters).",
         when_set(matches(ALB_NAME, "webstack-dev-webapp",
-                         "1-32 letters, digits or '-', not starting or ending with '-' nor starting 'internal-':")))
+                         "1-32 letters, digits or '-', not starting or ending with '-' nor starting 'internal-',")))
     ssl_policy: str = setting("sslPolicy", ALB_SSL_POLICIES[0], "ALB TLS security policy.", one_of(*ALB_SSL_POLICIES))
 
     @property

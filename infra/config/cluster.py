@@ -24,10 +24,13 @@ REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 # EKS CreateCluster name: 1-100 characters, this pattern (botocore eks model).
 CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
-# EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes".
-NODE_GROUP_SUFFIX = "-nodes"
-NODE_GROUP_NAME_MAX = 63
-# EKS service quotas: 40 public endpoint CIDR ranges per cluster; 450 nodes per managed node group (default).
+# EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes-<unique suffix>".
+# The node group is named by a prefix (replaced create-before-delete); the AWS provider appends a 26-character unique
+# suffix and accepts a prefix of at most 63 - 26 (terraform-provider-aws eks/node_group.go, UniqueIDSuffixLength).
+NODE_GROUP_SUFFIX = "-nodes-"
+NODE_GROUP_NAME_MAX = 63 - 26
+# EKS service quotas (https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html): 40 public endpoint
+# CIDR ranges per cluster; 450 nodes per managed node group. CreateNodegroup takes 0-20 instanceTypes.
 PUBLIC_CIDRS_MAX = 40
 NODES_MAX = 450
 IAM_PRINCIPAL_ARN = r"arn:(aws|aws-[a-z-]+):iam::[0-9]{12}:(role|user)/([\x21-\x7e]{0,510}/)?[A-Za-z0-9+=,.@_-]{1,64}"
@@ -42,12 +45,17 @@ ADDON_VERSION = r"v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}-eksbuild\.[0-9]{1,4}"
 # Chosen bound on the union of publicAccessCidrs: one /8 worth of addresses (16,777,216). An allow-list is for
 # the machines that run `pulumi up`; anything larger is the internet in all but name (0.0.0.0/1 + 128.0.0.0/1).
 PUBLIC_ADDRESSES_MAX = 2**24
+# EKS: a public access CIDR "cannot include reserved addresses"
+# (https://docs.aws.amazon.com/eks/latest/userguide/config-cluster-endpoint.html; IANA special-purpose registry).
+# The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are reserved too but allowed here on
+# purpose: the example and test stacks use them as placeholders, and `make up` refuses them before deploying.
 _NOT_PUBLIC = tuple(ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+    "192.0.0.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4"))
 
 
 def public_cidr(text: str) -> str | None:
+    # IPv4 only: "You can't add IPv6 CIDR blocks to IPv4 clusters" (botocore eks, VpcConfigRequest).
     try:
         net = ipaddress.IPv4Network(text, strict=True)
     except ValueError:
@@ -103,8 +111,9 @@ def covered_addresses(cidrs: tuple[str, ...]) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
-    name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 57 characters.",
-                        when_set(matches(CLUSTER_NAME, "webstack-dev",
+    name: str = setting("clusterName", "", "EKS cluster name (default: <project>-<stack>); at most 30 characters.",
+                        when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)),
+                                 matches(CLUSTER_NAME, "webstack-dev",
                                          "letters, digits, '-' or '_', starting alphanumeric,")))
     kubernetes_version: str = setting("kubernetesVersion", DEFAULT_KUBERNETES_VERSION, "EKS Kubernetes version.",
                                       one_of(*SUPPORTED_KUBERNETES_VERSIONS))
@@ -150,7 +159,7 @@ class ClusterConfig:
         return instance_architecture(self.node_instance_types[0])
 
     @property
-    def node_group_name(self) -> str:
+    def node_group_name_prefix(self) -> str:
         return f"{self.name}{NODE_GROUP_SUFFIX}"
 
 
@@ -159,9 +168,10 @@ def _cluster_and_node_group_names(cfg: StackConfig) -> str | None:
     """The resolved name (default <project>-<stack>) must suit EKS and leave room for the node group's."""
     if not re.fullmatch(CLUSTER_NAME, cfg.cluster.name, re.ASCII):
         return "must be 1-100 letters, digits, '-' or '_', starting alphanumeric (set clusterName)"
-    if len(cfg.cluster.node_group_name) > NODE_GROUP_NAME_MAX:
-        return (f"must be at most {NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)} characters: the node group "
-                f"'{cfg.cluster.node_group_name}' must be at most {NODE_GROUP_NAME_MAX} (set a shorter clusterName)")
+    if len(cfg.cluster.node_group_name_prefix) > NODE_GROUP_NAME_MAX:
+        return (f"must be at most {NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)} characters: the node group name "
+                f"prefix '{cfg.cluster.node_group_name_prefix}' must be at most {NODE_GROUP_NAME_MAX} "
+                "(set a shorter clusterName)")
     return None
 
 

@@ -46,7 +46,7 @@ def _kms_needs_kms(cfg: StackConfig) -> str | None:
 
 @rule("registryKmsKeyArn", "aws:region")
 def _kms_key_in_region(cfg: StackConfig) -> str | None:
-    # ECR uses a key of the repository's own region and partition.
+    # ECR: "The key must exist in the same Region as the repository" (botocore ecr, EncryptionConfiguration).
     arn = cfg.registry.kms_key_arn
     if arn is None:
         return None

@@ -89,6 +89,7 @@ def settings() -> tuple[Setting, ...]:
     return (*found, *declared(StackConfig))
 
 
+@functools.cache
 def settings_by_key() -> dict[str, Setting]:
     return {s.key: s for s in settings()}
 

@@ -62,6 +62,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "expander": "least-waste",
                     # kube-system pods (coredns, controllers) have PDBs: let their nodes scale down too.
                     "skip-nodes-with-system-pods": False,
+                    # Default true: any pod with an emptyDir (the app's /tmp, metrics-server's) would pin its node.
+                    "skip-nodes-with-local-storage": False,
                 },
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "300Mi"}},
             },

@@ -243,7 +243,7 @@ class Cluster(pulumi.ComponentResource):
             cluster=cluster,
             # A prefix, not a fixed name: changes EKS cannot apply in place (AMI type on an architecture switch,
             # several instance types) replace the group create-before-delete, which a fixed name would forbid.
-            node_group_name_prefix=f"{cfg.name}-nodes-",
+            node_group_name_prefix=cfg.node_group_name_prefix,
             # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
             # follow a control plane upgrade.
             version=cfg.kubernetes_version,
