@@ -25,6 +25,10 @@ from tests import ecs_api
 from tests.test_policy import check_resource, check_stack, stack_resource
 from tests.test_validators import _allowed
 
+# Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
+# lets tests/test_user_stacks.py account for it.
+pytestmark = pytest.mark.project_root
+
 ACCOUNT = render_fakes.ACCOUNT_ID
 REGION = "eu-west-3"
 CLUSTER_NAME = "webstack-test"
