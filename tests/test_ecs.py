@@ -202,6 +202,26 @@ def test_ec2_capacity(ec2: Plan) -> None:
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], association["urn"])
 
 
+def test_leaving_ec2_capacity_is_documented(ec2: Plan, fargate: Plan) -> None:
+    """The service depends on the capacity provider association (created after it, deleted before it), so it is
+    also updated after it: leaving EC2 capacity would drop a provider the service still uses, which ECS refuses
+    (ResourceInUseException, retried by the provider until its timeout). The service moves off EC2 first."""
+    provider = plan_capacity_provider_name(ec2)
+    assert provider in ec2.one(CAPACITY)["inputs"]["capacityProviders"]
+    assert provider not in fargate.one(CAPACITY)["inputs"]["capacityProviders"]
+    assert ec2.depends_on(ec2.one(SERVICE)["urn"], ec2.one(CAPACITY)["urn"])
+    assert fargate.depends_on(fargate.one(SERVICE)["urn"], fargate.one(CAPACITY)["urn"])
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Changing `ecsCapacity` from `ec2` to `fargate`", 1)[1].split("\n#", 1)[0]
+    move, wait, switch = (section.index(s) for s in (
+        "aws ecs update-service", "aws ecs wait services-stable", "webstack:ecsCapacity fargate"))
+    assert move < wait < switch and "capacityProvider=FARGATE" in section
+
+
+def plan_capacity_provider_name(plan: Plan) -> str:
+    return plan.one("aws:ecs/capacityProvider:CapacityProvider")["inputs"]["name"]
+
+
 def test_every_arn_follows_the_partition(ec2: Plan) -> None:
     """The EC2 stack is in GovCloud: no `arn:aws:` anywhere in what the ECS runtime declares."""
     text = json.dumps([r["inputs"] for r in ec2.resources] + [i["args"] for i in ec2.invokes])
