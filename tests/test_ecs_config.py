@@ -125,6 +125,32 @@ def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
                    "the file system holds the app's data"]
 
 
+@pytest.mark.parametrize(("raw", "stalls_at"), [
+    ({"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150, "ecsMinTasks": 1}, 1),
+    ({"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 100}, 2),
+    ({"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 120, "ecsMinTasks": 3}, 3),
+    # a scheduled action can bring the count down to where the deployment stalls
+    ({"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150,
+      "ecsScheduledScaling": [{"name": "night", "schedule": "cron(0 20 ? * * *)", "minTasks": 1, "maxTasks": 1}]},
+     1),
+])
+def test_deployments_that_cannot_progress_are_refused(raw: dict[str, Any], stalls_at: int) -> None:
+    """ECS rounds maximumPercent of the desired count down and minimumHealthyPercent up: at some counts a rolling
+    deployment can neither start nor stop a task, and `pulumi up` (wait_for_steady_state) hangs until it times out."""
+    found = [p for p in problems(**raw) if "rolling deployment could neither" in p]
+    assert len(found) == 1 and f"with {stalls_at} task(s)" in found[0], found
+
+
+@pytest.mark.parametrize("raw", [
+    {},  # 100 / 200
+    {"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150},  # 2..6 tasks
+    {"ecsDeploymentMinimumHealthyPercent": 0, "ecsDeploymentMaximumPercent": 100, "ecsMinTasks": 1},
+    {"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 150},  # 2 tasks: 3 may run
+])
+def test_deployments_that_progress_are_accepted(raw: dict[str, Any]) -> None:
+    load(**raw)
+
+
 def test_all_problems_at_once() -> None:
     found = problems(ecsTaskCpu=300, ecsSecrets={"X": "nope"}, ecsEfsMountPath="/etc", ecsEfsEnabled=True)
     assert {p.split(" =")[0] for p in found} == {"webstack:ecsTaskCpu", "webstack:ecsSecrets",

@@ -346,6 +346,32 @@ def _scaling_has_room(cfg: StackConfig) -> str | None:
     return None
 
 
+def stalled_task_count(minimum_healthy_percent: int, maximum_percent: int, counts: range | list[int]) -> int | None:
+    """The first task count at which a rolling deployment can neither start a new task nor stop an old one: ECS
+    rounds maximumPercent of the desired count down and minimumHealthyPercent up (DeploymentConfiguration), so
+    e.g. 1 task at 50/150 % allows 1 running and needs 1 healthy. None when every count can progress."""
+    for n in counts:
+        if n > 0 and (n * maximum_percent) // 100 <= n and -(-n * minimum_healthy_percent // 100) >= n:
+            return n
+    return None
+
+
+@rule("ecsDeploymentMinimumHealthyPercent", "ecsDeploymentMaximumPercent", "ecsMinTasks")
+def _deployments_can_progress(cfg: StackConfig) -> str | None:
+    e = cfg.ecs
+    # Every count the service can have: auto scaling's bounds and those of each scheduled action.
+    counts = sorted({n for lo, hi in [(e.min_tasks, e.max_tasks), *((s.min_tasks, s.max_tasks)
+                                                                    for s in e.scheduled_scaling)]
+                     for n in range(lo, hi + 1)})
+    n = stalled_task_count(e.minimum_healthy_percent, e.maximum_percent, counts)
+    if n is None:
+        return None
+    return (f"with {n} task(s) a rolling deployment could neither start a task (maximum {e.maximum_percent} % of {n}, "
+            f"rounded down: {n * e.maximum_percent // 100}) nor stop one (minimum healthy "
+            f"{e.minimum_healthy_percent} %, rounded up: {-(-n * e.minimum_healthy_percent // 100)}): `pulumi up` "
+            "would wait for a steady state that never comes. Raise the maximum or lower the minimum")
+
+
 # --- keys set for a feature that is off: refused rather than silently ignored ---------------------------------
 def _set_keys(cfg: StackConfig, *attrs: str) -> list[str]:
     """The keys among `attrs` (EcsConfig fields) whose value differs from their default."""
