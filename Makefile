@@ -68,3 +68,13 @@ bench: venv checkov-venv
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
+
+# Review without credentials (README "Reviewing a change"). `policy` is also a folder: phony, so it always runs.
+.PHONY: policy review review-sample
+policy: venv
+	$(PY) -m infra.render.policy_report --stack $(STACK) $(if $(FORMAT),--format $(FORMAT))
+# The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md.
+review: venv
+	$(PY) -m infra.render.review $(if $(BASE),--base $(BASE)) --out build/review
+review-sample: venv
+	$(PY) -m infra.render.review --readme-sample

@@ -174,8 +174,8 @@ def test_scheduled_task_runs_this_task_definition(spot: Plan, fargate: Plan) -> 
 # --- the diagram ---------------------------------------------------------------------------------------------------
 def test_diagram_draws_the_ecs_runtime(plan: Plan) -> None:
     mermaid = to_mermaid(build_graph(plan))
-    assert f'ecs["ECS webstack-{plan.stack} (' in mermaid
-    assert "alb -->|targets, ip| tasks" in mermaid
-    assert "EKS" not in mermaid and "Helm" not in mermaid
-    assert ("instances" in mermaid) == (plan.stack == "ecs-ec2")
-    assert ("efs" in mermaid) == (plan.stack == "ecs-spot")
+    assert f'ecs_cluster["ECS cluster webstack-{plan.stack}"]' in mermaid
+    assert "app_service -->|loadBalancers| web_tg" in mermaid and "app_service -->|taskDefinition|" in mermaid
+    assert "EKS" not in mermaid and "Helm" not in mermaid and "Ingress" not in mermaid
+    assert ("EC2 Auto Scaling group" in mermaid) == (plan.stack == "ecs-ec2")
+    assert ("EFS file system" in mermaid) == (plan.stack == "ecs-spot")

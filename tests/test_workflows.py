@@ -43,8 +43,8 @@ def uses(job: dict[str, Any], action: str) -> dict[str, Any]:
     return found[0]
 
 
-def test_the_three_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "preview.yml"]
+def test_the_workflows_exist() -> None:
+    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "preview.yml", "review-comment.yml", "review.yml"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -107,6 +107,153 @@ def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
 def test_no_long_lived_aws_keys_anywhere(path: Path) -> None:
     text = path.read_text()
     assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+
+
+# --- review without credentials (review.yml runs the PR's code, review-comment.yml posts) -----------------------
+def pinned_versions() -> dict[str, set[str]]:
+    """action -> the versions the workflows pin it to."""
+    out: dict[str, set[str]] = {}
+    for path in FILES:
+        for job in load(path.name)["jobs"].values():
+            for step in steps(job):
+                if "uses" in step:
+                    action, version = str(step["uses"]).split("@")
+                    out.setdefault(action, set()).add(version)
+    return out
+
+
+def test_every_action_is_pinned_to_one_version() -> None:
+    pins = pinned_versions()
+    assert all(len(v) == 1 and next(iter(v)).startswith("v") for v in pins.values()), pins
+    assert pins["actions/checkout"] == {"v4"} and pins["actions/setup-python"] == {"v5"}
+
+
+def test_review_runs_the_pr_code_read_only_without_secrets() -> None:
+    wf = load("review.yml")
+    assert list(wf["on"]) == ["pull_request"]
+    assert wf["permissions"] == {"contents": "read"}
+    assert wf["concurrency"] == {"group": "review-${{ github.event.pull_request.number }}",
+                                 "cancel-in-progress": True}
+    text = (WORKFLOWS / "review.yml").read_text()
+    assert "secrets." not in text and "id-token" not in text and "aws-actions" not in text
+    (job,) = wf["jobs"].values()
+    assert "permissions" not in job  # the workflow's read-only token, never widened
+    checkout = uses(job, "actions/checkout")["with"]
+    assert checkout["fetch-depth"] == 0 and checkout["persist-credentials"] is False
+    run = next(s for s in steps(job) if "make review" in str(s.get("run", "")))
+    # the base commit reaches the shell through the environment, never pasted into the script
+    assert run["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}" and "${{" not in run["run"]
+    assert all("${{" not in str(s.get("run", "")) for s in steps(job))
+    uploads = [s for s in steps(job) if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert [u["with"]["name"] for u in uploads] == ["review-comment", "architecture-diagram"]
+    assert "build/review/comment.md" in uploads[0]["with"]["path"]
+    assert "build/review/pr-number" in uploads[0]["with"]["path"]
+    assert uploads[1]["if"] == "hashFiles('build/review/diagrams/*') != ''"
+    # the policy gate comes after the uploads, so a failing review still gets its comment
+    names = [s.get("name", s.get("uses")) for s in steps(job)]
+    assert names.index(next(n for n in names if str(n).startswith("Fail on mandatory"))) == len(names) - 1
+
+
+def test_review_comment_posts_without_running_pr_code() -> None:
+    wf = load("review-comment.yml")
+    assert wf["on"] == {"workflow_run": {"workflows": ["review"], "types": ["completed"]}}
+    assert wf["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert "workflow_run.head_branch" in wf["concurrency"]["group"]
+    (job,) = wf["jobs"].values()
+    assert "github.event.workflow_run.event == 'pull_request'" in job["if"]
+    actions = [str(s.get("uses", "")).split("@")[0] for s in steps(job)]
+    assert actions == ["actions/download-artifact", "actions/github-script"]  # no checkout, no run step
+    assert not any("run" in s for s in steps(job))
+    download = uses(job, "actions/download-artifact")["with"]
+    assert download["run-id"] == "${{ github.event.workflow_run.id }}" and download["name"] == "review-comment"
+    script = uses(job, "actions/github-script")["with"]["script"]
+    assert "${{" not in script  # event data reaches the script through env, never interpolated into code
+    assert "<!-- webstack-review -->" in script and "65536" in script
+
+
+def test_both_sides_agree_on_marker_and_limit() -> None:
+    from infra.render.review import LIMIT, MARKER
+
+    script = uses(load("review-comment.yml")["jobs"]["comment"], "actions/github-script")["with"]["script"]
+    assert f"'{MARKER}'" in script and f"LIMIT = {LIMIT};" in script
+
+
+# The poster's script, run by node with a recording stand-in for the GitHub API (skipped without node).
+POSTER_HARNESS = r"""
+const fs = require('fs');
+const [script, scenario] = [fs.readFileSync(process.argv[2], 'utf8'), JSON.parse(fs.readFileSync(process.argv[3]))];
+const calls = [];
+const github = {
+  paginate: async (fn, args) => { calls.push(['list', args.issue_number]); return scenario.comments; },
+  rest: {
+    issues: {
+      listComments: 'listComments',
+      updateComment: async (a) => { calls.push(['update', a.comment_id, a.body.length, a.body.slice(0, 40)]); },
+      createComment: async (a) => { calls.push(['create', a.issue_number, a.body.length, a.body.slice(0, 40)]);
+                                     return { data: { id: 99 } }; },
+    },
+    pulls: { get: async (a) => { calls.push(['get', a.pull_number]);
+                                 return { data: { state: scenario.state, head: { sha: scenario.head } } }; } },
+  },
+};
+const core = { setFailed: (m) => calls.push(['failed', m]), notice: (m) => calls.push(['notice', m]),
+               info: () => {} };
+const context = { repo: { owner: 'o', repo: 'r' } };
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('github', 'context', 'core', 'require', script)(github, context, core, require)
+  .then(() => console.log(JSON.stringify(calls)), (e) => console.log(JSON.stringify([...calls, ['error', e.message]])));
+"""
+
+
+def run_poster(tmp_path: Path, pr_number: str, body: str, comments: list[dict[str, Any]] | None = None,
+               head: str = "abc", state: str = "open") -> list[list[Any]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    review = tmp_path / "review"
+    review.mkdir(exist_ok=True)
+    (review / "pr-number").write_text(pr_number)
+    (review / "comment.md").write_text(body)
+    script = uses(load("review-comment.yml")["jobs"]["comment"], "actions/github-script")["with"]["script"]
+    (tmp_path / "script.js").write_text(script)
+    (tmp_path / "harness.js").write_text(POSTER_HARNESS)
+    (tmp_path / "scenario.json").write_text(json.dumps({"comments": comments or [], "head": head, "state": state}))
+    done = subprocess.run([node, str(tmp_path / "harness.js"), str(tmp_path / "script.js"),
+                           str(tmp_path / "scenario.json")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "REVIEW_DIR": str(review), "HEAD_SHA": "abc"})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+MARK = "<!-- webstack-review -->"
+
+
+def test_poster_creates_then_updates_the_one_comment(tmp_path: Path) -> None:
+    calls = run_poster(tmp_path, "12\n", f"{MARK}\n# review\n")
+    assert calls[:2] == [["get", 12], ["list", 12]] and calls[2][:3] == ["create", 12, len(MARK) + 10]
+    mine = {"id": 7, "user": {"login": "github-actions[bot]"}, "body": f"{MARK}\nold"}
+    theirs = {"id": 8, "user": {"login": "mallory"}, "body": f"{MARK}\nlook like the bot"}
+    calls = run_poster(tmp_path, "12", f"{MARK}\n# new review\n", comments=[theirs, mine])
+    assert [c[:2] for c in calls[2:]] == [["update", 7]]  # never another user's comment
+
+
+@pytest.mark.parametrize("number", ["12; rm -rf /", "0", "-3", "1e3", "", "12 13", "99999999999"])
+def test_poster_rejects_a_bad_pr_number(tmp_path: Path, number: str) -> None:
+    calls = run_poster(tmp_path, number, f"{MARK}\nbody")
+    assert calls == [["failed", "pr-number in the artifact is not a pull request number"]]
+
+
+def test_poster_checks_the_pr_is_the_reviewed_one(tmp_path: Path) -> None:
+    assert [c[0] for c in run_poster(tmp_path, "12", f"{MARK}\nbody", head="other")] == ["get", "notice"]
+    assert [c[0] for c in run_poster(tmp_path, "12", f"{MARK}\nbody", state="closed")] == ["get", "notice"]
+
+
+def test_poster_caps_the_body_and_adds_the_marker(tmp_path: Path) -> None:
+    calls = run_poster(tmp_path, "5", "no marker " + "x" * 100_000)
+    create = calls[-1]
+    assert create[0] == "create" and create[2] == 65536 and create[3].startswith(MARK)
+    calls = run_poster(tmp_path, "5", "x" * 300_000)  # larger than any comment composer output
+    assert calls[-1][0] == "error" and "at most" in calls[-1][1]
 
 
 # --- finding 1: the jobs that reach the cluster run on a runner named by a repository variable ---

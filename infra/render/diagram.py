@@ -1,89 +1,244 @@
-"""Architecture diagram drawn from a Plan: Mermaid (renders on GitHub) and, with Graphviz, SVG.
+"""Architecture diagram drawn from a Plan with the official AWS icons (the `diagrams` package, Graphviz `dot`).
 
-Everything shown comes from captured registrations (subnets grouped by the AZ they were declared
-in, NATs by the subnet they sit in, the image by the repository it is pushed to, releases by chart),
-so the picture changes when the stack does. One graph model feeds both outputs.
+Everything shown comes from captured registrations, so the picture changes when the stack does: subnets grouped
+by the AZ they were declared in, NATs by their subnet, the EKS runtime from its cluster, node group, Helm releases
+and Kubernetes objects, and any runtime built from plain AWS resources (the ECS one: cluster, service, task
+definition, load balancer, listener, target group, EFS, schedules, auto scaling, Route 53 records) generically
+by type: each drawn type has an icon and a label, and an edge joins two drawn resources when one's inputs refer
+to the other (the captured property dependencies), labelled with the input's name.
+
+One graph model (`Graph`) feeds every output: the PNG/SVG, Mermaid (build/plan) and the JSON model committed
+beside the picture under docs/, which a test compares with the current render (PNG bytes depend on the
+Graphviz build; the model does not).
 """
 
 from __future__ import annotations
 
+import html
+import importlib
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from . import Plan
 from .artifacts import helm_releases, kubernetes_objects
 
-README_BEGIN = "<!-- architecture:begin (make diagram) -->"
-README_END = "<!-- architecture:end -->"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WRAP = 22  # characters per label line: keeps every label inside its node's width (no overlaps)
+ICON_PT = 64  # icon size in points
+
+
+class Node(NamedTuple):
+    id: str
+    label: str  # lines separated by "\n"
+    icon: str  # a class of the diagrams package, e.g. "aws.network.NATGateway"
+
+
+class Group(NamedTuple):
+    id: str
+    label: str
+    parent: str | None
+    members: tuple[str, ...]
+
+
+class Edge(NamedTuple):
+    src: str
+    dst: str
+    label: str = ""
 
 
 @dataclass
 class Graph:
     title: str
-    nodes: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (label, shape)
-    groups: list[tuple[str, str, list[str], str | None]] = field(default_factory=list)  # id, label, nodes, parent
-    edges: list[tuple[str, str, str]] = field(default_factory=list)  # src, dst, label
+    nodes: dict[str, Node] = field(default_factory=dict)
+    groups: list[Group] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
 
-    def node(self, node_id: str, label: str, shape: str = "box") -> str:
-        self.nodes[node_id] = (label, shape)
+    def node(self, node_id: str, label: str, icon: str) -> str:
+        self.nodes[node_id] = Node(node_id, wrap(label), icon)
         return node_id
 
-    def group(self, group_id: str, label: str, members: list[str], parent: str | None = None) -> str:
-        self.groups.append((group_id, label, members, parent))
+    def group(self, group_id: str, label: str, members: Iterable[str], parent: str | None = None) -> str:
+        self.groups.append(Group(group_id, label, parent, tuple(members)))
         return group_id
 
     def edge(self, src: str, dst: str, label: str = "") -> None:
-        self.edges.append((src, dst, label))
+        if Edge(src, dst, label) not in self.edges:
+            self.edges.append(Edge(src, dst, label))
+
+    def model(self) -> dict[str, Any]:
+        """The graph as plain data (what the committed docs/architecture-<stack>.json holds)."""
+        return {"title": self.title,
+                "nodes": [n._asdict() for n in self.nodes.values()],
+                "groups": [{**g._asdict(), "members": list(g.members)} for g in self.groups],
+                "edges": [e._asdict() for e in self.edges]}
+
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """Break a label into lines of at most `width` characters at spaces (longer words stay whole)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", text)
 
 
+# --- generic AWS types (the ECS runtime, and anything else built from plain AWS resources) -----------------
+class Kind(NamedTuple):
+    icon: str
+    label: Callable[[dict[str, Any]], str]  # the resource's inputs -> label
+    in_vpc: bool  # drawn inside the VPC box
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v not in (None, "", [], {})), None)
+
+
+def _capacity(i: dict[str, Any]) -> str:
+    strategies = i.get("capacityProviderStrategies") or []
+    if strategies:
+        return " + ".join(str(s.get("capacityProvider")) for s in strategies)
+    return str(i.get("launchType") or "")
+
+
+def _listener(i: dict[str, Any]) -> str:
+    actions = [a.get("type") for a in i.get("defaultActions") or []]
+    return f"listener {i.get('protocol') or ''} {i.get('port') or ''}" + (
+        " redirects" if actions == ["redirect"] else "")
+
+
+TYPES: dict[str, Kind] = {
+    "aws:ecs/cluster:Cluster": Kind("aws.compute.ElasticContainerService",
+                                    lambda i: f"ECS cluster {i.get('name') or ''}", False),
+    "aws:ecs/service:Service": Kind(
+        "aws.compute.ElasticContainerServiceService",
+        lambda i: f"ECS service {i.get('name') or ''} x{i.get('desiredCount', '?')} {_capacity(i)}", True),
+    "aws:ecs/taskDefinition:TaskDefinition": Kind(
+        "aws.compute.ElasticContainerServiceTask",
+        lambda i: f"task definition {i.get('family') or ''} {i.get('cpu') or ''} CPU / {i.get('memory') or ''} MiB",
+        False),
+    "aws:lb/loadBalancer:LoadBalancer": Kind(
+        "aws.network.ElbApplicationLoadBalancer",
+        lambda i: f"{'internal' if i.get('internal') else 'internet-facing'} "
+                  f"{(i.get('loadBalancerType') or 'application').upper().replace('APPLICATION', 'ALB')} "
+                  f"{i.get('name') or ''}", True),
+    "aws:lb/targetGroup:TargetGroup": Kind(
+        "aws.network.ElasticLoadBalancing",
+        lambda i: f"target group {i.get('protocol') or ''} {i.get('port') or ''} "
+                  f"({i.get('targetType') or 'instance'} targets)", True),
+    "aws:lb/listener:Listener": Kind("aws.network.ElasticLoadBalancing", _listener, True),
+    "aws:efs/fileSystem:FileSystem": Kind(
+        "aws.storage.ElasticFileSystemEFS",
+        lambda i: "EFS file system" + (" (encrypted)" if i.get("encrypted") else ""), True),
+    "aws:scheduler/schedule:Schedule": Kind(
+        "aws.integration.EventbridgeScheduler",
+        lambda i: f"schedule {i.get('scheduleExpression') or ''} {i.get('scheduleExpressionTimezone') or ''}",
+        False),
+    "aws:autoscaling/group:Group": Kind(
+        "aws.compute.EC2AutoScaling",
+        lambda i: f"EC2 Auto Scaling group {i.get('minSize', '?')}-{i.get('maxSize', '?')} instances", True),
+    "aws:appautoscaling/target:Target": Kind(
+        "aws.compute.ApplicationAutoScaling",
+        lambda i: f"auto scaling {i.get('minCapacity', '?')}-{i.get('maxCapacity', '?')} tasks", False),
+    "aws:route53/record:Record": Kind(
+        "aws.network.Route53",
+        lambda i: f"{i.get('type') or ''} record {i.get('name') or ''}" + (" (alias)" if i.get("aliases") else ""),
+        False),
+}
+
+
+def _generic(plan: Plan, g: Graph, ids: dict[str, str]) -> list[str]:
+    """Nodes for every resource of a type in TYPES (returns those inside the VPC); edges from input references.
+
+    `ids` maps URNs to node ids: it is extended here, and also names the shared nodes (zone, certificate,
+    repository) so a generic resource referring to them gets an edge too."""
+    in_vpc: list[str] = []
+    drawn = [r for r in plan.resources if r["type"] in TYPES and r["custom"]]
+    for r in drawn:
+        if r["type"] == "aws:route53/record:Record" and r["urn"] not in _alias_records(plan):
+            continue  # validation records and the like: the zone already stands for them
+        kind = TYPES[r["type"]]
+        node_id = _safe(r["name"])
+        while node_id in g.nodes:  # a resource named like a fixed node ("zone", "alb", ...) gets its own id
+            node_id += "_"
+        node = g.node(node_id, kind.label(r["inputs"]), kind.icon)
+        ids[r["urn"]] = node
+        if kind.in_vpc:
+            in_vpc.append(node)
+    for r in drawn:
+        if r["urn"] not in ids:
+            continue
+        for prop, urns in sorted((r.get("propertyDependencies") or {}).items()):
+            for urn in urns:
+                if urn in ids and ids[urn] != ids[r["urn"]]:
+                    g.edge(ids[r["urn"]], ids[urn], prop)
+    return in_vpc
+
+
+def _alias_records(plan: Plan) -> set[str]:
+    return {r["urn"] for r in plan.of_type("aws:route53/record:Record") if r["inputs"].get("aliases")}
+
+
+# --- the graph ------------------------------------------------------------------------------------------
 def build_graph(plan: Plan) -> Graph:
-    """The EKS runtime's picture, or the ECS runtime's when the plan has no EKS cluster (webstack:runtime = ecs)."""
     one = plan.one
     vpc = one("aws:ec2/vpc:Vpc")
     repo = one("aws:ecr/repository:Repository")
-    cert = one("aws:acm/certificate:Certificate")["inputs"]
+    certs = plan.of_type("aws:acm/certificate:Certificate")
     zones = plan.of_type("aws:route53/zone:Zone")
     zone_name = zones[0]["inputs"]["name"] if zones else next(
         i["args"]["name"] for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     region = vpc["state"]["arn"].split(":")[3]
     g = Graph(f"webstack {plan.stack} ({region})")
-    ecs = not plan.of_type("eks:index:Cluster")
-    if ecs:
-        alb_name = one("aws:lb/loadBalancer:LoadBalancer")["inputs"]["name"]
-    else:
-        objects = kubernetes_objects(plan)
-        ingress = next(o for o in objects.values() if o["kind"] == "Ingress")
-        alb_name = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"]
+    ids: dict[str, str] = {}
 
-    users = g.node("users", "Internet users", "round")
-    r53 = g.node("zone", f"Route 53 zone {zone_name}" + (" (created)" if zones else " (looked up)"), "cyl")
-    acm = g.node("cert", f"ACM certificate {cert['domainName']} (DNS-validated)")
-    igw = g.node("igw", "Internet gateway")
-    alb = g.node("alb", f"ALB {alb_name} HTTPS 443, HTTP 80 redirects", "stadium")
+    users = g.node("users", "Internet users", "onprem.client.Users")
+    r53 = g.node("zone", f"Route 53 zone {zone_name}" + (" (created)" if zones else " (looked up)"),
+                 "aws.network.Route53HostedZone")
+    if zones:
+        ids[zones[0]["urn"]] = r53
+    acm = None
+    if certs:
+        acm = g.node("cert", f"ACM certificate {certs[0]['inputs']['domainName']} (DNS-validated)",
+                     "aws.security.CertificateManager")
+        ids[certs[0]["urn"]] = acm
+        for validation in plan.of_type("aws:acm/certificateValidation:CertificateValidation"):
+            ids[validation["urn"]] = acm  # listeners take the validated ARN from here
+    igw = g.node("igw", "Internet gateway", "aws.network.InternetGateway")
 
     subnets = plan.of_type("aws:ec2/subnet:Subnet")
     by_id = {s["id"]: s for s in subnets}
-    nats = {n["inputs"]["subnetId"]: n for n in plan.of_type("aws:ec2/natGateway:NatGateway")}
+    nat_list = plan.of_type("aws:ec2/natGateway:NatGateway")
+    nats = {n["inputs"]["subnetId"]: n for n in nat_list}
     az_groups = []
     for index, az in enumerate(sorted({s["inputs"]["availabilityZone"] for s in subnets})):
         members = []
         for s in sorted((s for s in subnets if s["inputs"]["availabilityZone"] == az), key=lambda s: s["name"]):
-            kind = "public" if "kubernetes.io/role/elb" in s["inputs"]["tags"] else "private"
-            sid = g.node(_safe(s["name"]), f"{kind} subnet {s['inputs']['cidrBlock']}")
+            public = "kubernetes.io/role/elb" in s["inputs"]["tags"]
+            kind = "public" if public else "private"
+            sid = g.node(_safe(s["name"]), f"{kind} subnet {s['inputs']['cidrBlock']}",
+                         "aws.network.PublicSubnet" if public else "aws.network.PrivateSubnet")
             members.append(sid)
             if s["id"] in nats:
-                nat = g.node(_safe(nats[s["id"]]["name"]), "NAT gateway")
+                nat = g.node(_safe(nats[s["id"]]["name"]), "NAT gateway", "aws.network.NATGateway")
                 members.append(nat)
-                g.edge(sid, nat, "")
+                g.edge(sid, nat)
         az_groups.append(g.group(f"az{index}", f"AZ {az}", members, "vpc"))
     for route in plan.of_type("aws:ec2/route:Route"):
         nat_id = route["inputs"].get("natGatewayId")
@@ -92,185 +247,299 @@ def build_graph(plan: Plan) -> Graph:
         table = route["inputs"]["routeTableId"]
         for assoc in plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
             if assoc["inputs"]["routeTableId"] == table and assoc["inputs"]["subnetId"] in by_id:
-                nat = next(n for n in plan.of_type("aws:ec2/natGateway:NatGateway") if n["id"] == nat_id)
+                nat = next(n for n in nat_list if n["id"] == nat_id)
                 g.edge(_safe(by_id[assoc["inputs"]["subnetId"]]["name"]), _safe(nat["name"]), "0.0.0.0/0")
-    g.group("vpc", f"VPC {vpc['inputs']['cidrBlock']}", [igw, alb], None)
 
-    if ecs:
-        _ecs_part(plan, g, users, r53, acm, igw, alb)
-        return g
-    eks = one("eks:index:Cluster")["inputs"]
-    mng = one("eks:index:ManagedNodeGroup")["inputs"]
+    ecr = g.node("ecr", f"ECR {repo['inputs']['name']} (immutable, scan on push)",
+                 "aws.compute.EC2ContainerRegistry")
+    ids[repo["urn"]] = ecr
+    images = plan.of_type("docker:index/image:Image")
+    img = None
+    if images:
+        img = g.node("image", f"app image, content-hash tag, {images[0]['inputs']['build']['platform']}",
+                     "aws.compute.EC2ContainerRegistryImage")
+        g.edge(img, ecr, "push")
+    g.edge(users, r53, "DNS")
+
+    vpc_members = [igw]
+    if plan.of_type("eks:index:Cluster"):
+        vpc_members += _eks(plan, g, r53, acm, igw, ecr, users)
+    in_vpc = _generic(plan, g, ids)
+    vpc_members += in_vpc
+    for lb in (r for r in plan.of_type("aws:lb/loadBalancer:LoadBalancer") if r["urn"] in ids):
+        alb = ids[lb["urn"]]
+        g.edge(users, alb, "HTTPS")
+        g.edge(igw, alb)
+    for svc in (r for r in plan.of_type("aws:ecs/service:Service") if r["urn"] in ids):
+        g.edge(ecr, ids[svc["urn"]], "pull by digest")
+    for record in (r for r in plan.of_type("aws:route53/record:Record") if r["urn"] in ids):
+        g.edge(r53, ids[record["urn"]], "record")
+    g.group("vpc", f"VPC {vpc['inputs']['cidrBlock']}", vpc_members, None)
+    return g
+
+
+def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, users: str) -> list[str]:
+    """The EKS runtime: cluster, node group, Helm releases and the app's Kubernetes objects."""
+    eks = plan.one("eks:index:Cluster")["inputs"]
+    mng = plan.one("eks:index:ManagedNodeGroup")["inputs"]
     releases = helm_releases(plan)
+    objects = kubernetes_objects(plan)
+    ingress = next(o for o in objects.values() if o["kind"] == "Ingress")
     deployment = next(o for o in objects.values() if o["kind"] == "Deployment")
     service = next(o for o in objects.values() if o["kind"] == "Service")
+    name = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"]
+    alb = g.node("alb", f"ALB {name} HTTPS 443, HTTP 80 redirects", "aws.network.ElbApplicationLoadBalancer")
+
     # One instance type is set in the launch template, several on the node group.
     types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
                                          for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
     nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(types)} "
-                            f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes")
-    controllers = []
-    for name, release in sorted(releases.items()):
-        controllers.append(g.node(_safe(name), f"{release['chart']} {release['version']} (Helm)"))
-    app_ns = deployment["metadata"]["namespace"]
-    ing = g.node("ingress", f"Ingress {ingress['metadata']['name']} (class alb)")
-    svc = g.node("service", f"Service {service['metadata']['name']} {service['spec']['type']}")
+                            f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
+                   "aws.compute.EC2AutoScaling")
+    controllers = [g.node(_safe(n), f"{r['chart']} {r['version']} (Helm)",
+                          "k8s.ecosystem.ExternalDns" if n == "external-dns" else "k8s.ecosystem.Helm")
+                   for n, r in sorted(releases.items())]
+    ing = g.node("ingress", f"Ingress {ingress['metadata']['name']} (class alb)", "k8s.network.Ing")
+    svc = g.node("service", f"Service {service['metadata']['name']} {service['spec']['type']}", "k8s.network.SVC")
     port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
-    replicas = deployment["spec"]["replicas"]
-    pods = g.node("pods", f"Deployment {deployment['metadata']['name']} x{replicas} (port {port})")
-    g.group("app", f"namespace {app_ns}", [ing, svc, pods], "eks")
+    pods = g.node("pods", f"Deployment {deployment['metadata']['name']} x{deployment['spec']['replicas']} "
+                          f"(port {port})", "k8s.compute.Deploy")
+    g.group("app", f"namespace {deployment['metadata']['namespace']}", [ing, svc, pods], "eks")
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
     g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})", [nodes, *controllers], "vpc")
 
-    ecr = g.node("ecr", f"ECR {repo['inputs']['name']} (immutable, scan on push)", "cyl")
-    image = one("docker:index/image:Image")
-    img = g.node("image", f"app image, content-hash tag, {image['inputs']['build']['platform']}")
-
-    g.edge(users, r53, "DNS")
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
-    g.edge(igw, alb, "")
-    g.edge(acm, alb, "TLS")
+    g.edge(igw, alb)
+    if acm:
+        g.edge(acm, alb, "TLS")
     g.edge(alb, svc if service["spec"]["type"] == "NodePort" else pods, "targets")
-    g.edge(ing, alb, "")
-    g.edge(svc, pods, "")
-    g.edge(img, ecr, "push")
+    g.edge(ing, alb)
+    g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
     g.edge(pods, nodes, "runs on")
     if "aws-load-balancer-controller" in releases:
         g.edge(_safe("aws-load-balancer-controller"), alb, "manages")
     if "external-dns" in releases:
         g.edge(_safe("external-dns"), r53, "upserts record")
-    return g
+    return [alb]
 
 
-def _ecs_part(plan: Plan, g: Graph, users: str, r53: str, acm: str, igw: str, alb: str) -> None:
-    """ECS: the cluster (capacity), the service and its tasks, auto scaling, EFS and the scheduled task if any."""
-    one = plan.one
-    cluster = one("aws:ecs/cluster:Cluster")["inputs"]
-    strategy = one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")["inputs"][
-        "defaultCapacityProviderStrategies"]
-    capacity = ", ".join(f"{s['capacityProvider']} base {s['base']} weight {s['weight']}" for s in strategy)
-    service = one("aws:ecs/service:Service")["inputs"]
-    task = one("aws:ecs/taskDefinition:TaskDefinition")["inputs"]
-    (container,) = json.loads(task["containerDefinitions"])
-    target = one("aws:appautoscaling/target:Target")["inputs"]
-    members = [
-        g.node("service", f"service {service['name']} (private subnets, circuit breaker)"),
-        g.node("tasks", f"tasks {task['cpu']} CPU / {task['memory']} MiB, uid {container['user']}, read-only "
-                        f"(port {container['portMappings'][0]['containerPort']})"),
-        g.node("scaling", f"auto scaling {target['minCapacity']}-{target['maxCapacity']} tasks"),
-    ]
-    if plan.of_type("aws:autoscaling/group:Group"):
-        asg = one("aws:autoscaling/group:Group")["inputs"]
-        lt = one("aws:ec2/launchTemplate:LaunchTemplate")["inputs"]
-        members.append(g.node("instances", f"EC2 {lt['instanceType']} {asg['minSize']}-{asg['maxSize']} "
-                                           "(private subnets)"))
-        g.edge("tasks", "instances", "runs on")
-    g.group("ecs", f"ECS {cluster['name']} ({capacity})", members, "vpc")
-    ecr = g.node("ecr", f"ECR {one('aws:ecr/repository:Repository')['inputs']['name']} (immutable, scan on push)",
-                 "cyl")
-    image = one("docker:index/image:Image")
-    img = g.node("image", f"app image, content-hash tag, {image['inputs']['build']['platform']}")
-    g.edge(users, r53, "DNS")
-    g.edge(users, alb, "HTTPS")
-    g.edge(r53, alb, "alias record")
-    g.edge(igw, alb, "")
-    g.edge(acm, alb, "TLS")
-    g.edge(alb, "tasks", "targets, ip")
-    g.edge("service", "tasks", "")
-    g.edge("scaling", "service", "desired count")
-    g.edge(img, ecr, "push")
-    g.edge(ecr, "tasks", "pull by digest")
-    if plan.of_type("aws:efs/fileSystem:FileSystem"):
-        efs = g.node("efs", "EFS (encrypted, TLS + IAM, access point)", "cyl")
-        g.edge("tasks", efs, "NFS")
-    if plan.of_type("aws:scheduler/schedule:Schedule"):
-        schedule = one("aws:scheduler/schedule:Schedule")["inputs"]
-        job = g.node("job", f"EventBridge Scheduler {schedule['scheduleExpression']}")
-        g.edge(job, "tasks", "RunTask")
-
-
-def _layout(g: Graph, node: Callable[[str, str, str], str], group_open: Callable[[str, str], str],
-            group_close: str) -> list[str]:
+# --- outputs --------------------------------------------------------------------------------------------
+def _layout(g: Graph, node: Callable[[Node], str], group_open: Callable[[Group], str], group_close: str
+            ) -> list[str]:
     """Nodes outside any group, then each group tree with its members, indented; one syntax per caller."""
     lines: list[str] = []
-    grouped = {n for _, _, members, _ in g.groups for n in members}
+    grouped = {n for grp in g.groups for n in grp.members}
 
-    def emit_group(group_id: str, indent: str) -> None:
-        _, label, members, _ = next(x for x in g.groups if x[0] == group_id)
-        lines.append(indent + group_open(group_id, label))
-        for child in (x[0] for x in g.groups if x[3] == group_id):
+    def emit_group(grp: Group, indent: str) -> None:
+        lines.append(indent + group_open(grp))
+        for child in (x for x in g.groups if x.parent == grp.id):
             emit_group(child, indent + "  ")
-        lines.extend(indent + "  " + node(m, *g.nodes[m]) for m in members)
+        lines.extend(indent + "  " + node(g.nodes[m]) for m in grp.members)
         lines.append(indent + group_close)
 
-    lines.extend("  " + node(n, *g.nodes[n]) for n in g.nodes if n not in grouped)
-    for group_id, _, _, parent in g.groups:
-        if parent is None:
-            emit_group(group_id, "  ")
+    lines.extend("  " + node(n) for n in g.nodes.values() if n.id not in grouped)
+    for grp in g.groups:
+        if grp.parent is None:
+            emit_group(grp, "  ")
     return lines
 
 
 def to_mermaid(g: Graph) -> str:
-    shapes = {"box": ("[\"", "\"]"), "round": ("([\"", "\"])"), "cyl": ("[(\"", "\")]"),
-              "stadium": ("([\"", "\"])")}
+    def text(label: str) -> str:
+        return label.replace("\n", " ")
+
     lines = ["flowchart LR", f"  %% {g.title}: generated by infra/render/diagram.py from the rendered plan"]
-    lines += _layout(g, lambda n, label, shape: f"{n}{shapes[shape][0]}{label}{shapes[shape][1]}",
-                     lambda gid, label: f'subgraph {gid}["{label}"]', "end")
-    lines += [f"  {src} -->|{label}| {dst}" if label else f"  {src} --> {dst}" for src, dst, label in g.edges]
+    lines += _layout(g, lambda n: f'{n.id}["{text(n.label)}"]', lambda grp: f'subgraph {grp.id}["{grp.label}"]',
+                     "end")
+    lines += [f"  {e.src} -->|{e.label}| {e.dst}" if e.label else f"  {e.src} --> {e.dst}" for e in g.edges]
     return "\n".join(lines) + "\n"
+
+
+def _icon(path: str) -> type:
+    module, cls = path.rsplit(".", 1)
+    return getattr(importlib.import_module(f"diagrams.{module}"), cls)  # type: ignore[no-any-return]
 
 
 def to_dot(g: Graph) -> str:
-    shapes = {"box": "box", "round": "ellipse", "cyl": "cylinder", "stadium": "box"}
-    lines = ["digraph architecture {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
-             f"  label={json.dumps(g.title)};"]
-    lines += _layout(g, lambda n, label, shape: f"{n} [label={json.dumps(label)}, shape={shapes[shape]}];",
-                     lambda gid, label: f"subgraph cluster_{gid} {{ label={json.dumps(label)};", "}")
-    lines += [f"  {src} -> {dst} [label={json.dumps(label)}];" for src, dst, label in g.edges]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    """The Graphviz source the `diagrams` package builds for the graph, icons and all (ids are the model's)."""
+    from diagrams import Cluster, Diagram, setcluster, setdiagram
+    from diagrams import Edge as DEdge
+
+    # splines=spline (the package offers only ortho or curved, and dot places edge labels with neither)
+    diagram = Diagram(g.title, filename="architecture", show=False, direction="LR", curvestyle="curved",
+                      graph_attr={"splines": "spline", "pad": "0.4", "nodesep": "0.5", "ranksep": "1.0",
+                                  "fontsize": "18", "labelloc": "t", "newrank": "true"},
+                      edge_attr={"fontname": "Sans-Serif", "fontsize": "11", "fontcolor": "#2D3436"})
+    made: dict[str, Any] = {}
+
+    def place(node: Node) -> None:
+        # The package draws an icon as a fixed-size node with its label laid over the box's bottom edge, so long
+        # labels run into the icon and the neighbours. An HTML-like label (the package's icon above the text
+        # lines) makes the node exactly as large as both: dot then keeps every label clear of the others.
+        icon = _icon(node.icon)
+        path = Path(importlib.import_module("diagrams").__file__ or "").parent.parent / icon._icon_dir / icon._icon
+        text = "<BR/>".join(html.escape(line) for line in node.label.split("\n"))
+        label = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD FIXEDSIZE="TRUE" '
+                 f'WIDTH="{ICON_PT}" HEIGHT="{ICON_PT}"><IMG SRC="{html.escape(str(path))}" SCALE="TRUE"/></TD>'
+                 f'</TR><TR><TD>{text}</TD></TR></TABLE>>')
+        made[node.id] = icon(label, nodeid=node.id, shape="plain", image="", fixedsize="false", width="0",
+                             height="0")
+
+    def emit(grp: Group) -> None:
+        with Cluster(grp.label, graph_attr={"margin": "16"}):
+            for child in (x for x in g.groups if x.parent == grp.id):
+                emit(child)
+            for m in grp.members:
+                place(g.nodes[m])
+
+    # Diagram's own `with` block renders on exit; set the context by hand and run dot ourselves.
+    setdiagram(diagram)
+    try:
+        grouped = {n for grp in g.groups for n in grp.members}
+        for n in g.nodes.values():
+            if n.id not in grouped:
+                place(n)
+        for grp in g.groups:
+            if grp.parent is None:
+                emit(grp)
+        for e in g.edges:
+            made[e.src] >> DEdge(label=e.label) >> made[e.dst]
+    finally:
+        setcluster(None)
+        setdiagram(None)
+    return str(diagram.dot.source)
+
+
+def render_dot(source: str, out: Path, fmt: str) -> Path:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError("Graphviz `dot` is not installed (apt-get install graphviz)")
+    subprocess.run([dot, f"-T{fmt}", "-o", str(out)], input=source, text=True, check=True, timeout=120)
+    return out
 
 
 def write_diagram(plan: Plan, out: Path) -> list[Path]:
-    """architecture.mmd always; architecture.svg (and .dot) when Graphviz's `dot` is installed."""
+    """architecture.mmd and architecture.json always; .dot, .png and .svg when Graphviz's `dot` and the `diagrams`
+    package (requirements-dev.txt) are installed."""
     g = build_graph(plan)
-    written = [out / "architecture.mmd"]
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "architecture.mmd", out / "architecture.json"]
     written[0].write_text(to_mermaid(g))
-    dot = shutil.which("dot")
-    if dot:
-        source = out / "architecture.dot"
-        source.write_text(to_dot(g))
-        svg = out / "architecture.svg"
-        subprocess.run([dot, "-Tsvg", str(source), "-o", str(svg)], check=True, timeout=60)
-        written += [source, svg]
+    written[1].write_text(model_json(g))
+    if shutil.which("dot") and importlib.util.find_spec("diagrams"):  # both ship with the dev tools, not the runtime
+        source = to_dot(g)
+        (out / "architecture.dot").write_text(source)
+        written += [out / "architecture.dot", render_dot(source, out / "architecture.png", "png"),
+                    render_dot(source, out / "architecture.svg", "svg")]
     return written
 
 
-def readme_block(mermaid: str) -> str:
-    return f"{README_BEGIN}\n```mermaid\n{mermaid}```\n{README_END}"
+def model_json(g: Graph) -> str:
+    return json.dumps(g.model(), indent=1, sort_keys=True) + "\n"
 
 
-def update_readme(readme: Path, mermaid: str) -> bool:
+# --- the committed pictures -------------------------------------------------------------------------------
+README_BEGIN = "<!-- architecture:begin (make diagram) -->"
+README_END = "<!-- architecture:end -->"
+# The example stacks drawn under docs/: stack file name -> picture name. The ECS one joins when its
+# example stack exists (tests/stacks/Pulumi.ecs.yaml).
+EXAMPLES = ("dev", "ecs")
+
+
+def example_stacks() -> list[str]:
+    from . import TEST_STACKS
+
+    return [s for s in EXAMPLES if (TEST_STACKS / f"Pulumi.{s}.yaml").exists()]
+
+
+def readme_block(stacks: list[str]) -> str:
+    pictures = "\n\n".join(f"![architecture of the {s} example stack](docs/architecture-{s}.png)" for s in stacks)
+    return f"{README_BEGIN}\n{pictures}\n{README_END}"
+
+
+def update_readme(readme: Path, stacks: list[str]) -> bool:
     """Replace the README's diagram block; True if it changed."""
     text = readme.read_text()
     start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-    new = text[:start] + readme_block(mermaid) + text[end:]
+    new = text[:start] + readme_block(stacks) + text[end:]
     if new != text:
         readme.write_text(new)
     return new != text
 
 
 def main() -> int:
-    """`make diagram`: regenerate the README's diagram from the committed example stack tests/stacks/Pulumi.dev.yaml
-    (never from the user's own Pulumi.dev.yaml, so editing it leaves the README as it is)."""
+    """`make diagram`: redraw docs/architecture-<stack>.png (+ .json model) from the committed example stacks
+    in tests/stacks/ (never from the user's own Pulumi.<stack>.yaml), and point the README at them."""
     from . import ROOT, TEST_STACKS, render
 
-    changed = update_readme(ROOT / "README.md", to_mermaid(build_graph(render("dev", stacks=TEST_STACKS))))
-    print("README.md diagram " + ("updated" if changed else "already current"))
+    DOCS.mkdir(exist_ok=True)
+    stacks = example_stacks()
+    for stack in stacks:
+        g = build_graph(render(stack, stacks=TEST_STACKS))
+        (DOCS / f"architecture-{stack}.json").write_text(model_json(g))
+        render_dot(to_dot(g), DOCS / f"architecture-{stack}.png", "png")
+        print(f"docs/architecture-{stack}.png and .json drawn")
+    changed = update_readme(ROOT / "README.md", stacks)
+    print("README.md diagram block " + ("updated" if changed else "already current"))
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- layout check ---------------------------------------------------------------------------------------
+class Box(NamedTuple):
+    what: str
+    owner: str  # the node, edge or group the box belongs to (its own boxes may nest)
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    def overlaps(self, other: Box, slack: float = 1.0) -> bool:
+        return (self.left < other.right - slack and other.left < self.right - slack
+                and self.bottom < other.top - slack and other.bottom < self.top - slack)
+
+
+def _text_boxes(ops: list[dict[str, Any]], what: str, owner: str) -> list[Box]:
+    boxes, size = [], 14.0
+    for op in ops:
+        if op.get("op") == "F":
+            size = float(op["size"])
+        elif op.get("op") == "T":
+            x, y, width = op["pt"][0], op["pt"][1], float(op["width"])
+            left = {"l": x, "r": x - width}.get(op.get("align", "c"), x - width / 2)
+            boxes.append(Box(f"{what} {op['text']!r}", owner, left, y - 0.25 * size, left + width, y + 0.85 * size))
+    return boxes
+
+
+def layout_boxes(layout: dict[str, Any]) -> list[Box]:
+    """What is written on the drawn picture, from `dot -Tjson`: each node (icon and label lines), each edge label
+    and each group label, as boxes in points."""
+    boxes: list[Box] = []
+    for obj in layout.get("objects", []):
+        if "pos" in obj:  # a node
+            x, y = (float(v) for v in obj["pos"].split(","))
+            w, h = float(obj["width"]) * 36, float(obj["height"]) * 36
+            boxes.append(Box(f"node {obj['name']}", obj["name"], x - w, y - h, x + w, y + h))
+            boxes += _text_boxes(obj.get("_ldraw_", []), f"label of {obj['name']}", obj["name"])
+        else:  # a group
+            boxes += _text_boxes(obj.get("_ldraw_", []), f"group {obj['name']}", obj["name"])
+    for i, edge in enumerate(layout.get("edges", [])):
+        boxes += _text_boxes(edge.get("_ldraw_", []), "edge label", f"edge {i}")
+    return boxes
+
+
+def overlaps(source: str) -> list[tuple[str, str]]:
+    """Pairs of labels or nodes that overlap in dot's layout of `source` (empty when the picture is clean)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError("Graphviz `dot` is not installed (apt-get install graphviz)")
+    # json needs no images: dot says so on stderr and keeps the (fixed) icon cell sizes
+    run = subprocess.run([dot, "-Tjson"], input=source, capture_output=True, text=True, check=True, timeout=120)
+    boxes = layout_boxes(json.loads(run.stdout))
+    return [(a.what, b.what) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a.owner != b.owner and a.overlaps(b)]
