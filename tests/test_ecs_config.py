@@ -1,9 +1,10 @@
 """ECS config keys (infra/config/ecs.py) and the runtime key: each bad value refused by key with what is allowed,
-the cross-key rules (Fargate sizes, Spot on x86 only, EC2 architecture, production guards), all at once, before any
+the cross-key rules (Fargate sizes, EC2 architecture, production guards), all at once, before any
 resource is declared. No render: load_config only."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -67,7 +68,6 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsMinTasks": 5, "ecsMaxTasks": 3}, "webstack:ecsMinTasks/ecsMaxTasks = 5/3: must satisfy min <= max"),
     ({"ecsMinTasks": 3, "ecsMaxTasks": 3}, "target tracking needs room to scale"),
     ({"ecsFargateWeight": 0}, "at least one weight must be > 0"),
-    ({"ecsFargateSpotWeight": 2, "ecsCpuArchitecture": "arm64"}, "Fargate Spot runs X86_64 tasks only"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m7g.large"},
      "the instance type is arm64, the image is built for amd64"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
@@ -149,6 +149,18 @@ def test_deployments_that_cannot_progress_are_refused(raw: dict[str, Any], stall
 ])
 def test_deployments_that_progress_are_accepted(raw: dict[str, Any]) -> None:
     load(**raw)
+
+
+def test_fargate_spot_on_graviton_is_accepted() -> None:
+    """FARGATE_SPOT runs ARM64 tasks on platform 1.4.0 (ECS API model, CapacityProviderStrategyItem): Graviton and
+    Spot together are the cheapest Fargate tasks, not a configuration to refuse."""
+    from botocore.loaders import create_loader
+
+    doc = create_loader().load_service_model("ecs", "service-2")["shapes"]["CapacityProviderStrategyItem"]
+    text = " ".join(re.sub(r"<[^>]+>", "", doc["documentation"]).split())
+    assert "FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0" in text
+    cfg = load(ecsFargateSpotWeight=2, ecsCpuArchitecture="arm64")
+    assert cfg.ecs.spot and cfg.ecs.cpu_architecture == "arm64" and cfg.ecs.platform_version == "1.4.0"
 
 
 def test_all_problems_at_once() -> None:

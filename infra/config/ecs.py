@@ -285,11 +285,8 @@ def _some_weight(cfg: StackConfig) -> str | None:
     return None if cfg.ecs.fargate_weight + cfg.ecs.fargate_spot_weight > 0 else "at least one weight must be > 0"
 
 
-@rule("ecsFargateSpotWeight", "ecsCpuArchitecture")
-def _spot_is_x86(cfg: StackConfig) -> str | None:
-    if cfg.ecs.fargate_spot_weight and cfg.ecs.cpu_architecture == "arm64":
-        return "Fargate Spot runs X86_64 tasks only: use amd64 or set the Spot weight to 0"
-    return None
+# No Spot/architecture rule: FARGATE_SPOT runs ARM64 tasks on platform 1.4.0 (the one PLATFORM_VERSIONS allows),
+# as the ECS API model's CapacityProviderStrategyItem says.
 
 
 @rule("ecsEc2InstanceType", "ecsCpuArchitecture")
