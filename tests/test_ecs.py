@@ -8,6 +8,7 @@ import base64
 import json
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,6 +200,26 @@ def test_ec2_capacity(ec2: Plan) -> None:
     # Destroy: the association goes first, then the provider (it cannot be deleted while associated).
     assert ec2.depends_on(association["urn"], provider["urn"])
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], association["urn"])
+
+
+def test_leaving_ec2_capacity_is_documented(ec2: Plan, fargate: Plan) -> None:
+    """The service depends on the capacity provider association (created after it, deleted before it), so it is
+    also updated after it: leaving EC2 capacity would drop a provider the service still uses, which ECS refuses
+    (ResourceInUseException, retried by the provider until its timeout). The service moves off EC2 first."""
+    provider = plan_capacity_provider_name(ec2)
+    assert provider in ec2.one(CAPACITY)["inputs"]["capacityProviders"]
+    assert provider not in fargate.one(CAPACITY)["inputs"]["capacityProviders"]
+    assert ec2.depends_on(ec2.one(SERVICE)["urn"], ec2.one(CAPACITY)["urn"])
+    assert fargate.depends_on(fargate.one(SERVICE)["urn"], fargate.one(CAPACITY)["urn"])
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Changing `ecsCapacity` from `ec2` to `fargate`", 1)[1].split("\n#", 1)[0]
+    move, wait, switch = (section.index(s) for s in (
+        "aws ecs update-service", "aws ecs wait services-stable", "webstack:ecsCapacity fargate"))
+    assert move < wait < switch and "capacityProvider=FARGATE" in section
+
+
+def plan_capacity_provider_name(plan: Plan) -> str:
+    return plan.one("aws:ecs/capacityProvider:CapacityProvider")["inputs"]["name"]
 
 
 def test_every_arn_follows_the_partition(ec2: Plan) -> None:
@@ -446,9 +467,23 @@ def test_alias_record_for_the_hostname(plan: Plan) -> None:
     (record,) = [r["inputs"] for r in plan.of_type(RECORD) if r["name"] == "web-alias"]
     assert record["name"] == plan.outputs["url"].removeprefix("https://") and record["type"] == "A"
     assert record["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
-    assert record["allowOverwrite"] is True, "takes over the record ExternalDNS (upsert-only) left after a switch"
+    assert record["allowOverwrite"] is True, "takes over the record ExternalDNS created before a switch"
     zone_lookup = next(i for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     assert record["zoneId"].startswith("Z") and zone_lookup["args"]["name"] in record["name"]
+
+
+def test_switch_from_eks_keeps_the_record(dev: Plan) -> None:
+    """In an EKS -> ECS switch the ECS alias overwrites ExternalDNS's record before the EKS side is deleted; with
+    ExternalDNS's default policy (sync) it would then delete that record, which it still owns by its TXT record.
+    The switch is documented in two runs, upsert-only first."""
+    (release,) = [r["inputs"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")
+                  if r["inputs"]["name"] == "external-dns"]
+    assert release["values"]["policy"] == "sync", "the premise: the EKS runtime deletes the records it owns"
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
+    first, second = section.index("externalDnsPolicy upsert-only"), section.index("webstack:runtime ecs")
+    assert first < second, "upsert-only before the runtime switch"
+    assert "pulumi up --refresh" in section
 
 
 # --- auto scaling -----------------------------------------------------------------------------------------------

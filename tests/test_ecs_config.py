@@ -1,9 +1,10 @@
 """ECS config keys (infra/config/ecs.py) and the runtime key: each bad value refused by key with what is allowed,
-the cross-key rules (Fargate sizes, Spot on x86 only, EC2 architecture, production guards), all at once, before any
+the cross-key rules (Fargate sizes, EC2 architecture, production guards), all at once, before any
 resource is declared. No render: load_config only."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -67,7 +68,6 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsMinTasks": 5, "ecsMaxTasks": 3}, "webstack:ecsMinTasks/ecsMaxTasks = 5/3: must satisfy min <= max"),
     ({"ecsMinTasks": 3, "ecsMaxTasks": 3}, "target tracking needs room to scale"),
     ({"ecsFargateWeight": 0}, "at least one weight must be > 0"),
-    ({"ecsFargateSpotWeight": 2, "ecsCpuArchitecture": "arm64"}, "Fargate Spot runs X86_64 tasks only"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m7g.large"},
      "the instance type is arm64, the image is built for amd64"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
@@ -123,6 +123,44 @@ def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
     efs = problems("prod", ecsEfsEnabled=True, ecsAlbDeletionProtection=True)
     assert efs == ["webstack:ecsEfsProtect/ecsEfsEnabled = False/True: must be true on a production stack (prod): "
                    "the file system holds the app's data"]
+
+
+@pytest.mark.parametrize(("raw", "stalls_at"), [
+    ({"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150, "ecsMinTasks": 1}, 1),
+    ({"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 100}, 2),
+    ({"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 120, "ecsMinTasks": 3}, 3),
+    # a scheduled action can bring the count down to where the deployment stalls
+    ({"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150,
+      "ecsScheduledScaling": [{"name": "night", "schedule": "cron(0 20 ? * * *)", "minTasks": 1, "maxTasks": 1}]},
+     1),
+])
+def test_deployments_that_cannot_progress_are_refused(raw: dict[str, Any], stalls_at: int) -> None:
+    """ECS rounds maximumPercent of the desired count down and minimumHealthyPercent up: at some counts a rolling
+    deployment can neither start nor stop a task, and `pulumi up` (wait_for_steady_state) hangs until it times out."""
+    found = [p for p in problems(**raw) if "rolling deployment could neither" in p]
+    assert len(found) == 1 and f"with {stalls_at} task(s)" in found[0], found
+
+
+@pytest.mark.parametrize("raw", [
+    {},  # 100 / 200
+    {"ecsDeploymentMinimumHealthyPercent": 50, "ecsDeploymentMaximumPercent": 150},  # 2..6 tasks
+    {"ecsDeploymentMinimumHealthyPercent": 0, "ecsDeploymentMaximumPercent": 100, "ecsMinTasks": 1},
+    {"ecsDeploymentMinimumHealthyPercent": 100, "ecsDeploymentMaximumPercent": 150},  # 2 tasks: 3 may run
+])
+def test_deployments_that_progress_are_accepted(raw: dict[str, Any]) -> None:
+    load(**raw)
+
+
+def test_fargate_spot_on_graviton_is_accepted() -> None:
+    """FARGATE_SPOT runs ARM64 tasks on platform 1.4.0 (ECS API model, CapacityProviderStrategyItem): Graviton and
+    Spot together are the cheapest Fargate tasks, not a configuration to refuse."""
+    from botocore.loaders import create_loader
+
+    doc = create_loader().load_service_model("ecs", "service-2")["shapes"]["CapacityProviderStrategyItem"]
+    text = " ".join(re.sub(r"<[^>]+>", "", doc["documentation"]).split())
+    assert "FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0" in text
+    cfg = load(ecsFargateSpotWeight=2, ecsCpuArchitecture="arm64")
+    assert cfg.ecs.spot and cfg.ecs.cpu_architecture == "arm64" and cfg.ecs.platform_version == "1.4.0"
 
 
 def test_all_problems_at_once() -> None:

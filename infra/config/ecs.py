@@ -285,11 +285,8 @@ def _some_weight(cfg: StackConfig) -> str | None:
     return None if cfg.ecs.fargate_weight + cfg.ecs.fargate_spot_weight > 0 else "at least one weight must be > 0"
 
 
-@rule("ecsFargateSpotWeight", "ecsCpuArchitecture")
-def _spot_is_x86(cfg: StackConfig) -> str | None:
-    if cfg.ecs.fargate_spot_weight and cfg.ecs.cpu_architecture == "arm64":
-        return "Fargate Spot runs X86_64 tasks only: use amd64 or set the Spot weight to 0"
-    return None
+# No Spot/architecture rule: FARGATE_SPOT runs ARM64 tasks on platform 1.4.0 (the one PLATFORM_VERSIONS allows),
+# as the ECS API model's CapacityProviderStrategyItem says.
 
 
 @rule("ecsEc2InstanceType", "ecsCpuArchitecture")
@@ -344,6 +341,32 @@ def _scaling_has_room(cfg: StackConfig) -> str | None:
     if policies and e.max_tasks == e.min_tasks:
         return "target tracking needs room to scale: ecsMaxTasks must exceed ecsMinTasks"
     return None
+
+
+def stalled_task_count(minimum_healthy_percent: int, maximum_percent: int, counts: range | list[int]) -> int | None:
+    """The first task count at which a rolling deployment can neither start a new task nor stop an old one: ECS
+    rounds maximumPercent of the desired count down and minimumHealthyPercent up (DeploymentConfiguration), so
+    e.g. 1 task at 50/150 % allows 1 running and needs 1 healthy. None when every count can progress."""
+    for n in counts:
+        if n > 0 and (n * maximum_percent) // 100 <= n and -(-n * minimum_healthy_percent // 100) >= n:
+            return n
+    return None
+
+
+@rule("ecsDeploymentMinimumHealthyPercent", "ecsDeploymentMaximumPercent", "ecsMinTasks")
+def _deployments_can_progress(cfg: StackConfig) -> str | None:
+    e = cfg.ecs
+    # Every count the service can have: auto scaling's bounds and those of each scheduled action.
+    counts = sorted({n for lo, hi in [(e.min_tasks, e.max_tasks), *((s.min_tasks, s.max_tasks)
+                                                                    for s in e.scheduled_scaling)]
+                     for n in range(lo, hi + 1)})
+    n = stalled_task_count(e.minimum_healthy_percent, e.maximum_percent, counts)
+    if n is None:
+        return None
+    return (f"with {n} task(s) a rolling deployment could neither start a task (maximum {e.maximum_percent} % of {n}, "
+            f"rounded down: {n * e.maximum_percent // 100}) nor stop one (minimum healthy "
+            f"{e.minimum_healthy_percent} %, rounded up: {-(-n * e.minimum_healthy_percent // 100)}): `pulumi up` "
+            "would wait for a steady state that never comes. Raise the maximum or lower the minimum")
 
 
 # --- keys set for a feature that is off: refused rather than silently ignored ---------------------------------

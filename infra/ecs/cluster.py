@@ -66,7 +66,9 @@ class EcsCluster(pulumi.ComponentResource):
     capacity_providers: pulumi.Output[list[str]]
     capacity: Ec2Capacity | None
     association: aws.ecs.ClusterCapacityProviders
-    """Services depend on it: they are deleted before their capacity providers leave the cluster."""
+    """Services depend on it: they are deleted before their capacity providers leave the cluster. Hence an update
+    dropping a provider a service still uses (ecsCapacity ec2 -> fargate) deadlocks: README "Changing
+    `ecsCapacity` from `ec2` to `fargate`"."""
 
     def __init__(self, name: str, args: EcsClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)

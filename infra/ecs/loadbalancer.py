@@ -103,8 +103,10 @@ class AppLoadBalancer(pulumi.ComponentResource):
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
                                                                 "status_code": "HTTP_301"}}],
             tags=tags, opts=child)
-        # allow_overwrite: after a switch from the EKS runtime, ExternalDNS (upsert-only) leaves its record for the
-        # same hostname behind; Pulumi takes it over instead of failing on "already exists".
+        # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
+        # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
+        # default policy sync would delete the record it still owns while the EKS side is deleted): README
+        # "Switching an existing stack from EKS to ECS".
         aws.route53.Record(
             f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
             aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
