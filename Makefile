@@ -2,6 +2,8 @@
 STACK ?= dev
 PYTHON ?= python3
 VENV := venv
+# Two workers (the machine's two cores); each test module stays in one worker, so its renders happen once.
+PYTEST_PARALLEL := -n 2 --dist loadfile
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 CHECKOV_VENV := .venv-checkov
@@ -33,7 +35,7 @@ lint: venv
 	$(PY) -m ruff check .
 
 unit: venv checkov-venv
-	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_PARALLEL)
 
 test: lint unit
 

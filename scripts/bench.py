@@ -84,7 +84,8 @@ def main() -> None:
         ("make plan STACK=ecs", timed([py, "-m", "infra.render", "--stack", "ecs", "--quiet"]), 10.0),
         ("make diff (one-key change)", diff, 2.5 * plan_dev),
         ("make cost (dev)", timed([py, "-m", "infra.render.cost", "--stack", "dev"]), 10.0),
-        ("test suite (pytest)", timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]), 60.0),
+        ("test suite (pytest, as make test runs it)",
+         timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]), 60.0),
     ]
     import os
 
