@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv policy-venv test lint unit plan diagram outputs up bench clean config-schema
+.PHONY: venv checkov-venv policy-venv test lint unit plan diagram outputs up bench clean config-schema aws-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ up: venv
 	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
 
 # Pulumi.yaml's config: block is generated from the key declarations in infra/config/.
+aws-data: venv
+	$(PY) scripts/aws_data.py
+
 config-schema: venv
 	$(PY) scripts/config_schema.py
 

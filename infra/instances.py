@@ -1,13 +1,20 @@
 """EC2 instance types, shared by both runtimes: validity from botocore's EC2 API model, CPU architecture by name.
 
 botocore ships the EC2 API model whose `InstanceType` enum lists every type EC2 accepts (RunInstances,
-CreateLaunchTemplate...): an authoritative list kept current by AWS's own SDK releases, not a hand list.
+CreateLaunchTemplate...): an authoritative list kept current by AWS's own SDK releases, not a hand list. The loader
+reads it from `infra/data/aws-data.json`, a snapshot of the pinned botocore's data (`make aws-data`; a test fails
+when the two differ), because loading botocore itself costs ~0.3 s per process.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
+from pathlib import Path
+from typing import Any
+
+AWS_DATA = Path(__file__).resolve().parent / "data" / "aws-data.json"
 
 # family letters, generation digits, attribute letters (g = Graviton), '.', size: m7gd.2xlarge, c8g.metal-48xl.
 # u-6tb1.* (Intel high memory) and mac-m4.* have a '-' after the family and no generation digit.
@@ -17,12 +24,15 @@ MAC_FAMILY = re.compile(r"mac[0-9]*(-[a-z0-9]+)?", re.ASCII)
 
 
 @functools.cache
-def instance_types() -> frozenset[str]:
-    """Every instance type in botocore's EC2 model (shape `InstanceType`, its enum). Loaded once (~0.3 s)."""
-    from botocore.loaders import create_loader
+def aws_data() -> dict[str, Any]:
+    """The snapshot of botocore's data (scripts/aws_data.py), read once per process (~1 ms)."""
+    return dict(json.loads(AWS_DATA.read_text()))
 
-    model = create_loader().load_service_model("ec2", "service-2")
-    return frozenset(model["shapes"]["InstanceType"]["enum"])
+
+@functools.cache
+def instance_types() -> frozenset[str]:
+    """Every instance type in botocore's EC2 model (shape `InstanceType`, its enum)."""
+    return frozenset(aws_data()["instanceTypes"])
 
 
 def is_instance_type(name: str) -> bool:

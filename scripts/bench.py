@@ -26,7 +26,7 @@ def timed(cmd: list[str], cwd: Path = ROOT) -> float:
 def load_config_timings() -> tuple[float, float]:
     """(first call, median of 50 later calls) of load_config on tests/stacks/Pulumi.dev.yaml, in a fresh
     interpreter that has imported the program's modules (as __main__.py has before it loads the config): the
-    first call also reads botocore's endpoint data and EC2 model, cached for the rest of the process."""
+    first call also reads the AWS data snapshot (infra/data/aws-data.json), cached for the rest of the process."""
     code = (
         "import statistics, time\n"
         "import infra.network\n"
@@ -71,7 +71,7 @@ def main() -> None:
         return "within" if seconds <= 0.05 else "OVER"
 
     print(f"load_config (dev test stack), target < 50 ms: first call {first * 1000:.0f} ms ({verdict(first)}; it "
-          f"reads botocore's endpoint data and EC2 model once per process), then {warm * 1000:.2f} ms "
+          f"reads the AWS data snapshot once per process), then {warm * 1000:.2f} ms "
           f"({verdict(warm)})")
     plan_dev = timed([py, "-m", "infra.render", "--stack", "dev", "--quiet"])
     with tempfile.TemporaryDirectory(prefix="webstack-bench-") as tmp:

@@ -18,11 +18,11 @@ AZ_COUNTS = {
 
 @functools.cache
 def partitions() -> dict[str, str]:
-    """region -> partition (aws, aws-cn, aws-us-gov, aws-iso...), every region botocore's endpoint data lists."""
-    from botocore.loaders import create_loader
+    """region -> partition (aws, aws-cn, aws-us-gov, aws-iso...), every region botocore's endpoint data lists
+    (read from the snapshot infra/data/aws-data.json, kept equal to the pinned botocore by a test)."""
+    from ..instances import aws_data
 
-    endpoints = create_loader().load_data("endpoints")
-    return {region: p["partition"] for p in endpoints["partitions"] for region in p.get("regions", {})}
+    return dict(aws_data()["regions"])
 
 
 def partition_of(region: str) -> str | None:
