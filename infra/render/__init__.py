@@ -9,6 +9,7 @@ replaced by "[secret]". `make plan` writes it to build/plan/<stack>/; the unit t
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 import json
@@ -195,6 +196,13 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
     return result["plan"]
 
 
+def _quiet_about_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed program leaves every dependent output's future failed and unread: the RenderError already says
+    why, so those are not logged; anything else goes to asyncio's default handler."""
+    if "never retrieved" not in str(context.get("message", "")):
+        loop.default_exception_handler(context)
+
+
 def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_salt: bytes | None) -> Plan:
     import pulumi
     from pulumi.runtime import mocks as pmocks
@@ -210,7 +218,9 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
     fake = FakeCloud(region)
     monitor = CapturingMonitor(fake, secret_salt)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_about_unretrieved)
     asyncio.set_event_loop(loop)
+    failed = False
     # The SDK tracks pending outputs in one process-wide set: drop what an earlier (failed) render left.
     with SETTINGS.lock:
         SETTINGS.outputs.clear()
@@ -236,6 +246,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
         try:
             outputs = loop.run_until_complete(run())
         except Exception as err:
+            failed = True
             raise RenderError(f"{type(err).__name__}: {err}", monitor.ordered()) from err
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -247,6 +258,10 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
             SETTINGS.outputs.clear()
         loop.close()
         asyncio.set_event_loop(None)
+        if failed:
+            # Every output that depended on the failure failed too; collect those futures now, with this loop's
+            # quiet handler, rather than at interpreter exit (where they print "Error in sys.excepthook" noise).
+            gc.collect()
     invokes = sorted(({"token": c["token"], "args": redact(c["args"])} for c in fake.calls),
                      key=lambda c: (c["token"], json.dumps(c["args"], sort_keys=True)))
     return Plan(stack=stack, resources=monitor.ordered(), invokes=invokes, outputs=outputs, config=redact(config))
