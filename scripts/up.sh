@@ -29,7 +29,7 @@ check_prerequisites() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "make up: cannot deploy, missing:" >&2
     printf '  - %s\n' "${missing[@]}" >&2
-    exit 1
+    return 1
   fi
 }
 
@@ -101,8 +101,11 @@ zone_first() {
 }
 
 main() {
-  check_prerequisites
-  "${PY:-python3}" -m infra.preflight --stack "$STACK"  # refuses the examples' documentation-only values
+  # Both checks report before stopping, so a newcomer sees every problem at once.
+  local failed=0
+  check_prerequisites || failed=1
+  "${PY:-python3}" -m infra.preflight --stack "$STACK" || failed=1  # the examples' documentation-only values
+  [ "$failed" -eq 0 ] || exit 1
   use_backend
   select_stack
   zone_first

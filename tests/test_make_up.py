@@ -182,3 +182,11 @@ def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, 
     assert "add the NS records at the registrar, then run 'make up' again" in result.stderr
     ups = [c for c in (tmp_path / "calls.log").read_text().splitlines() if c.startswith("pulumi up")]
     assert len(ups) == 1 and "--target" in ups[0]  # the zone only: the full update never starts
+
+
+def test_missing_prerequisites_and_example_values_are_reported_together(tmp_path: Path, empty_bin: Path) -> None:
+    folder = project(tmp_path, (TEST_STACKS / "Pulumi.dev.yaml").read_text(), stacks=("dev",))
+    result = run([empty_bin], tmp_path, folder)  # no CLI at all, and the example's documentation-only values
+    assert result.returncode == 1
+    assert "cannot deploy, missing:" in result.stderr and "the Pulumi CLI" in result.stderr
+    assert "documentation-only example value" in result.stderr and "webstack:zoneName = example.com" in result.stderr
