@@ -172,9 +172,29 @@ def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any) -> S
             why = r.check(cfg)
             if why:
                 problems.append(problem(r.keys, [value_of(cfg, k) for k in r.keys], why))
+    if "runtime" not in failed and (why := _keys_of_the_other_runtime(values, cfg.runtime)):
+        problems.append(why)
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+# Keys of the EKS sections the ECS runtime reads too (the app's name, the ALB's TLS policy).
+SHARED_WITH_ECS = frozenset({"appName", "sslPolicy"})
+
+
+def _keys_of_the_other_runtime(values: Mapping[tuple[str, ...], Any], runtime: str) -> str | None:
+    """Keys of the runtime that is not chosen, set to anything but their default (a real `pulumi up` passes
+    Pulumi.yaml's defaults too), would be silently ignored: refuse them, naming each."""
+    sections = ("ecs",) if runtime == "eks" else ("cluster", "addons", "app")
+    ignored = sorted(d.key for d in settings() if d.section in sections and d.key not in SHARED_WITH_ECS
+                     and values.get(d.path, d.default) != d.default)
+    if not ignored:
+        return None
+    other, one = ("ecs" if runtime == "eks" else "eks"), len(ignored) == 1
+    return problem(["runtime", *ignored], [runtime],
+                   f"{', '.join(ignored)} {'is' if one else 'are'} for runtime {other!r} only and would be ignored: "
+                   f"remove {'it' if one else 'them'} from this stack, or set runtime to {other!r}")
 
 
 @rule("extraTags")
