@@ -42,6 +42,22 @@ def variant() -> Callable[..., Plan]:
     return rendered
 
 
+# The ECS runtime's test stacks: Fargate, Fargate with Spot (and EFS), EC2 capacity.
+@pytest.fixture(scope="session")
+def fargate() -> Plan:
+    return rendered("ecs")
+
+
+@pytest.fixture(scope="session")
+def spot() -> Plan:
+    return rendered("ecs-spot")
+
+
+@pytest.fixture(scope="session")
+def ec2() -> Plan:
+    return rendered("ecs-ec2")
+
+
 # Tests never read the root stack files (the user's to edit): any test of this process that opens one fails.
 # Subprocesses are not seen here; tests/test_user_stacks.py guards those statically.
 _ROOT_STACK_FILE = re.compile(r"Pulumi\.(?!yaml$)[^/]+\.ya?ml$")

@@ -40,21 +40,6 @@ SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
-@pytest.fixture(scope="session")
-def fargate(variant: Any) -> Plan:
-    return variant("ecs")
-
-
-@pytest.fixture(scope="session")
-def spot(variant: Any) -> Plan:
-    return variant("ecs-spot")
-
-
-@pytest.fixture(scope="session")
-def ec2(variant: Any) -> Plan:
-    return variant("ecs-ec2")
-
-
 @pytest.fixture(scope="session", params=STACKS)
 def plan(request: pytest.FixtureRequest, variant: Any) -> Plan:
     return variant(request.param)

@@ -29,16 +29,6 @@ def plan(request: pytest.FixtureRequest, variant: Any) -> Plan:
     return variant(request.param)
 
 
-@pytest.fixture(scope="session")
-def spot(variant: Any) -> Plan:
-    return variant("ecs-spot")
-
-
-@pytest.fixture(scope="session")
-def fargate(variant: Any) -> Plan:
-    return variant("ecs")
-
-
 # --- botocore API models ------------------------------------------------------------------------------------
 def test_task_definition_passes_register_task_definition(plan: Plan) -> None:
     params = ecs_api.register_task_definition_params(plan.one("aws:ecs/taskDefinition:TaskDefinition")["inputs"])
