@@ -25,12 +25,12 @@ def json_output(build: Any, *args: Any) -> pulumi.Output[str]:
     return pulumi.Output.all(*args).apply(lambda resolved: to_json(build(*resolved)))
 
 
-def service_trust_policy(service: str) -> Document:
-    """Trust policy letting one AWS service principal assume the role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    }
+def service_trust_policy(service: str, condition: Document | None = None) -> Document:
+    """Trust policy letting one AWS service principal assume the role (only under `condition`, if given)."""
+    statement: Document = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def irsa_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, service_account: str) -> Document:
@@ -186,15 +186,7 @@ class EcsArn(NamedTuple):
 
 def scheduler_trust_policy(account_id: str) -> Document:
     """EventBridge Scheduler may assume the role only for schedules of this account (confused deputy)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": SCHEDULER_SERVICE},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }],
-    }
+    return service_trust_policy(SCHEDULER_SERVICE, {"StringEquals": {"aws:SourceAccount": account_id}})
 
 
 def scheduler_run_task_policy(cluster_arn: str, family: str, task_role_arn: str,
@@ -221,18 +213,10 @@ def scheduler_run_task_policy(cluster_arn: str, family: str, task_role_arn: str,
 # --- ECS -------------------------------------------------------------------------------------------------
 def ecs_tasks_trust_policy(partition: str, region: str, account_id: str) -> Document:
     """ecs-tasks.amazonaws.com may assume the role only for tasks of this account and region (confused deputy)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
-                "StringEquals": {"aws:SourceAccount": account_id},
-            },
-        }],
-    }
+    return service_trust_policy(ECS_TASKS_SERVICE, {
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
+        "StringEquals": {"aws:SourceAccount": account_id},
+    })
 
 
 def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: list[str],
