@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -14,13 +15,17 @@ from .capacity import Ec2Capacity, Ec2CapacityArgs, provider_name
 TYPE = "webstack:ecs:EcsCluster"
 
 
-@dataclass(frozen=True, kw_only=True)
-class StrategyItem:
+class StrategyItem(NamedTuple):
     """One entry of a capacity provider strategy."""
 
     capacity_provider: str
     weight: int
     base: int = 0
+
+
+def strategy_input(strategy: Sequence[StrategyItem]) -> list[dict[str, Any]]:
+    """A strategy as the cluster, the service and the scheduled task take it."""
+    return [item._asdict() for item in strategy]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,9 +101,7 @@ class EcsCluster(pulumi.ComponentResource):
 
         self.association = aws.ecs.ClusterCapacityProviders(
             f"{name}-capacity-providers", cluster_name=cluster.name, capacity_providers=provider_names,
-            default_capacity_provider_strategies=[
-                {"capacity_provider": s.capacity_provider, "weight": s.weight, "base": s.base}
-                for s in self.strategy],
+            default_capacity_provider_strategies=strategy_input(self.strategy),
             opts=child)
 
         self.cluster_name = cluster.name

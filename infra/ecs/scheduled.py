@@ -7,13 +7,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 from zoneinfo import available_timezones
 
 import pulumi
 import pulumi_aws as aws
 
 from .. import iam
+from .cluster import StrategyItem, strategy_input
 
 TYPE = "webstack:ecs:ScheduledTask"
 # A run that could not start within an hour is dropped rather than started late (the default is 24 h, 185 tries).
@@ -25,25 +26,6 @@ _CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
 _RATE = re.compile(r"^rate\((?P<n>[1-9]\d*) (?P<unit>minutes?|hours?|days?)\)$")
 _AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#L W-]+$")
-
-
-class CapacityProviderShare(Protocol):
-    """One entry of a capacity provider strategy (the core's records, or `StrategyItem`)."""
-
-    @property
-    def capacity_provider(self) -> str: ...
-
-    @property
-    def weight(self) -> int: ...
-
-    @property
-    def base(self) -> int: ...
-
-
-class StrategyItem(NamedTuple):
-    capacity_provider: str
-    weight: int
-    base: int = 0
 
 
 def schedule_expression_problems(expression: str) -> list[str]:
@@ -94,7 +76,7 @@ class ScheduledTaskArgs:
     schedule_timezone: str  # IANA name, e.g. "Europe/Paris"
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
-    capacity_provider_strategy: Sequence[CapacityProviderShare]
+    capacity_provider_strategy: Sequence[StrategyItem]
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     tags: Mapping[str, str]
@@ -163,9 +145,7 @@ class ScheduledTask(pulumi.ComponentResource):
                     "task_definition_arn": args.task_definition_arn,
                     "task_count": 1,
                     # never launch_type with a strategy: ECS refuses both
-                    "capacity_provider_strategies": [
-                        {"capacity_provider": s.capacity_provider, "weight": s.weight, "base": s.base}
-                        for s in args.capacity_provider_strategy],
+                    "capacity_provider_strategies": strategy_input(args.capacity_provider_strategy),
                     "network_configuration": {"subnets": list(args.subnet_ids),
                                               "security_groups": list(args.security_group_ids),
                                               "assign_public_ip": False},

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .cluster import StrategyItem
+from .cluster import StrategyItem, strategy_input
 
 TYPE = "webstack:ecs:AppService"
 
@@ -66,8 +66,7 @@ class AppService(pulumi.ComponentResource):
             task_definition=args.task_definition_arn,
             desired_count=args.desired_count,
             # A strategy, never launch_type; changing it needs a new deployment.
-            capacity_provider_strategies=[{"capacity_provider": s.capacity_provider, "weight": s.weight,
-                                           "base": s.base} for s in args.strategy],
+            capacity_provider_strategies=strategy_input(args.strategy),
             force_new_deployment=True,
             platform_version=args.platform_version,
             scheduling_strategy="REPLICA",
