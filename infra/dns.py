@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .config import DnsConfig
+from .tags import named
 
 TYPE = "webstack:dns:Dns"
 
@@ -53,7 +54,7 @@ class Dns(pulumi.ComponentResource):
             f"{name}-cert", domain_name=cfg.hostname,
             subject_alternative_names=list(cfg.certificate_extra_names) or None,
             validation_method="DNS", key_algorithm="EC_prime256v1",
-            tags={**tags, "Name": cfg.hostname}, opts=child)
+            tags=named(tags, cfg.hostname), opts=child)
 
         # "*.x" and "x" share one validation record: declare each record once.
         fqdns = []
