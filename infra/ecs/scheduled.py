@@ -112,8 +112,8 @@ class ScheduledTask(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-scheduler",
             description=f"EventBridge Scheduler: runs {args.task_definition_family} on a schedule",
-            assume_role_policy=cluster_arn.apply(lambda arn: iam.to_json(
-                iam.scheduler_trust_policy(iam.EcsArn.parse(arn).account))),
+            assume_role_policy=iam.json_output(
+                lambda arn: iam.scheduler_trust_policy(iam.EcsArn.parse(arn).account), cluster_arn),
             max_session_duration=3600,
             tags=tags,
             opts=child,

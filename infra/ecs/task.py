@@ -148,8 +148,8 @@ class AppTask(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.family}",
                                             retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        trust = pulumi.Output.from_input(args.account_id).apply(
-            lambda account: iam.to_json(iam.ecs_tasks_trust_policy(args.partition, args.region, account)))
+        trust = iam.json_output(lambda account: iam.ecs_tasks_trust_policy(args.partition, args.region, account),
+                                args.account_id)
 
         # Execution role: used by the ECS agent to start the task (pull, logs, secrets); never by the app.
         execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, tags=tags, opts=child)
