@@ -91,6 +91,8 @@ UNTAGGED = frozenset({
     "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:efs/mountTarget:MountTarget",
     "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
     "aws:scheduler/schedule:Schedule",
+    # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
+    "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
 })
 # Types whose `tags` is a list of {key, value, ...} instead of a map.
 TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})
@@ -707,8 +709,6 @@ POLICIES: list[Policy] = [
 # --- ECS runtime ------------------------------------------------------------------------------------------
 # Appended as one block (the ECS runtime came after the EKS one); registered in POLICIES below, tested in
 # tests/test_policy_ecs.py.
-# Also untaggable (pulumi-aws 7.51.1): the other way to start tasks on a schedule, and extra listener certificates.
-UNTAGGED = UNTAGGED | {"aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate"}
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
