@@ -21,13 +21,6 @@ VPC_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/
                                                       "100.64.0.0/10"))
 
 
-def ipv4_network(text: str) -> ipaddress.IPv4Network | None:
-    try:
-        return ipaddress.IPv4Network(text, strict=True)
-    except ValueError:
-        return None
-
-
 def vpc_cidr_check() -> Check:
     def check(text: str) -> str | None:
         try:
