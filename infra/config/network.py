@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,20 +62,21 @@ class NetworkConfig:
         one_of(*LOG_RETENTION_DAYS))
 
 
-@rule("privateSubnetPrefixLength", "vpcCidr")
-def _private_inside_vpc(cfg: StackConfig) -> str | None:
-    vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
-    if cfg.network.private_subnet_prefix_length <= vpc.prefixlen:
-        return f"must be longer than the VPC prefix /{vpc.prefixlen}"
-    return None
+def _inside_vpc(attr: str) -> Callable[[StackConfig], str | None]:
+    """A rule: the subnet prefix length `attr` (a NetworkConfig field) is longer than the VPC's."""
+
+    def check(cfg: StackConfig) -> str | None:
+        vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
+        if getattr(cfg.network, attr) <= vpc.prefixlen:
+            return f"must be longer than the VPC prefix /{vpc.prefixlen}"
+        return None
+
+    return check
 
 
-@rule("publicSubnetPrefixLength", "vpcCidr")
-def _public_inside_vpc(cfg: StackConfig) -> str | None:
-    vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
-    if cfg.network.public_subnet_prefix_length <= vpc.prefixlen:
-        return f"must be longer than the VPC prefix /{vpc.prefixlen}"
-    return None
+# One rule per subnet key, so each problem line names the key at fault.
+rule("privateSubnetPrefixLength", "vpcCidr")(_inside_vpc("private_subnet_prefix_length"))
+rule("publicSubnetPrefixLength", "vpcCidr")(_inside_vpc("public_subnet_prefix_length"))
 
 
 @rule("vpcCidr", "azCount", "privateSubnetPrefixLength", "publicSubnetPrefixLength")
