@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.instances import instance_architecture, is_instance_type
 
-from .core import Invalid, between, each, length, matches, one_of, rule, setting
+from .core import Invalid, between, each, length, matches, one_of, rule, setting, when_set
 from .network import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ class EcsConfig:
     scheduled_task_schedule: str = setting(
         "ecsScheduledTaskSchedule", "",
         "Run the task definition on a schedule (EventBridge Scheduler cron(...) or rate(...)); empty: off.",
-        lambda v: _schedule(v) if v else None)
+        when_set(_schedule))
     scheduled_task_timezone: str = setting(
         "ecsScheduledTaskTimezone", "UTC", "Time zone of ecsScheduledTaskSchedule (IANA name).", timezone_problem)
     scheduled_task_command: tuple[str, ...] = setting(
