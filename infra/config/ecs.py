@@ -143,6 +143,10 @@ def _schedule(value: str) -> str | None:
     return cron_problem(value) and "must be cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
 
 
+def _env_name(pair: tuple[str, str]) -> str | None:
+    return None if re.fullmatch(ENV_NAME, pair[0], re.ASCII) else "names must be shell identifiers"
+
+
 @dataclass(frozen=True, kw_only=True)
 class EcsConfig:
     cluster_name: str = setting(
@@ -183,10 +187,10 @@ class EcsConfig:
                                       one_of(*LOG_RETENTION_DAYS))
     environment: tuple[tuple[str, str], ...] = setting(
         "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
-        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers"))
+        each(_env_name))
     secrets: tuple[tuple[str, str], ...] = setting(
         "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN, read by the execution role.",
-        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers",
+        each(_env_name,
              lambda kv: None if re.fullmatch(SECRET_ARN, kv[1], re.ASCII) else
              "values must be SSM parameter or Secrets Manager secret ARNs"))
     secrets_kms_key_arn: str | None = setting(
