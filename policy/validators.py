@@ -91,6 +91,8 @@ UNTAGGED = frozenset({
     "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:efs/mountTarget:MountTarget",
     "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
     "aws:scheduler/schedule:Schedule",
+    # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
+    "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
 })
 # Types whose `tags` is a list of {key, value, ...} instead of a map.
 TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})
@@ -148,6 +150,11 @@ def _set_or_unknown(read: Callable[[], Any]) -> bool:
     ARN during preview) counts as set."""
     ok, value = _known(read)
     return not ok or bool(value)
+
+
+def _dependencies(r: Any, prop: str) -> list[Any]:
+    """The resources property `prop` of stack resource `r` depends on (known even at a first preview)."""
+    return list((getattr(r, "property_dependencies", None) or {}).get(prop, []))
 
 
 def _hidden_component(args: ResourceValidationArgs) -> bool:
@@ -256,8 +263,7 @@ def eks_nodes_in_private_subnets(args: StackValidationArgs, report_violation: Re
             continue
         if r.resource_type == NODE_GROUP_COMPONENT and not _has(r.props, "cluster"):
             continue  # the component's outputs, not its inputs: the NodeGroup child is checked
-        deps = getattr(r, "property_dependencies", None) or {}
-        public: list[str] = [d.name for d in deps.get("subnetIds", []) if d.urn in public_urns]
+        public: list[str] = [d.name for d in _dependencies(r, "subnetIds") if d.urn in public_urns]
         ok, subnet_ids = _known(lambda r=r: r.props.get("subnetIds"))
         if ok:
             # not _seq(): listing the ids would read the (possibly unknown) elements
@@ -707,8 +713,6 @@ POLICIES: list[Policy] = [
 # --- ECS runtime ------------------------------------------------------------------------------------------
 # Appended as one block (the ECS runtime came after the EKS one); registered in POLICIES below, tested in
 # tests/test_policy_ecs.py.
-# Also untaggable (pulumi-aws 7.51.1): the other way to start tasks on a schedule, and extra listener certificates.
-UNTAGGED = UNTAGGED | {"aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate"}
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -846,8 +850,7 @@ def _prop(r: Any, key: str) -> Any:
 
 
 def _depends(r: Any, prop: str, urns: set[str]) -> bool:
-    deps = getattr(r, "property_dependencies", None) or {}
-    return any(d.urn in urns for d in deps.get(prop, []))
+    return any(d.urn in urns for d in _dependencies(r, prop))
 
 
 def _statement_problems(doc: Props | None) -> list[str]:
@@ -888,7 +891,7 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
         if td.resource_type != ECS_TASK_DEFINITION:
             continue
         arn = _prop(td, "executionRoleArn")
-        deps = {d.urn for d in (getattr(td, "property_dependencies", None) or {}).get("executionRoleArn", [])}
+        deps = {d.urn for d in _dependencies(td, "executionRoleArn")}
         role_name = str(arn).rsplit("/", 1)[-1] if arn else None  # arn:aws:iam::<account>:role[/path]/<name>
         matched = [r for r in roles if r.urn in deps or (arn and _prop(r, "arn") == arn)
                    or (role_name and role_name in (_prop(r, "name"), _prop(r, "id")))]
@@ -914,7 +917,7 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
             elif r.resource_type == IAM_ROLE_POLICY_ATTACHMENT and linked:
                 attached.append((r, lambda r=r: r.props.get("policyArn")))
         for via, read_arn in attached:
-            deps = [d.urn for d in (getattr(via, "property_dependencies", None) or {}).get("policyArn", [])]
+            deps = [d.urn for d in _dependencies(via, "policyArn")]
             known, policy_arn = _known(read_arn)
             managed = [policies[u] for u in deps if u in policies] or [
                 p for p in policies.values() if known and policy_arn and _prop(p, "arn") == policy_arn]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.instances import instance_architecture, is_instance_type
 
-from .core import Invalid, between, each, length, matches, one_of, rule, setting
+from .core import Invalid, between, each, length, matches, one_of, rule, setting, when_set
 from .network import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -143,6 +143,10 @@ def _schedule(value: str) -> str | None:
     return cron_problem(value) and "must be cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
 
 
+def _env_name(pair: tuple[str, str]) -> str | None:
+    return None if re.fullmatch(ENV_NAME, pair[0], re.ASCII) else "names must be shell identifiers"
+
+
 @dataclass(frozen=True, kw_only=True)
 class EcsConfig:
     cluster_name: str = setting(
@@ -183,10 +187,10 @@ class EcsConfig:
                                       one_of(*LOG_RETENTION_DAYS))
     environment: tuple[tuple[str, str], ...] = setting(
         "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
-        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers"))
+        each(_env_name))
     secrets: tuple[tuple[str, str], ...] = setting(
         "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN, read by the execution role.",
-        each(lambda kv: None if re.fullmatch(ENV_NAME, kv[0], re.ASCII) else "names must be shell identifiers",
+        each(_env_name,
              lambda kv: None if re.fullmatch(SECRET_ARN, kv[1], re.ASCII) else
              "values must be SSM parameter or Secrets Manager secret ARNs"))
     secrets_kms_key_arn: str | None = setting(
@@ -239,7 +243,7 @@ class EcsConfig:
     scheduled_task_schedule: str = setting(
         "ecsScheduledTaskSchedule", "",
         "Run the task definition on a schedule (EventBridge Scheduler cron(...) or rate(...)); empty: off.",
-        lambda v: _schedule(v) if v else None)
+        when_set(_schedule))
     scheduled_task_timezone: str = setting(
         "ecsScheduledTaskTimezone", "UTC", "Time zone of ecsScheduledTaskSchedule (IANA name).", timezone_problem)
     scheduled_task_command: tuple[str, ...] = setting(
@@ -370,42 +374,40 @@ def _deployments_can_progress(cfg: StackConfig) -> str | None:
 
 
 # --- keys set for a feature that is off: refused rather than silently ignored ---------------------------------
-def _set_keys(cfg: StackConfig, *attrs: str) -> list[str]:
-    """The keys among `attrs` (EcsConfig fields) whose value differs from their default."""
-    import dataclasses
+def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
+    """The keys among `keys` whose value differs from their declared default."""
+    from .stack import settings_by_key, value_of
 
-    fields = {f.name: f for f in dataclasses.fields(EcsConfig)}
-    return [fields[a].metadata["setting"].key for a in attrs if getattr(cfg.ecs, a) != fields[a].default]
-
-
-_EFS = ("efs_mount_path", "efs_root_directory", "efs_transition_to_ia", "efs_protect")
-_EC2 = ("ec2_instance_type", "ec2_min_size", "ec2_max_size", "ec2_disk_size_gb", "ec2_target_capacity_percent")
-_FARGATE = ("fargate_base", "fargate_weight", "fargate_spot_weight", "platform_version")
-_JOB = ("scheduled_task_timezone", "scheduled_task_command")
+    return [k for k in keys if value_of(cfg, k) != settings_by_key()[k].default]
 
 
-@rule("ecsEfsEnabled", "ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")
+_EFS = ("ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")
+_EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent")
+_FARGATE = ("ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
+_JOB = ("ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
+
+
+@rule("ecsEfsEnabled", *_EFS)
 def _efs_keys_need_efs(cfg: StackConfig) -> str | None:
-    unused = [] if cfg.ecs.efs_enabled else _set_keys(cfg, *_EFS)
+    unused = [] if cfg.ecs.efs_enabled else _set_keys(cfg, _EFS)
     return f"{', '.join(unused)} set while ecsEfsEnabled is false: enable EFS or remove them" if unused else None
 
 
-@rule("ecsCapacity", "ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb",
-      "ecsEc2TargetCapacityPercent")
+@rule("ecsCapacity", *_EC2)
 def _ec2_keys_need_ec2(cfg: StackConfig) -> str | None:
-    unused = [] if cfg.ecs.capacity == "ec2" else _set_keys(cfg, *_EC2)
+    unused = [] if cfg.ecs.capacity == "ec2" else _set_keys(cfg, _EC2)
     return f"{', '.join(unused)} set while ecsCapacity is not ec2: they would be ignored" if unused else None
 
 
-@rule("ecsCapacity", "ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
+@rule("ecsCapacity", *_FARGATE)
 def _fargate_keys_need_fargate(cfg: StackConfig) -> str | None:
-    unused = [] if cfg.ecs.capacity == "fargate" else _set_keys(cfg, *_FARGATE)
+    unused = [] if cfg.ecs.capacity == "fargate" else _set_keys(cfg, _FARGATE)
     return f"{', '.join(unused)} set while ecsCapacity is ec2: they would be ignored" if unused else None
 
 
-@rule("ecsScheduledTaskSchedule", "ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
+@rule("ecsScheduledTaskSchedule", *_JOB)
 def _job_keys_need_a_schedule(cfg: StackConfig) -> str | None:
-    unused = [] if cfg.ecs.scheduled_task_schedule else _set_keys(cfg, *_JOB)
+    unused = [] if cfg.ecs.scheduled_task_schedule else _set_keys(cfg, _JOB)
     return f"{', '.join(unused)} set without ecsScheduledTaskSchedule: they would be ignored" if unused else None
 
 

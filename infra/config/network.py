@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,13 +20,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
 VPC_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                                                       "100.64.0.0/10"))
-
-
-def ipv4_network(text: str) -> ipaddress.IPv4Network | None:
-    try:
-        return ipaddress.IPv4Network(text, strict=True)
-    except ValueError:
-        return None
 
 
 def vpc_cidr_check() -> Check:
@@ -68,20 +62,21 @@ class NetworkConfig:
         one_of(*LOG_RETENTION_DAYS))
 
 
-@rule("privateSubnetPrefixLength", "vpcCidr")
-def _private_inside_vpc(cfg: StackConfig) -> str | None:
-    vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
-    if cfg.network.private_subnet_prefix_length <= vpc.prefixlen:
-        return f"must be longer than the VPC prefix /{vpc.prefixlen}"
-    return None
+def _inside_vpc(attr: str) -> Callable[[StackConfig], str | None]:
+    """A rule: the subnet prefix length `attr` (a NetworkConfig field) is longer than the VPC's."""
+
+    def check(cfg: StackConfig) -> str | None:
+        vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
+        if getattr(cfg.network, attr) <= vpc.prefixlen:
+            return f"must be longer than the VPC prefix /{vpc.prefixlen}"
+        return None
+
+    return check
 
 
-@rule("publicSubnetPrefixLength", "vpcCidr")
-def _public_inside_vpc(cfg: StackConfig) -> str | None:
-    vpc = ipaddress.IPv4Network(cfg.network.vpc_cidr)
-    if cfg.network.public_subnet_prefix_length <= vpc.prefixlen:
-        return f"must be longer than the VPC prefix /{vpc.prefixlen}"
-    return None
+# One rule per subnet key, so each problem line names the key at fault.
+rule("privateSubnetPrefixLength", "vpcCidr")(_inside_vpc("private_subnet_prefix_length"))
+rule("publicSubnetPrefixLength", "vpcCidr")(_inside_vpc("public_subnet_prefix_length"))
 
 
 @rule("vpcCidr", "azCount", "privateSubnetPrefixLength", "publicSubnetPrefixLength")
