@@ -133,10 +133,6 @@ class Estimate:
     notes: tuple[str, ...] = ()
 
     @property
-    def priced(self) -> list[CostLine]:
-        return [line for line in self.lines if line.unit_price is not None]
-
-    @property
     def unpriced(self) -> list[CostLine]:
         return [line for line in self.lines if line.unit_price is None]
 
