@@ -133,10 +133,6 @@ class Estimate:
     notes: tuple[str, ...] = ()
 
     @property
-    def priced(self) -> list[CostLine]:
-        return [line for line in self.lines if line.unit_price is not None]
-
-    @property
     def unpriced(self) -> list[CostLine]:
         return [line for line in self.lines if line.unit_price is None]
 
@@ -566,14 +562,16 @@ def _key(line: CostLine) -> tuple[str, str, str]:
     return line.resource, line.type, re.split(r" \(", line.component)[0]
 
 
+def _monthly_by_key(e: Estimate) -> dict[tuple[str, str, str], float]:
+    out: dict[tuple[str, str, str], float] = {}
+    for line in e.lines:
+        out[_key(line)] = out.get(_key(line), 0.0) + (line.monthly or 0.0)
+    return out
+
+
 def compare(base: Estimate, head: Estimate) -> list[LineDelta]:
     """Per line monthly cost before and after (0 for a line that appears or disappears)."""
-    before: dict[tuple[str, str, str], float] = {}
-    after: dict[tuple[str, str, str], float] = {}
-    for line in base.lines:
-        before[_key(line)] = before.get(_key(line), 0.0) + (line.monthly or 0.0)
-    for line in head.lines:
-        after[_key(line)] = after.get(_key(line), 0.0) + (line.monthly or 0.0)
+    before, after = _monthly_by_key(base), _monthly_by_key(head)
     out = []
     for key in [*before, *(k for k in after if k not in before)]:
         b, a = before.get(key, 0.0), after.get(key, 0.0)

@@ -106,10 +106,6 @@ class Kind(NamedTuple):
     in_vpc: bool  # drawn inside the VPC box
 
 
-def _first(*values: Any) -> Any:
-    return next((v for v in values if v not in (None, "", [], {})), None)
-
-
 def _capacity(i: dict[str, Any]) -> str:
     strategies = i.get("capacityProviderStrategies") or []
     if strategies:

@@ -481,12 +481,10 @@ def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
     head = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "",
             f"**{summary(d)}** (rendered under mocks)", ""]
     blocks: list[list[str]] = []  # added, removed, IAM: before the changed resources
-    if d.added:
-        blocks.append([f"<details><summary>{len(d.added)} to add</summary>", "",
-                       *[f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.added], "", "</details>", ""])
-    if d.removed:
-        blocks.append([f"<details><summary>{len(d.removed)} to remove</summary>", "",
-                       *[f"- `{r.type}` `{_md_escape(r.key)}`" for r in d.removed], "", "</details>", ""])
+    for refs, verb in ((d.added, "add"), (d.removed, "remove")):
+        if refs:
+            blocks.append([f"<details><summary>{len(refs)} to {verb}</summary>", "",
+                           *[f"- `{r.type}` `{_md_escape(r.key)}`" for r in refs], "", "</details>", ""])
     if d.iam:
         iam = [f"<details><summary>IAM permissions ({len(d.iam)} document(s))</summary>", ""]
         for doc in d.iam:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import ROOT, Plan, render
+from .diff import default_base, git
 from .policy_report import PolicyReport, check, summary_line, to_markdown
 
 MARKER = "<!-- webstack-review -->"
@@ -181,20 +182,9 @@ def example_stacks(folder: Path = ROOT) -> list[str]:
     return [s for s in STACK_ORDER if s in found] + [s for s in found if s not in STACK_ORDER]
 
 
-def git(*args: str, repo: Path = ROOT) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def default_base(repo: Path = ROOT) -> str:
-    try:
-        return git("merge-base", "HEAD", "main", repo=repo)
-    except subprocess.CalledProcessError:
-        return "HEAD"
-
-
 def changed_diagrams(base: str, out: Path, repo: Path = ROOT) -> list[str]:
     """Copy the committed architecture pictures that differ from `base` into `out` (their names)."""
-    names = git("diff", "--name-only", base, "--", "docs/", repo=repo).splitlines()
+    names = git(repo, "diff", "--name-only", base, "--", "docs/").splitlines()
     pictures = [n for n in names if re.fullmatch(r"docs/architecture-[\w.-]+\.(png|svg)", n) and (repo / n).exists()]
     if pictures:
         out.mkdir(parents=True, exist_ok=True)
@@ -278,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         changed = update_readme_sample(ROOT / "README.md", sample_block(sample_pairs()))
         print("README.md sample comment " + ("updated" if changed else "already current"))
         return 0
-    base = args.base or default_base()
-    base_sha, head_sha = git("rev-parse", "--short=12", base), git("rev-parse", "--short=12", "HEAD")
+    base = args.base or default_base(ROOT)[0]
+    base_sha, head_sha = git(ROOT, "rev-parse", "--short=12", base), git(ROOT, "rev-parse", "--short=12", "HEAD")
     stacks = args.stack or example_stacks(ROOT / args.stacks if args.stacks else ROOT)
     if args.out.exists():
         shutil.rmtree(args.out)
