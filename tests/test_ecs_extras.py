@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,36 +91,13 @@ PROGRAM = textwrap.dedent(f'''
 ''')
 
 
-class EcsFakeCloud(render_fakes.FakeCloud):
-    """FakeCloud plus ids and ARNs shaped like the real ones for the EFS, ECS and Scheduler types."""
-
-    def _id(self, typ: str, name: str, inputs: dict) -> str:
-        prefix = {"aws:efs/fileSystem:FileSystem": "fs-", "aws:efs/accessPoint:AccessPoint": "fsap-",
-                  "aws:efs/mountTarget:MountTarget": "fsmt-", "aws:ec2/securityGroup:SecurityGroup": "sg-"}.get(typ)
-        return prefix + render_fakes._hex_id(typ, name) if prefix else super()._id(typ, name, inputs)
-
-    def _arn(self, typ: str, name: str, inputs: dict, rid: str) -> str | None:
-        base = f"arn:aws:{{}}:{self.region}:{ACCOUNT}:"
-        arns = {
-            "aws:efs/fileSystem:FileSystem": base.format("elasticfilesystem") + f"file-system/{rid}",
-            "aws:efs/accessPoint:AccessPoint": base.format("elasticfilesystem") + f"access-point/{rid}",
-            "aws:ecs/cluster:Cluster": base.format("ecs") + f"cluster/{inputs.get('name') or name}",
-            "aws:ecs/taskDefinition:TaskDefinition": base.format("ecs") + f"task-definition/{inputs.get('family')}:1",
-            "aws:ecs/service:Service": base.format("ecs") + f"service/{CLUSTER_NAME}/{inputs.get('name') or name}",
-            "aws:scheduler/schedule:Schedule": base.format("scheduler") + f"schedule/default/{name}",
-        }
-        return arns.get(typ) or super()._arn(typ, name, inputs, rid)
-
-
 @pytest.fixture(scope="module")
-def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     root: Path = tmp_path_factory.mktemp("ecs-extras")
     (root / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
     (root / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
     (root / "__main__.py").write_text(PROGRAM)
-    with pytest.MonkeyPatch.context() as mp:  # render() imports FakeCloud from infra.render.fakes when it runs
-        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
-        yield render("test", root=root)
+    return render("test", root=root)
 
 
 def one(plan: Plan, typ: str, name: str | None = None) -> dict[str, Any]:
@@ -457,9 +433,7 @@ def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: P
     (tmp_path / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
     (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
     (tmp_path / "__main__.py").write_text(PROTECTED_PROGRAM)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
-        protected = render("test", root=tmp_path)
+    protected = render("test", root=tmp_path)
     fs = one(protected, "aws:efs/fileSystem:FileSystem")
     assert fs["options"]["protect"] is True
     assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]
