@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parliament import analyze_policy_string
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from infra import iam
@@ -19,10 +18,11 @@ from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
 from infra.render import Plan, render
 from infra.render import fakes as render_fakes
+from infra.render.artifacts import iam_documents
 from policy.validators import POLICIES
 from tests import ecs_api
 from tests.test_policy import check_resource, check_stack, stack_resource
-from tests.test_validators import _allowed
+from tests.test_validators import unexpected_findings
 
 # Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
 # lets tests/test_user_stacks.py account for it.
@@ -102,11 +102,6 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
 
 def doc(r: dict[str, Any], field: str) -> dict[str, Any]:
     return json.loads(r["inputs"][field])
-
-
-def findings(name: str, document: dict[str, Any]) -> list[str]:
-    return [f"{name}: {f.issue} {f.detail}" for f in analyze_policy_string(json.dumps(document)).findings
-            if not _allowed(name, f)]
 
 
 # --- EFS ------------------------------------------------------------------------------------------------
@@ -294,13 +289,11 @@ def test_scheduler_policy_runs_only_the_family_and_passes_exactly_the_two_roles(
 
 
 def test_every_iam_document_passes_parliament(plan: Plan) -> None:
-    documents = {f"{r['name']}-trust": doc(r, "assumeRolePolicy") for r in plan.of_type("aws:iam/role:Role")}
-    documents |= {f"{r['name']}-policy": doc(r, "policy") for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
-    documents |= {f"{r['name']}-resource-policy": doc(r, "policy")
+    documents = iam_documents(plan) | {f"{r['name']}-resource-policy": doc(r, "policy")
                   for r in plan.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")}
     assert {"nightly-scheduler-trust", "nightly-scheduler-policy", "task-efs-policy",
             "data-policy-resource-policy"} <= set(documents)
-    unexpected = [f for name, d in documents.items() for f in findings(name, d)]
+    unexpected = [f for name, d in documents.items() for f in unexpected_findings(name, d)]
     assert unexpected == []
 
 
@@ -308,7 +301,7 @@ def test_parliament_still_catches_a_broken_scheduler_policy() -> None:
     policy = iam.scheduler_run_task_policy(f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/x", FAMILY,
                                            f"arn:aws:iam::{ACCOUNT}:role/t", f"arn:aws:iam::{ACCOUNT}:role/e")
     policy["Statement"][0]["Action"] = "ecs:RunTasks"
-    assert any("UNKNOWN_ACTION" in f for f in findings("nightly-scheduler-policy", policy))
+    assert any("UNKNOWN_ACTION" in f for f in unexpected_findings("nightly-scheduler-policy", policy))
 
 
 def test_schedule_target_passes_the_scheduler_api_model(plan: Plan) -> None:
