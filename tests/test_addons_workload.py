@@ -20,10 +20,6 @@ STACKS = ["dev", "prod"]
 HOSTS = {"dev": "app.example.com", "prod": "www.prod.example.com"}
 
 
-def plan_of(request: pytest.FixtureRequest, stack: str) -> Plan:
-    return request.getfixturevalue(stack)
-
-
 def release(plan: Plan, name: str) -> dict:
     return next(r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == name)
 
@@ -57,7 +53,7 @@ def test_irsa_trust_is_scoped_to_one_service_account_and_the_sts_audience() -> N
 ])
 def test_controllers_get_an_irsa_role_for_their_own_service_account(
         request: pytest.FixtureRequest, stack: str, release_name: str, namespace: str, account: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     values = release(plan, release_name)["inputs"]["values"]
     sa = values["serviceAccount"]
     assert sa["create"] is True and sa["name"] == account
@@ -69,7 +65,7 @@ def test_controllers_get_an_irsa_role_for_their_own_service_account(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_alb_controller_release(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     r = release(plan, "aws-load-balancer-controller")
     i = r["inputs"]
     assert (i["chart"], i["version"], i["repositoryOpts"]["repo"], i["namespace"]) == (
@@ -87,7 +83,7 @@ def test_alb_controller_release(request: pytest.FixtureRequest, stack: str) -> N
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_external_dns_release_is_scoped_to_this_zone(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     i = release(plan, "external-dns")["inputs"]
     assert (i["chart"], i["version"], i["repositoryOpts"]["repo"], i["namespace"]) == (
         "external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/", "external-dns")
@@ -116,14 +112,14 @@ def test_external_dns_policy_from_config(variant: Callable[..., Plan]) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_metrics_server_is_pinned(request: pytest.FixtureRequest, stack: str) -> None:
-    i = release(plan_of(request, stack), "metrics-server")["inputs"]
+    i = release(request.getfixturevalue(stack), "metrics-server")["inputs"]
     assert (i["chart"], i["version"], i["namespace"]) == ("metrics-server", "3.13.0", "kube-system")
     assert i["repositoryOpts"]["repo"] == "https://kubernetes-sigs.github.io/metrics-server/"
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_kubernetes_object_uses_the_clusters_provider(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     provider = plan.one("pulumi:providers:kubernetes")
     objects = [r for r in plan.resources if r["custom"] and r["type"].startswith("kubernetes:")]
     assert len(objects) >= 12
@@ -133,7 +129,7 @@ def test_every_kubernetes_object_uses_the_clusters_provider(request: pytest.Fixt
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_deployment(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     contract = app_contract()
     d = plan.one(DEPLOYMENT)
     spec = d["inputs"]["spec"]
@@ -165,7 +161,7 @@ def test_deployment(request: pytest.FixtureRequest, stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_service_and_ingress(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     svc = plan.one(SERVICE)["inputs"]
     assert svc["spec"]["type"] == "NodePort"
     assert svc["spec"]["ports"][0]["targetPort"] == "http"
@@ -201,7 +197,7 @@ def test_cluster_ip_switches_the_target_type(variant: Callable[..., Plan]) -> No
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_pdb_hpa_and_network_policy(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     objs = kubernetes_objects(plan)
     pdb = objs["poddisruptionbudget-webapp-webapp"]["spec"]
     assert pdb["minAvailable"] == 1
@@ -220,7 +216,7 @@ def test_pdb_hpa_and_network_policy(request: pytest.FixtureRequest, stack: str) 
 @pytest.mark.parametrize("stack", STACKS)
 def test_service_and_ingress_are_created_after_and_deleted_before_the_controllers(
         request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     controller = release(plan, "aws-load-balancer-controller")["urn"]
     external_dns = release(plan, "external-dns")["urn"]
     drain = plan.one("command:local:Command", "platform-dns-drain")["urn"]
@@ -245,7 +241,7 @@ def test_service_and_ingress_are_created_after_and_deleted_before_the_controller
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_outputs(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     out = plan.outputs
     assert out["url"] == f"https://{HOSTS[stack]}"
     assert out["alb_hostname"] == plan.one(INGRESS)["state"]["status"]["loadBalancer"]["ingress"][0]["hostname"]

@@ -36,10 +36,6 @@ STACKS = ["dev", "prod"]
 ARM64 = {"nodeInstanceTypes": ["m7g.large", "c7g.large"], "nodeCapacityType": "SPOT", "nodeLabels": {"tier": "web"}}
 
 
-def plan_of(request: pytest.FixtureRequest, stack: str) -> Plan:
-    return request.getfixturevalue(stack)
-
-
 def release(plan: Plan, chart: str) -> dict[str, Any]:
     [found] = [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == chart]
     return found
@@ -107,7 +103,7 @@ def _seconds(duration: str) -> int:
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_2_and_7_every_controller_dependent_object_is_deleted_before_its_controller_and_its_needs(
         request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     checked = set()
     for obj, chart in controller_dependents(plan):
         for need in what_the_controller_needs_while_deleting(plan, chart):
@@ -119,7 +115,7 @@ def test_finding_2_and_7_every_controller_dependent_object_is_deleted_before_its
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_7_external_dns_syncs_owned_records_and_gets_time_to_delete_them(
         request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     dns = release(plan, "external-dns")
     values = dns["inputs"]["values"]
     assert values["policy"] == "sync" and values["registry"] == "txt"
@@ -151,7 +147,7 @@ def test_finding_2_the_rule_catches_an_ingress_that_does_not_wait_for_coredns(de
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_2_coredns_is_up_before_the_controller_and_no_service_webhook_can_reject_kube_dns(
         request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     ctl = release(plan, "aws-load-balancer-controller")
     assert plan.depends_on(ctl["urn"], addon(plan, "coredns")["urn"])
     assert ctl["inputs"]["values"]["enableServiceMutatorWebhook"] is False
@@ -216,7 +212,7 @@ def test_instance_type_change_rolls_the_launch_template_and_leaves_the_cluster(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_5_vpc_cni_enforces_network_policies(request: pytest.FixtureRequest, stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     assert plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     values = json.loads(addon(plan, "vpc-cni")["inputs"]["configurationValues"])
     assert values == {"enableNetworkPolicy": "true"}
@@ -243,7 +239,7 @@ def _unknown_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_6_cluster_autoscaler_scales_this_clusters_node_group(request: pytest.FixtureRequest,
                                                                        stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     ca = release(plan, "cluster-autoscaler")
     i = ca["inputs"]
     assert (i["version"], i["repositoryOpts"]["repo"], i["namespace"]) == (
@@ -325,7 +321,7 @@ def test_finding_9_an_admin_listed_twice_is_a_config_error(variant: Callable[...
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_10_every_release_waits_for_its_role_and_its_policy_attachment(request: pytest.FixtureRequest,
                                                                                 stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     with_roles = 0
     for r in plan.of_type(RELEASE):
         arn = irsa_arn(r["inputs"]["values"])
@@ -364,7 +360,7 @@ def longest_create_chain(plan: Plan) -> tuple[float, list[dict[str, Any]]]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_finding_11_the_longest_create_chain_holds_exactly_one_helm_release(request: pytest.FixtureRequest,
                                                                              stack: str) -> None:
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     total, chain = longest_create_chain(plan)
     releases = [r["name"] for r in chain if r["type"] == RELEASE]
     assert len(releases) == 1, [r["name"] for r in chain if r["type"] in DURATIONS]
@@ -380,7 +376,7 @@ def test_finding_6_nodes_running_pods_with_scratch_volumes_can_scale_down(reques
     """cluster-autoscaler's `--skip-nodes-with-local-storage` defaults to true (config/flags/flags.go): a node running
     a pod with an emptyDir is never removed unless the flag is off or the pod names its volumes safe to evict. The
     app's /tmp (and metrics-server's) are scratch space: they must not pin nodes above nodeMinSize."""
-    plan = plan_of(request, stack)
+    plan: Plan = request.getfixturevalue(stack)
     args = release(plan, "cluster-autoscaler")["inputs"]["values"]["extraArgs"]
     pods = [d["inputs"]["spec"]["template"] for d in plan.of_type("kubernetes:apps/v1:Deployment")]
     scratch = [p for p in pods if any("emptyDir" in v for v in p["spec"].get("volumes") or [])]

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from parliament import analyze_policy_string
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from infra import iam
@@ -20,10 +18,11 @@ from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
 from infra.render import Plan, render
 from infra.render import fakes as render_fakes
+from infra.render.artifacts import iam_documents
 from policy.validators import POLICIES
 from tests import ecs_api
 from tests.test_policy import check_resource, check_stack, stack_resource
-from tests.test_validators import _allowed
+from tests.test_validators import unexpected_findings
 
 # Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
 # lets tests/test_user_stacks.py account for it.
@@ -92,55 +91,23 @@ PROGRAM = textwrap.dedent(f'''
 ''')
 
 
-class EcsFakeCloud(render_fakes.FakeCloud):
-    """FakeCloud plus ids and ARNs shaped like the real ones for the EFS, ECS and Scheduler types."""
-
-    def _id(self, typ: str, name: str, inputs: dict) -> str:
-        prefix = {"aws:efs/fileSystem:FileSystem": "fs-", "aws:efs/accessPoint:AccessPoint": "fsap-",
-                  "aws:efs/mountTarget:MountTarget": "fsmt-", "aws:ec2/securityGroup:SecurityGroup": "sg-"}.get(typ)
-        return prefix + render_fakes._hex_id(typ, name) if prefix else super()._id(typ, name, inputs)
-
-    def _arn(self, typ: str, name: str, inputs: dict, rid: str) -> str | None:
-        base = f"arn:aws:{{}}:{self.region}:{ACCOUNT}:"
-        arns = {
-            "aws:efs/fileSystem:FileSystem": base.format("elasticfilesystem") + f"file-system/{rid}",
-            "aws:efs/accessPoint:AccessPoint": base.format("elasticfilesystem") + f"access-point/{rid}",
-            "aws:ecs/cluster:Cluster": base.format("ecs") + f"cluster/{inputs.get('name') or name}",
-            "aws:ecs/taskDefinition:TaskDefinition": base.format("ecs") + f"task-definition/{inputs.get('family')}:1",
-            "aws:ecs/service:Service": base.format("ecs") + f"service/{CLUSTER_NAME}/{inputs.get('name') or name}",
-            "aws:scheduler/schedule:Schedule": base.format("scheduler") + f"schedule/default/{name}",
-        }
-        return arns.get(typ) or super()._arn(typ, name, inputs, rid)
-
-
 @pytest.fixture(scope="module")
-def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     root: Path = tmp_path_factory.mktemp("ecs-extras")
     (root / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
     (root / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
     (root / "__main__.py").write_text(PROGRAM)
-    with pytest.MonkeyPatch.context() as mp:  # render() imports FakeCloud from infra.render.fakes when it runs
-        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
-        yield render("test", root=root)
-
-
-def one(plan: Plan, typ: str, name: str | None = None) -> dict[str, Any]:
-    return plan.one(typ, name)
+    return render("test", root=root)
 
 
 def doc(r: dict[str, Any], field: str) -> dict[str, Any]:
     return json.loads(r["inputs"][field])
 
 
-def findings(name: str, document: dict[str, Any]) -> list[str]:
-    return [f"{name}: {f.issue} {f.detail}" for f in analyze_policy_string(json.dumps(document)).findings
-            if not _allowed(name, f)]
-
-
 # --- EFS ------------------------------------------------------------------------------------------------
 def test_components_have_their_type_tokens_and_children(plan: Plan) -> None:
-    fs_component = one(plan, "webstack:ecs:AppFileSystem")
-    sched_component = one(plan, "webstack:ecs:ScheduledTask")
+    fs_component = plan.one("webstack:ecs:AppFileSystem")
+    sched_component = plan.one("webstack:ecs:ScheduledTask")
     assert {r["type"] for r in plan.children(fs_component["urn"])} == {
         "aws:efs/fileSystem:FileSystem", "aws:efs/backupPolicy:BackupPolicy",
         "aws:efs/fileSystemPolicy:FileSystemPolicy",
@@ -151,17 +118,17 @@ def test_components_have_their_type_tokens_and_children(plan: Plan) -> None:
 
 
 def test_file_system_encrypted_and_backed_up(plan: Plan) -> None:
-    fs = one(plan, "aws:efs/fileSystem:FileSystem")
+    fs = plan.one("aws:efs/fileSystem:FileSystem")
     assert fs["inputs"]["encrypted"] is True
     assert fs["inputs"]["tags"]["managed-by"] == "pulumi"
     assert "lifecyclePolicies" not in fs["inputs"]  # transition to IA off unless asked for
-    backup = one(plan, "aws:efs/backupPolicy:BackupPolicy")
+    backup = plan.one("aws:efs/backupPolicy:BackupPolicy")
     assert backup["inputs"] == {"fileSystemId": fs["id"], "backupPolicy": {"status": "ENABLED"}}
 
 
 def test_file_system_policy_refuses_clients_without_tls(plan: Plan) -> None:
-    fs = one(plan, "aws:efs/fileSystem:FileSystem")
-    policy = doc(one(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy"), "policy")
+    fs = plan.one("aws:efs/fileSystem:FileSystem")
+    policy = doc(plan.one("aws:efs/fileSystemPolicy:FileSystemPolicy"), "policy")
     assert policy["Statement"] == [{
         "Sid": "DenyUnencryptedTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
         "Resource": fs["state"]["arn"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
@@ -169,7 +136,7 @@ def test_file_system_policy_refuses_clients_without_tls(plan: Plan) -> None:
 
 
 def test_one_mount_target_per_subnet_in_the_efs_group(plan: Plan) -> None:
-    fs, sg = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")
+    fs, sg = plan.one("aws:efs/fileSystem:FileSystem"), plan.one("aws:ec2/securityGroup:SecurityGroup", "data-sg")
     targets = plan.of_type("aws:efs/mountTarget:MountTarget")
     assert sorted(t["inputs"]["subnetId"] for t in targets) == sorted(SUBNETS)
     for t in targets:
@@ -178,8 +145,8 @@ def test_one_mount_target_per_subnet_in_the_efs_group(plan: Plan) -> None:
 
 
 def test_nfs_admitted_only_from_the_task_group(plan: Plan) -> None:
-    sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")
-    task_sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "task-sg")
+    sg = plan.one("aws:ec2/securityGroup:SecurityGroup", "data-sg")
+    task_sg = plan.one("aws:ec2/securityGroup:SecurityGroup", "task-sg")
     assert "ingress" not in sg["inputs"] and "egress" not in sg["inputs"]  # no inline (CIDR) rules at all
     rules = [r for r in plan.resources if r["type"].startswith(("aws:vpc/securityGroup", "aws:ec2/securityGroupRule"))]
     assert len(rules) == 1
@@ -191,23 +158,23 @@ def test_nfs_admitted_only_from_the_task_group(plan: Plan) -> None:
 
 
 def test_access_point_pins_the_app_user_and_owns_the_root_directory(plan: Plan) -> None:
-    ap = one(plan, "aws:efs/accessPoint:AccessPoint")["inputs"]
+    ap = plan.one("aws:efs/accessPoint:AccessPoint")["inputs"]
     assert ap["posixUser"] == {"uid": 101, "gid": 101}
     assert ap["rootDirectory"] == {"path": "/webapp", "creationInfo": {
         "ownerUid": 101, "ownerGid": 101, "permissions": "0750"}}
 
 
 def test_task_volume_uses_tls_iam_and_the_access_point(plan: Plan) -> None:
-    fs, ap = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:efs/accessPoint:AccessPoint")
-    task = one(plan, "aws:ecs/taskDefinition:TaskDefinition")["inputs"]
+    fs, ap = plan.one("aws:efs/fileSystem:FileSystem"), plan.one("aws:efs/accessPoint:AccessPoint")
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")["inputs"]
     assert task["volumes"] == [{"name": "data", "efsVolumeConfiguration": {
         "fileSystemId": fs["id"], "transitEncryption": "ENABLED",
         "authorizationConfig": {"accessPointId": ap["id"], "iam": "ENABLED"}}}]
 
 
 def test_task_role_gets_only_client_mount_and_write_through_the_access_point(plan: Plan) -> None:
-    fs, ap = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:efs/accessPoint:AccessPoint")
-    policy = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "task-efs"), "policy")
+    fs, ap = plan.one("aws:efs/fileSystem:FileSystem"), plan.one("aws:efs/accessPoint:AccessPoint")
+    policy = doc(plan.one("aws:iam/rolePolicy:RolePolicy", "task-efs"), "policy")
     assert policy["Statement"] == [{
         "Sid": "MountThroughAccessPoint", "Effect": "Allow",
         "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
@@ -220,7 +187,7 @@ def test_task_role_gets_only_client_mount_and_write_through_the_access_point(pla
 
 def test_service_waits_for_every_mount_target(plan: Plan) -> None:
     """Destroy order: the service (its tasks hold NFS mounts) is deleted before any mount target."""
-    service = one(plan, "aws:ecs/service:Service")
+    service = plan.one("aws:ecs/service:Service")
     for target in plan.of_type("aws:efs/mountTarget:MountTarget"):
         assert plan.depends_on(service["urn"], target["urn"])
         assert not plan.depends_on(target["urn"], service["urn"])
@@ -229,46 +196,46 @@ def test_service_waits_for_every_mount_target(plan: Plan) -> None:
 def test_destroy_order_inside_the_file_system(plan: Plan) -> None:
     """Mount targets go before their security group and file system; the NFS rule before the task group it names;
     the access point and the file system policy before the file system."""
-    fs = one(plan, "aws:efs/fileSystem:FileSystem")["urn"]
-    efs_sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")["urn"]
+    fs = plan.one("aws:efs/fileSystem:FileSystem")["urn"]
+    efs_sg = plan.one("aws:ec2/securityGroup:SecurityGroup", "data-sg")["urn"]
     for target in plan.of_type("aws:efs/mountTarget:MountTarget"):
         assert plan.depends_on(target["urn"], efs_sg) and plan.depends_on(target["urn"], fs)
-    rule = one(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")["urn"]
-    assert plan.depends_on(rule, one(plan, "aws:ec2/securityGroup:SecurityGroup", "task-sg")["urn"])
+    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")["urn"]
+    assert plan.depends_on(rule, plan.one("aws:ec2/securityGroup:SecurityGroup", "task-sg")["urn"])
     for typ in ("aws:efs/accessPoint:AccessPoint", "aws:efs/fileSystemPolicy:FileSystemPolicy",
                 "aws:efs/backupPolicy:BackupPolicy"):
-        assert plan.depends_on(one(plan, typ)["urn"], fs)
+        assert plan.depends_on(plan.one(typ)["urn"], fs)
 
 
 def test_schedule_is_deleted_before_what_it_runs(plan: Plan) -> None:
     """The schedule goes first on destroy: no run can start against a half-deleted task definition, cluster or
     role; its role policy goes before the two roles it may pass."""
-    schedule = one(plan, "aws:scheduler/schedule:Schedule")["urn"]
+    schedule = plan.one("aws:scheduler/schedule:Schedule")["urn"]
     for typ, name in (("aws:ecs/taskDefinition:TaskDefinition", None), ("aws:ecs/cluster:Cluster", None),
                       ("aws:iam/role:Role", "nightly-scheduler"), ("aws:iam/role:Role", "task"),
                       ("aws:iam/role:Role", "execution")):
-        assert plan.depends_on(schedule, one(plan, typ, name)["urn"]), (typ, name)
-    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")["urn"]
+        assert plan.depends_on(schedule, plan.one(typ, name)["urn"]), (typ, name)
+    policy = plan.one("aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")["urn"]
     for role in ("task", "execution"):
-        assert plan.depends_on(policy, one(plan, "aws:iam/role:Role", role)["urn"])
+        assert plan.depends_on(policy, plan.one("aws:iam/role:Role", role)["urn"])
 
 
 def test_component_outputs(plan: Plan) -> None:
-    fs, ap = one(plan, "aws:efs/fileSystem:FileSystem"), one(plan, "aws:efs/accessPoint:AccessPoint")
+    fs, ap = plan.one("aws:efs/fileSystem:FileSystem"), plan.one("aws:efs/accessPoint:AccessPoint")
     assert plan.outputs["file_system_id"] == fs["id"]
     assert plan.outputs["access_point_arn"] == ap["state"]["arn"]
-    assert plan.outputs["efs_security_group_id"] == one(plan, "aws:ec2/securityGroup:SecurityGroup", "data-sg")["id"]
-    assert plan.outputs["schedule_arn"] == one(plan, "aws:scheduler/schedule:Schedule")["state"]["arn"]
-    assert plan.outputs["scheduler_role_arn"] == one(plan, "aws:iam/role:Role", "nightly-scheduler")["state"]["arn"]
+    assert plan.outputs["efs_security_group_id"] == plan.one("aws:ec2/securityGroup:SecurityGroup", "data-sg")["id"]
+    assert plan.outputs["schedule_arn"] == plan.one("aws:scheduler/schedule:Schedule")["state"]["arn"]
+    assert plan.outputs["scheduler_role_arn"] == plan.one("aws:iam/role:Role", "nightly-scheduler")["state"]["arn"]
 
 
 # --- scheduled task -------------------------------------------------------------------------------------
 def test_schedule_runs_the_task_definition_in_the_private_subnets(plan: Plan) -> None:
-    schedule = one(plan, "aws:scheduler/schedule:Schedule")["inputs"]
-    cluster = one(plan, "aws:ecs/cluster:Cluster")
-    task = one(plan, "aws:ecs/taskDefinition:TaskDefinition")
-    task_sg = one(plan, "aws:ec2/securityGroup:SecurityGroup", "task-sg")
-    role = one(plan, "aws:iam/role:Role", "nightly-scheduler")
+    schedule = plan.one("aws:scheduler/schedule:Schedule")["inputs"]
+    cluster = plan.one("aws:ecs/cluster:Cluster")
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
+    task_sg = plan.one("aws:ec2/securityGroup:SecurityGroup", "task-sg")
+    role = plan.one("aws:iam/role:Role", "nightly-scheduler")
     assert schedule["scheduleExpression"] == "cron(30 2 * * ? *)"
     assert schedule["scheduleExpressionTimezone"] == "Europe/Paris"
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
@@ -289,22 +256,22 @@ def test_schedule_runs_the_task_definition_in_the_private_subnets(plan: Plan) ->
 
 
 def test_schedule_is_created_after_its_role_policy(plan: Plan) -> None:
-    schedule = one(plan, "aws:scheduler/schedule:Schedule")
-    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")
+    schedule = plan.one("aws:scheduler/schedule:Schedule")
+    policy = plan.one("aws:iam/rolePolicy:RolePolicy", "nightly-scheduler")
     assert plan.depends_on(schedule["urn"], policy["urn"])
 
 
 def test_scheduler_role_trust_is_scoped_to_the_account(plan: Plan) -> None:
-    trust = doc(one(plan, "aws:iam/role:Role", "nightly-scheduler"), "assumeRolePolicy")
+    trust = doc(plan.one("aws:iam/role:Role", "nightly-scheduler"), "assumeRolePolicy")
     assert trust["Statement"] == [{
         "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]
 
 
 def test_scheduler_policy_runs_only_the_family_and_passes_exactly_the_two_roles(plan: Plan) -> None:
-    cluster_arn = one(plan, "aws:ecs/cluster:Cluster")["state"]["arn"]
-    roles = sorted(one(plan, "aws:iam/role:Role", n)["state"]["arn"] for n in ("task", "execution"))
-    policy = doc(one(plan, "aws:iam/rolePolicy:RolePolicy", "nightly-scheduler"), "policy")
+    cluster_arn = plan.one("aws:ecs/cluster:Cluster")["state"]["arn"]
+    roles = sorted(plan.one("aws:iam/role:Role", n)["state"]["arn"] for n in ("task", "execution"))
+    policy = doc(plan.one("aws:iam/rolePolicy:RolePolicy", "nightly-scheduler"), "policy")
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert set(by_sid) == {"RunTaskFamilyInCluster", "TagTasksItStarts", "PassTaskRoles"}
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
@@ -322,13 +289,11 @@ def test_scheduler_policy_runs_only_the_family_and_passes_exactly_the_two_roles(
 
 
 def test_every_iam_document_passes_parliament(plan: Plan) -> None:
-    documents = {f"{r['name']}-trust": doc(r, "assumeRolePolicy") for r in plan.of_type("aws:iam/role:Role")}
-    documents |= {f"{r['name']}-policy": doc(r, "policy") for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
-    documents |= {f"{r['name']}-resource-policy": doc(r, "policy")
+    documents = iam_documents(plan) | {f"{r['name']}-resource-policy": doc(r, "policy")
                   for r in plan.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")}
     assert {"nightly-scheduler-trust", "nightly-scheduler-policy", "task-efs-policy",
             "data-policy-resource-policy"} <= set(documents)
-    unexpected = [f for name, d in documents.items() for f in findings(name, d)]
+    unexpected = [f for name, d in documents.items() for f in unexpected_findings(name, d)]
     assert unexpected == []
 
 
@@ -336,11 +301,11 @@ def test_parliament_still_catches_a_broken_scheduler_policy() -> None:
     policy = iam.scheduler_run_task_policy(f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/x", FAMILY,
                                            f"arn:aws:iam::{ACCOUNT}:role/t", f"arn:aws:iam::{ACCOUNT}:role/e")
     policy["Statement"][0]["Action"] = "ecs:RunTasks"
-    assert any("UNKNOWN_ACTION" in f for f in findings("nightly-scheduler-policy", policy))
+    assert any("UNKNOWN_ACTION" in f for f in unexpected_findings("nightly-scheduler-policy", policy))
 
 
 def test_schedule_target_passes_the_scheduler_api_model(plan: Plan) -> None:
-    schedule = one(plan, "aws:scheduler/schedule:Schedule")
+    schedule = plan.one("aws:scheduler/schedule:Schedule")
     params = ecs_api.create_schedule_params(schedule["inputs"], autoname="nightly-schedule-1a2b3c4")
     assert params["Target"]["EcsParameters"]["NetworkConfiguration"]["awsvpcConfiguration"]["AssignPublicIp"] \
         == "DISABLED"
@@ -351,9 +316,9 @@ def test_schedule_target_passes_the_scheduler_api_model(plan: Plan) -> None:
 
 
 def test_task_definition_and_service_pass_the_ecs_api_model(plan: Plan) -> None:
-    task = ecs_api.register_task_definition_params(one(plan, "aws:ecs/taskDefinition:TaskDefinition")["inputs"])
+    task = ecs_api.register_task_definition_params(plan.one("aws:ecs/taskDefinition:TaskDefinition")["inputs"])
     assert ecs_api.validate("RegisterTaskDefinition", task) == []
-    service = ecs_api.create_service_params(one(plan, "aws:ecs/service:Service")["inputs"])
+    service = ecs_api.create_service_params(plan.one("aws:ecs/service:Service")["inputs"])
     assert ecs_api.validate("CreateService", service) == []
 
 
@@ -390,7 +355,7 @@ def test_every_rendered_aws_call_passes_its_api_model(plan: Plan) -> None:
 
 
 def test_efs_mapping_reports_problems(plan: Plan) -> None:
-    ap = ecs_api.create_access_point_params(one(plan, "aws:efs/accessPoint:AccessPoint")["inputs"])
+    ap = ecs_api.create_access_point_params(plan.one("aws:efs/accessPoint:AccessPoint")["inputs"])
     assert ap["PosixUser"] == {"Uid": 101, "Gid": 101}
     assert {"Key": "Name", "Value": "data-ap"} in ap["Tags"]
     bad = {**ap, "RootDirectory": {"Path": "/webapp", "CreationInfo": {"OwnerUid": 101, "OwnerGid": 101}}}
@@ -400,7 +365,7 @@ def test_efs_mapping_reports_problems(plan: Plan) -> None:
         deep = {**ap, "RootDirectory": {**ap["RootDirectory"], "Path": path}}
         assert any("RootDirectory.Path" in p and "pattern" in p
                    for p in ecs_api.validate("efs:CreateAccessPoint", deep)), path
-    fs = ecs_api.create_file_system_params(one(plan, "aws:efs/fileSystem:FileSystem")["inputs"])
+    fs = ecs_api.create_file_system_params(plan.one("aws:efs/fileSystem:FileSystem")["inputs"])
     assert any("ThroughputMode" in p for p in ecs_api.validate("efs:CreateFileSystem",
                                                                  {**fs, "ThroughputMode": "burst"}))
 
@@ -453,18 +418,16 @@ PROTECTED_PROGRAM = textwrap.dedent(f'''
 
 
 def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: Path) -> None:
-    assert one(plan, "aws:efs/fileSystem:FileSystem")["options"]["protect"] is False  # the default
+    assert plan.one("aws:efs/fileSystem:FileSystem")["options"]["protect"] is False  # the default
     (tmp_path / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
     (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
     (tmp_path / "__main__.py").write_text(PROTECTED_PROGRAM)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(render_fakes, "FakeCloud", EcsFakeCloud)
-        protected = render("test", root=tmp_path)
-    fs = one(protected, "aws:efs/fileSystem:FileSystem")
+    protected = render("test", root=tmp_path)
+    fs = protected.one("aws:efs/fileSystem:FileSystem")
     assert fs["options"]["protect"] is True
     assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]
     assert len(protected.of_type("aws:efs/mountTarget:MountTarget")) == 2
-    assert one(protected, "aws:efs/accessPoint:AccessPoint")["inputs"]["rootDirectory"]["creationInfo"] == {
+    assert protected.one("aws:efs/accessPoint:AccessPoint")["inputs"]["rootDirectory"]["creationInfo"] == {
         "ownerUid": 1000, "ownerGid": 1001, "permissions": "0750"}
 
 
