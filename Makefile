@@ -40,36 +40,36 @@ unit: venv checkov-venv
 test: lint unit
 
 plan: venv
-	$(PY) -m infra.render --stack $(STACK)
+	$(PY) -m tools.render --stack $(STACK)
 
 diagram: venv
-	$(PY) -m infra.render.diagram
+	$(PY) -m tools.review.diagram
 
 # README's Outputs table, from the export(name, value, description) calls of __main__.py.
 outputs: venv
-	$(PY) -m infra.outputs
+	$(PY) -m tools.outputs
 
 # Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
 .PHONY: diff cost
 diff: venv
-	$(PY) -m infra.render.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
+	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
 
 cost: venv
-	$(PY) -m infra.render.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
+	$(PY) -m tools.review.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
 		$(if $(FORMAT),--format $(FORMAT))
 
 up: venv
-	STACK=$(STACK) PY=$(PY) ./scripts/up.sh
+	STACK=$(STACK) PY=$(PY) ./tools/up.sh
 
 # Pulumi.yaml's config: block is generated from the key declarations in infra/config/.
 aws-data: venv
-	$(PY) scripts/aws_data.py
+	$(PY) tools/aws_data.py
 
 config-schema: venv
-	$(PY) scripts/config_schema.py
+	$(PY) tools/config_schema.py
 
 bench: venv checkov-venv
-	$(PY) scripts/bench.py
+	$(PY) tools/bench.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
@@ -77,9 +77,9 @@ clean:
 # Review without credentials (README "Reviewing a change"). `policy` is also a folder: phony, so it always runs.
 .PHONY: policy review review-sample
 policy: venv
-	$(PY) -m infra.render.policy_report --stack $(STACK) $(if $(FORMAT),--format $(FORMAT))
+	$(PY) -m tools.review.policy_report --stack $(STACK) $(if $(FORMAT),--format $(FORMAT))
 # The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md.
 review: venv
-	$(PY) -m infra.render.review $(if $(BASE),--base $(BASE)) --out build/review
+	$(PY) -m tools.review.review $(if $(BASE),--base $(BASE)) --out build/review
 review-sample: venv
-	$(PY) -m infra.render.review --readme-sample
+	$(PY) -m tools.review.review --readme-sample

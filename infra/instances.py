@@ -25,7 +25,7 @@ MAC_FAMILY = re.compile(r"mac[0-9]*(-[a-z0-9]+)?", re.ASCII)
 
 @functools.cache
 def aws_data() -> dict[str, Any]:
-    """The snapshot of botocore's data (scripts/aws_data.py), read once per process (~1 ms)."""
+    """The snapshot of botocore's data (tools/aws_data.py), read once per process (~1 ms)."""
     return dict(json.loads(AWS_DATA.read_text()))
 
 

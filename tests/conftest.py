@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.render import ROOT, TEST_STACKS, Plan, render
+from tools.render import ROOT, TEST_STACKS, Plan, render
 
 _cache: dict[tuple[str, str], Plan] = {}
 

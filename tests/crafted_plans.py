@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.render import Plan
+from tools.render import Plan
 
 _RUNTIME_PREFIXES = ("eks:", "kubernetes:", "pulumi:providers:kubernetes", "webstack:eks:", "webstack:platform",
                      "webstack:workload")

@@ -9,8 +9,8 @@ import pytest
 
 from infra import iam
 from infra.image import app_contract
-from infra.render import Plan
-from infra.render.artifacts import helm_releases, kubernetes_objects
+from tools.render import Plan
+from tools.render.artifacts import helm_releases, kubernetes_objects
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"

@@ -7,21 +7,21 @@ import sys
 
 from infra.config.region import partition_of
 from infra.instances import AWS_DATA, instance_types
-from infra.render import ROOT
+from tools.render import ROOT
 
 
 def test_the_snapshot_equals_the_installed_botocore() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "aws_data.py"), "--check"],
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "aws_data.py"), "--check"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
 def test_the_check_fails_on_a_stale_snapshot(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "tools"))
     try:
         import aws_data
     finally:
-        sys.path.remove(str(ROOT / "scripts"))
+        sys.path.remove(str(ROOT / "tools"))
     stale = tmp_path / "aws-data.json"
     stale.write_text(AWS_DATA.read_text().replace('"m6i.large",\n', ""))
     monkeypatch.setattr(aws_data, "SNAPSHOT", stale)

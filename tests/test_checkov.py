@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.render import ROOT, Plan
-from infra.render.artifacts import kubernetes_objects
+from tools.render import ROOT, Plan
+from tools.render.artifacts import kubernetes_objects
 
 SKIPS: list[dict[str, str]] = yaml.safe_load((ROOT / "tests" / "data" / "checkov-skips.yaml").read_text()) or []
 

@@ -18,7 +18,7 @@ from infra.eks.cluster import (
     node_group_update_config,
 )
 from infra.image import APP_DIR, content_tag
-from infra.render import ROOT, Plan
+from tools.render import ROOT, Plan
 
 EKS = "eks:index:Cluster"
 MNG = "eks:index:ManagedNodeGroup"
@@ -301,7 +301,7 @@ def test_content_tag_changes_with_file_modes(tmp_path: Path) -> None:
 
 
 def test_mixed_architectures_and_bad_scaling_are_config_errors(variant: Callable[..., Plan]) -> None:
-    from infra.render import RenderError
+    from tools.render import RenderError
 
     with pytest.raises(RenderError) as err:
         variant("dev", nodeInstanceTypes=["m6i.large", "m7g.large"], nodeMinSize=3, nodeMaxSize=2)

@@ -11,8 +11,8 @@ import yaml
 
 from infra.config import ConfigError, StackConfig, load_config, schema, settings
 from infra.instances import instance_architecture
-from infra.network import plan_subnets
-from infra.render import ROOT, TEST_STACKS, RenderError, render, stack_config
+from infra.subnets import plan_subnets
+from tools.render import ROOT, TEST_STACKS, RenderError, render, stack_config
 
 VALID = {
     "zoneName": "example.com",
@@ -225,7 +225,7 @@ def test_no_config_function_is_longer_than_about_60_lines() -> None:
     import infra.instances
 
     package = Path(infra.config.core.__file__).parent
-    files = [*package.glob("*.py"), Path(infra.instances.__file__), ROOT / "scripts" / "config_schema.py"]
+    files = [*package.glob("*.py"), Path(infra.instances.__file__), ROOT / "tools" / "config_schema.py"]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -237,7 +237,7 @@ def test_make_config_schema_leaves_pulumi_yaml_unchanged() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_schema.py"), "--check"],
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "config_schema.py"), "--check"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 

@@ -11,7 +11,7 @@ from infra.config import StackConfig, alb_name, load_config, partition_of
 from infra.config.app import ALB_NAME, TAKEN_NAMESPACES
 from infra.config.stack import EXTRA_TAGS_MAX, TAGS_PER_RESOURCE
 from infra.instances import instance_architecture, instance_types
-from infra.render import TEST_STACKS, Plan, stack_config
+from tools.render import TEST_STACKS, Plan, stack_config
 
 BASE: dict[str, Any] = {"zoneName": "example.com", "hostname": "app.example.com",
                         "publicAccessCidrs": ["203.0.113.0/24"]}

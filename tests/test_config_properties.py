@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from infra.config import ConfigError, StackConfig, load_config
 from infra.config import settings as declarations
-from infra.network import plan_subnets
+from infra.subnets import plan_subnets
 
 EXAMPLES = 2000
 PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,

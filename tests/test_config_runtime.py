@@ -9,7 +9,7 @@ import pytest
 
 from infra.config import ConfigError, load_config
 from infra.config.stack import schema
-from infra.render import TEST_STACKS, stack_config
+from tools.render import TEST_STACKS, stack_config
 
 
 def raw_of(stack: str, **overrides: Any) -> dict[str, Any]:

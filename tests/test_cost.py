@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.render import ROOT, TEST_STACKS, Plan, render
-from infra.render import cost as cost_module
-from infra.render import diff as diff_module
-from infra.render.cost import (
+from tools.render import ROOT, TEST_STACKS, Plan, render
+from tools.review import cost as cost_module
+from tools.review import diff as diff_module
+from tools.review.cost import (
     HANDLERS,
     PRICES_DIR,
     CostLine,

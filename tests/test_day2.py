@@ -17,7 +17,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string
 
-from infra.render import ROOT, Plan, RenderError
+from tools.render import ROOT, Plan, RenderError
 
 EKS = "eks:index:Cluster"
 MNG = "eks:index:ManagedNodeGroup"
@@ -396,7 +396,7 @@ NODE_GROUP_NAME_PREFIX_MAX = 63 - 26
 
 def test_the_longest_accepted_cluster_name_leaves_a_node_group_prefix_aws_accepts(dev: Plan) -> None:
     from infra.config import ConfigError, load_config
-    from infra.render import TEST_STACKS, stack_config
+    from tools.render import TEST_STACKS, stack_config
 
     config = stack_config("limits", stacks=TEST_STACKS / "config")
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from crafted_plans import ecs_plan
 
-from infra.render import ROOT, Plan
-from infra.render import diagram as d
-from infra.render.diagram import build_graph, overlaps, to_dot, to_mermaid, write_diagram
+from tools.render import ROOT, Plan
+from tools.review import diagram as d
+from tools.review.diagram import build_graph, overlaps, to_dot, to_mermaid, write_diagram
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed (.ci/run does)")
 

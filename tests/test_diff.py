@@ -14,9 +14,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from infra.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
-from infra.render import diff as diff_module
-from infra.render.diff import (
+from tools.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
+from tools.render.fakes import FakeCloud
+from tools.review import diff as diff_module
+from tools.review.diff import (
     PlanDiff,
     default_base,
     diff_plans,
@@ -25,7 +26,6 @@ from infra.render.diff import (
     format_text,
     render_trees,
 )
-from infra.render.fakes import FakeCloud
 
 OPTIONS = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False, "ignoreChanges": [],
            "transforms": 0}
@@ -252,7 +252,7 @@ def test_the_same_plan_twice_is_no_change(dev: Plan) -> None:
     assert d.empty and "No changes." in format_text(d) and "No changes." in format_markdown(d)
 
 
-# --- end to end: python -m infra.render.diff on a temporary copy of the repository --------------------------------
+# --- end to end: python -m tools.review.diff on a temporary copy of the repository --------------------------------
 
 def test_two_trees_rendered_in_one_interpreter_never_share_a_program_module(tmp_path: Path) -> None:
     """Each tree's own `infra` package is used for its render, with this tree's engine (the trees have none)."""

@@ -16,8 +16,8 @@ import pytest
 from infra.ecs.capacity import AMI_PARAMETERS
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
-from infra.outputs import declared
-from infra.render import Plan
+from tools.outputs import declared
+from tools.render import Plan
 
 CONTRACT = app_contract()
 STACKS = ("ecs", "ecs-spot", "ecs-ec2")

@@ -16,13 +16,13 @@ from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 from infra import iam
 from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
-from infra.render import Plan, render
-from infra.render import fakes as render_fakes
-from infra.render.artifacts import iam_documents
 from policy.validators import POLICIES
 from tests import ecs_api
 from tests.test_policy import check_resource, check_stack, stack_resource
 from tests.test_validators import unexpected_findings
+from tools.render import Plan, render
+from tools.render import fakes as render_fakes
+from tools.render.artifacts import iam_documents
 
 # Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
 # lets tests/test_user_stacks.py account for it.

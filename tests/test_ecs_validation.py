@@ -12,13 +12,13 @@ import pytest
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra.render import Plan
-from infra.render.artifacts import iam_documents
-from infra.render.diagram import build_graph, to_mermaid
 from policy.validators import POLICIES
 from tests import ecs_api
 from tests.test_policy import stack_resource
 from tests.test_validators import unexpected_findings
+from tools.render import Plan
+from tools.render.artifacts import iam_documents
+from tools.review.diagram import build_graph, to_mermaid
 
 STACKS = ("ecs", "ecs-spot", "ecs-ec2")
 

@@ -1,4 +1,4 @@
-"""`make up` (scripts/up.sh): names every missing prerequisite, then picks backend and stack and runs
+"""`make up` (tools/up.sh): names every missing prerequisite, then picks backend and stack and runs
 `pulumi up`. The real CLIs are replaced by recording shims; nothing is deployed. The script runs in a project
 folder of the test's own (a copy of up.sh next to stack files written here), never on the user's stack files."""
 
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.render import ROOT, TEST_STACKS, Plan
+from tools.render import ROOT, TEST_STACKS, Plan
 
 pytestmark = pytest.mark.project_root  # runs the project's up.sh (on stack files of its own)
-SCRIPT = ROOT / "scripts" / "up.sh"
-# A stack of the user's own values: nothing documentation-only left (see infra/preflight.py).
+SCRIPT = ROOT / "tools" / "up.sh"
+# A stack of the user's own values: nothing documentation-only left (see tools/preflight.py).
 OWN_STACK = """config:
   aws:region: eu-central-1
   webstack:zoneName: apps.acme-corp.net
@@ -34,10 +34,10 @@ def shim(folder: Path, name: str, body: str) -> None:
 
 
 def project(tmp_path: Path, stack_text: str = OWN_STACK, stacks: tuple[str, ...] = ("dev", "prod")) -> Path:
-    """A project folder with a copy of scripts/up.sh and the given stack files."""
+    """A project folder with a copy of tools/up.sh and the given stack files."""
     folder = tmp_path / "project"
-    (folder / "scripts").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(SCRIPT, folder / "scripts" / "up.sh")
+    (folder / "tools").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(SCRIPT, folder / "tools" / "up.sh")
     shutil.copy2(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")  # up.sh reads the project name
     for stack in stacks:
         (folder / f"Pulumi.{stack}.yaml").write_text(stack_text)
@@ -49,7 +49,7 @@ def run(path_dirs: list[Path], tmp_path: Path, folder: Path | None = None,
     folder = folder or project(tmp_path)
     base = {"PATH": os.pathsep.join([*map(str, path_dirs), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
             "CALLS": str(tmp_path / "calls.log"), "STACK": "dev", "PY": sys.executable, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(["bash", str(folder / "scripts" / "up.sh")], capture_output=True, text=True,
+    return subprocess.run(["bash", str(folder / "tools" / "up.sh")], capture_output=True, text=True,
                           env={**base, **env}, timeout=60, cwd=tmp_path)
 
 

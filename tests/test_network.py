@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from infra.network import NotEnoughZonesError, enough_zones
-from infra.render import TEST_STACKS, Plan, RenderError, render
+from tools.render import TEST_STACKS, Plan, RenderError, render
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

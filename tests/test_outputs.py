@@ -12,9 +12,10 @@ import pytest
 from infra.dns import DnsArgs
 from infra.image import AppImageArgs
 from infra.network import NetworkArgs
-from infra.outputs import README_BEGIN, README_END, OutputDoc, check, declared, readme_block, update_readme
+from infra.outputs import check
 from infra.registry import RegistryArgs
-from infra.render import ROOT, Plan
+from tools.outputs import README_BEGIN, README_END, OutputDoc, declared, readme_block, update_readme
+from tools.render import ROOT, Plan
 
 pytestmark = pytest.mark.project_root  # reads __main__.py and README.md
 

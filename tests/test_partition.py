@@ -12,8 +12,8 @@ import pytest
 from infra import iam
 from infra.config import load_config
 from infra.config.region import partition_of
-from infra.render import Plan
-from infra.render.fakes import FakeCloud
+from tools.render import Plan
+from tools.render.fakes import FakeCloud
 
 # The EKS runtime's components (infra/eks/), checked on their own below.
 EKS_TYPES = {"webstack:cluster:Cluster", "webstack:addons:PlatformAddons", "webstack:workload:WebApp"}

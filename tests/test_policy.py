@@ -30,9 +30,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from infra.render import Plan
 from policy import validators as v
 from policy.validators import POLICIES
+from tools.render import Plan
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 BY_NAME: dict[str, Any] = {p.name: p for p in POLICIES}

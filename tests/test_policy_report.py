@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from crafted_plans import broken
 
-from infra.render import TEST_STACKS, Plan
-from infra.render import policy_report as pr
 from policy.validators import POLICIES
+from tools.render import TEST_STACKS, Plan
+from tools.review import policy_report as pr
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -1,4 +1,4 @@
-"""infra/preflight.py: `make up` refuses the examples' documentation-only values, naming each key and what to set.
+"""tools/preflight.py: `make up` refuses the examples' documentation-only values, naming each key and what to set.
 (The up.sh wiring is tested in test_make_up.py.)"""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.preflight import check, classify, findings, main
-from infra.render import TEST_STACKS, stack_config
+from tools.preflight import check, classify, findings, main
+from tools.render import TEST_STACKS, stack_config
 
 
 @pytest.mark.parametrize("value", [

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from infra.registry import lifecycle_policy
-from infra.render import Plan
 from policy.validators import UNTAGGED  # the one list of AWS types that take no tags
+from tools.render import Plan
 
 REPO = "aws:ecr/repository:Repository"
 CERT = "aws:acm/certificate:Certificate"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.render import SECRET, TEST_STACKS, Plan, redact, render
-from infra.render.__main__ import main, write_plan
+from tools.render import SECRET, TEST_STACKS, Plan, redact, render
+from tools.render.__main__ import main, write_plan
 
 KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state"}
 OPTIONS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges"}
@@ -99,7 +99,7 @@ def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: p
 
 
 def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> None:
-    from infra.render import RenderError
+    from tools.render import RenderError
 
     with pytest.raises(RenderError):
         render("dev", {"webstack:azCount": "0"}, stacks=TEST_STACKS)
@@ -108,7 +108,7 @@ def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> No
 
 
 def test_views_do_not_alias_the_plan(dev: Plan) -> None:
-    from infra.render.artifacts import helm_releases, kubernetes_objects
+    from tools.render.artifacts import helm_releases, kubernetes_objects
 
     kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] = 99
     helm_releases(dev)["external-dns"]["values"]["policy"] = "upsert-only"

@@ -1,6 +1,6 @@
-"""The review comment composer (infra/render/review.py) on the dev/prod test stacks.
+"""The review comment composer (tools/review/review.py) on the dev/prod test stacks.
 
-The plan diff and the cost come from other modules' CLIs (`python -m infra.render.diff|cost`); here their output
+The plan diff and the cost come from other modules' CLIs (`python -m tools.review.diff|cost`); here their output
 is supplied by a recording runner, so these tests cover the composition: the marker, one section per stack, the
 cost change, the real policy tables, the size limit and its truncation note, and the arguments passed.
 """
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from crafted_plans import broken
 
-from infra.render import ROOT, Plan
-from infra.render import review as rv
+from tools.render import ROOT, Plan
+from tools.review import review as rv
 
 
 class Recorder:
-    """Answers `python -m infra.render.diff|cost ...` with canned Markdown and records the arguments."""
+    """Answers `python -m tools.review.diff|cost ...` with canned Markdown and records the arguments."""
 
     def __init__(self, diff: str = "", cost: str = "", fail: str = "") -> None:
         self.calls: list[list[str]] = []
@@ -153,7 +153,7 @@ def test_readme_sample_is_current(dev: Plan, prod: Plan, variant) -> None:  # ty
 
 @pytest.mark.parametrize("module", [rv.DIFF_MODULE, rv.COST_MODULE])
 def test_the_tools_accept_the_arguments_the_composer_passes(module: str) -> None:
-    """The composer runs `python -m infra.render.diff|cost --stack S --base REF --format markdown [--stacks DIR]`."""
+    """The composer runs `python -m tools.review.diff|cost --stack S --base REF --format markdown [--stacks DIR]`."""
     done = rv.run_module([module, "--help"])
     assert done.returncode == 0, done.stderr
     for flag in ("--stack ", "--base ", "--format ", "--stacks "):

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import preflight
 from infra.config import load_config
-from infra.render import ROOT, TEST_STACKS
+from tools import preflight
+from tools.render import ROOT, TEST_STACKS
 
 MARKER = "project_root"
 THIS = Path(__file__).name
@@ -91,7 +91,7 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules], cwd=copy,
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
         "make plan": subprocess.Popen(
-            [sys.executable, "-m", "infra.render", "--stack", "dev", "--quiet"], cwd=copy, env=env,
+            [sys.executable, "-m", "tools.render", "--stack", "dev", "--quiet"], cwd=copy, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
     }
     outputs = {name: proc.communicate(timeout=300)[0] for name, proc in runs.items()}
@@ -179,11 +179,11 @@ def test_only_marked_tests_touch_the_root_stack_files() -> None:
     ('def test_a():\n    list(ROOT.glob("Pulumi.*.yaml"))\n', True),
     ('def test_a():\n    list(TEST_STACKS.glob("*.yaml"))\n', False),
     ('def test_a():\n    (ROOT / "Pulumi.yaml").read_text()\n', False),
-    ('def test_a():\n    run(["bash", "scripts/up.sh"])\n', True),
+    ('def test_a():\n    run(["bash", "tools/up.sh"])\n', True),
     ('def test_a():\n    run(["make", "plan"])\n', True),
     ('def test_a():\n    main(["--stack", "dev"])\n', True),
     ('def test_a():\n    main(["--stack", "dev", "--stacks", str(TEST_STACKS)])\n', False),
-    ('SCRIPT = ROOT / "scripts" / "up.sh"\n', True),
+    ('SCRIPT = ROOT / "tools" / "up.sh"\n', True),
     ('def helper():\n    render("dev")\n', True),
     ('"""Runs up.sh on Pulumi.dev.yaml."""\ndef test_a():\n    """Reads Pulumi.dev.yaml? No."""\n', False),
     ('@pytest.mark.project_root\ndef test_a():\n    render("dev")\n', False),

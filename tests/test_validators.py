@@ -18,8 +18,8 @@ from parliament import analyze_policy_string
 
 from infra import iam
 from infra.config import DEFAULT_KUBERNETES_VERSION
-from infra.render import ROOT, Plan
-from infra.render.artifacts import helm_releases, iam_documents, kubernetes_objects
+from tools.render import ROOT, Plan
+from tools.render.artifacts import helm_releases, iam_documents, kubernetes_objects
 
 ALLOWLIST = yaml.safe_load((ROOT / "tests" / "data" / "parliament-allowlist.yaml").read_text())
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.render import ROOT
+from tools.render import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -172,7 +172,7 @@ def test_review_comment_posts_without_running_pr_code() -> None:
 
 
 def test_both_sides_agree_on_marker_and_limit() -> None:
-    from infra.render.review import LIMIT, MARKER
+    from tools.review.review import LIMIT, MARKER
 
     script = uses(load("review-comment.yml")["jobs"]["comment"], "actions/github-script")["with"]["script"]
     assert f"'{MARKER}'" in script and f"LIMIT = {LIMIT};" in script

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from infra.subnets import plan_subnets
+
 from .core import Check, between, matches, one_of, rule, setting
 from .region import az_count_of
 
@@ -81,8 +83,6 @@ rule("publicSubnetPrefixLength", "vpcCidr")(_inside_vpc("public_subnet_prefix_le
 
 @rule("vpcCidr", "azCount", "privateSubnetPrefixLength", "publicSubnetPrefixLength")
 def _subnets_fit(cfg: StackConfig) -> str | None:
-    from infra.network import plan_subnets  # the subnet maths lives with the network
-
     n = cfg.network
     try:
         plan_subnets(n.vpc_cidr, n.az_count, n.private_subnet_prefix_length, n.public_subnet_prefix_length)

@@ -1,15 +1,15 @@
 """The pull request review comment: plan diff, cost change and policy table for every example stack, as ONE
 Markdown body (`make review`, run by .github/workflows/review.yml without any cloud credential).
 
-`python -m infra.render.review --base <sha> --out build/review/` writes
+`python -m tools.review.review --base <sha> --out build/review/` writes
 - `comment.md`: the comment, starting with the marker the poster (review-comment.yml) finds it by, at most
   GitHub's 65,536 characters (long diffs and cost tables are cut, and the comment says so);
 - `full-<stack>.md`: each stack's uncut section;
 - `diagrams/`: the committed architecture pictures (docs/architecture-*.png) this change modifies, if any;
 - `blocking`: the number of mandatory policy violations (the workflow fails on a non-zero count after upload).
 
-The diff and the cost come from `python -m infra.render.diff` / `python -m infra.render.cost` (same arguments
-as `make diff` / `make cost`), the policy table from infra.render.policy_report on this tree's render.
+The diff and the cost come from `python -m tools.review.diff` / `python -m tools.review.cost` (same arguments
+as `make diff` / `make cost`), the policy table from tools.review.policy_report on this tree's render.
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from . import ROOT, Plan, render
+from tools.render import ROOT, Plan, render
+
 from .diff import default_base, git
 from .policy_report import PolicyReport, check, summary_line, to_markdown
 
 MARKER = "<!-- webstack-review -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
 STACK_ORDER = ("dev", "prod", "ecs")
-DIFF_MODULE, COST_MODULE = "infra.render.diff", "infra.render.cost"  # `make diff` / `make cost`
+DIFF_MODULE, COST_MODULE = "tools.review.diff", "tools.review.cost"  # `make diff` / `make cost`
 
 
 class ToolRun(NamedTuple):
@@ -239,7 +240,7 @@ def sample_block(pairs: list[SamplePair]) -> str:
 
 def sample_pairs() -> list[SamplePair]:
     """dev with SAMPLE_CHANGE against dev, prod unchanged: the test stacks, as the tests render them."""
-    from . import TEST_STACKS
+    from tools.render import TEST_STACKS
 
     dev, prod = render("dev", stacks=TEST_STACKS), render("prod", stacks=TEST_STACKS)
     return [SamplePair("dev", dev, render("dev", SAMPLE_CHANGE, stacks=TEST_STACKS)), SamplePair("prod", prod, prod)]

@@ -104,7 +104,7 @@ main() {
   # Both checks report before stopping, so a newcomer sees every problem at once.
   local failed=0
   check_prerequisites || failed=1
-  "${PY:-python3}" -m infra.preflight --stack "$STACK" || failed=1  # the examples' documentation-only values
+  "${PY:-python3}" -m tools.preflight --stack "$STACK" || failed=1  # the examples' documentation-only values
   [ "$failed" -eq 0 ] || exit 1
   use_backend
   select_stack

@@ -1,11 +1,11 @@
-"""`python -m infra.render.diff --stack dev [--base REF]`: what a change does to the rendered plan, offline.
+"""`python -m tools.review.diff --stack dev [--base REF]`: what a change does to the rendered plan, offline.
 
 Renders the base tree (a detached git worktree of REF, default the merge base with main) and the working tree with
-the SAME engine (this tree's `infra/render/`) in a fresh interpreter that never lets the two trees share a program
+the SAME engine (this tree's `tools/render/`) in a fresh interpreter that never lets the two trees share a program
 module, and compares them: resources added, removed and changed by URN (stack-independent), property changes at
 nested paths, Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and removed, stack
 outputs. Mock-only values (fake ids, ARNs, computed
-outputs of infra/render/fakes.py, looked-up values) are replaced by symbolic references such as
+outputs of tools/render/fakes.py, looked-up values) are replaced by symbolic references such as
 `<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret input is compared
 through a salted digest the render records (random salt per run, never written).
 """
@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from . import ROOT, SECRET, Plan
-from .artifacts import helm_releases, iam_documents, kubernetes_objects
-from .fakes import ACCOUNT_ID, FakeCloud
+from tools.render import ROOT, SECRET, Plan
+from tools.render.artifacts import helm_releases, iam_documents, kubernetes_objects
+from tools.render.fakes import ACCOUNT_ID, FakeCloud
 
 # Lists whose order matters: never compared as sets.
 ORDERED_KEYS = frozenset({"args", "command", "entryPoint", "instanceTypes", "rules"})
@@ -547,7 +547,7 @@ def render_trees(trees: list[Path], stack: str, stacks: str | None, workdir: Pat
     drops every `infra` module between trees (see isolated.py): the trees never share a program module, and the
     Pulumi SDKs are imported once."""
     outs = [workdir / f"plan-{i}.json" for i in range(len(trees))]
-    cmd = [sys.executable, str(Path(__file__).with_name("isolated.py")), "--stack", stack]
+    cmd = [sys.executable, str(Path(__file__).resolve().parents[1] / "render" / "isolated.py"), "--stack", stack]
     if stacks:
         cmd += ["--stacks", stacks]
     for tree, out in zip(trees, outs, strict=True):

@@ -14,16 +14,6 @@ from typing import Any
 
 import pulumi
 
-try:
-    from infra.config.region import partition_of
-except ModuleNotFoundError:  # make diff renders an older tree's program with this engine; it may predate the module
-
-    def partition_of(region: str) -> str | None:
-        from botocore.loaders import create_loader
-
-        endpoints = create_loader().load_data("endpoints")
-        return next((p["partition"] for p in endpoints["partitions"] if region in p.get("regions", {})), None)
-
 ACCOUNT_ID = "123456789012"
 AZ_LETTERS = "abcdef"
 # Regions answering with fewer AZs than the default six (us-west-1 offers new accounts two), so the
@@ -278,8 +268,18 @@ def _uuid(typ: str, name: str) -> str:
 
 
 @functools.cache
-def _dns_suffixes() -> dict[str, str]:
-    """partition -> DNS suffix (amazonaws.com, amazonaws.com.cn, ...), from botocore's endpoint data."""
+def _endpoint_partitions() -> tuple[dict[str, object], ...]:
+    """botocore's endpoint data, read once: the engine knows regions without importing the program it renders."""
     from botocore.loaders import create_loader
 
-    return {p["partition"]: p["dnsSuffix"] for p in create_loader().load_data("endpoints")["partitions"]}
+    return tuple(create_loader().load_data("endpoints")["partitions"])
+
+
+def partition_of(region: str) -> str | None:
+    return next((str(p["partition"]) for p in _endpoint_partitions() if region in p.get("regions", {})), None)
+
+
+@functools.cache
+def _dns_suffixes() -> dict[str, str]:
+    """partition -> DNS suffix (amazonaws.com, amazonaws.com.cn, ...), from botocore's endpoint data."""
+    return {str(p["partition"]): str(p["dnsSuffix"]) for p in _endpoint_partitions()}

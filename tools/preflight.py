@@ -3,7 +3,7 @@
 The examples render as they are (`make plan`), but example.com is nobody's zone, TEST-NET addresses are nobody's
 runner and account 123456789012 is nobody's account: a deploy with them fails late (ACM validation waits for a
 zone that never resolves, the API allow-list admits no one). Every such value is named with what to set instead.
-`python -m infra.preflight --stack dev` reads Pulumi.dev.yaml in the current directory; exit status 1 if any.
+`python -m tools.preflight --stack dev` reads Pulumi.dev.yaml in the current directory; exit status 1 if any.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""`python -m infra.render.cost --stack dev [--base REF] [--usage FILE]`: a monthly cost estimate from the render.
+"""`python -m tools.review.cost --stack dev [--base REF] [--usage FILE]`: a monthly cost estimate from the render.
 
 Every priced line: resource, price component, unit price, quantity, monthly cost; then the total, with the range
 from minimum to maximum size for node groups, auto scaling groups and auto-scaled ECS services. Prices come from
-`infra/render/prices/<region>.yaml` (each with its source and date); a region without a price file, or a price
+`tools/review/prices/<region>.yaml` (each with its source and date); a region without a price file, or a price
 missing from it, is reported as unpriced, never taken from another region. Usage-based quantities (GB through NAT,
 log GB, LCUs, stored GB) come from `usage.yml` (documented defaults). With `--base`, also the difference against
 the plan of that git ref (rendered with the same engine, see diff.py).
@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from . import ROOT, Plan, render
+from tools.render import ROOT, Plan, render
 
 PRICES_DIR = Path(__file__).with_name("prices")
 DEFAULT_USAGE = ROOT / "usage.yml"
@@ -491,7 +491,7 @@ def estimate(plan: Plan, prices: PriceBook, usage: Usage | None = None) -> Estim
         if handler:
             lines.extend(handler(ctx, r))
         nodes_inside_eks |= r["type"] == "eks:index:ManagedNodeGroup"
-    notes = [f"Prices: infra/render/prices/{prices.region}.yaml (as of {prices.as_of}); {prices.hours_per_month:g} "
+    notes = [f"Prices: tools/review/prices/{prices.region}.yaml (as of {prices.as_of}); {prices.hours_per_month:g} "
              "hours a month; on-demand list prices, before taxes, free tiers, savings plans and data transfer out."]
     for call in plan.invokes:
         if call["token"] == "aws:route53/getZone:getZone":

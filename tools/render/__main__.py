@@ -1,4 +1,4 @@
-"""`python -m infra.render --stack dev`: render a stack offline and write build/plan/<stack>/.
+"""`python -m tools.render --stack dev`: render a stack offline and write build/plan/<stack>/.
 
 Writes resources.json, invokes.json and outputs.json, plus manifests/ (one YAML per Kubernetes
 object), releases/ (one YAML per Helm release) and iam/ (one JSON per IAM document), and the
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tools.review.diagram import write_diagram
 
 from . import ROOT, Plan, render
 from .artifacts import helm_releases, iam_documents, kubernetes_objects
@@ -45,12 +47,7 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
         _dump_yaml(out / "releases" / f"{name}.yaml", release)
     for name, doc in iam_documents(plan).items():
         _dump_json(out / "iam" / f"{name}.json", doc)
-    try:
-        from .diagram import write_diagram
-    except ImportError:  # the diagram module arrives with the review tooling
-        pass
-    else:
-        write_diagram(plan, out)
+    write_diagram(plan, out)
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 

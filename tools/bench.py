@@ -31,7 +31,7 @@ def load_config_timings() -> tuple[float, float]:
         "import statistics, time\n"
         "import infra.network\n"
         "from infra.config import load_config\n"
-        "from infra.render import TEST_STACKS, stack_config\n"
+        "from tools.render import TEST_STACKS, stack_config\n"
         "c = stack_config('dev', stacks=TEST_STACKS)\n"
         "raw = {k.split(':', 1)[1]: v for k, v in c.items() if k.startswith('webstack:')}\n"
         "def once():\n"
@@ -73,17 +73,17 @@ def main() -> None:
     print(f"load_config (dev test stack), target < 50 ms: first call {first * 1000:.0f} ms ({verdict(first)}; it "
           f"reads the AWS data snapshot once per process), then {warm * 1000:.2f} ms "
           f"({verdict(warm)})")
-    plan_dev = timed([py, "-m", "infra.render", "--stack", "dev", "--quiet"])
+    plan_dev = timed([py, "-m", "tools.render", "--stack", "dev", "--quiet"])
     with tempfile.TemporaryDirectory(prefix="webstack-bench-") as tmp:
         repo = one_key_change(Path(tmp))
-        diff = timed([py, "-m", "infra.render.diff", "--stack", "dev", "--stacks", "tests/stacks", "--base", "HEAD~1"],
+        diff = timed([py, "-m", "tools.review.diff", "--stack", "dev", "--stacks", "tests/stacks", "--base", "HEAD~1"],
                      cwd=repo)
     rows = [
         ("make plan (dev)", plan_dev, 10.0),
-        ("make plan STACK=prod", timed([py, "-m", "infra.render", "--stack", "prod", "--quiet"]), 10.0),
-        ("make plan STACK=ecs", timed([py, "-m", "infra.render", "--stack", "ecs", "--quiet"]), 10.0),
+        ("make plan STACK=prod", timed([py, "-m", "tools.render", "--stack", "prod", "--quiet"]), 10.0),
+        ("make plan STACK=ecs", timed([py, "-m", "tools.render", "--stack", "ecs", "--quiet"]), 10.0),
         ("make diff (one-key change)", diff, 2.5 * plan_dev),
-        ("make cost (dev)", timed([py, "-m", "infra.render.cost", "--stack", "dev"]), 10.0),
+        ("make cost (dev)", timed([py, "-m", "tools.review.cost", "--stack", "dev"]), 10.0),
         ("test suite (pytest, as make test runs it)",
          timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]), 60.0),
     ]

@@ -1,6 +1,6 @@
 """`make policy`: run the policy pack's validators on a render and print policy x resource results.
 
-`python -m infra.render.policy_report --stack dev [--stacks DIR] [--format text|markdown]`
+`python -m tools.review.policy_report --stack dev [--stacks DIR] [--format text|markdown]`
 
 The validators in policy/validators.py are plain functions with the signature pulumi-policy calls; here they get
 the same argument objects (ResourceValidationArgs / StackValidationArgs, props behind pulumi-policy's
@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from . import Plan, render
+from tools.render import Plan, render
 
 
 class Status(StrEnum):
