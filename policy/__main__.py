@@ -1,6 +1,6 @@
 """The webstack-guardrails policy pack: `pulumi preview --policy-pack policy`.
 
-Only builds the pack: the policies live in validators.py (unit-tested in tests/test_policy.py). Constructing
+Only builds the pack: the policies live in validators.py (unit-tested in tests/policy/test_policy.py). Constructing
 PolicyPack starts the analyzer's gRPC server and blocks, so nothing may import this module.
 """
 

@@ -1,7 +1,7 @@
 """The webstack guardrails: plain validation functions and the `POLICIES` built from them.
 
 Every function has the signature pulumi-policy calls (`validate(args, report_violation)`), so the same code
-runs under the CLI (`pulumi preview --policy-pack policy`) and in tests/test_policy.py on the offline render.
+runs under the CLI (`pulumi preview --policy-pack policy`) and in tests/policy/test_policy.py on the offline render.
 
 What the engine shows a policy, and how these functions cope with it:
 
@@ -712,7 +712,7 @@ POLICIES: list[Policy] = [
 
 # --- ECS runtime ------------------------------------------------------------------------------------------
 # Appended as one block (the ECS runtime came after the EKS one); registered in POLICIES below, tested in
-# tests/test_policy_ecs.py.
+# tests/policy/test_policy_ecs.py.
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -12,19 +11,8 @@ from typing import Any
 
 import pytest
 
-from tools.render import ROOT, TEST_STACKS, Plan, render
-
-_cache: dict[tuple[str, str], Plan] = {}
-
-
-def rendered(stack: str, **overrides: Any) -> Plan:
-    """The plan of the test stack tests/stacks/Pulumi.<stack>.yaml with `webstack:<key>` overrides (None removes
-    a key), rendered once per session. Tests never read the root stack files: those are the user's to edit."""
-    full = {(k if ":" in k else f"webstack:{k}"): v for k, v in overrides.items()}
-    key = (stack, json.dumps(full, sort_keys=True))
-    if key not in _cache:
-        _cache[key] = render(stack, full, stacks=TEST_STACKS)
-    return _cache[key]
+from tests.support import rendered
+from tools.render import ROOT, Plan
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +47,7 @@ def ec2() -> Plan:
 
 
 # Tests never read the root stack files (the user's to edit): any test of this process that opens one fails.
-# Subprocesses are not seen here; tests/test_user_stacks.py guards those statically.
+# Subprocesses are not seen here; tests/tools/test_user_stacks.py guards those statically.
 _ROOT_STACK_FILE = re.compile(r"Pulumi\.(?!yaml$)[^/]+\.ya?ml$")
 _opened_root_stack_files: list[str] = []
 

@@ -20,13 +20,13 @@ from .cluster import (
     SUPPORTED_KUBERNETES_VERSIONS,
     ClusterConfig,
 )
-from .core import PROJECT, ConfigError, Invalid, Setting, load_config, rule, setting
+from .core import PROJECT, ConfigError, Invalid, Setting, rule, setting
 from .dns import DnsConfig
 from .ecs import EcsConfig
 from .network import LOG_RETENTION_DAYS, NetworkConfig
 from .region import partition_of
 from .registry import RegistryConfig
-from .stack import StackConfig, schema, settings
+from .stack import StackConfig, load_config, schema, settings
 
 __all__ = [
     "ALB_CONTROLLER_CHART_VERSIONS", "ALB_SSL_POLICIES", "CLUSTER_LOG_TYPES", "DEFAULT_KUBERNETES_VERSION",

@@ -357,13 +357,3 @@ def schema_entry(decl: Setting) -> dict[str, Any]:
     if not decl.required and decl.default not in (None, "") and kind != "object":
         entry["default"] = list(decl.default) if isinstance(decl.default, tuple) else decl.default
     return entry
-
-
-def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None) -> Any:
-    """Validate every key and build the StackConfig, or raise one ConfigError listing all problems.
-
-    `raw` maps bare key names (no `project:` prefix) to their raw values.
-    """
-    from .stack import build
-
-    return build(raw, project=project, stack=stack, region=region)

@@ -3,13 +3,14 @@ load balancer's protection, and the optional EFS volume, scheduled task and ECS 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from infra.instances import instance_architecture, is_instance_type
 
-from .core import Invalid, between, each, length, matches, one_of, rule, setting, when_set
+from .core import Invalid, Setting, between, declared, each, length, matches, one_of, rule, setting, when_set
 from .network import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -374,11 +375,15 @@ def _deployments_can_progress(cfg: StackConfig) -> str | None:
 
 
 # --- keys set for a feature that is off: refused rather than silently ignored ---------------------------------
-def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
-    """The keys among `keys` whose value differs from their declared default."""
-    from .stack import settings_by_key, value_of
+@functools.cache
+def _ecs_settings() -> dict[str, Setting]:
+    return {s.key: s for s in declared(EcsConfig)}
 
-    return [k for k in keys if value_of(cfg, k) != settings_by_key()[k].default]
+
+def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
+    """The ECS keys among `keys` whose value differs from their declared default."""
+    by_key = _ecs_settings()
+    return [k for k in keys if getattr(cfg.ecs, by_key[k].attr) != by_key[k].default]
 
 
 _EFS = ("ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")

@@ -203,3 +203,11 @@ def _extra_tags_case(cfg: StackConfig) -> str | None:
     lowered = [k.lower() for k, _ in cfg.extra_tags]
     return "keys must differ in more than letter case (IAM refuses such pairs)" if len(set(lowered)) < len(
         lowered) else None
+
+
+def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None) -> Any:
+    """Validate every key and build the StackConfig, or raise one ConfigError listing all problems.
+
+    `raw` maps bare key names (no `project:` prefix) to their raw values.
+    """
+    return build(raw, project=project, stack=stack, region=region)

@@ -13,12 +13,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
+from tests.support.app import APP_DIR, Stage, parse_dockerfile, stages
+
 DOCKERFILE = APP_DIR / "Dockerfile"
 NGINX_CONF = APP_DIR / "nginx.conf"
 CONTRACT_FILE = APP_DIR / "contract.json"
@@ -28,65 +28,12 @@ EXACT_TAG = re.compile(r"\d+\.\d+\.\d+(?:-[a-z0-9][a-z0-9.]*)*")
 PACKAGE_TOOLS = re.compile(r"\b(?:apk|apt|apt-get|aptitude|dpkg|yum|dnf|microdnf|rpm|zypper|pip3?|npm|gem)\b")
 
 
-@dataclass(frozen=True)
-class Instruction:
-    line: int
-    keyword: str
-    args: str
 
 
-@dataclass(frozen=True)
-class Stage:
-    image: str
-    name: str | None
-    flags: tuple[str, ...]
-    instructions: tuple[Instruction, ...]
-
-    def all(self, keyword: str) -> list[Instruction]:
-        return [i for i in self.instructions if i.keyword == keyword]
 
 
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Instructions with continuation lines joined and comment lines dropped (default escape character)."""
-    instructions: list[Instruction] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue  # comments and blank lines, also inside a continued instruction
-        if not pending:
-            start = number
-        if stripped.endswith("\\"):
-            pending.append(stripped[:-1])
-            continue
-        pending.append(stripped)
-        keyword, _, args = " ".join(pending).partition(" ")
-        instructions.append(Instruction(start, keyword.upper(), args.strip()))
-        pending = []
-    assert not pending, "the Dockerfile ends inside a continued instruction"
-    return instructions
 
 
-def stages(instructions: list[Instruction]) -> list[Stage]:
-    result: list[Stage] = []
-    current: tuple[str, str | None, tuple[str, ...]] | None = None
-    body: list[Instruction] = []
-    for instruction in instructions:
-        if instruction.keyword == "FROM":
-            if current:
-                result.append(Stage(*current, tuple(body)))
-            words = instruction.args.split()
-            flags = tuple(w for w in words if w.startswith("--"))
-            rest = [w for w in words if not w.startswith("--")]
-            name = rest[2] if len(rest) == 3 and rest[1].lower() == "as" else None
-            current, body = (rest[0], name, flags), []
-        else:
-            assert current, f"line {instruction.line}: {instruction.keyword} before the first FROM"
-            body.append(instruction)
-    assert current, "no FROM"
-    result.append(Stage(*current, tuple(body)))
-    return result
 
 
 def split_image(image: str) -> tuple[str, str | None, str | None]:

@@ -15,7 +15,6 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,51 +22,24 @@ import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
-    ResourceValidationArgs,
     ResourceValidationPolicy,
-    StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from policy import validators as v
 from policy.validators import POLICIES
-from tools.render import Plan
+from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
+from tools.render import ROOT, Plan
 
-POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
-BY_NAME: dict[str, Any] = {p.name: p for p in POLICIES}
-RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
-STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
+POLICY_DIR = ROOT / "policy"
 UNKNOWN = UNKNOWN_STRING_VALUE
 
 
-# --- harness --------------------------------------------------------------------------------------------
-def check_resource(policy: ResourceValidationPolicy, rtype: str, props: dict[str, Any], urn: str = "",
-                   name: str = "r") -> list[str]:
-    messages: list[str] = []
-
-    def report(message: str, urn: str | None = None) -> None:
-        messages.append(message)
-
-    args = ResourceValidationArgs(rtype, unknown_checking_proxy(copy.deepcopy(props)), urn, name,
-                                  opts=None, provider=None)  # type: ignore[arg-type]  # neither is used
-    policy.validate(args, report)
-    return messages
 
 
-def stack_resource(r: dict[str, Any], props: dict[str, Any] | None = None,
-                   deps: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
-    """A plan resource as a stack policy sees it: props = inputs + {"id": id} (the outputs we can render)."""
-    if props is None:
-        props = {**copy.deepcopy(r["inputs"]), **({"id": r["id"]} if r["id"] else {})}
-    return PolicyResource(r["type"], unknown_checking_proxy(props), r["urn"], r["name"], opts=None,  # type: ignore[arg-type]
-                          provider=None, parent=None, dependencies=[], property_dependencies=deps or {})
 
 
-def check_stack(policy: StackValidationPolicy, resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
-    reported: list[tuple[str, str | None]] = []
-    policy.validate(StackValidationArgs(resources), lambda message, urn=None: reported.append((message, urn)))
-    return reported
 
 
 def inputs(plan: Plan, rtype: str, name: str | None = None) -> dict[str, Any]:
@@ -665,7 +637,7 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 
 def test_every_policy_has_a_violation_case() -> None:
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | v.ECS_POLICY_NAMES  # ECS: tests/test_policy_ecs.py
+    covered = {c.policy for c in VIOLATIONS} | {NODES} | v.ECS_POLICY_NAMES  # ECS: tests/policy/test_policy_ecs.py
     assert covered == set(BY_NAME)
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crafted_plans import ecs_plan
 
+from tests.support.crafted_plans import ecs_plan
 from tools.render import ROOT, Plan
 from tools.review import diagram as d
 from tools.review.diagram import build_graph, overlaps, to_dot, to_mermaid, write_diagram
@@ -18,7 +18,7 @@ from tools.review.diagram import build_graph, overlaps, to_dot, to_mermaid, writ
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed (.ci/run does)")
 
 
-@pytest.mark.project_root  # reads README.md; also run on a user's edited stacks (tests/test_user_stacks.py)
+@pytest.mark.project_root  # reads README.md; also run on a user's edited stacks (tests/tools/test_user_stacks.py)
 @pytest.mark.parametrize("stack", d.EXAMPLES)
 def test_committed_pictures_are_current(variant: Callable[..., Plan], stack: str) -> None:
     """docs/architecture-<stack>.json is the graph model the PNG beside it was drawn from; `make diagram` redraws

@@ -27,13 +27,18 @@ from pathlib import Path
 
 import pytest
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
-NGINX_CONF = APP_DIR / "nginx.conf"
-SITE_DIR = APP_DIR / "site"
-CONTRACT = json.loads((APP_DIR / "contract.json").read_text())
-DOC_ROOT = "/usr/share/nginx/html"  # the image's document root, as written in nginx.conf
-PLACEHOLDER = "__APP_VERSION__"  # replaced by the Dockerfile's render stage with APP_VERSION
-TEST_VERSION = "sha-test0123456789"
+from tests.support.app import (
+    CONTRACT,
+    DOC_ROOT,
+    NGINX_CONF,
+    PLACEHOLDER,
+    SITE_DIR,
+    TEST_VERSION,
+    copy_site_like_the_build,
+    find_nginx,
+    free_port,
+)
+
 STARTUP_TIMEOUT_S = 10.0
 LOG_TIMEOUT_S = 3.0
 # Paths the config hard-codes (absolute, under /tmp); removed after the run if this run created them.
@@ -48,13 +53,6 @@ FIXED_SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options"
 # Locating nginx and preparing a build-like copy of the app
 
 
-def find_nginx() -> tuple[str | None, str]:
-    """The nginx binary and how it was looked up (for the skip reason)."""
-    explicit = os.environ.get("NGINX_BIN")
-    if explicit:
-        return shutil.which(explicit), f"NGINX_BIN={explicit}"
-    found = shutil.which("nginx") or shutil.which("nginx", path=os.pathsep.join(["/usr/sbin", "/usr/local/sbin"]))
-    return found, "nginx on PATH, /usr/sbin or /usr/local/sbin"
 
 
 def nginx_version(binary: str) -> tuple[int, ...]:
@@ -64,10 +62,6 @@ def nginx_version(binary: str) -> tuple[int, ...]:
     return tuple(int(g) for g in m.groups())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def render_conf(text: str, root: str, port: int) -> str:
@@ -80,13 +74,6 @@ def render_conf(text: str, root: str, port: int) -> str:
     return text
 
 
-def copy_site_like_the_build(dest: Path) -> None:
-    """What the Dockerfile's render stage does: version substituted into the pages, files world-readable."""
-    shutil.copytree(SITE_DIR, dest)
-    for page in dest.rglob("*.html"):
-        page.write_text(page.read_text(encoding="utf-8").replace(PLACEHOLDER, TEST_VERSION), encoding="utf-8")
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -3,25 +3,20 @@ the ExternalDNS chart's values schema, and the published controller IAM policy."
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
-import re
 from collections.abc import Callable
-from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
-from parliament import analyze_policy_string
 
 from infra import iam
 from infra.config import DEFAULT_KUBERNETES_VERSION
+from tests.support.iam_lint import ALLOWLIST, allowed, findings, unexpected_findings
 from tools.render import ROOT, Plan
 from tools.render.artifacts import helm_releases, iam_documents, kubernetes_objects
 
-ALLOWLIST = yaml.safe_load((ROOT / "tests" / "data" / "parliament-allowlist.yaml").read_text())
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
 # sha256 of iam_policy.json as AWS publishes it for aws-load-balancer-controller v3.5.0
 PUBLISHED_ALB_POLICY_SHA256 = "16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a"
@@ -51,21 +46,10 @@ def test_kubernetes_validation_catches_a_broken_object(dev: Plan) -> None:
         kubernetes_validate.validate(bad, DEFAULT_KUBERNETES_VERSION, strict=True)
 
 
-def _allowed(document: str, finding: Any) -> dict[str, Any] | None:
-    for entry in ALLOWLIST:
-        if (fnmatch.fnmatch(document, entry["document"]) and finding.issue == entry["issue"]
-                and re.search(entry["detail"], str(finding.detail))):
-            return entry
-    return None
 
 
-def _findings(doc: dict[str, Any]) -> list[Any]:
-    return list(analyze_policy_string(json.dumps(doc)).findings)
 
 
-def unexpected_findings(name: str, doc: dict[str, Any]) -> list[str]:
-    """Parliament's findings on the IAM document `name` that the allowlist does not accept, as `name: issue detail`."""
-    return [f"{name}: {f.issue} {f.detail}" for f in _findings(doc) if not _allowed(name, f)]
 
 
 def test_allowlist_entries_each_give_a_reason() -> None:
@@ -88,8 +72,8 @@ def test_parliament_still_reports_what_the_allowlist_does_not_cover() -> None:
     # ExternalDNS's policy with a typo'd action and a wildcard change permission must fail.
     doc = iam.external_dns_policy("arn:aws:route53:::hostedzone/Z1")
     doc["Statement"][0]["Action"] = "route53:ChangeResourceRecordSet"
-    findings = [f for f in _findings(doc) if not _allowed("platform-external-dns-irsa-policy", f)]
-    assert any(f.issue == "UNKNOWN_ACTION" for f in findings)
+    found = [f for f in findings(doc) if not allowed("platform-external-dns-irsa-policy", f)]
+    assert any(f.issue == "UNKNOWN_ACTION" for f in found)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

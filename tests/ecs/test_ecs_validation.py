@@ -1,6 +1,6 @@
 """The ECS renders against third-party checks: botocore's API models (ECS RegisterTaskDefinition and CreateService,
 Application Auto Scaling, Scheduler), parliament on every IAM document, the CrossGuard policy pack, the diagram;
-and the destroy order around EFS. Same three renders as tests/test_ecs.py (cached per session)."""
+and the destroy order around EFS. Same three renders as tests/ecs/test_ecs.py (cached per session)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackVali
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy.validators import POLICIES
-from tests import ecs_api
-from tests.test_policy import stack_resource
-from tests.test_validators import unexpected_findings
+from tests.support import ecs_api
+from tests.support.iam_lint import unexpected_findings
+from tests.support.pack import stack_resource
 from tools.render import Plan
 from tools.render.artifacts import iam_documents
 from tools.review.diagram import build_graph, to_mermaid

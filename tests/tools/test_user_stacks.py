@@ -84,7 +84,7 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     env["REQUIRE_NGINX"] = "0"
     readme_before = (copy / "README.md").read_text()
     # only the modules holding marked tests: collecting the others would import (and cost) for nothing
-    modules = [f"tests/{m.name}" for m in sorted((copy / "tests").glob("test_*.py"))
+    modules = [m.relative_to(copy).as_posix() for m in sorted((copy / "tests").rglob("test_*.py"))
                if m.name != THIS and MARKER in m.read_text()]
     runs = {
         "pytest -m project_root": subprocess.Popen(
@@ -163,9 +163,9 @@ def unmarked_references(source: str) -> list[str]:
 
 def test_only_marked_tests_touch_the_root_stack_files() -> None:
     problems = {}
-    for module in sorted((ROOT / "tests").glob("test_*.py")):
+    for module in sorted((ROOT / "tests").rglob("test_*.py")):
         if module.name != THIS and (found := unmarked_references(module.read_text())):
-            problems[module.name] = found
+            problems[module.relative_to(ROOT).as_posix()] = found
     assert problems == {}, (f"tests reaching the root stack files must be marked @pytest.mark.{MARKER} (then "
                             f"{THIS} runs them on edited stacks), or use tests/stacks: {problems}")
 

@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from crafted_plans import broken
 
+from tests.support.crafted_plans import broken
 from tools.render import ROOT, Plan
 from tools.review import review as rv
 

@@ -19,11 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_app_dockerfile import parse_dockerfile, stages
-from test_app_nginx import CONTRACT, DOC_ROOT, NGINX_CONF, copy_site_like_the_build, find_nginx, free_port
 
 from infra.ecs.task import SCRATCH_PATH
 from infra.image import APP_DIR, APP_UID
+from tests.support.app import (
+    CONTRACT,
+    DOC_ROOT,
+    NGINX_CONF,
+    copy_site_like_the_build,
+    find_nginx,
+    free_port,
+    parse_dockerfile,
+    stages,
+)
 
 DOCKERFILE = APP_DIR / "Dockerfile"
 # What the VOLUME path is in the base image (Alpine's /tmp, which nginx-unprivileged leaves alone): the mode ECS

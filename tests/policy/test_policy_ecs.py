@@ -1,6 +1,6 @@
 """The ECS policies of the pack (policy/validators.py, ECS block), on crafted resources shaped like the inputs
 pulumi-aws registers: compliant ones pass every policy, and each violation is reported by its own policy only.
-Same harness as tests/test_policy.py (the SDK's ResourceValidationArgs / StackValidationArgs and props proxies)."""
+Same harness as tests/policy/test_policy.py (tests/support/pack.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policy import validators as v
-from tests.test_policy import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack
+from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:{{}}:us-east-1:{ACCOUNT}:"

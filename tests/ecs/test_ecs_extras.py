@@ -17,15 +17,15 @@ from infra import iam
 from infra.ecs.efs import AppFileSystemArgs
 from infra.ecs.scheduled import ScheduledTaskArgs, StrategyItem, schedule_expression_problems, timezone_problems
 from policy.validators import POLICIES
-from tests import ecs_api
-from tests.test_policy import check_resource, check_stack, stack_resource
-from tests.test_validators import unexpected_findings
+from tests.support import ecs_api
+from tests.support.iam_lint import unexpected_findings
+from tests.support.pack import check_resource, check_stack, stack_resource
 from tools.render import Plan, render
 from tools.render import fakes as render_fakes
 from tools.render.artifacts import iam_documents
 
 # Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
-# lets tests/test_user_stacks.py account for it.
+# lets tests/tools/test_user_stacks.py account for it.
 pytestmark = pytest.mark.project_root
 
 ACCOUNT = render_fakes.ACCOUNT_ID
@@ -469,7 +469,7 @@ def test_ecs_arn_parsing() -> None:
 
 
 
-# --- tests/ecs_api.py: the mapping on crafted Pulumi inputs -----------------------------------------------
+# --- tests/support/ecs_api.py: the mapping on crafted Pulumi inputs -----------------------------------------------
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/"
 IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/webapp@sha256:{'b' * 64}"
 

@@ -8,7 +8,6 @@ import base64
 import json
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from infra.ecs.capacity import AMI_PARAMETERS
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
 from tools.outputs import declared
-from tools.render import Plan
+from tools.render import ROOT, Plan
 
 CONTRACT = app_contract()
 STACKS = ("ecs", "ecs-spot", "ecs-ec2")
@@ -196,7 +195,7 @@ def test_leaving_ec2_capacity_is_documented(ec2: Plan, fargate: Plan) -> None:
     assert provider not in fargate.one(CAPACITY)["inputs"]["capacityProviders"]
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], ec2.one(CAPACITY)["urn"])
     assert fargate.depends_on(fargate.one(SERVICE)["urn"], fargate.one(CAPACITY)["urn"])
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     section = readme.split("### Changing `ecsCapacity` from `ec2` to `fargate`", 1)[1].split("\n#", 1)[0]
     move, wait, switch = (section.index(s) for s in (
         "aws ecs update-service", "aws ecs wait services-stable", "webstack:ecsCapacity fargate"))
@@ -464,7 +463,7 @@ def test_switch_from_eks_keeps_the_record(dev: Plan) -> None:
     (release,) = [r["inputs"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")
                   if r["inputs"]["name"] == "external-dns"]
     assert release["values"]["policy"] == "sync", "the premise: the EKS runtime deletes the records it owns"
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     section = readme.split("### Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
     first, second = section.index("externalDnsPolicy upsert-only"), section.index("webstack:runtime ecs")
     assert first < second, "upsert-only before the runtime switch"

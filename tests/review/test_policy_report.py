@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from crafted_plans import broken
 
 from policy.validators import POLICIES
+from tests.support.crafted_plans import broken
 from tools.render import TEST_STACKS, Plan
 from tools.review import policy_report as pr
 

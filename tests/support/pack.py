@@ -1,0 +1,58 @@
+"""The policy pack's test harness: validators get the same argument objects and props proxies as under
+`pulumi preview --policy-pack policy` (ResourceValidationArgs / StackValidationArgs, props wrapped by pulumi-policy's
+unknown-checking proxy). A stack policy sees outputs; here each resource's props are its rendered inputs plus
+{"id": <its id>}."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pulumi_policy import (
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policy.validators import POLICIES
+
+BY_NAME: dict[str, Any] = {p.name: p for p in POLICIES}
+
+
+RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
+
+
+STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
+
+
+# --- harness --------------------------------------------------------------------------------------------
+def check_resource(policy: ResourceValidationPolicy, rtype: str, props: dict[str, Any], urn: str = "",
+                   name: str = "r") -> list[str]:
+    messages: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    args = ResourceValidationArgs(rtype, unknown_checking_proxy(copy.deepcopy(props)), urn, name,
+                                  opts=None, provider=None)  # type: ignore[arg-type]  # neither is used
+    policy.validate(args, report)
+    return messages
+
+
+def stack_resource(r: dict[str, Any], props: dict[str, Any] | None = None,
+                   deps: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
+    """A plan resource as a stack policy sees it: props = inputs + {"id": id} (the outputs we can render)."""
+    if props is None:
+        props = {**copy.deepcopy(r["inputs"]), **({"id": r["id"]} if r["id"] else {})}
+    return PolicyResource(r["type"], unknown_checking_proxy(props), r["urn"], r["name"], opts=None,  # type: ignore[arg-type]
+                          provider=None, parent=None, dependencies=[], property_dependencies=deps or {})
+
+
+def check_stack(policy: StackValidationPolicy, resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
+    reported: list[tuple[str, str | None]] = []
+    policy.validate(StackValidationArgs(resources), lambda message, urn=None: reported.append((message, urn)))
+    return reported
+
