@@ -7,51 +7,55 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.support.workflows import (
+    ACTION_FILES,
+    ACTIONS,
+    FILES,
+    WORKFLOWS,
+    load,
+    load_action,
+    schema_check,
+    step_lists,
+    steps,
+    uses,
+)
 from tools.render import ROOT
 
-WORKFLOWS = ROOT / ".github" / "workflows"
-FILES = sorted(WORKFLOWS.glob("*.yml"))
-
-
-def check_jsonschema() -> str:
-    exe = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
-    assert Path(exe).exists(), "check-jsonschema is in requirements-dev.txt"
-    return exe
-
-
-def load(name: str) -> dict[str, Any]:
-    # PyYAML reads the `on:` key as True.
-    doc = yaml.safe_load((WORKFLOWS / name).read_text())
-    doc["on"] = doc.pop(True, doc.get("on"))
-    return doc
-
-
-def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
-    return job["steps"]
-
-
-def uses(job: dict[str, Any], action: str) -> dict[str, Any]:
-    found = [s for s in steps(job) if str(s.get("uses", "")).startswith(action + "@")]
-    assert len(found) == 1, f"{action} used {len(found)} times"
-    return found[0]
+SETUP = "./.github/actions/pulumi-setup"  # the composite action every Pulumi job starts with
+PICKER = "./.github/workflows/pick-runner.yml"  # the reusable workflow that picks the cluster jobs' runners
 
 
 def test_the_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "preview.yml", "review-comment.yml", "review.yml"]
+    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "pick-runner.yml", "preview.yml",
+                                       "review-comment.yml", "review.yml"]
+    assert [f.parent.name for f in ACTION_FILES] == ["pulumi-setup"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_workflow_passes_the_github_workflow_schema(path: Path) -> None:
-    result = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(path)],
-                            capture_output=True, text=True, timeout=120)
+    result = schema_check("vendor.github-workflows", path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", ACTION_FILES, ids=lambda p: p.parent.name)
+def test_composite_action_passes_the_github_action_schema(path: Path) -> None:
+    result = schema_check("vendor.github-actions", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_broken_action(tmp_path: Path) -> None:
+    broken = load_action("pulumi-setup")
+    broken["runs"]["using"] = "compozite"
+    broken["inputs"]["aws-region"]["required"] = "yes"
+    path = tmp_path / "action.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert schema_check("vendor.github-actions", path).returncode != 0
 
 
 def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
@@ -60,17 +64,19 @@ def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
     broken["jobs"]["test"]["timeout-minutes"] = "soon"
     path = tmp_path / "broken.yml"
     path.write_text(yaml.safe_dump(broken))
-    result = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(path)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
+    assert schema_check("vendor.github-workflows", path).returncode != 0
 
 
 def test_ci_runs_make_test_on_311_and_312() -> None:
+    """ci.yml runs .ci/run (the Debian packages, then `make test`: test_ci_without_copies.py runs it against stubs)
+    with the matrix Python as make's PYTHON."""
     ci = load("ci.yml")
     assert set(ci["on"]) == {"pull_request", "push"}
     job = ci["jobs"]["test"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
-    assert any(s.get("run") == "make test" for s in steps(job))
+    assert uses(job, "actions/setup-python")["with"]["python-version"] == "${{ matrix.python-version }}"
+    (run,) = [s for s in steps(job) if "run" in s]
+    assert run["run"].strip() == ".ci/run" and run["env"] == {"PYTHON": "python"}
     assert ci["permissions"] == {"contents": "read"}
 
 
@@ -80,13 +86,27 @@ def test_preview_uses_oidc_least_privilege_policy_pack_and_comments() -> None:
     assert wf["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
     assert "github.event.pull_request.number" in wf["concurrency"]["group"]
     job = wf["jobs"]["preview"]
-    aws = uses(job, "aws-actions/configure-aws-credentials")["with"]
-    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
-    assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws)
+    assert uses(job, SETUP)["with"] == {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+                                        "aws-region": "${{ vars.AWS_REGION }}", "session-name": "pulumi-preview"}
     pulumi = uses(job, "pulumi/actions")["with"]
     assert pulumi["command"] == "preview" and pulumi["stack-name"] == "dev"
     assert pulumi["diff"] is True and pulumi["comment-on-pr"] is True and pulumi["policyPacks"] == "policy"
-    uses(job, "docker/setup-buildx-action")
+    assert [s.get("uses", "").split("@")[0] for s in steps(job)] == ["actions/checkout", SETUP, "pulumi/actions"]
+
+
+def test_the_setup_action_gets_aws_credentials_through_oidc_and_docker_buildx() -> None:
+    """Every Pulumi job's set-up: the role comes in as an input and is assumed with GitHub's OIDC token (the action
+    takes no key inputs and names no secret), then QEMU and buildx for pulumi-docker."""
+    action = load_action("pulumi-setup")
+    runs = action["runs"]
+    aws = uses(runs, "aws-actions/configure-aws-credentials")["with"]
+    assert aws == {"role-to-assume": "${{ inputs.role-to-assume }}", "aws-region": "${{ inputs.aws-region }}",
+                   "role-session-name": "${{ inputs.session-name }}-${{ github.run_id }}"}
+    assert set(action["inputs"]) == {"role-to-assume", "aws-region", "session-name", "python-version"}
+    assert "secrets." not in (ACTIONS / "pulumi-setup" / "action.yml").read_text()
+    assert [s.get("uses", "run").split("@")[0] for s in runs["steps"]] == [
+        "actions/setup-python", "run", "aws-actions/configure-aws-credentials", "docker/setup-qemu-action",
+        "docker/setup-buildx-action"]
 
 
 def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
@@ -96,14 +116,16 @@ def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
     assert wf["concurrency"]["cancel-in-progress"] is False
     dev, prod = wf["jobs"]["dev"], wf["jobs"]["prod"]
     assert prod["needs"] == ["runner", "dev"] and prod["environment"] == "production"
-    for job, stack in ((dev, "dev"), (prod, "prod")):
+    assert dev["environment"] == "development"
+    for job, stack, prefix in ((dev, "dev", "AWS"), (prod, "prod", "AWS_PROD")):
         pulumi = uses(job, "pulumi/actions")["with"]
         assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == ("up", stack, "policy")
-        assert not {"aws-access-key-id", "aws-secret-access-key"} & set(
-            uses(job, "aws-actions/configure-aws-credentials")["with"])
+        assert uses(job, SETUP)["with"] == {"role-to-assume": f"${{{{ vars.{prefix}_ROLE_ARN }}}}",
+                                            "aws-region": f"${{{{ vars.{prefix}_REGION }}}}",
+                                            "session-name": f"pulumi-up-{stack}"}
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FILES + ACTION_FILES, ids=lambda p: str(p.relative_to(ROOT / ".github")))
 def test_no_long_lived_aws_keys_anywhere(path: Path) -> None:
     text = path.read_text()
     assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
@@ -111,14 +133,13 @@ def test_no_long_lived_aws_keys_anywhere(path: Path) -> None:
 
 # --- review without credentials (review.yml runs the PR's code, review-comment.yml posts) -----------------------
 def pinned_versions() -> dict[str, set[str]]:
-    """action -> the versions the workflows pin it to."""
+    """action -> the versions the workflows and the composite actions pin it to (local ./ paths: no version)."""
     out: dict[str, set[str]] = {}
-    for path in FILES:
-        for job in load(path.name)["jobs"].values():
-            for step in steps(job):
-                if "uses" in step:
-                    action, version = str(step["uses"]).split("@")
-                    out.setdefault(action, set()).add(version)
+    for step_list in step_lists().values():
+        for step in step_list:
+            if "uses" in step and not str(step["uses"]).startswith("./"):
+                action, version = str(step["uses"]).split("@")
+                out.setdefault(action, set()).add(version)
     return out
 
 
@@ -126,6 +147,16 @@ def test_every_action_is_pinned_to_one_version() -> None:
     pins = pinned_versions()
     assert all(len(v) == 1 and next(iter(v)).startswith("v") for v in pins.values()), pins
     assert pins["actions/checkout"] == {"v4"} and pins["actions/setup-python"] == {"v5"}
+    assert pins["aws-actions/configure-aws-credentials"] == {"v4"}  # read from the composite action too
+
+
+def test_local_actions_and_reusable_workflows_exist() -> None:
+    """A ./ reference is read from the checked-out tree (actions) or the workflow's commit (reusable workflows)."""
+    local = {str(s["uses"]) for sl in step_lists().values() for s in sl if str(s.get("uses", "")).startswith("./")}
+    local |= {str(job["uses"]) for path in FILES for job in load(path.name)["jobs"].values() if "uses" in job}
+    assert local == {SETUP, PICKER}
+    assert all((ROOT / ref).exists() for ref in local)
+    assert load(PICKER.rsplit("/", 1)[1])["on"].keys() == {"workflow_call"}  # never triggered on its own
 
 
 def test_review_runs_the_pr_code_read_only_without_secrets() -> None:
@@ -140,7 +171,7 @@ def test_review_runs_the_pr_code_read_only_without_secrets() -> None:
     assert "permissions" not in job  # the workflow's read-only token, never widened
     checkout = uses(job, "actions/checkout")["with"]
     assert checkout["fetch-depth"] == 0 and checkout["persist-credentials"] is False
-    run = next(s for s in steps(job) if "make review" in str(s.get("run", "")))
+    run = next(s for s in steps(job) if ".ci/run review" in str(s.get("run", "")))
     # the base commit reaches the shell through the environment, never pasted into the script
     assert run["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}" and "${{" not in run["run"]
     assert all("${{" not in str(s.get("run", "")) for s in steps(job))
@@ -262,28 +293,45 @@ CLUSTER_JOBS = {"preview.yml": {"preview": ("dev", "PULUMI_RUNS_ON")},
                 "deploy.yml": {"dev": ("dev", "PULUMI_RUNS_ON"), "prod": ("prod", "PULUMI_PROD_RUNS_ON")}}
 
 
+def picker() -> tuple[dict[str, Any], dict[str, Any]]:
+    """pick-runner.yml and its one job."""
+    wf = load(PICKER.rsplit("/", 1)[1])
+    (job,) = wf["jobs"].values()
+    return wf, job
+
+
 @pytest.mark.parametrize("name", sorted(CLUSTER_JOBS))
 def test_jobs_that_reach_the_cluster_never_run_on_github_hosted_runners(name: str) -> None:
     wf = load(name)
-    picker = wf["jobs"]["runner"]
-    assert picker["permissions"] == {} and "secrets." not in json.dumps(picker)  # no cloud access needed to pick
-    env = picker["steps"][0]["env"]
+    caller = wf["jobs"]["runner"]
+    assert caller["uses"] == PICKER and caller["permissions"] == {} and "secrets" not in caller
+    assert "secrets." not in json.dumps(caller)  # no cloud access needed to pick
+    called, job_of_picker = picker()
+    assert called["permissions"] == {} and job_of_picker["permissions"] == {} and "secrets." not in json.dumps(called)
+    env = job_of_picker["steps"][0]["env"]
+    assert env["STACK_RUNNERS"] == "${{ inputs.stacks }}"
     for job_name, (stack, var) in CLUSTER_JOBS[name].items():
         job = wf["jobs"][job_name]
         assert job["runs-on"] == f"${{{{ fromJSON(needs.runner.outputs.{stack}) }}}}", job_name
         assert "runner" in ([job["needs"]] if isinstance(job["needs"], str) else job["needs"])
-        assert f"{stack}={var}" in env["STACK_RUNNERS"].split() and env[var] == f"${{{{ vars.{var} }}}}"
-        assert picker["outputs"][stack] == f"${{{{ steps.pick.outputs.{stack} }}}}"
-    # the only job on a GitHub-hosted runner is the picker itself
-    assert [j for j, job in wf["jobs"].items() if "ubuntu" in str(job["runs-on"])] == ["runner"]
+        # the caller names the variable and passes its value; the picker reads the input of that name
+        assert f"{stack}={var}" in caller["with"]["stacks"].split() and caller["with"][var] == f"${{{{ vars.{var} }}}}"
+        assert env[var] == f"${{{{ inputs.{var} }}}}" and var in called["on"]["workflow_call"]["inputs"]
+        assert called["on"]["workflow_call"]["outputs"][stack]["value"] == f"${{{{ jobs.pick.outputs.{stack} }}}}"
+        assert job_of_picker["outputs"][stack] == f"${{{{ steps.pick.outputs.{stack} }}}}"
+    # the only job on a GitHub-hosted runner is the picker itself (the called workflow's job)
+    runs_on = {j: job_of_picker["runs-on"] if job.get("uses") == PICKER else job["runs-on"]
+               for j, job in wf["jobs"].items()}
+    assert [j for j, r in runs_on.items() if "ubuntu" in str(r)] == ["runner"]
 
 
 def pick(tmp_path: Path, **variables: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    step = load("deploy.yml")["jobs"]["runner"]["steps"][0]
+    """Run the picker's script as deploy.yml calls it: its stacks, the variables' values in the environment."""
+    step = picker()[1]["steps"][0]
     out = tmp_path / "github_output"
     out.write_text("")
     env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(out), "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "2",
-           "STACK_RUNNERS": step["env"]["STACK_RUNNERS"], **variables}
+           "STACK_RUNNERS": load("deploy.yml")["jobs"]["runner"]["with"]["stacks"], **variables}
     result = subprocess.run(["bash", "-e", "-c", step["run"]], capture_output=True, text=True, env=env, timeout=60)
     outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
     return result, outputs

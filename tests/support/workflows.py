@@ -1,0 +1,62 @@
+"""The GitHub Actions files as data: workflows, the local composite actions, and their steps wherever they are."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.render import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+ACTION_FILES = sorted(ACTIONS.glob("*/action.yml"))
+
+
+def check_jsonschema() -> str:
+    exe = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
+    assert Path(exe).exists(), "check-jsonschema is in requirements-dev.txt"
+    return exe
+
+
+def schema_check(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema against one of its vendored schemas (vendor.github-workflows, vendor.github-actions)."""
+    return subprocess.run([check_jsonschema(), "--builtin-schema", schema, str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def load(name: str) -> dict[str, Any]:
+    # PyYAML reads the `on:` key as True.
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
+
+
+def load_action(name: str) -> dict[str, Any]:
+    return yaml.safe_load((ACTIONS / name / "action.yml").read_text())
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job["steps"]
+
+
+def uses(job: dict[str, Any], action: str) -> dict[str, Any]:
+    """The one step of `job` (or of a composite action's `runs`) that uses `action` (`owner/name`, or `./path`)."""
+    found = [s for s in steps(job) if str(s.get("uses", "")).split("@")[0] == action]
+    assert len(found) == 1, f"{action} used {len(found)} times"
+    return found[0]
+
+
+def step_lists() -> dict[str, list[dict[str, Any]]]:
+    """Every list of steps: each workflow job's (jobs that call a reusable workflow have none) and each composite
+    action's, keyed `file:job`."""
+    out = {f"{path.name}:{name}": job["steps"] for path in FILES
+           for name, job in load(path.name)["jobs"].items() if "steps" in job}
+    for path in ACTION_FILES:
+        out[f"{path.parent.name}/action.yml"] = yaml.safe_load(path.read_text())["runs"]["steps"]
+    return out
