@@ -6,21 +6,21 @@ outputs. No resource is declared here directly.
 """
 
 from infra.config import from_pulumi
-from infra.dns import Dns, DnsArgs
+from infra.dns import Dns
 from infra.ecs.runtime import ecs_runtime
 from infra.eks.runtime import eks_runtime
-from infra.network import Network, NetworkArgs
+from infra.network import Network
 from infra.outputs import export
-from infra.registry import Registry, RegistryArgs
+from infra.registry import Registry
 from infra.tags import common_tags
+from infra.wiring import dns_args, network_args, registry_args
 
 cfg = from_pulumi()  # validates everything first: a bad config declares nothing
 tags = common_tags(cfg)
 
-network = Network("network", NetworkArgs(config=cfg.network, cluster_name=cfg.cluster.name, region=cfg.region,
-                                          tags=tags))
-registry = Registry("registry", RegistryArgs(config=cfg.registry, tags=tags))
-dns = Dns("dns", DnsArgs(config=cfg.dns, tags=tags))
+network = Network("network", network_args(cfg, tags))
+registry = Registry("registry", registry_args(cfg, tags))
+dns = Dns("dns", dns_args(cfg, tags))
 
 if cfg.runtime == "ecs":
     ecs = ecs_runtime(cfg, network=network, registry=registry, dns=dns, tags=tags)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from .config import DnsConfig
 from .tags import named
 
 TYPE = "webstack:dns:Dns"
@@ -20,7 +19,13 @@ ZONE_RESOURCE = "zone"
 
 @dataclass(frozen=True, kw_only=True)
 class DnsArgs:
-    config: DnsConfig
+    zone_name: str
+    create_zone: bool
+    """Create the public zone (then delegate it at the registrar) or look up an existing one by name."""
+    hostname: str
+    """The app's name, inside the zone: the certificate's subject."""
+    certificate_extra_names: Sequence[str]
+    """More names on the certificate (subject alternative names)."""
     tags: Mapping[str, str]
 
 
@@ -34,27 +39,27 @@ class Dns(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DnsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        cfg, tags = args.config, dict(args.tags)
+        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        if cfg.create_zone:
+        if args.create_zone:
             zone = aws.route53.Zone(
-                f"{name}-{ZONE_RESOURCE}", name=cfg.zone_name, comment=f"Public zone for {cfg.hostname}",
+                f"{name}-{ZONE_RESOURCE}", name=args.zone_name, comment=f"Public zone for {args.hostname}",
                 force_destroy=False, tags=tags,
                 # Deleting the zone breaks the registrar delegation; make it a deliberate act.
                 opts=pulumi.ResourceOptions(parent=self, protect=True))
             self.zone_id, self.zone_arn, self.name_servers = zone.zone_id, zone.arn, zone.name_servers
         else:
-            found = aws.route53.get_zone_output(name=cfg.zone_name, private_zone=False,
+            found = aws.route53.get_zone_output(name=args.zone_name, private_zone=False,
                                                 opts=pulumi.InvokeOutputOptions(parent=self))
             self.zone_id, self.zone_arn, self.name_servers = found.zone_id, found.arn, found.name_servers
-        self.zone_name = cfg.zone_name
+        self.zone_name = args.zone_name
 
-        names = [cfg.hostname, *cfg.certificate_extra_names]
+        names = [args.hostname, *args.certificate_extra_names]
         cert = aws.acm.Certificate(
-            f"{name}-cert", domain_name=cfg.hostname,
-            subject_alternative_names=list(cfg.certificate_extra_names) or None,
+            f"{name}-cert", domain_name=args.hostname,
+            subject_alternative_names=list(args.certificate_extra_names) or None,
             validation_method="DNS", key_algorithm="EC_prime256v1",
-            tags=named(tags, cfg.hostname), opts=child)
+            tags=named(tags, args.hostname), opts=child)
 
         # "*.x" and "x" share one validation record: declare each record once.
         fqdns = []

@@ -10,8 +10,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .config import RegistryConfig
-
 TYPE = "webstack:registry:Registry"
 
 
@@ -33,7 +31,15 @@ def lifecycle_policy(untagged_expiry_days: int, images_to_keep: int) -> dict[str
 
 @dataclass(frozen=True, kw_only=True)
 class RegistryArgs:
-    config: RegistryConfig
+    repository_name: str
+    encryption: str
+    """AES256 | KMS."""
+    kms_key_arn: str | None
+    """With KMS: the customer key (None: the AWS-managed one)."""
+    force_delete: bool
+    """Delete the repository with its images (throwaway stacks only)."""
+    untagged_expiry_days: int
+    images_to_keep: int
     tags: Mapping[str, str]
 
 
@@ -45,24 +51,23 @@ class Registry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        encryption: dict[str, Any] = {"encryption_type": cfg.encryption}
-        if cfg.encryption == "KMS" and cfg.kms_key_arn:
-            encryption["kms_key"] = cfg.kms_key_arn
+        encryption: dict[str, Any] = {"encryption_type": args.encryption}
+        if args.encryption == "KMS" and args.kms_key_arn:
+            encryption["kms_key"] = args.kms_key_arn
         repo = aws.ecr.Repository(
             f"{name}-repo",
-            name=cfg.repository_name,
+            name=args.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[encryption],
-            force_delete=cfg.force_delete,
+            force_delete=args.force_delete,
             tags=dict(args.tags),
             opts=child,
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle", repository=repo.name,
-            policy=json.dumps(lifecycle_policy(cfg.untagged_expiry_days, cfg.images_to_keep)), opts=child)
+            policy=json.dumps(lifecycle_policy(args.untagged_expiry_days, args.images_to_keep)), opts=child)
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn

@@ -160,3 +160,69 @@ def test_loading_the_config_imports_no_pulumi_provider() -> None:
             "'pulumi_kubernetes', 'pulumi_docker', 'botocore')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# Code shape: a function fits on a screen, and a component states what it uses.
+MAX_FUNCTION_LINES = 60
+
+
+def program_files(root: Path = ROOT) -> list[Path]:
+    """The program's own sources (`infra/`) and the config schema generator (which the config tests also cover)."""
+    return [*sorted((root / "infra").rglob("*.py")), root / "tools" / "config_schema.py"]
+
+
+def long_functions(paths: list[Path], limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """`file:name is N lines` for every function (def line to last line, docstring included) longer than `limit`."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    found.append(f"{path.relative_to(path.parents[1])}:{node.name} is {lines} lines")
+    return found
+
+
+def test_no_function_of_the_program_is_longer_than_about_60_lines() -> None:
+    assert long_functions(program_files()) == []
+
+
+def test_the_length_check_counts_the_whole_function(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(58))
+    (tmp_path / "a.py").write_text(f'def short():\n    """Doc."""\n{body}\n\n'
+                                   f'class C:\n    def long(self):\n        """Doc."""\n'
+                                   + "\n".join(f"        y{i} = {i}" for i in range(59)) + "\n")
+    assert long_functions([tmp_path / "a.py"]) == [f"{tmp_path.name}/a.py:long is 61 lines"]
+
+
+def component_modules(root: Path = ROOT) -> dict[str, ast.Module]:
+    """The program's modules that declare a ComponentResource, by module name."""
+    found = {}
+    for path in sorted((root / "infra").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        if any(isinstance(n, ast.ClassDef) and any(ast.unparse(b).endswith("ComponentResource") for b in n.bases)
+               for n in tree.body):
+            found[module_name(path, root)] = tree
+    return found
+
+
+def test_components_take_explicit_fields_not_config_sections() -> None:
+    """One argument style for every component, EKS and ECS alike: its Args lists the plain values it uses. Only the
+    wiring (`__main__.py`, `infra/wiring.py`, `infra/<runtime>/runtime.py`) reads the config schema."""
+    components = component_modules()
+    assert {"infra.network", "infra.eks.cluster", "infra.ecs.task"} <= set(components)
+    graph = import_graph()
+    config_users = {m: sorted(d for d in graph[m] if d == "infra.config" or d.startswith("infra.config."))
+                    for m in components}
+    assert {m: d for m, d in config_users.items() if d} == {}
+
+
+def test_every_component_args_is_a_keyword_only_frozen_dataclass() -> None:
+    seen = []
+    for name, tree in component_modules().items():
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Args"):
+                decorators = [ast.unparse(d) for d in node.decorator_list]
+                assert "dataclass(frozen=True, kw_only=True)" in decorators, f"{name}.{node.name}"
+                seen.append(node.name)
+    assert {"NetworkArgs", "ClusterArgs", "WebAppArgs", "AppTaskArgs"} <= set(seen)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,6 +43,27 @@ def user_data(cluster_name: str) -> str:
     ])
 
 
+def launch_template_spec(cluster_name: str, instance_type: str, disk_size_gb: int,
+                         tags: Mapping[str, str]) -> dict[str, Any]:
+    """The container instances' launch template, less the AMI, profile and security group: joins the cluster,
+    IMDSv2 only with one hop (containers on the bridge network cannot reach the instance credentials), encrypted
+    gp3 root volume, detailed monitoring."""
+    return {
+        "instance_type": instance_type,
+        "user_data": base64.b64encode(user_data(cluster_name).encode()).decode(),
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required",
+                             "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
+        "block_device_mappings": [{"device_name": "/dev/xvda", "ebs": {
+            "volume_size": disk_size_gb, "volume_type": "gp3", "encrypted": "true",
+            "delete_on_termination": "true"}}],
+        "monitoring": {"enabled": True},
+        "update_default_version": True,
+        "tag_specifications": [{"resource_type": t, "tags": named(dict(tags), f"{cluster_name}-ecs")}
+                               for t in ("instance", "volume")],
+        "tags": dict(tags),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ec2CapacityArgs:
     cluster_name: str
@@ -70,62 +92,13 @@ class Ec2Capacity(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-
-        role = aws.iam.Role(f"{name}-instance",
-                            assume_role_policy=iam.to_json(iam.service_trust_policy("ec2.amazonaws.com")),
-                            tags=tags, opts=child)
-        aws.iam.RolePolicyAttachment(f"{name}-instance-ecs", role=role.name,
-                                     policy_arn=ECS_INSTANCE_POLICY.format(partition=args.partition), opts=child)
-        profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
-        # Tasks run in awsvpc mode with their own ENIs and security group: the instances take no inbound traffic.
-        sg = aws.ec2.SecurityGroup(f"{name}-instances", vpc_id=args.vpc_id,
-                                   description="ECS container instances: no inbound, outbound to AWS APIs",
-                                   tags=named(tags, f"{name}-instances"), opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-instances-https", security_group_id=sg.id, ip_protocol="tcp",
-                                        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-                                        description="ECS agent, ECR, CloudWatch Logs, SSM", tags=tags, opts=child)
-
+        role, profile, sg = self._instance_identity(name, args)
         ami = aws.ssm.get_parameter_output(name=AMI_PARAMETERS[args.architecture],
                                            opts=pulumi.InvokeOutputOptions(parent=self))
         template = aws.ec2.LaunchTemplate(
-            f"{name}-lt",
-            image_id=ami.value,
-            instance_type=args.instance_type,
-            iam_instance_profile={"arn": profile.arn},
-            vpc_security_group_ids=[sg.id],
-            user_data=base64.b64encode(user_data(args.cluster_name).encode()).decode(),
-            # IMDSv2 only, one hop: containers on the bridge network cannot reach the instance credentials.
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                              "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
-            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
-                "volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true",
-                "delete_on_termination": "true"}}],
-            monitoring={"enabled": True},
-            update_default_version=True,
-            tag_specifications=[{"resource_type": t, "tags": named(tags, f"{args.cluster_name}-ecs")}
-                                for t in ("instance", "volume")],
-            tags=tags, opts=child)
-
-        group = aws.autoscaling.Group(
-            f"{name}-asg",
-            vpc_zone_identifiers=list(args.subnet_ids),
-            min_size=args.min_size, max_size=args.max_size,
-            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            # Managed termination protection needs it: ECS decides which instances may be scaled in.
-            protect_from_scale_in=True,
-            # Scale-in protected instances would hold a plain delete forever; the service is gone by then.
-            force_delete=True,
-            health_check_type="EC2",
-            # A new launch template version (a newer ECS-optimized AMI from SSM, another instance type) replaces the
-            # instances: ECS drains each one (managed draining) while a new one is already up (max 200 %).
-            instance_refresh={"strategy": "Rolling", "preferences": {
-                "min_healthy_percentage": 100, "max_healthy_percentage": 200, "skip_matching": True,
-                "scale_in_protected_instances": "Refresh", "instance_warmup": "120"}},
-            tags=[{"key": k, "value": v, "propagate_at_launch": True}
-                  for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
-            # The capacity provider's managed scaling owns the desired capacity.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
-                                        depends_on=[args.cluster]))
+            f"{name}-lt", image_id=ami.value, iam_instance_profile={"arn": profile.arn}, vpc_security_group_ids=[sg.id],
+            **launch_template_spec(args.cluster_name, args.instance_type, args.disk_size_gb, tags), opts=child)
+        group = self._auto_scaling_group(name, args, template)
         provider = aws.ecs.CapacityProvider(
             f"{name}-provider",
             name=provider_name(args.cluster_name),
@@ -145,3 +118,46 @@ class Ec2Capacity(pulumi.ComponentResource):
         self.security_group_id = sg.id
         self.register_outputs({"capacity_provider_name": self.capacity_provider_name,
                                "auto_scaling_group_arn": self.auto_scaling_group_arn})
+
+    def _instance_identity(self, name: str, args: Ec2CapacityArgs) -> tuple[aws.iam.Role, aws.iam.InstanceProfile,
+                                                                            aws.ec2.SecurityGroup]:
+        """The instances' role (the ECS agent's permissions), its profile, and their security group."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(f"{name}-instance",
+                            assume_role_policy=iam.to_json(iam.service_trust_policy("ec2.amazonaws.com")),
+                            tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-instance-ecs", role=role.name,
+                                     policy_arn=ECS_INSTANCE_POLICY.format(partition=args.partition), opts=child)
+        profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
+        # Tasks run in awsvpc mode with their own ENIs and security group: the instances take no inbound traffic.
+        sg = aws.ec2.SecurityGroup(f"{name}-instances", vpc_id=args.vpc_id,
+                                   description="ECS container instances: no inbound, outbound to AWS APIs",
+                                   tags=named(tags, f"{name}-instances"), opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-instances-https", security_group_id=sg.id, ip_protocol="tcp",
+                                        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
+                                        description="ECS agent, ECR, CloudWatch Logs, SSM", tags=tags, opts=child)
+        return role, profile, sg
+
+    def _auto_scaling_group(self, name: str, args: Ec2CapacityArgs,
+                            template: aws.ec2.LaunchTemplate) -> aws.autoscaling.Group:
+        tags = dict(args.tags)
+        return aws.autoscaling.Group(
+            f"{name}-asg",
+            vpc_zone_identifiers=list(args.subnet_ids),
+            min_size=args.min_size, max_size=args.max_size,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            # Managed termination protection needs it: ECS decides which instances may be scaled in.
+            protect_from_scale_in=True,
+            # Scale-in protected instances would hold a plain delete forever; the service is gone by then.
+            force_delete=True,
+            health_check_type="EC2",
+            # A new launch template version (a newer ECS-optimized AMI from SSM, another instance type) replaces the
+            # instances: ECS drains each one (managed draining) while a new one is already up (max 200 %).
+            instance_refresh={"strategy": "Rolling", "preferences": {
+                "min_healthy_percentage": 100, "max_healthy_percentage": 200, "skip_matching": True,
+                "scale_in_protected_instances": "Refresh", "instance_warmup": "120"}},
+            tags=[{"key": k, "value": v, "propagate_at_launch": True}
+                  for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
+            # The capacity provider's managed scaling owns the desired capacity.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
+                                        depends_on=[args.cluster]))

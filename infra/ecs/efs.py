@@ -86,21 +86,7 @@ class AppFileSystem(pulumi.ComponentResource):
             f"{name}-policy", file_system_id=fs.id,
             policy=iam.json_output(iam.efs_file_system_policy, fs.arn), opts=child)
 
-        # No inline rules and no egress: NFS replies need none (security groups are stateful).
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"EFS {name}: NFS from the app tasks only",
-            tags=named(tags, f"{name}-efs"), opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-nfs-from-tasks", security_group_id=sg.id,
-            referenced_security_group_id=args.task_security_group_id,
-            ip_protocol="tcp", from_port=NFS_PORT, to_port=NFS_PORT,
-            description="NFS from the app tasks", tags=named(tags, f"{name}-nfs-from-tasks"), opts=child)
-
-        self.mount_targets = [
-            aws.efs.MountTarget(f"{name}-mount-{i}", file_system_id=fs.id, subnet_id=subnet_id,
-                                security_groups=[sg.id], opts=child)
-            for i, subnet_id in enumerate(args.subnet_ids)
-        ]
+        sg = self._mount_targets(name, args, fs)
 
         ap = aws.efs.AccessPoint(
             f"{name}-ap",
@@ -125,6 +111,25 @@ class AppFileSystem(pulumi.ComponentResource):
             "access_point_arn": ap.arn, "security_group_id": sg.id,
             "mount_target_ids": [m.id for m in self.mount_targets],
         })
+
+    def _mount_targets(self, name: str, args: AppFileSystemArgs, fs: aws.efs.FileSystem) -> aws.ec2.SecurityGroup:
+        """A mount target per private subnet, in a security group admitting NFS from the app tasks only."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        # No inline rules and no egress: NFS replies need none (security groups are stateful).
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"EFS {name}: NFS from the app tasks only",
+            tags=named(tags, f"{name}-efs"), opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-nfs-from-tasks", security_group_id=sg.id,
+            referenced_security_group_id=args.task_security_group_id,
+            ip_protocol="tcp", from_port=NFS_PORT, to_port=NFS_PORT,
+            description="NFS from the app tasks", tags=named(tags, f"{name}-nfs-from-tasks"), opts=child)
+        self.mount_targets = [
+            aws.efs.MountTarget(f"{name}-mount-{i}", file_system_id=fs.id, subnet_id=subnet_id,
+                                security_groups=[sg.id], opts=child)
+            for i, subnet_id in enumerate(args.subnet_ids)
+        ]
+        return sg
 
     def volume(self, name: str) -> aws.ecs.TaskDefinitionVolumeArgs:
         """The task definition volume: TLS in transit and IAM authorisation (required by the file system policy),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +16,13 @@ from ..tags import named
 
 TYPE = "webstack:ecs:AppLoadBalancer"
 HTTPS, HTTP = 443, 80
+
+
+def target_health_check(health_path: str) -> dict[str, Any]:
+    """The target group's health check: the app's health path on the traffic port, the same thresholds and timing
+    as the EKS runtime's Ingress asks of its ALB."""
+    return {"enabled": True, "path": health_path, "port": "traffic-port", "protocol": "HTTP", "matcher": "200",
+            "interval": 15, "timeout": 5, "healthy_threshold": 2, "unhealthy_threshold": 2}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +61,42 @@ class AppLoadBalancer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
+        alb_sg, task_sg = self._security_groups(name, args)
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb", name=args.name, internal=False, load_balancer_type="application",
+            security_groups=[alb_sg.id], subnets=list(args.public_subnet_ids),
+            drop_invalid_header_fields=True, enable_deletion_protection=args.deletion_protection,
+            desync_mitigation_mode="defensive", idle_timeout=60, tags=named(tags, args.name), opts=child)
+        # Autonamed: a replacement (port, protocol) is created before the old one is deleted.
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
+            deregistration_delay=30, health_check=target_health_check(args.health_path), tags=tags, opts=child)
+        self.listeners = self._listeners(name, args, alb, target_group)
+        # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
+        # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
+        # default policy sync would delete the record it still owns while the EKS side is deleted): README
+        # "Switching an existing stack from EKS to ECS".
+        aws.route53.Record(
+            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
+            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
 
+        self.alb_arn = alb.arn
+        self.alb_arn_suffix = alb.arn_suffix
+        self.dns_name = alb.dns_name
+        self.target_group = target_group
+        self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
+        self.alb_security_group_id = alb_sg.id
+        self.task_security_group_id = task_sg.id
+        self.url = f"https://{args.hostname}"
+        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
+                               "target_group_arn": self.target_group_arn, "url": self.url})
+
+    def _security_groups(self, name: str, args: AppLoadBalancerArgs) -> tuple[aws.ec2.SecurityGroup,
+                                                                             aws.ec2.SecurityGroup]:
+        """The ALB's group (HTTPS and HTTP from the internet, out to the tasks only) and the tasks' (the container
+        port from the ALB only; out, HTTPS to AWS APIs and NFS inside the VPC)."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
         alb_sg = aws.ec2.SecurityGroup(f"{name}-alb", vpc_id=args.vpc_id,
                                        description="ALB: HTTPS and HTTP (redirect) from the internet",
                                        tags=named(tags, f"{name}-alb"), opts=child)
@@ -80,20 +123,13 @@ class AppLoadBalancer(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-nfs", security_group_id=task_sg.id, ip_protocol="tcp",
                                             from_port=2049, to_port=2049, cidr_ipv4=args.vpc_cidr,
                                             description="EFS mount targets", tags=tags, opts=child)
+        return alb_sg, task_sg
 
-        alb = aws.lb.LoadBalancer(
-            f"{name}-alb", name=args.name, internal=False, load_balancer_type="application",
-            security_groups=[alb_sg.id], subnets=list(args.public_subnet_ids),
-            drop_invalid_header_fields=True, enable_deletion_protection=args.deletion_protection,
-            desync_mitigation_mode="defensive", idle_timeout=60, tags=named(tags, args.name), opts=child)
-        # Autonamed: a replacement (port, protocol) is created before the old one is deleted.
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
-            deregistration_delay=30,
-            health_check={"enabled": True, "path": args.health_path, "port": "traffic-port", "protocol": "HTTP",
-                          "matcher": "200", "interval": 15, "timeout": 5, "healthy_threshold": 2,
-                          "unhealthy_threshold": 2},
-            tags=tags, opts=child)
+    def _listeners(self, name: str, args: AppLoadBalancerArgs, alb: aws.lb.LoadBalancer,
+                   target_group: aws.lb.TargetGroup) -> list[aws.lb.Listener]:
+        """HTTPS forwarding to the tasks, with the validated certificate and the configured TLS policy; HTTP
+        redirecting to it."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
         https = aws.lb.Listener(
             f"{name}-https", load_balancer_arn=alb.arn, port=HTTPS, protocol="HTTPS", ssl_policy=args.ssl_policy,
             certificate_arn=args.certificate_arn,
@@ -103,23 +139,4 @@ class AppLoadBalancer(pulumi.ComponentResource):
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
                                                                 "status_code": "HTTP_301"}}],
             tags=tags, opts=child)
-        # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
-        # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
-        # default policy sync would delete the record it still owns while the EKS side is deleted): README
-        # "Switching an existing stack from EKS to ECS".
-        aws.route53.Record(
-            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
-            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
-
-        self.alb_arn = alb.arn
-        self.alb_arn_suffix = alb.arn_suffix
-        self.dns_name = alb.dns_name
-        self.target_group = target_group
-        self.target_group_arn = target_group.arn
-        self.target_group_arn_suffix = target_group.arn_suffix
-        self.alb_security_group_id = alb_sg.id
-        self.task_security_group_id = task_sg.id
-        self.listeners = [https, http]
-        self.url = f"https://{args.hostname}"
-        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
-                               "target_group_arn": self.target_group_arn, "url": self.url})
+        return [https, http]

@@ -1,5 +1,7 @@
 """The ECS runtime's wiring: cluster and capacity -> image -> ALB -> (EFS) -> task -> service -> auto scaling
--> (scheduled task). A plain function, not a component: the resources keep the URNs they always had."""
+-> (scheduled task). A plain function, not a component: the resources keep the URNs they always had.
+
+Config -> Args happens here (and only here for the ECS components): each component takes explicit plain fields."""
 
 from __future__ import annotations
 
@@ -40,82 +42,110 @@ class EcsRuntime:
 def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
                 tags: Mapping[str, str]) -> EcsRuntime:
     """No EKS or Kubernetes resource at all: ECS behind its own ALB, with a Route 53 alias."""
-    ecs, contract, ecs_name = cfg.ecs, app_contract(), ecs_cluster_name(cfg)
-    account_id = aws.get_caller_identity_output().account_id
-    ec2 = ecs.capacity == "ec2"
-    ecs_cluster = EcsCluster("ecs", EcsClusterArgs(
-        name=ecs_name, container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
-        fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
-        ec2=Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size,
-                            max_size=ecs.ec2_max_size, disk_size_gb=ecs.ec2_disk_size_gb,
-                            target_capacity_percent=ecs.ec2_target_capacity_percent) if ec2 else None,
-        vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, architecture=ecs.cpu_architecture,
-        partition=cfg.partition, tags=tags))
+    ecs_cluster = EcsCluster("ecs", cluster_args(cfg, network, tags))
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
-                                         architecture=ecs.cpu_architecture))
+                                         architecture=cfg.ecs.cpu_architecture))
+    lb = AppLoadBalancer("web", load_balancer_args(cfg, network, dns, tags))
+    files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
+    task = AppTask("app", task_args(cfg, image, registry, files, tags))
+    service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))
+    ServiceAutoScaling("app", autoscaling_args(cfg, service, lb, tags))
+    if cfg.ecs.scheduled_task_schedule:
+        ScheduledTask("job", scheduled_task_args(cfg, ecs_cluster, network, lb, task, tags))
+    return EcsRuntime(url=lb.url, alb_hostname=lb.dns_name, cluster_name=ecs_cluster.cluster_name, image=image,
+                      service_name=service.service_name, task_definition_arn=task.task_definition_arn,
+                      log_group_name=task.log_group_name)
 
-    lb = AppLoadBalancer("web", AppLoadBalancerArgs(
+
+def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> EcsClusterArgs:
+    ecs = cfg.ecs
+    ec2 = Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size, max_size=ecs.ec2_max_size,
+                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent)
+    return EcsClusterArgs(
+        name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
+        fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
+        ec2=ec2 if ecs.capacity == "ec2" else None, vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids, architecture=ecs.cpu_architecture, partition=cfg.partition,
+        tags=tags)
+
+
+def load_balancer_args(cfg: StackConfig, network: Network, dns: Dns, tags: Mapping[str, str]) -> AppLoadBalancerArgs:
+    contract = app_contract()
+    return AppLoadBalancerArgs(
         # Not the EKS Ingress's ALB name: switching runtimes creates this ALB before that one is deleted.
-        name=alb_name(ecs_name, "ecs"), vpc_id=network.vpc_id, vpc_cidr=cfg.network.vpc_cidr,
+        name=alb_name(ecs_cluster_name(cfg), "ecs"), vpc_id=network.vpc_id, vpc_cidr=cfg.network.vpc_cidr,
         public_subnet_ids=network.public_subnet_ids, container_port=contract["port"],
         health_path=contract["healthPath"], certificate_arn=dns.certificate_arn, ssl_policy=cfg.app.ssl_policy,
-        hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=ecs.alb_deletion_protection,
-        nfs_egress=ecs.efs_enabled, tags=tags))
+        hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=cfg.ecs.alb_deletion_protection,
+        nfs_egress=cfg.ecs.efs_enabled, tags=tags)
 
-    files = None
-    if ecs.efs_enabled:
-        files = AppFileSystem("files", AppFileSystemArgs(
-            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
-            task_security_group_id=lb.task_security_group_id, posix_uid=APP_UID, posix_gid=APP_UID,
-            root_directory=ecs.efs_root_directory, transition_to_ia=ecs.efs_transition_to_ia,
-            protect=ecs.efs_protect, tags=tags))
 
-    task = AppTask("app", AppTaskArgs(
-        family=f"{ecs_name}-{cfg.app.name}",
-        container=ContainerSpec(
-            name=cfg.app.name, port=contract["port"], health_path=contract["healthPath"], user=str(APP_UID),
-            environment=ecs.environment, secrets=ecs.secrets,
-            # Fargate Spot warns 2 minutes ahead: let nginx finish its requests (default stopTimeout is 30 s).
-            stop_timeout=120 if ecs.spot else None, init_process=ecs.exec_enabled,
-            extra_mount=("files", ecs.efs_mount_path) if files else None),
-        image=image.repo_digest, repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
-        architecture=ecs.cpu_architecture, compatibility="EC2" if ec2 else "FARGATE",
+def file_system_args(cfg: StackConfig, network: Network, lb: AppLoadBalancer,
+                     tags: Mapping[str, str]) -> AppFileSystemArgs:
+    return AppFileSystemArgs(
+        vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, task_security_group_id=lb.task_security_group_id,
+        posix_uid=APP_UID, posix_gid=APP_UID, root_directory=cfg.ecs.efs_root_directory,
+        transition_to_ia=cfg.ecs.efs_transition_to_ia, protect=cfg.ecs.efs_protect, tags=tags)
+
+
+def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppFileSystem | None,
+              tags: Mapping[str, str]) -> AppTaskArgs:
+    ecs, contract = cfg.ecs, app_contract()
+    container = ContainerSpec(
+        name=cfg.app.name, port=contract["port"], health_path=contract["healthPath"], user=str(APP_UID),
+        environment=ecs.environment, secrets=ecs.secrets,
+        # Fargate Spot warns 2 minutes ahead: let nginx finish its requests (default stopTimeout is 30 s).
+        stop_timeout=120 if ecs.spot else None, init_process=ecs.exec_enabled,
+        extra_mount=("files", ecs.efs_mount_path) if files else None)
+    return AppTaskArgs(
+        family=f"{ecs_cluster_name(cfg)}-{cfg.app.name}", container=container, image=image.repo_digest,
+        repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
+        architecture=ecs.cpu_architecture, compatibility="EC2" if ecs.capacity == "ec2" else "FARGATE",
         log_retention_days=ecs.log_retention_days, secrets_kms_key_arn=ecs.secrets_kms_key_arn,
-        exec_enabled=ecs.exec_enabled, region=cfg.region, partition=cfg.partition, account_id=account_id,
+        exec_enabled=ecs.exec_enabled, region=cfg.region, partition=cfg.partition,
+        account_id=aws.get_caller_identity_output().account_id,
         extra_volumes=[files.volume("files")] if files else [],
         extra_task_policies=[("efs", files.client_policy(writable=True))] if files else [],
-        tags=tags))
+        tags=tags)
 
-    service = AppService("app", AppServiceArgs(
+
+def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb: AppLoadBalancer,
+                 files: AppFileSystem | None, task: AppTask, tags: Mapping[str, str]) -> AppServiceArgs:
+    ecs, ec2 = cfg.ecs, cfg.ecs.capacity == "ec2"
+    return AppServiceArgs(
         name=cfg.app.name, cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
         strategy=ecs_cluster.strategy, platform_version=None if ec2 else ecs.platform_version,
         subnet_ids=network.private_subnet_ids, security_group_ids=[lb.task_security_group_id],
-        target_group_arn=lb.target_group_arn, container_name=task.container_name, container_port=contract["port"],
-        desired_count=ecs.min_tasks, autoscaled=True, minimum_healthy_percent=ecs.minimum_healthy_percent,
-        maximum_percent=ecs.maximum_percent, health_check_grace_period_seconds=ecs.health_check_grace_period_seconds,
+        target_group_arn=lb.target_group_arn, container_name=task.container_name,
+        container_port=app_contract()["port"], desired_count=ecs.min_tasks, autoscaled=True,
+        minimum_healthy_percent=ecs.minimum_healthy_percent, maximum_percent=ecs.maximum_percent,
+        health_check_grace_period_seconds=ecs.health_check_grace_period_seconds,
         architecture=ecs.cpu_architecture, ec2_placement=ec2, exec_enabled=ecs.exec_enabled,
         after=[*lb.listeners, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else [])],
-        tags=tags))
+        tags=tags)
 
-    ServiceAutoScaling("app", ServiceAutoScalingArgs(
-        cluster_name=ecs_name, service_name=service.service_name, min_tasks=ecs.min_tasks,
+
+def autoscaling_args(cfg: StackConfig, service: AppService, lb: AppLoadBalancer,
+                     tags: Mapping[str, str]) -> ServiceAutoScalingArgs:
+    ecs = cfg.ecs
+    return ServiceAutoScalingArgs(
+        cluster_name=ecs_cluster_name(cfg), service_name=service.service_name, min_tasks=ecs.min_tasks,
         max_tasks=ecs.max_tasks, cpu_percent=ecs.scale_on_cpu_percent or None,
         memory_percent=ecs.scale_on_memory_percent or None,
         requests_per_target=ecs.scale_on_requests_per_target or None, alb_arn_suffix=lb.alb_arn_suffix,
         target_group_arn_suffix=lb.target_group_arn_suffix,
         scheduled=[ScheduledCapacity(name=s.name, schedule=s.schedule, timezone=s.timezone, min_tasks=s.min_tasks,
                                      max_tasks=s.max_tasks) for s in ecs.scheduled_scaling],
-        tags=tags))
+        tags=tags)
 
-    if ecs.scheduled_task_schedule:
-        ScheduledTask("job", ScheduledTaskArgs(
-            cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
-            task_definition_family=task.family, container_name=task.container_name,
-            command=ecs.scheduled_task_command, schedule_expression=ecs.scheduled_task_schedule,
-            schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
-            security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
-            task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags))
 
-    return EcsRuntime(url=lb.url, alb_hostname=lb.dns_name, cluster_name=ecs_cluster.cluster_name, image=image,
-                      service_name=service.service_name, task_definition_arn=task.task_definition_arn,
-                      log_group_name=task.log_group_name)
+def scheduled_task_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb: AppLoadBalancer,
+                        task: AppTask, tags: Mapping[str, str]) -> ScheduledTaskArgs:
+    ecs = cfg.ecs
+    return ScheduledTaskArgs(
+        cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
+        task_definition_family=task.family, container_name=task.container_name,
+        command=ecs.scheduled_task_command, schedule_expression=ecs.scheduled_task_schedule,
+        schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
+        security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
+        task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags)

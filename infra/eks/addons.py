@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from .. import iam
-from ..config import AddonsConfig
 from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from .helm import Chart, ServiceAccountRef, release
 from .irsa import IRSA_ANNOTATION, irsa_role
@@ -28,9 +28,55 @@ EXTERNAL_DNS_INTERVAL_SECONDS = 60
 DNS_DRAIN_SECONDS = 2 * EXTERNAL_DNS_INTERVAL_SECONDS + 30
 
 
+def alb_controller_values(*, cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.Input[str],
+                          role_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The AWS Load Balancer Controller chart's values."""
+    return {
+        # Set explicitly: with IMDS hop limit 1 the controller cannot discover them itself.
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "serviceAccount": {"create": True, "name": ALB_SERVICE_ACCOUNT.name,
+                           "annotations": {IRSA_ANNOTATION: role_arn}},
+        "createIngressClassResource": True,
+        "ingressClass": "alb",
+        # The Service mutator webhook (failurePolicy Fail, every Service CREATE in every namespace) only
+        # serves LoadBalancer Services, which this stack never creates. Off, no chart that creates a
+        # Service (coredns, ExternalDNS, metrics-server, the autoscaler) races the controller's start.
+        "enableServiceMutatorWebhook": False,
+    }
+
+
+def external_dns_values(*, policy: str, cluster_name: pulumi.Input[str], region: str, zone_name: str,
+                        zone_id: pulumi.Input[str], role_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """ExternalDNS's chart values: the app's public zone only, records owned by this cluster (TXT registry)."""
+    return {
+        "provider": {"name": "aws"},
+        "policy": policy,
+        "registry": "txt",
+        # Unique per cluster: two clusters never fight over (or delete) each other's records.
+        "txtOwnerId": pulumi.Output.concat(cluster_name, ".", region),
+        "domainFilters": [zone_name],
+        "extraArgs": ["--aws-zone-type=public", pulumi.Output.concat("--zone-id-filter=", zone_id)],
+        "sources": ["ingress", "service"],
+        "interval": f"{EXTERNAL_DNS_INTERVAL_SECONDS}s",
+        "triggerLoopOnEvent": True,
+        "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
+        "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SERVICE_ACCOUNT.name,
+                           "annotations": {IRSA_ANNOTATION: role_arn}},
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlatformAddonsArgs:
-    config: AddonsConfig
+    alb_controller_chart_version: str
+    external_dns_chart_version: str
+    external_dns_policy: str
+    """upsert-only | sync (sync deletes the records it owns once their Ingress is gone)."""
+    metrics_server_chart_version: str
+    cluster_autoscaler_chart_version: str
     kubernetes_version: str
     cluster_name: pulumi.Input[str]
     region: str
@@ -55,65 +101,9 @@ class PlatformAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        cfg = args.config
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-
-        alb_role = irsa_role(
-            f"{name}-alb-controller", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=ALB_SERVICE_ACCOUNT.namespace, service_account=ALB_SERVICE_ACCOUNT.name,
-            policy=iam.to_json(iam.alb_controller_policy(cfg.alb_controller_chart_version, args.partition)),
-            tags=args.tags, parent=self)
-        self.alb_controller = release(
-            "aws-load-balancer-controller", ALB_CHART, cfg.alb_controller_chart_version,
-            ALB_SERVICE_ACCOUNT.namespace,
-            {
-                # Set explicitly: with IMDS hop limit 1 the controller cannot discover them itself.
-                "clusterName": args.cluster_name,
-                "region": args.region,
-                "vpcId": args.vpc_id,
-                "replicaCount": 2,
-                "podDisruptionBudget": {"maxUnavailable": 1},
-                "serviceAccount": {"create": True, "name": ALB_SERVICE_ACCOUNT.name,
-                                   "annotations": {IRSA_ANNOTATION: alb_role.arn}},
-                "createIngressClassResource": True,
-                "ingressClass": "alb",
-                # The Service mutator webhook (failurePolicy Fail, every Service CREATE in every namespace) only
-                # serves LoadBalancer Services, which this stack never creates. Off, no chart that creates a
-                # Service (coredns, ExternalDNS, metrics-server, the autoscaler) races the controller's start.
-                "enableServiceMutatorWebhook": False,
-            },
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=alb_role.ready)),
-        )
-
-        dns_ns_name, dns_sa = EXTERNAL_DNS_SERVICE_ACCOUNT
-        dns_ns = k8s.core.v1.Namespace(
-            f"{name}-external-dns",
-            metadata={"name": dns_ns_name, "labels": {"app.kubernetes.io/managed-by": "pulumi",
-                                                      "pod-security.kubernetes.io/enforce": "restricted"}},
-            opts=k8s_opts)
-        dns_role = irsa_role(
-            f"{name}-external-dns", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=dns_ns_name, service_account=dns_sa,
-            policy=iam.json_output(iam.external_dns_policy, args.zone_arn), tags=args.tags, parent=self)
-        self.external_dns = release(
-            "external-dns", EXTERNAL_DNS_CHART, cfg.external_dns_chart_version, dns_ns.metadata.name,
-            {
-                "provider": {"name": "aws"},
-                "policy": cfg.external_dns_policy,
-                "registry": "txt",
-                # Unique per cluster: two clusters never fight over (or delete) each other's records.
-                "txtOwnerId": pulumi.Output.concat(args.cluster_name, ".", args.region),
-                "domainFilters": [args.zone_name],
-                "extraArgs": ["--aws-zone-type=public", pulumi.Output.concat("--zone-id-filter=", args.zone_id)],
-                "sources": ["ingress", "service"],
-                "interval": f"{EXTERNAL_DNS_INTERVAL_SECONDS}s",
-                "triggerLoopOnEvent": True,
-                "env": [{"name": "AWS_DEFAULT_REGION", "value": args.region}],
-                "serviceAccount": {"create": True, "name": dns_sa, "annotations": {IRSA_ANNOTATION: dns_role.arn}},
-            },
-            # Not after the LB controller: with its Service mutator webhook off, nothing here races it.
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=dns_role.ready)),
-        )
+        self.alb_controller = self._alb_controller(name, args)
+        self.external_dns = self._external_dns(name, args)
         # No-op on create; on delete it holds ExternalDNS (deleted after it) running while it removes the records
         # of the Ingress deleted before it. A Pulumi-managed alias record would not need the wait, but ExternalDNS
         # stays the one writer of app records (TXT ownership), for this app and any later one.
@@ -122,14 +112,45 @@ class PlatformAddons(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.external_dns]))
 
         self.metrics_server = release(
-            "metrics-server", METRICS_SERVER_CHART, cfg.metrics_server_chart_version, "kube-system",
+            "metrics-server", METRICS_SERVER_CHART, args.metrics_server_chart_version, "kube-system",
             {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}, k8s_opts)
 
         self.autoscaler = ClusterAutoscaler(f"{name}-cluster-autoscaler", ClusterAutoscalerArgs(
-            chart_version=cfg.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
+            chart_version=args.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
             cluster_name=args.cluster_name, region=args.region, oidc_provider_arn=args.oidc_provider_arn,
             oidc_issuer=args.oidc_issuer, provider=args.provider, tags=args.tags),
             pulumi.ResourceOptions(parent=self))
         self.register_outputs({"alb_controller": self.alb_controller.status,
                                "external_dns": self.external_dns.status,
                                "metrics_server": self.metrics_server.status})
+
+    def _alb_controller(self, name: str, args: PlatformAddonsArgs) -> k8s.helm.v3.Release:
+        role = irsa_role(
+            f"{name}-alb-controller", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace=ALB_SERVICE_ACCOUNT.namespace, service_account=ALB_SERVICE_ACCOUNT.name,
+            policy=iam.to_json(iam.alb_controller_policy(args.alb_controller_chart_version, args.partition)),
+            tags=args.tags, parent=self)
+        values = alb_controller_values(cluster_name=args.cluster_name, region=args.region, vpc_id=args.vpc_id,
+                                       role_arn=role.arn)
+        return release("aws-load-balancer-controller", ALB_CHART, args.alb_controller_chart_version,
+                       ALB_SERVICE_ACCOUNT.namespace, values,
+                       pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=role.ready))
+
+    def _external_dns(self, name: str, args: PlatformAddonsArgs) -> k8s.helm.v3.Release:
+        dns_ns_name, dns_sa = EXTERNAL_DNS_SERVICE_ACCOUNT
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        dns_ns = k8s.core.v1.Namespace(
+            f"{name}-external-dns",
+            metadata={"name": dns_ns_name, "labels": {"app.kubernetes.io/managed-by": "pulumi",
+                                                      "pod-security.kubernetes.io/enforce": "restricted"}},
+            opts=k8s_opts)
+        role = irsa_role(
+            f"{name}-external-dns", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace=dns_ns_name, service_account=dns_sa,
+            policy=iam.json_output(iam.external_dns_policy, args.zone_arn), tags=args.tags, parent=self)
+        values = external_dns_values(policy=args.external_dns_policy, cluster_name=args.cluster_name,
+                                     region=args.region, zone_name=args.zone_name, zone_id=args.zone_id,
+                                     role_arn=role.arn)
+        # Not after the LB controller: with its Service mutator webhook off, nothing here races it.
+        return release("external-dns", EXTERNAL_DNS_CHART, args.external_dns_chart_version, dns_ns.metadata.name,
+                       values, pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=role.ready)))

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,7 +16,6 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
-from ..config import ClusterConfig
 from ..tags import named
 
 TYPE = "webstack:cluster:Cluster"
@@ -106,9 +106,75 @@ def inherit_common_tags(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
     return transform
 
 
+def single_instance_type(instance_types: Sequence[str]) -> str | None:
+    """The one instance type, which then lives in the launch template (None for several, set on the group):
+    changing it makes a new template version, which EKS rolls out in place (a node group's instanceTypes cannot
+    change without replacing the group)."""
+    return instance_types[0] if len(instance_types) == 1 else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeGroupSpec:
+    """The managed node group (plain values; the cluster supplies itself, the node role and the subnets)."""
+
+    name_prefix: str
+    instance_types: Sequence[str]
+    """All of one CPU architecture."""
+    architecture: str  # amd64 | arm64
+    capacity_type: str  # ON_DEMAND | SPOT
+    disk_size_gb: int
+    min_size: int
+    desired_size: int
+    max_size: int
+    max_unavailable: int
+    labels: Mapping[str, str]
+
+
+def launch_template_spec(cluster_name: str, nodes: NodeGroupSpec, tags: Mapping[str, str]) -> dict[str, Any]:
+    """The nodes' launch template: IMDSv2 only with one hop (pods, one hop further, cannot reach the node's
+    instance credentials), an encrypted gp3 root volume, the node's Name on instances, volumes and ENIs."""
+    return {
+        "description": f"Managed nodes of {cluster_name}: IMDSv2 only, encrypted gp3 root volume",
+        "instance_type": single_instance_type(nodes.instance_types),
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required",
+                             "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
+        "block_device_mappings": [{"device_name": "/dev/xvda", "ebs": {
+            "volume_size": nodes.disk_size_gb, "volume_type": "gp3", "encrypted": "true",
+            "delete_on_termination": "true"}}],
+        "tag_specifications": [{"resource_type": kind, "tags": named(dict(tags), f"{cluster_name}-node")}
+                               for kind in ("instance", "volume", "network-interface")],
+        "update_default_version": True,
+        "tags": dict(tags),
+    }
+
+
+def access_entries(principal_arns: Sequence[str], partition: str) -> dict[str, eks.AccessEntryArgs]:
+    """Cluster-admin access entries, keyed so each stays with its principal."""
+    return {
+        access_entry_key(arn): eks.AccessEntryArgs(
+            principal_arn=arn,
+            access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
+                policy_arn=f"arn:{partition}:{CLUSTER_ADMIN_POLICY}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
+        )
+        for arn in principal_arns
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
-    config: ClusterConfig
+    name: str
+    kubernetes_version: str
+    endpoint_public_access: bool
+    public_access_cidrs: Sequence[str]
+    """Who may reach the public endpoint (only used while it is on)."""
+    admin_principal_arns: Sequence[str]
+    """Operators given cluster-admin (never the identity creating the cluster: EKS makes it admin already)."""
+    log_types: Sequence[str]
+    log_retention_days: int
+    addon_versions: Mapping[str, str]
+    """Pinned EKS add-on versions by name; the others get the newest for the Kubernetes version."""
+    nodes: NodeGroupSpec
     vpc_id: pulumi.Input[str]
     public_subnet_ids: Sequence[pulumi.Input[str]]
     private_subnet_ids: Sequence[pulumi.Input[str]]
@@ -133,59 +199,12 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        cfg, tags = args.config, dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-
-        key = aws.kms.Key(f"{name}-secrets", description=f"EKS secrets envelope encryption for {cfg.name}",
-                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/{cfg.name}-eks-secrets", target_key_id=key.key_id, opts=child)
-        # EKS would create this group with no expiry; create it first so the retention applies.
-        log_group = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{cfg.name}/cluster",
-                                            retention_in_days=cfg.log_retention_days, tags=tags, opts=child)
-
-        # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the state):
-        # listing it here too fails (one entry per principal). These are the other operators.
-        access_entries = {
-            access_entry_key(arn): eks.AccessEntryArgs(
-                principal_arn=arn,
-                access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                    policy_arn=f"arn:{args.partition}:{CLUSTER_ADMIN_POLICY}",
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
-            )
-            for arn in cfg.admin_principal_arns
-        }
-        cluster = eks.Cluster(
-            f"{name}-eks",
-            name=cfg.name,
-            version=cfg.kubernetes_version,
-            vpc_id=args.vpc_id,
-            public_subnet_ids=list(args.public_subnet_ids),
-            private_subnet_ids=list(args.private_subnet_ids),
-            skip_default_node_group=True,
-            # pulumi-eks's own node/cluster SGs serve self-managed nodes; managed nodes use the EKS cluster SG.
-            skip_default_security_groups=True,
-            node_associate_public_ip_address=False,
-            authentication_mode=eks.AuthenticationMode.API,
-            access_entries=access_entries,
-            create_oidc_provider=True,
-            enabled_cluster_log_types=list(cfg.log_types),
-            encryption_config_key_arn=key.arn,
-            endpoint_private_access=True,
-            endpoint_public_access=cfg.endpoint_public_access,
-            public_access_cidrs=list(cfg.public_access_cidrs) if cfg.endpoint_public_access else None,
-            # The add-ons are managed below, versioned per config, so EKS installs no unmanaged copies.
-            bootstrap_self_managed_addons=False,
-            use_default_vpc_cni=True,
-            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
-                                        transforms=[inherit_common_tags(tags),
-                                                    keep_access_entries(f"{name}-eks", cfg.admin_principal_arns)]),
-        )
+        tags = dict(args.tags)
+        cluster = self._eks_cluster(name, args)
         # Read from a cluster output, so whatever uses the name waits for the whole cluster component.
-        self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: cfg.name)
+        self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: args.name)
 
+        child = pulumi.ResourceOptions(parent=self)
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=iam.to_json(
             iam.service_trust_policy("ec2.amazonaws.com")), tags=tags, opts=child)
         attachments = [
@@ -193,80 +212,13 @@ class Cluster(pulumi.ComponentResource):
                                          policy_arn=f"arn:{args.partition}:iam::aws:policy/{policy}", opts=child)
             for policy in NODE_POLICIES
         ]
-        # One instance type lives in the launch template: changing it makes a new template version, which EKS rolls
-        # out in place (a node group's instanceTypes cannot change without replacing the group).
-        single_type = cfg.node_instance_types[0] if len(cfg.node_instance_types) == 1 else None
-        launch_template = aws.ec2.LaunchTemplate(
-            f"{name}-nodes",
-            description=f"Managed nodes of {cfg.name}: IMDSv2 only, encrypted gp3 root volume",
-            instance_type=single_type,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled", http_tokens="required",
-                # 1 hop: pods (one hop further) cannot reach the node's instance credentials.
-                http_put_response_hop_limit=1, instance_metadata_tags="disabled"),
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name="/dev/xvda",
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=cfg.node_disk_size_gb, volume_type="gp3", encrypted="true",
-                    delete_on_termination="true"))],
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind,
-                                                           tags=named(tags, f"{cfg.name}-node"))
-                for kind in ("instance", "volume", "network-interface")
-            ],
-            update_default_version=True,
-            tags=tags,
-            opts=child,
-        )
+        launch_template = aws.ec2.LaunchTemplate(f"{name}-nodes", **launch_template_spec(args.name, args.nodes, tags),
+                                                 opts=child)
 
-        versions = dict(cfg.addon_versions)
-
-        def addon(addon_name: str, depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
-            version = versions.get(addon_name) or aws.eks.get_addon_version_output(
-                addon_name=addon_name, kubernetes_version=cfg.kubernetes_version, most_recent=True,
-                opts=pulumi.InvokeOutputOptions(parent=self)).version
-            configuration = ADDON_CONFIGURATION.get(addon_name)
-            return aws.eks.Addon(
-                f"{name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
-                addon_version=version, resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
-                # Deleting the add-on object leaves its software running (as pulumi-eks does for its own):
-                # networking and DNS never vanish under a cluster that is still in use.
-                preserve=True, tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *depends_on]))
-
-        base_addons = [addon(a, []) for a in ADDONS_BEFORE_NODES]
-        arch = cfg.node_architecture
-        self.node_group = eks.ManagedNodeGroup(
-            f"{name}-nodes",
-            cluster=cluster,
-            # A prefix, not a fixed name: changes EKS cannot apply in place (AMI type on an architecture switch,
-            # several instance types) replace the group create-before-delete, which a fixed name would forbid.
-            node_group_name_prefix=cfg.node_group_name_prefix,
-            # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
-            # follow a control plane upgrade.
-            version=cfg.kubernetes_version,
-            node_role_arn=node_role.arn,
-            subnet_ids=list(args.private_subnet_ids),
-            instance_types=None if single_type else list(cfg.node_instance_types),
-            capacity_type=cfg.node_capacity_type,
-            ami_type=AMI_TYPES[arch],
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=cfg.node_min_size, desired_size=cfg.node_desired_size, max_size=cfg.node_max_size),
-            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
-            ignore_scaling_changes=True,
-            labels=dict(cfg.node_labels),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=launch_template.id, version=launch_template.latest_version.apply(str)),
-            tags=tags,
-            # Nodes in private subnets cannot join without egress through NAT, nor run pods without the CNI.
-            opts=pulumi.ResourceOptions(parent=self,
-                                        depends_on=[*args.egress_ready, *attachments, *base_addons],
-                                        transforms=[node_group_update_config(cfg.node_max_unavailable),
-                                                    inherit_common_tags(tags)]),
-        )
-        after_nodes = [addon(a, [self.node_group]) for a in ADDONS_AFTER_NODES]
+        base_addons = [self._addon(name, a, args, cluster, []) for a in ADDONS_BEFORE_NODES]
+        self.node_group = self._node_group(name, args, cluster, node_role, launch_template,
+                                           after=[*args.egress_ready, *attachments, *base_addons])
+        after_nodes = [self._addon(name, a, args, cluster, [self.node_group]) for a in ADDONS_AFTER_NODES]
 
         # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
         # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
@@ -287,3 +239,94 @@ class Cluster(pulumi.ComponentResource):
             "oidc_provider_arn": self.oidc_provider_arn, "oidc_provider_url": self.oidc_provider_url,
             "node_role_arn": self.node_role_arn, "node_security_group_id": self.node_security_group_id,
         })
+
+    def _eks_cluster(self, name: str, args: ClusterArgs) -> eks.Cluster:
+        """The control plane: secrets encrypted with its own KMS key, logs kept as long as asked, API access
+        entries only, IRSA, no default node group nor unmanaged add-ons."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(f"{name}-secrets", description=f"EKS secrets envelope encryption for {args.name}",
+                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-eks-secrets", target_key_id=key.key_id, opts=child)
+        # EKS would create this group with no expiry; create it first so the retention applies.
+        log_group = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{args.name}/cluster",
+                                            retention_in_days=args.log_retention_days, tags=tags, opts=child)
+        return eks.Cluster(
+            f"{name}-eks",
+            name=args.name,
+            version=args.kubernetes_version,
+            vpc_id=args.vpc_id,
+            public_subnet_ids=list(args.public_subnet_ids),
+            private_subnet_ids=list(args.private_subnet_ids),
+            skip_default_node_group=True,
+            # pulumi-eks's own node/cluster SGs serve self-managed nodes; managed nodes use the EKS cluster SG.
+            skip_default_security_groups=True,
+            node_associate_public_ip_address=False,
+            authentication_mode=eks.AuthenticationMode.API,
+            # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the
+            # state): listing it here too fails (one entry per principal). These are the other operators.
+            access_entries=access_entries(args.admin_principal_arns, args.partition),
+            create_oidc_provider=True,
+            enabled_cluster_log_types=list(args.log_types),
+            encryption_config_key_arn=key.arn,
+            endpoint_private_access=True,
+            endpoint_public_access=args.endpoint_public_access,
+            public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
+            # The add-ons are managed below, versioned per config, so EKS installs no unmanaged copies.
+            bootstrap_self_managed_addons=False,
+            use_default_vpc_cni=True,
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
+                                        transforms=[inherit_common_tags(tags),
+                                                    keep_access_entries(f"{name}-eks", args.admin_principal_arns)]),
+        )
+
+    def _addon(self, name: str, addon_name: str, args: ClusterArgs, cluster: eks.Cluster,
+               depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
+        version = args.addon_versions.get(addon_name) or aws.eks.get_addon_version_output(
+            addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self)).version
+        configuration = ADDON_CONFIGURATION.get(addon_name)
+        return aws.eks.Addon(
+            f"{name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
+            addon_version=version, resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
+            # Deleting the add-on object leaves its software running (as pulumi-eks does for its own):
+            # networking and DNS never vanish under a cluster that is still in use.
+            preserve=True, tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *depends_on]))
+
+    def _node_group(self, name: str, args: ClusterArgs, cluster: eks.Cluster, node_role: aws.iam.Role,
+                    launch_template: aws.ec2.LaunchTemplate,
+                    after: Sequence[pulumi.Resource]) -> eks.ManagedNodeGroup:
+        nodes, tags = args.nodes, dict(args.tags)
+        single_type = single_instance_type(nodes.instance_types)
+        return eks.ManagedNodeGroup(
+            f"{name}-nodes",
+            cluster=cluster,
+            # A prefix, not a fixed name: changes EKS cannot apply in place (AMI type on an architecture switch,
+            # several instance types) replace the group create-before-delete, which a fixed name would forbid.
+            node_group_name_prefix=nodes.name_prefix,
+            # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
+            # follow a control plane upgrade.
+            version=args.kubernetes_version,
+            node_role_arn=node_role.arn,
+            subnet_ids=list(args.private_subnet_ids),
+            instance_types=None if single_type else list(nodes.instance_types),
+            capacity_type=nodes.capacity_type,
+            ami_type=AMI_TYPES[nodes.architecture],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=nodes.min_size, desired_size=nodes.desired_size, max_size=nodes.max_size),
+            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
+            ignore_scaling_changes=True,
+            labels=dict(nodes.labels),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=launch_template.id, version=launch_template.latest_version.apply(str)),
+            tags=tags,
+            # Nodes in private subnets cannot join without egress through NAT, nor run pods without the CNI.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after),
+                                        transforms=[node_group_update_config(nodes.max_unavailable),
+                                                    inherit_common_tags(tags)]),
+        )

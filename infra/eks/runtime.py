@@ -1,5 +1,7 @@
 """The EKS runtime's wiring: cluster and node group -> image (built meanwhile) -> platform add-ons -> the app's
-workload. A plain function, not a component: the resources keep the URNs they always had."""
+workload. A plain function, not a component: the resources keep the URNs they always had.
+
+Config -> Args happens here (and only here for the EKS components): each component takes explicit plain fields."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import pulumi
 
 from ..config import StackConfig
 from ..dns import Dns
-from ..image import AppImage, AppImageArgs
+from ..image import AppImage, AppImageArgs, app_contract
 from ..network import Network
 from ..registry import Registry
 from .addons import PlatformAddons, PlatformAddonsArgs
-from .cluster import Cluster, ClusterArgs
+from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .workload import WebApp, WebAppArgs
 
 
@@ -30,23 +32,55 @@ class EksRuntime:
 
 def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
                 tags: Mapping[str, str]) -> EksRuntime:
-    cluster = Cluster("cluster", ClusterArgs(
-        config=cfg.cluster, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
-        private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
-        partition=cfg.partition, tags=tags))
+    cluster = Cluster("cluster", cluster_args(cfg, network, tags))
     # Built and pushed while the control plane is created: the image does not depend on the cluster.
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                          architecture=cfg.cluster.node_architecture))
-
-    addons = PlatformAddons("platform", PlatformAddonsArgs(
-        config=cfg.addons, kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name,
-        region=cfg.region, partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
-        provider=cluster.provider, tags=tags))
-
-    app = WebApp("webapp", WebAppArgs(
-        config=cfg.app, image=image.repo_digest, architecture=cfg.cluster.node_architecture,
-        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn, provider=cluster.provider,
-        ingress_controllers=[addons.alb_controller, addons.dns_drain]))
-
+    addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags))
+    app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, ingress_controllers=[addons.alb_controller,
+                                                                                      addons.dns_drain]))
     return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster)
+
+
+def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> ClusterArgs:
+    c = cfg.cluster
+    nodes = NodeGroupSpec(
+        name_prefix=c.node_group_name_prefix, instance_types=c.node_instance_types, architecture=c.node_architecture,
+        capacity_type=c.node_capacity_type, disk_size_gb=c.node_disk_size_gb, min_size=c.node_min_size,
+        desired_size=c.node_desired_size, max_size=c.node_max_size, max_unavailable=c.node_max_unavailable,
+        labels=dict(c.node_labels))
+    return ClusterArgs(
+        name=c.name, kubernetes_version=c.kubernetes_version, endpoint_public_access=c.endpoint_public_access,
+        public_access_cidrs=c.public_access_cidrs, admin_principal_arns=c.admin_principal_arns,
+        log_types=c.log_types, log_retention_days=c.log_retention_days, addon_versions=dict(c.addon_versions),
+        nodes=nodes, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
+        partition=cfg.partition, tags=tags)
+
+
+def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
+                tags: Mapping[str, str]) -> PlatformAddonsArgs:
+    a = cfg.addons
+    return PlatformAddonsArgs(
+        alb_controller_chart_version=a.alb_controller_chart_version,
+        external_dns_chart_version=a.external_dns_chart_version, external_dns_policy=a.external_dns_policy,
+        metrics_server_chart_version=a.metrics_server_chart_version,
+        cluster_autoscaler_chart_version=a.cluster_autoscaler_chart_version,
+        kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name, region=cfg.region,
+        partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
+        provider=cluster.provider, tags=tags)
+
+
+def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *,
+                ingress_controllers: list[pulumi.Resource]) -> WebAppArgs:
+    app, contract = cfg.app, app_contract()
+    return WebAppArgs(
+        name=app.name, namespace=app.namespace, image=image.repo_digest, architecture=cfg.cluster.node_architecture,
+        container_port=int(contract["port"]), health_path=str(contract["healthPath"]), replicas=app.replicas,
+        cpu_request=app.cpu_request, memory_request=app.memory_request, cpu_limit=app.cpu_limit,
+        memory_limit=app.memory_limit, hpa_min_replicas=app.hpa_min_replicas, hpa_max_replicas=app.hpa_max_replicas,
+        hpa_cpu_target_percent=app.hpa_cpu_target_percent, service_type=app.service_type,
+        target_type=app.target_type, load_balancer_name=app.load_balancer_name, ssl_policy=app.ssl_policy,
+        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn, provider=cluster.provider,
+        ingress_controllers=ingress_controllers)

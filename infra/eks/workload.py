@@ -4,15 +4,12 @@ ExternalDNS), PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-
-from ..config import AppConfig
-from ..image import app_contract
 
 TYPE = "webstack:workload:WebApp"
 ALB = "alb.ingress.kubernetes.io/"
@@ -20,11 +17,12 @@ ALB = "alb.ingress.kubernetes.io/"
 RUN_AS = 10101
 
 
-def ingress_annotations(cfg: AppConfig, hostname: str, certificate_arn: str, health_path: str) -> dict[str, str]:
+def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy: str, hostname: str,
+                        certificate_arn: str, health_path: str) -> dict[str, str]:
     return {
         f"{ALB}scheme": "internet-facing",
-        f"{ALB}load-balancer-name": cfg.load_balancer_name,
-        f"{ALB}target-type": cfg.target_type,
+        f"{ALB}load-balancer-name": load_balancer_name,
+        f"{ALB}target-type": target_type,
         f"{ALB}healthcheck-path": health_path,
         f"{ALB}healthcheck-port": "traffic-port",
         f"{ALB}healthcheck-protocol": "HTTP",
@@ -36,19 +34,130 @@ def ingress_annotations(cfg: AppConfig, hostname: str, certificate_arn: str, hea
         f"{ALB}listen-ports": json.dumps([{"HTTPS": 443}, {"HTTP": 80}], separators=(",", ":")),
         f"{ALB}ssl-redirect": "443",
         f"{ALB}certificate-arn": certificate_arn,
-        f"{ALB}ssl-policy": cfg.ssl_policy,
+        f"{ALB}ssl-policy": ssl_policy,
         f"{ALB}load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
         "external-dns.alpha.kubernetes.io/hostname": hostname,
     }
 
 
+def app_labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "webstack",
+            "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def app_selector(name: str) -> dict[str, str]:
+    """Selects the app's pods: the one label of theirs that never changes."""
+    return {"app.kubernetes.io/name": name}
+
+
+def container_spec(*, name: str, image: pulumi.Input[str], port: int, health_path: str,
+                   requests: Mapping[str, str], limits: Mapping[str, str]) -> dict[str, Any]:
+    """The app container: non-root, read-only root filesystem, no capabilities, probed on its health path."""
+    probe = {"httpGet": {"path": health_path, "port": "http", "scheme": "HTTP"}, "timeoutSeconds": 2}
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "Always",
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "resources": {"requests": dict(requests), "limits": dict(limits)},
+        "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
+        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+        "securityContext": {
+            "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS,
+            "allowPrivilegeEscalation": False, "privileged": False,
+            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        # nginx writes its pid, temp files and caches under /tmp only.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
+                    container: Mapping[str, Any]) -> dict[str, Any]:
+    """The Deployment's spec: rolling updates that never drop below the replica count, pods spread over zones and
+    nodes, on nodes of the image's architecture only, with the restricted Pod Security profile."""
+    selector = app_selector(name)
+    return {
+        "replicas": replicas,
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": selector},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "template": {
+            "metadata": {"labels": app_labels(name)},
+            "spec": {
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                # During an architecture switch old and new nodes coexist: a new image must never land on
+                # a node of the other architecture (exec format error).
+                "nodeSelector": {"kubernetes.io/arch": architecture},
+                "terminationGracePeriodSeconds": 30,
+                "securityContext": {
+                    "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+                     "labelSelector": {"matchLabels": selector}}
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                ],
+                "containers": [dict(container)],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+            },
+        },
+    }
+
+
+def ingress_spec(hostname: str, service_name: pulumi.Input[str]) -> dict[str, Any]:
+    """One rule: every path of the hostname to the Service's http port, through the ALB IngressClass (set
+    explicitly: never rely on a default IngressClass)."""
+    return {
+        "ingressClassName": "alb",
+        "rules": [{"host": hostname, "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": service_name, "port": {"name": "http"}}},
+        }]}}],
+    }
+
+
+def hpa_spec(*, deployment_name: pulumi.Input[str], min_replicas: int, max_replicas: int,
+             cpu_target_percent: int) -> dict[str, Any]:
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
+        "minReplicas": min_replicas,
+        "maxReplicas": max_replicas,
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": cpu_target_percent}}}],
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class WebAppArgs:
-    config: AppConfig
+    name: str
+    """Name of the app's Kubernetes objects."""
+    namespace: str
+    """Created by the component."""
     image: pulumi.Input[str]
     """Image by digest (`repo@sha256:...`)."""
     architecture: str
     """The image's CPU architecture (amd64 | arm64): pods run only on nodes of it."""
+    container_port: int
+    health_path: str
+    replicas: int
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+    hpa_min_replicas: int
+    hpa_max_replicas: int
+    hpa_cpu_target_percent: int
+    service_type: str
+    """NodePort (ALB target type instance) | ClusterIP (target type ip)."""
+    target_type: str
+    load_balancer_name: str
+    ssl_policy: str
     hostname: str
     certificate_arn: pulumi.Input[str]
     provider: k8s.Provider
@@ -63,130 +172,42 @@ class WebApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        cfg = args.config
-        contract = app_contract()
-        port, health = int(contract["port"]), str(contract["healthPath"])
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        after_controllers = pulumi.ResourceOptions.merge(
-            k8s_opts, pulumi.ResourceOptions(depends_on=list(args.ingress_controllers)))
-        labels = {"app.kubernetes.io/name": cfg.name, "app.kubernetes.io/part-of": "webstack",
-                  "app.kubernetes.io/managed-by": "pulumi"}
-        selector = {"app.kubernetes.io/name": cfg.name}
-
-        def meta(obj_name: str, **extra: Any) -> dict[str, Any]:
-            return {"name": obj_name, "namespace": cfg.namespace, "labels": labels, **extra}
-
         namespace = k8s.core.v1.Namespace(
-            f"{name}-ns", metadata={"name": cfg.namespace, "labels": {
-                **labels, "pod-security.kubernetes.io/enforce": "restricted",
+            f"{name}-ns", metadata={"name": args.namespace, "labels": {
+                **app_labels(args.name), "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest"}},
             opts=k8s_opts)
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(cfg.name), automount_service_account_token=False, opts=in_ns)
-
-        probe = {"httpGet": {"path": health, "port": "http", "scheme": "HTTP"}, "timeoutSeconds": 2}
+            f"{name}-sa", metadata=self._meta(args), automount_service_account_token=False, opts=in_ns)
+        container = container_spec(
+            name=args.name, image=args.image, port=args.container_port, health_path=args.health_path,
+            requests={"cpu": args.cpu_request, "memory": args.memory_request},
+            limits={"cpu": args.cpu_limit, "memory": args.memory_limit})
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=meta(cfg.name),
-            spec={
-                "replicas": cfg.replicas,
-                "revisionHistoryLimit": 5,
-                "selector": {"matchLabels": selector},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": account.metadata.name,
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        # During an architecture switch old and new nodes coexist: a new image must never land on
-                        # a node of the other architecture (exec format error).
-                        "nodeSelector": {"kubernetes.io/arch": args.architecture},
-                        "terminationGracePeriodSeconds": 30,
-                        "securityContext": {
-                            "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
-                        "topologySpreadConstraints": [
-                            {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
-                             "labelSelector": {"matchLabels": selector}}
-                            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                        ],
-                        "containers": [{
-                            "name": cfg.name,
-                            "image": args.image,
-                            "imagePullPolicy": "Always",
-                            "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
-                            "resources": {
-                                "requests": {"cpu": cfg.cpu_request, "memory": cfg.memory_request},
-                                "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
-                            },
-                            "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
-                            "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
-                            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-                            "securityContext": {
-                                "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS,
-                                "allowPrivilegeEscalation": False, "privileged": False,
-                                "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            # nginx writes its pid, temp files and caches under /tmp only.
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                        }],
-                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
-                    },
-                },
-            },
+            f"{name}-deployment", metadata=self._meta(args),
+            spec=deployment_spec(name=args.name, replicas=args.replicas, service_account=account.metadata.name,
+                                 architecture=args.architecture, container=container),
             # The HPA owns the replica count once running.
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
+        ingress = self._service_and_ingress(name, args, namespace)
 
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=meta(cfg.name, annotations={f"{ALB}healthcheck-path": health}),
-            spec={
-                "type": cfg.service_type,
-                "selector": selector,
-                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
-            },
-            opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[namespace])),
-        )
-
-        ingress = k8s.networking.v1.Ingress(
-            f"{name}-ingress",
-            metadata=meta(cfg.name, annotations=pulumi.Output.from_input(args.certificate_arn).apply(
-                lambda arn: ingress_annotations(cfg, args.hostname, arn, health))),
-            spec={
-                "ingressClassName": "alb",
-                "rules": [{"host": args.hostname, "http": {"paths": [{
-                    "path": "/", "pathType": "Prefix",
-                    "backend": {"service": {"name": service.metadata.name, "port": {"name": "http"}}},
-                }]}}],
-            },
-            # Depends on the controllers: created after their webhooks answer, and deleted (with its ALB)
-            # before them, the node group and the network on `pulumi destroy`.
-            opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[service])),
-        )
-
+        selector = app_selector(args.name)
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata=meta(cfg.name),
+            f"{name}-pdb", metadata=self._meta(args),
             spec={"minAvailable": 1, "selector": {"matchLabels": selector}}, opts=in_ns)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa", metadata=meta(cfg.name),
-            spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
-                "minReplicas": cfg.hpa_min_replicas,
-                "maxReplicas": cfg.hpa_max_replicas,
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                    "type": "Utilization", "averageUtilization": cfg.hpa_cpu_target_percent}}}],
-            },
+            f"{name}-hpa", metadata=self._meta(args),
+            spec=hpa_spec(deployment_name=deployment.metadata.name, min_replicas=args.hpa_min_replicas,
+                          max_replicas=args.hpa_max_replicas, cpu_target_percent=args.hpa_cpu_target_percent),
             opts=in_ns)
         # Only HTTP in on the app port; no egress at all (a static site calls nothing, not even DNS).
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol", metadata=meta(cfg.name),
+            f"{name}-netpol", metadata=self._meta(args),
             spec={"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"],
-                  "ingress": [{"ports": [{"protocol": "TCP", "port": port}]}], "egress": []},
+                  "ingress": [{"ports": [{"protocol": "TCP", "port": args.container_port}]}], "egress": []},
             opts=in_ns)
 
         self.url = f"https://{args.hostname}"
@@ -194,3 +215,32 @@ class WebApp(pulumi.ComponentResource):
             lambda s: s.load_balancer.ingress[0].hostname if s and s.load_balancer and s.load_balancer.ingress
             else "")
         self.register_outputs({"url": self.url, "alb_hostname": self.alb_hostname})
+
+    @staticmethod
+    def _meta(args: WebAppArgs, **extra: Any) -> dict[str, Any]:
+        return {"name": args.name, "namespace": args.namespace, "labels": app_labels(args.name), **extra}
+
+    def _service_and_ingress(self, name: str, args: WebAppArgs,
+                             namespace: k8s.core.v1.Namespace) -> k8s.networking.v1.Ingress:
+        """Both created after the controllers' webhooks answer, and deleted (the Ingress with its ALB) before them,
+        the node group and the network on `pulumi destroy`."""
+        after_controllers = pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                                   depends_on=list(args.ingress_controllers))
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=self._meta(args, annotations={f"{ALB}healthcheck-path": args.health_path}),
+            spec={
+                "type": args.service_type,
+                "selector": app_selector(args.name),
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        annotations = pulumi.Output.from_input(args.certificate_arn).apply(lambda arn: ingress_annotations(
+            load_balancer_name=args.load_balancer_name, target_type=args.target_type, ssl_policy=args.ssl_policy,
+            hostname=args.hostname, certificate_arn=arn, health_path=args.health_path))
+        return k8s.networking.v1.Ingress(
+            f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
+            spec=ingress_spec(args.hostname, service.metadata.name),
+            opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[service])),
+        )

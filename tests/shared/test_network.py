@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from infra.network import NotEnoughZonesError, enough_zones
+from infra.network import NotEnoughZonesError, enough_zones, nat_count
 from tools.render import TEST_STACKS, Plan, RenderError, render
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -151,3 +151,9 @@ def test_a_region_with_fewer_zones_than_az_count_fails_before_any_subnet() -> No
     # test's capture) rather than at interpreter exit, where they print noise after the summary.
     del err
     gc.collect()
+
+
+@pytest.mark.parametrize(("strategy", "azs", "expected"), [("per-az", 3, 3), ("per-az", 2, 2), ("single", 3, 1),
+                                                           ("single", 6, 1)])
+def test_nat_count(strategy: str, azs: int, expected: int) -> None:
+    assert nat_count(strategy, azs) == expected

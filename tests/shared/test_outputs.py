@@ -1,19 +1,14 @@
-"""Stack outputs carry a description (export()), README's table is generated from them; component Args are
-keyword-only."""
+"""Stack outputs carry a description (export()), README's table is generated from them (the component Args'
+shape is checked in tests/test_layout.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from infra.dns import DnsArgs
-from infra.image import AppImageArgs
-from infra.network import NetworkArgs
 from infra.outputs import check
-from infra.registry import RegistryArgs
 from tools.outputs import README_BEGIN, README_END, OutputDoc, declared, readme_block, update_readme
 from tools.render import ROOT, Plan
 
@@ -66,12 +61,3 @@ def test_export_checks_at_runtime_too() -> None:
     with pytest.raises(ValueError, match="one line"):
         check("a", "x" * 200)
     assert OutputDoc("a", "b") == ("a", "b")
-
-
-@pytest.mark.parametrize("args_class", [NetworkArgs, RegistryArgs, DnsArgs, AppImageArgs])
-def test_component_args_are_frozen_and_keyword_only(args_class: type) -> None:
-    params = dataclasses.fields(args_class)
-    assert all(f.kw_only for f in params), args_class
-    assert args_class.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    with pytest.raises(TypeError):
-        args_class(*[None] * len(params))

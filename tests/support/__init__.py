@@ -1,11 +1,13 @@
 """What the tests share: renders of the committed test stacks (once per session), the policy-pack harness
 (`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`),
-the ECS API mapping (`ecs_api`) and the GitHub Actions files as data (`workflows`). Tests import from here, never
-from another test module."""
+the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`) and the check that a wiring
+function copies config to Args (`carried`). Tests import from here, never from another test module."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from tools.render import TEST_STACKS, Plan, render
@@ -21,3 +23,14 @@ def rendered(stack: str, **overrides: Any) -> Plan:
     if key not in _cache:
         _cache[key] = render(stack, full, stacks=TEST_STACKS)
     return _cache[key]
+
+
+def carried(args: Any, section: Any, prefix: str = "") -> list[str]:
+    """The fields of `args` (a component's Args) that the config `section` holds as `<prefix><field>`, each asserted
+    to carry the section's value: the wiring copied the right setting, not a neighbour of the same type. A mapping
+    field carries a setting of (key, value) pairs."""
+    names = [f.name for f in fields(args) if hasattr(section, prefix + f.name)]
+    for name in names:
+        actual, expected = getattr(args, name), getattr(section, prefix + name)
+        assert actual == (dict(expected) if isinstance(actual, Mapping) else expected), name
+    return names

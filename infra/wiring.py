@@ -1,0 +1,36 @@
+"""The shared components' wiring: config -> the Args of the network, registry and DNS, which both runtimes use.
+
+Every component takes explicit plain fields, never a config section: its Args says exactly what it uses, and it
+does not change when the config schema does. Mapping config to Args is the wiring's job: here for the shared
+components, `infra/eks/runtime.py` and `infra/ecs/runtime.py` for each runtime's own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .config import StackConfig
+from .dns import DnsArgs
+from .network import NetworkArgs
+from .registry import RegistryArgs
+
+
+def network_args(cfg: StackConfig, tags: Mapping[str, str]) -> NetworkArgs:
+    net = cfg.network
+    return NetworkArgs(
+        vpc_cidr=net.vpc_cidr, az_count=net.az_count, private_subnet_prefix_length=net.private_subnet_prefix_length,
+        public_subnet_prefix_length=net.public_subnet_prefix_length, nat_strategy=net.nat_strategy,
+        flow_logs_enabled=net.flow_logs_enabled, flow_logs_retention_days=net.flow_logs_retention_days,
+        cluster_name=cfg.cluster.name, region=cfg.region, tags=tags)
+
+
+def registry_args(cfg: StackConfig, tags: Mapping[str, str]) -> RegistryArgs:
+    reg = cfg.registry
+    return RegistryArgs(
+        repository_name=reg.repository_name, encryption=reg.encryption, kms_key_arn=reg.kms_key_arn,
+        force_delete=reg.force_delete, untagged_expiry_days=reg.untagged_expiry_days,
+        images_to_keep=reg.images_to_keep, tags=tags)
+
+
+def dns_args(cfg: StackConfig, tags: Mapping[str, str]) -> DnsArgs:
+    return DnsArgs(zone_name=cfg.dns.zone_name, create_zone=cfg.dns.create_zone, hostname=cfg.dns.hostname,
+                   certificate_extra_names=cfg.dns.certificate_extra_names, tags=tags)
