@@ -32,9 +32,9 @@ from .common import (
     statements,
 )
 
-NODE_GROUPS = Area("EKS node groups")
+NODE_GROUPS = Area("EKS node groups, launch templates")
 CLUSTER = Area("EKS cluster")
-ADDONS = Area("EKS add-ons (Helm, ExternalDNS, IRSA)")
+ADDONS = Area("EKS add-ons: Helm, ExternalDNS, IRSA")
 
 EKS_CLUSTER_COMPONENT = "eks:index:Cluster"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
