@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv policy-venv test lint unit plan diagram outputs up bench clean config-schema aws-data
+.PHONY: venv checkov-venv policy-venv policy-docs test lint unit plan diagram outputs up bench clean config-schema aws-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ diagram: venv
 # README's Outputs table, from the export(name, value, description) calls of __main__.py.
 outputs: venv
 	$(PY) -m tools.outputs
+
+# policy/README.md's table of policies, from the declarations beside each validation function in policy/.
+policy-docs: venv
+	$(PY) -m tools.policy_docs
 
 # Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
 .PHONY: diff cost

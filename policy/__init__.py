@@ -1,1 +1,2 @@
-"""The webstack CrossGuard policy pack (run by the CLI from this directory; `validators` is importable in tests)."""
+"""The webstack CrossGuard policy pack, by area: eks, aws, kubernetes, ecs (helpers in common), assembled into
+`POLICIES` in validators.py. The CLI runs __main__.py from this directory, which makes it importable as `policy`."""

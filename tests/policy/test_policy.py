@@ -27,7 +27,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from policy import validators as v
+from policy import aws, common, ecs, eks, kubernetes
 from policy.validators import POLICIES
 from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
 from tools.render import ROOT, Plan
@@ -48,7 +48,7 @@ def inputs(plan: Plan, rtype: str, name: str | None = None) -> dict[str, Any]:
 
 def aws_cluster(plan: Plan) -> dict[str, Any]:
     """What the engine shows for the aws:eks/cluster:Cluster pulumi-eks creates from our eks:index:Cluster."""
-    c = inputs(plan, v.EKS_CLUSTER_COMPONENT)
+    c = inputs(plan, eks.EKS_CLUSTER_COMPONENT)
     return {
         "name": c["name"], "version": c["version"], "roleArn": "arn:aws:iam::123456789012:role/cluster-eksRole",
         "enabledClusterLogTypes": c["enabledClusterLogTypes"],
@@ -62,7 +62,7 @@ def aws_cluster(plan: Plan) -> dict[str, Any]:
 
 def aws_node_group(plan: Plan) -> dict[str, Any]:
     """The aws:eks/nodeGroup:NodeGroup pulumi-eks creates from our eks:index:ManagedNodeGroup."""
-    ng = inputs(plan, v.NODE_GROUP_COMPONENT)
+    ng = inputs(plan, eks.NODE_GROUP_COMPONENT)
     return {"clusterName": "webstack-dev", "nodeGroupName": ng["nodeGroupNamePrefix"] + "x",
             "nodeRoleArn": ng["nodeRoleArn"],
             "subnetIds": ng["subnetIds"], "scalingConfig": ng["scalingConfig"],
@@ -71,10 +71,10 @@ def aws_node_group(plan: Plan) -> dict[str, Any]:
 
 def security_group(plan: Plan, *ingress: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """An aws:ec2/securityGroup:SecurityGroup made from the plan's default SG, with these ingress rules."""
-    props = inputs(plan, v.DEFAULT_SECURITY_GROUP)
+    props = inputs(plan, aws.DEFAULT_SECURITY_GROUP)
     props.update(ingress=list(ingress), egress=[{"protocol": "-1", "fromPort": 0, "toPort": 0,
                                                  "cidrBlocks": ["0.0.0.0/0"]}], description="test")
-    return v.SECURITY_GROUP, props
+    return aws.SECURITY_GROUP, props
 
 
 def rule(port: int | tuple[int, int], *cidrs: str, protocol: str = "tcp") -> dict[str, Any]:
@@ -84,15 +84,15 @@ def rule(port: int | tuple[int, int], *cidrs: str, protocol: str = "tcp") -> dic
 
 
 def ingress_rule(plan: Plan, cidr: str, port: int, protocol: str = "tcp") -> tuple[str, dict[str, Any]]:
-    tags = inputs(plan, v.ECR_REPOSITORY)["tags"]
+    tags = inputs(plan, aws.ECR_REPOSITORY)["tags"]
     key = "cidrIpv6" if ":" in cidr else "cidrIpv4"
-    return v.SECURITY_GROUP_INGRESS_RULE, {"securityGroupId": "sg-0123", key: cidr, "fromPort": port,
-                                           "toPort": port, "ipProtocol": protocol, "tags": tags}
+    return aws.SECURITY_GROUP_INGRESS_RULE, {"securityGroupId": "sg-0123", key: cidr, "fromPort": port,
+                                             "toPort": port, "ipProtocol": protocol, "tags": tags}
 
 
 def sg_rule(kind: str, cidr: str, port: tuple[int, int], protocol: str = "tcp") -> tuple[str, dict[str, Any]]:
-    return v.SECURITY_GROUP_RULE, {"type": kind, "securityGroupId": "sg-0123", "cidrBlocks": [cidr],
-                                   "fromPort": port[0], "toPort": port[1], "protocol": protocol}
+    return aws.SECURITY_GROUP_RULE, {"type": kind, "securityGroupId": "sg-0123", "cidrBlocks": [cidr],
+                                     "fromPort": port[0], "toPort": port[1], "protocol": protocol}
 
 
 def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "aws:iam/policy:Policy"
@@ -108,11 +108,11 @@ def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "a
 
 def with_trust(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> tuple[str, dict[str, Any]]:
     """The ALB controller's IRSA role, `edit(condition)` applied to its trust statement's Condition."""
-    props = inputs(plan, v.IAM_ROLE, "platform-alb-controller-irsa")
+    props = inputs(plan, common.IAM_ROLE, "platform-alb-controller-irsa")
     doc = json.loads(props["assumeRolePolicy"])
     edit(doc["Statement"][0]["Condition"])
     props["assumeRolePolicy"] = json.dumps(doc)
-    return v.IAM_ROLE, props
+    return common.IAM_ROLE, props
 
 
 def condition_key(condition: dict[str, Any], suffix: str) -> str:
@@ -166,7 +166,7 @@ def ingress(plan: Plan, **annotations: str | None) -> tuple[str, dict[str, Any]]
     props = inputs(plan, "kubernetes:networking.k8s.io/v1:Ingress")
     ann = props["metadata"]["annotations"]
     for short, value in annotations.items():
-        key = v.ALB + short.replace("_", "-")
+        key = kubernetes.ALB + short.replace("_", "-")
         if value is None:
             ann.pop(key, None)
         else:
@@ -190,7 +190,7 @@ def edited(plan: Plan, rtype: str, name: str | None, edit: Callable[[dict[str, A
 def edit_aws_cluster(plan: Plan, edit: Callable[[dict[str, Any]], Any]) -> tuple[str, dict[str, Any]]:
     props = aws_cluster(plan)
     edit(props)
-    return v.EKS_CLUSTER, props
+    return eks.EKS_CLUSTER, props
 
 
 def drop(d: dict[str, Any], *path: str) -> None:
@@ -228,7 +228,7 @@ class Case:
     expect: str  # a substring of one reported message naming what is wrong
 
 
-LT, REPO, CLUSTER = v.LAUNCH_TEMPLATE, v.ECR_REPOSITORY, v.EKS_CLUSTER_COMPONENT
+LT, REPO, CLUSTER = eks.LAUNCH_TEMPLATE, aws.ECR_REPOSITORY, eks.EKS_CLUSTER_COMPONENT
 ALB_RELEASE, DNS_RELEASE = "aws-load-balancer-controller", "external-dns"
 
 VIOLATIONS = [
@@ -306,23 +306,23 @@ VIOLATIONS = [
     Case("security-group-no-world-ingress", "ingress-rule-postgres-ipv6",
          lambda p: ingress_rule(p, "::/0", 5432), "ingress from ::/0 on protocol tcp port(s) 5432"),
     Case("default-security-group-closed", "default-sg-ingress",
-         lambda p: edited(p, v.DEFAULT_SECURITY_GROUP, None,
+         lambda p: edited(p, aws.DEFAULT_SECURITY_GROUP, None,
                           lambda d: setp(d, "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
          "has 1 ingress rule(s)"),
     Case("default-security-group-closed", "default-sg-egress",
-         lambda p: edited(p, v.DEFAULT_SECURITY_GROUP, None, lambda d: setp(d, "egress", [rule(0, "0.0.0.0/0")])),
+         lambda p: edited(p, aws.DEFAULT_SECURITY_GROUP, None, lambda d: setp(d, "egress", [rule(0, "0.0.0.0/0")])),
          "has 1 egress rule(s)"),
     # 9. tags
     Case("aws-common-tags", "repo-without-managed-by",
          lambda p: edited(p, REPO, None, lambda d: drop(d, "tags", "managed-by")), "missing common tag(s) managed-by"),
     Case("aws-common-tags", "subnet-without-tags",
-         lambda p: edited(p, v.SUBNET, "network-private-0", lambda d: drop(d, "tags")),
+         lambda p: edited(p, eks.SUBNET, "network-private-0", lambda d: drop(d, "tags")),
          "missing common tag(s) project, stack, managed-by"),
     Case("aws-common-tags", "vpc-tagged-with-other-stack",
          lambda p: edited(p, "aws:ec2/vpc:Vpc", None, lambda d: setp(d, "tags", "stack", "prod")),
          "tag stack='prod' should be 'dev'"),
     Case("aws-common-tags", "kms-key-wrong-project",
-         lambda p: edited(p, v.KMS_KEY, None, lambda d: setp(d, "tags", "project", "other")),
+         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "tags", "project", "other")),
          "tag project='other' should be 'webstack'"),
     # 10. containers
     Case("containers-hardened", "root-allowed",
@@ -442,14 +442,14 @@ VIOLATIONS = [
     Case("irsa-trust-scoped", "wrong-aud", lambda p: with_trust(p, set_condition(":aud", "example.com")),
          ":aud = sts.amazonaws.com"),
     Case("kms-key-rotation", "rotation-off",
-         lambda p: edited(p, v.KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
+         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
          "enableKeyRotation is not true"),
     Case("kms-key-rotation", "rotation-unset",
-         lambda p: edited(p, v.KMS_KEY, None, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
+         lambda p: edited(p, aws.KMS_KEY, None, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
     Case("log-group-retention", "never-expire",
-         lambda p: edited(p, v.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
+         lambda p: edited(p, aws.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
     Case("log-group-retention", "zero",
-         lambda p: edited(p, v.LOG_GROUP, None, lambda d: setp(d, "retentionInDays", 0)), "retentionInDays is 0"),
+         lambda p: edited(p, aws.LOG_GROUP, None, lambda d: setp(d, "retentionInDays", 0)), "retentionInDays is 0"),
 ]
 
 
@@ -469,31 +469,31 @@ def test_policy_reports_violation(dev: Plan, case: Case) -> None:
 NODES = "eks-nodes-in-private-subnets"
 
 
-def node_stack(plan: Plan, node_props: dict[str, Any], node_type: str = v.NODE_GROUP_COMPONENT,
+def node_stack(plan: Plan, node_props: dict[str, Any], node_type: str = eks.NODE_GROUP_COMPONENT,
                deps: dict[str, list[str]] | None = None,
                subnet_edit: Callable[[str, dict[str, Any]], None] | None = None) -> list[PolicyResource]:
     """Every resource of the plan, the node group's props (and type) replaced, subnets optionally edited."""
     resources: dict[str, PolicyResource] = {}
     for r in plan.resources:
-        if r["type"] == v.NODE_GROUP_COMPONENT:
+        if r["type"] == eks.NODE_GROUP_COMPONENT:
             continue
         props = None
-        if r["type"] == v.SUBNET and subnet_edit:
+        if r["type"] == eks.SUBNET and subnet_edit:
             props = {**copy.deepcopy(r["inputs"]), "id": r["id"]}
             subnet_edit(r["name"], props)
         resources[r["urn"]] = stack_resource(r, props)
-    ng = plan.one(v.NODE_GROUP_COMPONENT)
+    ng = plan.one(eks.NODE_GROUP_COMPONENT)
     property_deps = {k: [resources[u] for u in urns] for k, urns in (deps or {}).items()}
-    node = {**ng, "type": node_type, "urn": ng["urn"].replace(v.NODE_GROUP_COMPONENT, node_type)}
+    node = {**ng, "type": node_type, "urn": ng["urn"].replace(eks.NODE_GROUP_COMPONENT, node_type)}
     return [*resources.values(), stack_resource(node, node_props, property_deps)]
 
 
 def subnet_urns(plan: Plan, kind: str) -> list[str]:
-    return [r["urn"] for r in plan.of_type(v.SUBNET) if r["name"].startswith(f"network-{kind}-")]
+    return [r["urn"] for r in plan.of_type(eks.SUBNET) if r["name"].startswith(f"network-{kind}-")]
 
 
 def subnet_id(plan: Plan, name: str) -> str:
-    return str(plan.one(v.SUBNET, name)["id"])
+    return str(plan.one(eks.SUBNET, name)["id"])
 
 
 def unknown_subnets(ng: dict[str, Any]) -> dict[str, Any]:
@@ -502,24 +502,24 @@ def unknown_subnets(ng: dict[str, Any]) -> dict[str, Any]:
 
 STACK_VIOLATIONS: list[tuple[str, Callable[[Plan], list[PolicyResource]], str]] = [
     ("component-in-public-subnet",
-     lambda p: node_stack(p, {**inputs(p, v.NODE_GROUP_COMPONENT),
+     lambda p: node_stack(p, {**inputs(p, eks.NODE_GROUP_COMPONENT),
                               "subnetIds": [subnet_id(p, "network-private-0"), subnet_id(p, "network-public-0")]}),
      "'cluster-nodes' places nodes in public subnet(s) network-public-0"),
     ("component-without-subnets",
-     lambda p: node_stack(p, {k: val for k, val in inputs(p, v.NODE_GROUP_COMPONENT).items() if k != "subnetIds"}),
+     lambda p: node_stack(p, {k: val for k, val in inputs(p, eks.NODE_GROUP_COMPONENT).items() if k != "subnetIds"}),
      "declares no subnetIds"),
     ("aws-node-group-all-public",
      lambda p: node_stack(p, {**aws_node_group(p), "subnetIds": [subnet_id(p, "network-public-0"),
-                                                                 subnet_id(p, "network-public-1")]}, v.NODE_GROUP),
+                                                                 subnet_id(p, "network-public-1")]}, eks.NODE_GROUP),
      "public subnet(s) network-public-0, network-public-1"),
     ("aws-node-group-empty-subnets",
-     lambda p: node_stack(p, {**aws_node_group(p), "subnetIds": []}, v.NODE_GROUP), "declares no subnetIds"),
+     lambda p: node_stack(p, {**aws_node_group(p), "subnetIds": []}, eks.NODE_GROUP), "declares no subnetIds"),
     ("preview-unknown-ids-public-dependency",
-     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), eks.NODE_GROUP,
                           deps={"subnetIds": subnet_urns(p, "public")}),
      "public subnet(s) network-public-0, network-public-1"),
     ("private-subnet-maps-public-ips",
-     lambda p: node_stack(p, inputs(p, v.NODE_GROUP_COMPONENT),
+     lambda p: node_stack(p, inputs(p, eks.NODE_GROUP_COMPONENT),
                           subnet_edit=lambda name, s: s.update(mapPublicIpOnLaunch=name == "network-private-1")),
      "public subnet(s) network-private-1"),
 ]
@@ -529,17 +529,17 @@ STACK_VIOLATIONS: list[tuple[str, Callable[[Plan], list[PolicyResource]], str]] 
 def test_node_group_subnet_violations(dev: Plan, build: Callable[[Plan], list[PolicyResource]], expect: str) -> None:
     reported = check_stack(BY_NAME[NODES], build(dev))
     assert any(expect in m for m, _ in reported), reported
-    node_urns = {r.urn for r in build(dev) if r.resource_type in v.NODE_GROUP_TYPES}
+    node_urns = {r.urn for r in build(dev) if r.resource_type in eks.NODE_GROUP_TYPES}
     assert all(urn in node_urns for _, urn in reported)  # reported against the node group
 
 
 STACK_COMPLIANT: list[tuple[str, Callable[[Plan], list[PolicyResource]]]] = [
-    ("aws-node-group-private", lambda p: node_stack(p, aws_node_group(p), v.NODE_GROUP)),
+    ("aws-node-group-private", lambda p: node_stack(p, aws_node_group(p), eks.NODE_GROUP)),
     ("preview-unknown-ids-private-dependency",
-     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), eks.NODE_GROUP,
                           deps={"subnetIds": subnet_urns(p, "private")})),
     ("preview-subnet-ids-unknown",  # a first preview: no subnet id is known yet
-     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), v.NODE_GROUP,
+     lambda p: node_stack(p, unknown_subnets(aws_node_group(p)), eks.NODE_GROUP,
                           deps={"subnetIds": subnet_urns(p, "private")},
                           subnet_edit=lambda name, s: s.update(id=UNKNOWN))),
     ("component-outputs-only",  # under the engine the component's props are its outputs, not its inputs
@@ -567,12 +567,12 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("private-endpoint-only",
      lambda p: edited(p, CLUSTER, None,
                       lambda d: (setp(d, "endpointPublicAccess", False), drop(d, "publicAccessCidrs")))),
-    ("aws-cluster", lambda p: (v.EKS_CLUSTER, aws_cluster(p))),
+    ("aws-cluster", lambda p: (eks.EKS_CLUSTER, aws_cluster(p))),
     ("aws-cluster-encryption-config-list",
      lambda p: edit_aws_cluster(p, lambda d: setp(d, "encryptionConfig", [d["encryptionConfig"]]))),
-    ("aws-node-group", lambda p: (v.NODE_GROUP, aws_node_group(p))),
+    ("aws-node-group", lambda p: (eks.NODE_GROUP, aws_node_group(p))),
     ("engine-shows-component-without-inputs", lambda p: (CLUSTER, {})),
-    ("engine-shows-node-group-component-without-inputs", lambda p: (v.NODE_GROUP_COMPONENT, {})),
+    ("engine-shows-node-group-component-without-inputs", lambda p: (eks.NODE_GROUP_COMPONENT, {})),
     ("route53-read-and-deny-all",
      lambda p: with_doc(p, lambda d: (_dns_statement(d, "Allow", "route53:Get*", "*"),
                                       _dns_statement(d, "Deny", "*", "*")))),
@@ -590,9 +590,9 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
      lambda p: with_trust(p, set_condition(":sub", ["system:serviceaccount:a:b", "system:serviceaccount:a:c"]))),
     ("irsa-exact-sub-under-string-like",
      lambda p: with_trust(p, set_condition(":sub", "system:serviceaccount:kube-system:x", "StringLike"))),
-    ("service-trust-role", lambda p: edited(p, v.IAM_ROLE, "cluster-node", lambda d: None)),
+    ("service-trust-role", lambda p: edited(p, common.IAM_ROLE, "cluster-node", lambda d: None)),
     ("asymmetric-kms-key-without-rotation",
-     lambda p: edited(p, v.KMS_KEY, None, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
+     lambda p: edited(p, aws.KMS_KEY, None, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
                                                              customerMasterKeySpec="ECC_NIST_P256"))),
     ("tags-from-provider-default-tags",
      lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
@@ -629,7 +629,7 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
     assert check_resource(BY_NAME["ingress-alb-tls-only"], "kubernetes:networking.k8s.io/v1:Ingress", ing) == []
     cluster = aws_cluster(dev)
     cluster["encryptionConfig"]["provider"]["keyArn"] = UNKNOWN
-    assert check_resource(BY_NAME["eks-secrets-encryption"], v.EKS_CLUSTER, cluster) == []
+    assert check_resource(BY_NAME["eks-secrets-encryption"], eks.EKS_CLUSTER, cluster) == []
     rtype, dep = deployment(dev, lambda pod, c: setp(c, "image", UNKNOWN))
     assert check_resource(BY_NAME["containers-hardened"], rtype, dep) == []
     with pytest.raises(UnknownValueError):
@@ -637,7 +637,7 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 
 def test_every_policy_has_a_violation_case() -> None:
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | v.ECS_POLICY_NAMES  # ECS: tests/policy/test_policy_ecs.py
+    covered = {c.policy for c in VIOLATIONS} | {NODES} | ecs.ECS_POLICY_NAMES  # ECS: tests/policy/test_policy_ecs.py
     assert covered == set(BY_NAME)
 
 
@@ -650,11 +650,11 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.enforcement_level == EnforcementLevel.MANDATORY, p.name
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
-    assert [p.name for p in STACK_POLICIES if p.name not in v.ECS_POLICY_NAMES] == [NODES]
+    assert [p.name for p in STACK_POLICIES if p.name not in ecs.ECS_POLICY_NAMES] == [NODES]
 
 
-@pytest.mark.parametrize("func", [v.eks_nodes_in_private_subnets, v.launch_template_imdsv2, v.containers_hardened,
-                                  v.route53_changes_scoped], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,
+                                  kubernetes.containers_hardened, eks.route53_changes_scoped], ids=lambda f: f.__name__)
 def test_validators_take_the_sdk_signature(func: Callable[..., None]) -> None:
     assert list(inspect.signature(func).parameters) == ["args", "report_violation"]
 

@@ -1,4 +1,4 @@
-"""The ECS policies of the pack (policy/validators.py, ECS block), on crafted resources shaped like the inputs
+"""The ECS policies of the pack (policy/ecs.py), on crafted resources shaped like the inputs
 pulumi-aws registers: compliant ones pass every policy, and each violation is reported by its own policy only.
 Same harness as tests/policy/test_policy.py (tests/support/pack.py)."""
 
@@ -14,7 +14,7 @@ import pytest
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policy import validators as v
+from policy import aws, common, ecs
 from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack
 
 ACCOUNT = "123456789012"
@@ -31,7 +31,7 @@ def urn(rtype: str, name: str) -> str:
 
 
 def ROLE(name: str) -> str:  # noqa: N802 - reads like a reference in the stacks below
-    return urn(v.IAM_ROLE, name)
+    return urn(common.IAM_ROLE, name)
 
 
 # --- compliant resources ------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def container(name: str, **changes: Any) -> dict[str, Any]:
 
 def task_definition(*containers: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     containers = containers or (container("webapp"), container("migrate", essential=False, user="101"))
-    return v.ECS_TASK_DEFINITION, {
+    return ecs.ECS_TASK_DEFINITION, {
         "family": "webstack-dev-webapp", "cpu": "256", "memory": "512", "networkMode": "awsvpc",
         "requiresCompatibilities": ["FARGATE"], "containerDefinitions": json.dumps(list(containers), sort_keys=True),
         "executionRoleArn": ROLE_ARN + "execution", "taskRoleArn": ROLE_ARN + "task", "tags": TAGS}
@@ -64,11 +64,11 @@ def service(**changes: Any) -> tuple[str, dict[str, Any]]:
                                  "assignPublicIp": False},
         "deploymentCircuitBreaker": {"enable": True, "rollback": True}, "tags": TAGS}
     props.update(changes)
-    return v.ECS_SERVICE, {k: val for k, val in props.items() if val is not None}
+    return ecs.ECS_SERVICE, {k: val for k, val in props.items() if val is not None}
 
 
 def schedule(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
-    return v.SCHEDULE, {
+    return ecs.SCHEDULE, {
         "scheduleExpression": "cron(0 3 * * ? *)", "flexibleTimeWindow": {"mode": "OFF"},
         "target": {"arn": ARN.format("ecs") + "cluster/webstack-dev", "roleArn": ROLE_ARN + "scheduler",
                    "ecsParameters": {"taskDefinitionArn": ARN.format("ecs") + "task-definition/webstack-dev-webapp:1",
@@ -77,7 +77,7 @@ def schedule(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
 
 
 def event_target(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
-    return v.EVENT_TARGET, {
+    return ecs.EVENT_TARGET, {
         "rule": "nightly", "arn": ARN.format("ecs") + "cluster/webstack-dev", "roleArn": ROLE_ARN + "events",
         "ecsTarget": {"taskDefinitionArn": ARN.format("ecs") + "task-definition/webstack-dev-webapp:1",
                       "networkConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": assign_public_ip}}}
@@ -167,13 +167,13 @@ VIOLATIONS = [
     Case(NON_ROOT, "camel-case-typo", lambda: edit_container(0, readonlyRootFilesystem=None,
                                                              readOnlyRootFilesystem=True),
          "readonlyRootFilesystem is not true"),
-    Case(NON_ROOT, "not-json", lambda: (v.ECS_TASK_DEFINITION, {**task_definition()[1], "containerDefinitions": "["}),
+    Case(NON_ROOT, "not-json", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1], "containerDefinitions": "["}),
          "not a JSON list"),
     Case(NON_ROOT, "bare-container",
          lambda: task_definition(container("webapp", user=None, readonlyRootFilesystem=None)),
          "container 'webapp': no user (the image's USER decides, root unless it says otherwise); "
          "readonlyRootFilesystem is not true"),
-    Case(NON_ROOT, "no-containers", lambda: (v.ECS_TASK_DEFINITION, {**task_definition()[1],
+    Case(NON_ROOT, "no-containers", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1],
                                                                      "containerDefinitions": "[]"}),
          "containerDefinitions is empty"),
     Case(NO_PUBLIC_IP, "service", lambda: service(networkConfiguration={"subnets": ["subnet-1"],
@@ -269,16 +269,16 @@ def ecs_stack(execution_policy: dict[str, Any] | None = None) -> list[Res]:
          "ssmmessages:OpenDataChannel"], "*")]}
     _, td = task_definition()
     return [
-        Res(v.IAM_ROLE, "execution", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "execution",
+        Res(common.IAM_ROLE, "execution", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "execution",
                                       "name": "execution-1a2b3c4", "id": "execution-1a2b3c4"}, {}),
-        Res(v.IAM_ROLE, "task", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "task",
+        Res(common.IAM_ROLE, "task", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "task",
                                  "name": "task-5d6e7f8", "id": "task-5d6e7f8"}, {}),
-        Res(v.IAM_ROLE_POLICY, "execution", {"role": "execution-1a2b3c4",
+        Res(common.IAM_ROLE_POLICY, "execution", {"role": "execution-1a2b3c4",
                                              "policy": json.dumps(execution_policy or execution_document())},
             {"role": [ROLE("execution")]}),
-        Res(v.IAM_ROLE_POLICY, "task-exec", {"role": "task-5d6e7f8", "policy": json.dumps(exec_ssm)},
+        Res(common.IAM_ROLE_POLICY, "task-exec", {"role": "task-5d6e7f8", "policy": json.dumps(exec_ssm)},
             {"role": [ROLE("task")]}),
-        Res(v.ECS_TASK_DEFINITION, "webapp", td,
+        Res(ecs.ECS_TASK_DEFINITION, "webapp", td,
             {"executionRoleArn": [ROLE("execution")], "taskRoleArn": [ROLE("task")]}),
     ]
 
@@ -306,21 +306,21 @@ MANAGED_EXEC = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRoleP
 
 
 def attach_managed(stack: list[Res]) -> None:
-    stack.append(Res(v.IAM_ROLE_POLICY_ATTACHMENT, "execution-managed",
+    stack.append(Res(common.IAM_ROLE_POLICY_ATTACHMENT, "execution-managed",
                      {"role": "execution-1a2b3c4", "policyArn": MANAGED_EXEC}, {"role": [ROLE("execution")]}))
 
 
 def attach_stack_policy(stack: list[Res]) -> None:
     doc = {"Version": "2012-10-17", "Statement": [statement("secretsmanager:*", ARN.format("secretsmanager") + "*")]}
-    stack.append(Res(v.IAM_MANAGED_POLICY, "execution-extra",
+    stack.append(Res(common.IAM_MANAGED_POLICY, "execution-extra",
                      {"policy": json.dumps(doc), "tags": TAGS, "arn": f"arn:aws:iam::{ACCOUNT}:policy/extra"}, {}))
-    stack.append(Res(v.IAM_ROLE_POLICY_ATTACHMENT, "execution-extra",
+    stack.append(Res(common.IAM_ROLE_POLICY_ATTACHMENT, "execution-extra",
                      {"role": "execution-1a2b3c4", "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/extra"},
-                     {"role": [ROLE("execution")], "policyArn": [urn(v.IAM_MANAGED_POLICY, "execution-extra")]}))
+                     {"role": [ROLE("execution")], "policyArn": [urn(common.IAM_MANAGED_POLICY, "execution-extra")]}))
 
 
 def inline_not_action(stack: list[Res]) -> None:
-    find(stack, v.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "broad", "policy": json.dumps(
+    find(stack, common.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "broad", "policy": json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})}]
 
 
@@ -334,31 +334,31 @@ def inputs_and_id_only(stack: list[Res]) -> None:
     """No dependencies and no `arn` output (what an offline harness may give): the role is matched by the name
     that ends the execution role ARN, which is the role's id."""
     without_dependencies(stack)
-    role = find(stack, v.IAM_ROLE, "execution")
+    role = find(stack, common.IAM_ROLE, "execution")
     del role.props["arn"], role.props["name"]
-    find(stack, v.ECS_TASK_DEFINITION, "webapp").props["executionRoleArn"] = ROLE_ARN + role.props["id"]
+    find(stack, ecs.ECS_TASK_DEFINITION, "webapp").props["executionRoleArn"] = ROLE_ARN + role.props["id"]
 
 
 def preview(stack: list[Res]) -> None:
     """A first preview: the role ARN and name are unknown, the property dependencies are there."""
-    role = find(stack, v.IAM_ROLE, "execution")
+    role = find(stack, common.IAM_ROLE, "execution")
     role.props.update(arn=UNKNOWN_STRING_VALUE, name=UNKNOWN_STRING_VALUE, id=UNKNOWN_STRING_VALUE)
-    find(stack, v.ECS_TASK_DEFINITION, "webapp").props["executionRoleArn"] = UNKNOWN_STRING_VALUE
-    find(stack, v.IAM_ROLE_POLICY, "execution").props["role"] = UNKNOWN_STRING_VALUE
+    find(stack, ecs.ECS_TASK_DEFINITION, "webapp").props["executionRoleArn"] = UNKNOWN_STRING_VALUE
+    find(stack, common.IAM_ROLE_POLICY, "execution").props["role"] = UNKNOWN_STRING_VALUE
 
 
 def documents_unknown(stack: list[Res]) -> None:
     """A first preview: every document and attached policy ARN is computed from resources not created yet."""
     preview(stack)
     attach_stack_policy(stack)
-    find(stack, v.IAM_ROLE_POLICY, "execution").props["policy"] = UNKNOWN_STRING_VALUE
-    find(stack, v.IAM_MANAGED_POLICY, "execution-extra").props["policy"] = UNKNOWN_STRING_VALUE
-    find(stack, v.IAM_ROLE_POLICY_ATTACHMENT, "execution-extra").props["policyArn"] = UNKNOWN_STRING_VALUE
-    find(stack, v.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "x", "policy": UNKNOWN_STRING_VALUE}]
+    find(stack, common.IAM_ROLE_POLICY, "execution").props["policy"] = UNKNOWN_STRING_VALUE
+    find(stack, common.IAM_MANAGED_POLICY, "execution-extra").props["policy"] = UNKNOWN_STRING_VALUE
+    find(stack, common.IAM_ROLE_POLICY_ATTACHMENT, "execution-extra").props["policyArn"] = UNKNOWN_STRING_VALUE
+    find(stack, common.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "x", "policy": UNKNOWN_STRING_VALUE}]
 
 
 def external_role(stack: list[Res]) -> None:
-    td = find(stack, v.ECS_TASK_DEFINITION, "webapp")
+    td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
     td.props["executionRoleArn"] = ROLE_ARN + "ecsTaskExecutionRole"
     td.deps = {}
 
@@ -410,13 +410,13 @@ def test_scoped_execution_role_passes(build: Callable[[], list[Res]]) -> None:
 
 # --- the pack ---------------------------------------------------------------------------------------------
 def test_every_ecs_policy_has_violation_cases() -> None:
-    assert {c.policy for c in VIOLATIONS} | {EXEC} == v.ECS_POLICY_NAMES
-    assert set(BY_NAME) >= v.ECS_POLICY_NAMES  # registered in POLICIES, which the pack's __main__ builds from
+    assert {c.policy for c in VIOLATIONS} | {EXEC} == ecs.ECS_POLICY_NAMES
+    assert set(BY_NAME) >= ecs.ECS_POLICY_NAMES  # registered in POLICIES, which the pack's __main__ builds from
 
 
 def test_log_retention_is_the_existing_policy() -> None:
     """'log retention set on every log group' is the pack's log-group-retention policy, not a second one."""
-    found = check_resource(BY_NAME["log-group-retention"], v.LOG_GROUP, {"name": "/ecs/webstack-dev/webapp",
+    found = check_resource(BY_NAME["log-group-retention"], aws.LOG_GROUP, {"name": "/ecs/webstack-dev/webapp",
                                                                          "tags": TAGS})
     assert found and "retentionInDays is None" in found[0]
 

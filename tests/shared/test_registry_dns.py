@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from infra.registry import lifecycle_policy
-from policy.validators import UNTAGGED  # the one list of AWS types that take no tags
+from policy.aws import UNTAGGED  # the one list of AWS types that take no tags
 from tools.render import Plan
 
 REPO = "aws:ecr/repository:Repository"

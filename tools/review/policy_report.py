@@ -2,12 +2,13 @@
 
 `python -m tools.review.policy_report --stack dev [--stacks DIR] [--format text|markdown]`
 
-The validators in policy/validators.py are plain functions with the signature pulumi-policy calls; here they get
-the same argument objects (ResourceValidationArgs / StackValidationArgs, props behind pulumi-policy's
-unknown-checking proxy) built from the rendered plan, never a `PolicyPack` (constructing one serves gRPC and
-blocks). A stack policy sees each resource's inputs plus its mock `id`, with the property dependencies the
-render captured. A resource counts as *checked* by a policy when the policy read its properties: every
-validator returns on the type before reading anything it does not judge.
+The pack's validation functions (declared by area in policy/, assembled in policy/validators.py) are plain
+functions with the signature pulumi-policy calls; here they get the same argument objects
+(ResourceValidationArgs / StackValidationArgs, props behind pulumi-policy's unknown-checking proxy) built from the
+rendered plan, never a `PolicyPack` (constructing one serves gRPC and blocks). A stack policy sees each
+resource's inputs plus its mock `id`, with the property dependencies the render captured. A resource counts as
+*checked* by a policy when the policy read its properties: every validator returns on the type before reading
+anything it does not judge.
 
 Exit status: 1 when a mandatory policy reports a violation (or fails to run), else 0.
 """

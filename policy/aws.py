@@ -1,0 +1,172 @@
+"""AWS, whatever the runtime: ECR repositories, security groups and the common tags of every taggable resource;
+KMS key rotation and log group retention."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from .common import Area, as_list, as_map, dig, is_world, known
+
+BASELINE = Area("AWS: registry, network, tags")
+KEYS_AND_LOGS = Area("AWS: keys and logs")
+
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+KMS_KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+# AWS types that take no tags. (pulumi-eks's children, access entries included, get the common tags
+# through a transform in infra/eks/cluster.py.)
+UNTAGGED = frozenset({
+    "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
+    "aws:ec2/securityGroupRule:SecurityGroupRule", "aws:ec2/tag:Tag",
+    "aws:route53/record:Record", "aws:route53/zoneAssociation:ZoneAssociation",
+    "aws:acm/certificateValidation:CertificateValidation",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy",
+    "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    "aws:kms/alias:Alias", "aws:cloudwatch/logStream:LogStream",
+    "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    # The ECS runtime's types that take no tags argument (pulumi-aws 7.51.1).
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:appautoscaling/policy:Policy",
+    "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:efs/mountTarget:MountTarget",
+    "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    "aws:scheduler/schedule:Schedule",
+    # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
+    "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
+})
+# Types whose `tags` is a list of {key, value, ...} instead of a map.
+TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})
+COMMON_TAGS = ("project", "stack", "managed-by")
+WORLD_OPEN_PORTS = frozenset({80, 443})
+TCP = frozenset({"tcp", "6"})
+_URN = re.compile(r"^urn:pulumi:(?P<stack>[^:]+)::(?P<project>[^:]+)::")
+
+
+# --- ECR ----------------------------------------------------------------------------------------------------
+@BASELINE.resource("ecr-scan-on-push", "ECR repositories scan every image on push.")
+def ecr_scan_on_push(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != ECR_REPOSITORY:
+        return
+    if dig(args.props, "imageScanningConfiguration", "scanOnPush") is not True:
+        report_violation("imageScanningConfiguration.scanOnPush is not true: every pushed image must be scanned")
+
+
+@BASELINE.resource("ecr-immutable-tags", "ECR repositories have immutable tags.")
+def ecr_immutable_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != ECR_REPOSITORY:
+        return
+    mutability = args.props.get("imageTagMutability") or "MUTABLE (the default)"
+    if mutability != "IMMUTABLE":
+        report_violation(f"imageTagMutability is {mutability}: it must be IMMUTABLE so a tag always names "
+                         "the image that was scanned and deployed")
+
+
+# --- security groups ----------------------------------------------------------------------------------------
+def _world_rule_problem(cidrs: list[Any], protocol: Any, from_port: Any, to_port: Any) -> str | None:
+    """Why a rule open to the world is not allowed, or None (not open, or only TCP 80/443)."""
+    world = [str(c) for c in cidrs if is_world(c)]
+    if not world:
+        return None
+    # the engine sends numbers as floats
+    from_port, to_port = (int(p) if isinstance(p, float) and p.is_integer() else p for p in (from_port, to_port))
+    proto = str(protocol).lower()
+    if proto in TCP and from_port == to_port and from_port in WORLD_OPEN_PORTS:
+        return None
+    ports = f"{from_port}" if from_port == to_port else f"{from_port}-{to_port}"
+    return (f"ingress from {', '.join(world)} on protocol {protocol} port(s) {ports}: only TCP 80 and 443 "
+            "(load balancers) may be open to the internet")
+
+
+@BASELINE.resource("security-group-no-world-ingress", "Security groups and rules allow ingress from 0.0.0.0/0 or "
+                                                      "::/0 only on TCP 80 and 443 (load balancers).")
+def security_group_no_world_ingress(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    props, t = args.props, args.resource_type
+    if t == SECURITY_GROUP:
+        for rule in as_list(props.get("ingress")):
+            rule = as_map(rule)
+            cidrs = [*as_list(rule.get("cidrBlocks")), *as_list(rule.get("ipv6CidrBlocks"))]
+            problem = _world_rule_problem(cidrs, rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"))
+            if problem:
+                report_violation(problem)
+    elif t == SECURITY_GROUP_RULE:
+        if props.get("type") != "ingress":
+            return
+        cidrs = [*as_list(props.get("cidrBlocks")), *as_list(props.get("ipv6CidrBlocks"))]
+        problem = _world_rule_problem(cidrs, props.get("protocol"), props.get("fromPort"), props.get("toPort"))
+        if problem:
+            report_violation(problem)
+    elif t == SECURITY_GROUP_INGRESS_RULE:
+        cidrs = [c for c in (props.get("cidrIpv4"), props.get("cidrIpv6")) if c]
+        problem = _world_rule_problem(cidrs, props.get("ipProtocol"), props.get("fromPort"), props.get("toPort"))
+        if problem:
+            report_violation(problem)
+
+
+@BASELINE.resource("default-security-group-closed", "The VPC default security group has no ingress and no egress "
+                                                    "rules.")
+def default_security_group_closed(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != DEFAULT_SECURITY_GROUP:
+        return
+    for direction in ("ingress", "egress"):
+        rules = as_list(args.props.get(direction))
+        if rules:
+            report_violation(f"the VPC default security group has {len(rules)} {direction} rule(s): it must have "
+                             "none, so nothing created without a security group gets any access")
+
+
+# --- common tags --------------------------------------------------------------------------------------------
+@BASELINE.resource("aws-common-tags", "Every taggable AWS resource carries the project, stack and managed-by tags "
+                                      "(project and stack matching the URN, managed-by=pulumi).")
+def aws_common_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not args.resource_type.startswith("aws:") or args.resource_type in UNTAGGED:
+        return
+    if args.resource_type in TAG_LISTS:
+        tags = {as_map(t).get("key"): as_map(t).get("value") for t in as_list(args.props.get("tags"))}
+    else:
+        tags = dict(as_map(args.props.get("tags")))
+    if any(not tags.get(k) for k in COMMON_TAGS):  # provider default tags show up in tagsAll only
+        ok, tags_all = known(lambda: dict(as_map(args.props.get("tagsAll"))))
+        tags = {**(tags_all if ok else {}), **tags}
+    missing = [k for k in COMMON_TAGS if not tags.get(k)]
+    if missing:
+        report_violation(f"missing common tag(s) {', '.join(missing)}: every taggable AWS resource carries "
+                         f"{', '.join(COMMON_TAGS)}")
+        return
+    expected = {"managed-by": "pulumi"}
+    urn = _URN.match(args.urn or "")
+    if urn:
+        expected.update(project=urn["project"], stack=urn["stack"])
+    for key, value in expected.items():
+        if tags[key] != value:
+            report_violation(f"tag {key}={tags[key]!r} should be {value!r}")
+
+
+# --- keys and logs ------------------------------------------------------------------------------------------
+@KEYS_AND_LOGS.resource("kms-key-rotation", "Symmetric KMS keys have automatic rotation on.")
+def kms_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != KMS_KEY:
+        return
+    spec = args.props.get("customerMasterKeySpec") or args.props.get("keySpec") or "SYMMETRIC_DEFAULT"
+    if spec != "SYMMETRIC_DEFAULT":
+        return  # AWS rotates only symmetric encryption keys
+    if args.props.get("enableKeyRotation") is not True:
+        report_violation("enableKeyRotation is not true: symmetric KMS keys must rotate yearly")
+
+
+@KEYS_AND_LOGS.resource("log-group-retention", "CloudWatch log groups have a retention period.")
+def log_group_retention(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != LOG_GROUP:
+        return
+    days = args.props.get("retentionInDays")
+    if not isinstance(days, (int, float)) or days <= 0:
+        report_violation(f"retentionInDays is {days!r}: log groups must expire their events (set a retention)")

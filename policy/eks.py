@@ -1,0 +1,298 @@
+"""EKS: the node groups (and the launch templates nodes boot from), the cluster, and the add-ons installed into
+it with Helm, with the IAM they are given (ExternalDNS's Route 53 scope, IRSA trust).
+
+pulumi-eks components are judged on the render, where their inputs are visible; under the engine they have none
+and their `aws:eks/*` children are judged instead (see policy/common.py).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from .common import (
+    IAM_POLICY_TYPES,
+    IAM_ROLE,
+    Area,
+    Props,
+    action_granted,
+    as_list,
+    as_map,
+    dependencies,
+    dig,
+    has_key,
+    is_world,
+    json_doc,
+    known,
+    set_or_unknown,
+    statements,
+)
+
+NODE_GROUPS = Area("EKS node groups, launch templates")
+CLUSTER = Area("EKS cluster")
+ADDONS = Area("EKS add-ons: Helm, ExternalDNS, IRSA")
+
+EKS_CLUSTER_COMPONENT = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP_COMPONENT = "eks:index:ManagedNodeGroup"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_GROUP_TYPES = (NODE_GROUP_COMPONENT, NODE_GROUP)
+SUBNET = "aws:ec2/subnet:Subnet"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+PUBLIC_SUBNET_TAG = "kubernetes.io/role/elb"
+REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
+ZONE_CHANGE_ACTION = "route53:changeresourcerecordsets"
+ANY_ZONE_PROBES = tuple(f"arn:{p}:route53:::hostedzone/ZPOLICYPROBE0000000" for p in ("aws", "aws-cn", "aws-us-gov"))
+EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+# --- node groups --------------------------------------------------------------------------------------------
+def _is_public_subnet(props: Props) -> bool:
+    ok_tags, tags = known(lambda: dict(as_map(props.get("tags"))))
+    ok_map, map_public = known(lambda: props.get("mapPublicIpOnLaunch"))
+    return bool((ok_tags and PUBLIC_SUBNET_TAG in tags) or (ok_map and map_public is True))
+
+
+@NODE_GROUPS.stack("eks-nodes-in-private-subnets", "EKS node groups declare their subnets and none of them is "
+                                                   "public (tagged kubernetes.io/role/elb or mapping public IPs).")
+def eks_nodes_in_private_subnets(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Every node group declares its subnets and none of them is public.
+
+    Public subnets are those tagged `kubernetes.io/role/elb` (network.py tags every public subnet so, for the
+    ALB controller) or launching instances with public IPs (`mapPublicIpOnLaunch`). A node group's subnets are
+    matched two ways: by id (a subnet's `id` output; the tests feed each subnet's props as its inputs plus
+    `{"id": <its id>}`), and by the subnet resources its `subnetIds` property depends on
+    (`property_dependencies`), which still works at a first preview, when every subnet id is unknown.
+
+    Under the engine a stack policy sees outputs: the pulumi-eks `eks:index:ManagedNodeGroup` component's
+    outputs do not include its inputs, so it is judged only when they do ("cluster", a required input, is
+    present); its `aws:eks/nodeGroup:NodeGroup` child always is.
+    """
+    public_by_id: dict[str, str] = {}
+    public_urns: dict[str, str] = {}
+    for r in args.resources:
+        if r.resource_type != SUBNET or not _is_public_subnet(r.props):
+            continue
+        public_urns[r.urn] = r.name
+        ok, subnet_id = known(lambda r=r: r.props.get("id"))
+        if ok and isinstance(subnet_id, str) and subnet_id:
+            public_by_id[subnet_id] = r.name
+
+    for r in args.resources:
+        if r.resource_type not in NODE_GROUP_TYPES:
+            continue
+        if r.resource_type == NODE_GROUP_COMPONENT and not has_key(r.props, "cluster"):
+            continue  # the component's outputs, not its inputs: the NodeGroup child is checked
+        public: list[str] = [d.name for d in dependencies(r, "subnetIds") if d.urn in public_urns]
+        ok, subnet_ids = known(lambda r=r: r.props.get("subnetIds"))
+        if ok:
+            # not as_list(): listing the ids would read the (possibly unknown) elements
+            items = subnet_ids if isinstance(subnet_ids, Sequence) and not isinstance(subnet_ids, str) else (
+                [] if subnet_ids is None else [subnet_ids])
+            if len(items) == 0:
+                report_violation(
+                    f"node group {r.name!r} declares no subnetIds: it must name its (private) subnets explicitly "
+                    "(pulumi-eks would otherwise use all the cluster's subnets, public ones included)", r.urn)
+                continue
+            for i in range(len(items)):
+                ok_item, sid = known(lambda items=items, i=i: items[i])
+                if ok_item and sid in public_by_id:
+                    public.append(public_by_id[sid])
+        if public:
+            names = ", ".join(sorted(set(public)))
+            report_violation(f"node group {r.name!r} places nodes in public subnet(s) {names}: "
+                             "worker nodes must run only in private subnets", r.urn)
+
+
+@NODE_GROUPS.resource("launch-template-imdsv2", "Launch templates require IMDSv2 (httpTokens required) with a PUT "
+                                                "response hop limit of 1.")
+def launch_template_imdsv2(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    md = as_map(args.props.get("metadataOptions"))
+    if md.get("httpTokens") != "required":
+        report_violation(f"metadataOptions.httpTokens is {md.get('httpTokens')!r}: it must be 'required' "
+                         "(IMDSv2 only)")
+    if md.get("httpPutResponseHopLimit") != 1:
+        report_violation(f"metadataOptions.httpPutResponseHopLimit is {md.get('httpPutResponseHopLimit')!r}: "
+                         "it must be 1 so pods cannot reach the node's instance credentials")
+
+
+@NODE_GROUPS.resource("launch-template-encrypted-volumes", "Launch templates declare their EBS volumes encrypted.")
+def launch_template_encrypted_volumes(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    mappings = [as_map(m) for m in as_list(args.props.get("blockDeviceMappings"))]
+    ebs = [(str(m.get("deviceName")), as_map(m.get("ebs"))) for m in mappings if has_key(m, "ebs")]
+    if not ebs:
+        report_violation("blockDeviceMappings declares no EBS volume: declare the root volume with "
+                         "encrypted 'true' (otherwise its encryption depends on the AMI and account defaults)")
+    for device, volume in ebs:
+        if str(volume.get("encrypted")).lower() != "true":
+            report_violation(f"EBS volume {device} is not encrypted (ebs.encrypted must be 'true')")
+
+
+# --- cluster ------------------------------------------------------------------------------------------------
+def _hidden_component(args: ResourceValidationArgs) -> bool:
+    """True for a pulumi-eks component whose inputs the engine does not see (its children are checked)."""
+    return args.resource_type in (EKS_CLUSTER_COMPONENT, NODE_GROUP_COMPONENT) and len(args.props) == 0
+
+
+@CLUSTER.resource("eks-secrets-encryption", "EKS clusters envelope-encrypt Kubernetes secrets with a KMS key.")
+def eks_secrets_encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if _hidden_component(args):
+        return
+    props = args.props
+    if args.resource_type == EKS_CLUSTER_COMPONENT:
+        if not set_or_unknown(lambda: props.get("encryptionConfigKeyArn")):
+            report_violation("encryptionConfigKeyArn is not set: Kubernetes secrets must be envelope-encrypted "
+                             "with a KMS key")
+    elif args.resource_type == EKS_CLUSTER:
+        configs = [as_map(c) for c in as_list(props.get("encryptionConfig"))]
+        secrets = [c for c in configs if "secrets" in as_list(c.get("resources"))]
+        if not secrets:
+            report_violation("encryptionConfig does not cover resources ['secrets']: Kubernetes secrets must be "
+                             "envelope-encrypted with a KMS key")
+        elif not any(set_or_unknown(lambda c=c: dig(c, "provider", "keyArn")) for c in secrets):
+            report_violation("encryptionConfig for 'secrets' has no provider.keyArn (KMS key)")
+
+
+@CLUSTER.resource("eks-control-plane-logs", "EKS clusters send at least the api, audit and authenticator control "
+                                            "plane logs to CloudWatch.")
+def eks_control_plane_logs(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in (EKS_CLUSTER_COMPONENT, EKS_CLUSTER) or _hidden_component(args):
+        return
+    enabled = {str(t) for t in as_list(args.props.get("enabledClusterLogTypes"))}
+    missing = [t for t in REQUIRED_LOG_TYPES if t not in enabled]
+    if missing:
+        report_violation(f"enabledClusterLogTypes lacks {', '.join(missing)}: the control plane must log at least "
+                         f"{', '.join(REQUIRED_LOG_TYPES)}")
+
+
+@CLUSTER.resource("eks-public-endpoint-restricted", "A public EKS API endpoint is reachable only from a non-empty "
+                                                    "allow-list of CIDRs without 0.0.0.0/0 or ::/0.")
+def eks_public_endpoint_restricted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in (EKS_CLUSTER_COMPONENT, EKS_CLUSTER) or _hidden_component(args):
+        return
+    where = args.props if args.resource_type == EKS_CLUSTER_COMPONENT else as_map(args.props.get("vpcConfig"))
+    prefix = "" if args.resource_type == EKS_CLUSTER_COMPONENT else "vpcConfig."
+    if where.get("endpointPublicAccess") is False:  # EKS and pulumi-eks both default to a public endpoint
+        return
+    cidrs = [str(c) for c in as_list(where.get("publicAccessCidrs"))]
+    if not cidrs:
+        report_violation(f"the API endpoint is public with no {prefix}publicAccessCidrs (EKS then allows "
+                         "0.0.0.0/0): list the networks allowed to reach it, or disable endpointPublicAccess")
+    open_to_all = [c for c in cidrs if is_world(c)]
+    if open_to_all:
+        report_violation(f"{prefix}publicAccessCidrs contains {', '.join(open_to_all)}: the public API endpoint "
+                         "must be restricted to an allow-list")
+    invalid = [c for c in cidrs if c not in open_to_all and not _valid_cidr(c)]
+    if invalid:
+        report_violation(f"{prefix}publicAccessCidrs has invalid CIDR(s) {', '.join(invalid)}")
+
+
+def _valid_cidr(cidr: str) -> bool:
+    try:
+        ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return "/" in cidr
+
+
+# --- add-ons: ExternalDNS scoped to its zone, Helm charts pinned, IRSA trust --------------------------------
+def _any_zone(resource: str) -> bool:
+    return any(fnmatch.fnmatchcase(probe, resource) for probe in ANY_ZONE_PROBES)
+
+
+@ADDONS.resource("route53-changes-scoped", "IAM policies grant route53:ChangeResourceRecordSets only on named "
+                                           "hosted zones, never on * or hostedzone/*.")
+def route53_changes_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in IAM_POLICY_TYPES:
+        return
+    doc = json_doc(args.props.get("policy"))
+    if doc is None:
+        report_violation("the policy document is not a JSON object, so its Route 53 scope cannot be checked")
+        return
+    for i, st in enumerate(statements(doc)):
+        if not action_granted(st, ZONE_CHANGE_ACTION):
+            continue
+        sid = st.get("Sid") or f"#{i}"
+        if "NotResource" in st:
+            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets with NotResource, i.e. on "
+                             "every other hosted zone: name the zone ARN(s) in Resource")
+            continue
+        wide = [str(r) for r in as_list(st.get("Resource")) if _any_zone(str(r))]
+        if wide:
+            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets on {', '.join(wide)}: "
+                             "record changes must be limited to named hosted zone ARN(s)")
+
+
+def _is_external_dns(props: Props) -> bool:
+    chart = str(props.get("chart") or "")
+    return chart.rstrip("/").rsplit("/", 1)[-1] == "external-dns"
+
+
+@ADDONS.resource("external-dns-filtered", "The ExternalDNS release sets domainFilters and a --zone-id-filter.")
+def external_dns_filtered(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in HELM_TYPES or not _is_external_dns(args.props):
+        return
+    values = as_map(args.props.get("values"))
+    filters = [d for d in as_list(values.get("domainFilters")) if d]
+    if not filters:
+        report_violation("values.domainFilters is empty: ExternalDNS must be limited to the stack's domain")
+    extra = values.get("extraArgs")
+    if isinstance(extra, Mapping):  # newer charts also accept a map of flag -> value
+        zone_ids = [str(v) for k, v in extra.items() if str(k).lstrip("-") == "zone-id-filter" and v]
+    else:
+        zone_ids = [str(a).split("=", 1)[1] for a in as_list(extra)
+                    if str(a).startswith("--zone-id-filter=") and str(a).split("=", 1)[1]]
+    if not zone_ids:
+        report_violation("values.extraArgs has no --zone-id-filter=<zone id>: ExternalDNS must be limited to "
+                         "the stack's hosted zone")
+
+
+@ADDONS.resource("helm-chart-pinned", "Helm releases pin an exact chart version.")
+def helm_chart_pinned(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in HELM_TYPES or not args.props:
+        return
+    version = args.props.get("version")
+    if not isinstance(version, str) or not EXACT_VERSION.match(version):
+        report_violation(f"chart {args.props.get('chart')!r} version {version!r} is not an exact version "
+                         "(x.y.z): releases must be pinned, never empty or a range")
+
+
+@ADDONS.resource("irsa-trust-scoped", "IRSA (web identity) trust policies require an exact :sub service account "
+                                      "and :aud sts.amazonaws.com.")
+def irsa_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != IAM_ROLE:
+        return
+    doc = json_doc(args.props.get("assumeRolePolicy"))
+    if doc is None:
+        return  # not JSON: AWS rejects it anyway
+    for i, st in enumerate(statements(doc)):
+        federated = [str(p) for p in as_list(as_map(st.get("Principal")).get("Federated"))]
+        if not any("oidc-provider/" in p for p in federated):
+            continue
+        if not action_granted(st, "sts:assumerolewithwebidentity"):
+            continue
+        sid = st.get("Sid") or f"#{i}"
+        conditions = as_map(st.get("Condition"))
+        exact = {str(k): v for k, v in as_map(conditions.get("StringEquals")).items()}
+        like = {str(k): v for k, v in as_map(conditions.get("StringLike")).items()}
+        subs = [v for k, v in exact.items() if k.endswith(":sub")]
+        like_subs = [v for k, v in like.items() if k.endswith(":sub")]
+        auds = [v for k, v in {**like, **exact}.items() if k.endswith(":aud")]
+        if not subs and not like_subs:
+            report_violation(f"web-identity statement {sid} has no <issuer>:sub condition: any service account "
+                             "of the cluster could assume the role")
+        wildcard = [str(x) for v in like_subs for x in as_list(v) if any(ch in str(x) for ch in "*?")]
+        if wildcard:
+            report_violation(f"web-identity statement {sid} matches :sub with wildcard(s) {', '.join(wildcard)}: "
+                             "name exactly one system:serviceaccount:<namespace>:<name>")
+        if not auds or any(str(a) != "sts.amazonaws.com" for v in auds for a in as_list(v)):
+            report_violation(f"web-identity statement {sid} must require <issuer>:aud = sts.amazonaws.com")
