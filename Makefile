@@ -78,12 +78,13 @@ bench: venv checkov-venv
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis
 
-# Review without credentials (README "Reviewing a change"). `policy` is also a folder: phony, so it always runs.
+# Review without credentials (docs/review.md). `policy` is also a folder: phony, so it always runs.
 .PHONY: policy review review-sample
 policy: venv
 	$(PY) -m tools.review.policy_report --stack $(STACK) $(if $(FORMAT),--format $(FORMAT))
-# The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md.
+# The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md;
+# review-sample rewrites the sample comment in docs/review-sample.md.
 review: venv
 	$(PY) -m tools.review.review $(if $(BASE),--base $(BASE)) --out build/review
 review-sample: venv
-	$(PY) -m tools.review.review --readme-sample
+	$(PY) -m tools.review.review --sample

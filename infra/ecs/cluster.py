@@ -72,7 +72,7 @@ class EcsCluster(pulumi.ComponentResource):
     capacity: Ec2Capacity | None
     association: aws.ecs.ClusterCapacityProviders
     """Services depend on it: they are deleted before their capacity providers leave the cluster. Hence an update
-    dropping a provider a service still uses (ecsCapacity ec2 -> fargate) deadlocks: README "Changing
+    dropping a provider a service still uses (ecsCapacity ec2 -> fargate) deadlocks: docs/operations.md "Changing
     `ecsCapacity` from `ec2` to `fargate`"."""
 
     def __init__(self, name: str, args: EcsClusterArgs, opts: pulumi.ResourceOptions | None = None):

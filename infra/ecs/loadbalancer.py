@@ -74,8 +74,8 @@ class AppLoadBalancer(pulumi.ComponentResource):
         self.listeners = self._listeners(name, args, alb, target_group)
         # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
         # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
-        # default policy sync would delete the record it still owns while the EKS side is deleted): README
-        # "Switching an existing stack from EKS to ECS".
+        # default policy sync would delete the record it still owns while the EKS side is deleted):
+        # docs/operations.md "Switching an existing stack from EKS to ECS".
         aws.route53.Record(
             f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
             aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)

@@ -195,8 +195,8 @@ def test_leaving_ec2_capacity_is_documented(ec2: Plan, fargate: Plan) -> None:
     assert provider not in fargate.one(CAPACITY)["inputs"]["capacityProviders"]
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], ec2.one(CAPACITY)["urn"])
     assert fargate.depends_on(fargate.one(SERVICE)["urn"], fargate.one(CAPACITY)["urn"])
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Changing `ecsCapacity` from `ec2` to `fargate`", 1)[1].split("\n#", 1)[0]
+    page = (ROOT / "docs" / "operations.md").read_text()
+    section = page.split("## Changing `ecsCapacity` from `ec2` to `fargate`", 1)[1].split("\n#", 1)[0]
     move, wait, switch = (section.index(s) for s in (
         "aws ecs update-service", "aws ecs wait services-stable", "webstack:ecsCapacity fargate"))
     assert move < wait < switch and "capacityProvider=FARGATE" in section
@@ -463,8 +463,8 @@ def test_switch_from_eks_keeps_the_record(dev: Plan) -> None:
     (release,) = [r["inputs"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")
                   if r["inputs"]["name"] == "external-dns"]
     assert release["values"]["policy"] == "sync", "the premise: the EKS runtime deletes the records it owns"
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
+    page = (ROOT / "docs" / "operations.md").read_text()
+    section = page.split("## Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
     first, second = section.index("externalDnsPolicy upsert-only"), section.index("webstack:runtime ecs")
     assert first < second, "upsert-only before the runtime switch"
     assert "pulumi up --refresh" in section

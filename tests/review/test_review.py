@@ -139,13 +139,14 @@ def test_changed_diagrams_are_collected(tmp_path: Path) -> None:
     assert "architecture diagram changed" in text and "`architecture-diagram`" in text
 
 
-def test_readme_sample_is_current(dev: Plan, prod: Plan, variant) -> None:  # type: ignore[no-untyped-def]
-    """The README's sample comment is the composer's output for the test stacks (`make review-sample`)."""
+def test_sample_comment_is_current(dev: Plan, prod: Plan, variant) -> None:  # type: ignore[no-untyped-def]
+    """docs/review-sample.md's sample comment is the composer's output for the test stacks (`make review-sample`)."""
     changed = variant("dev", **{k.split(":")[1]: v for k, v in rv.SAMPLE_CHANGE.items()})
     block = rv.sample_block([rv.SamplePair("dev", dev, changed), rv.SamplePair("prod", prod, prod)])
-    readme = (ROOT / "README.md").read_text()
-    start, end = readme.index(rv.SAMPLE_BEGIN), readme.index(rv.SAMPLE_END) + len(rv.SAMPLE_END)
-    assert readme[start:end] == block, "stale sample: run `make review-sample`"
+    assert rv.SAMPLE_FILE == ROOT / "docs" / "review-sample.md"
+    page = rv.SAMPLE_FILE.read_text()
+    start, end = page.index(rv.SAMPLE_BEGIN), page.index(rv.SAMPLE_END) + len(rv.SAMPLE_END)
+    assert page[start:end] == block, "stale sample: run `make review-sample`"
     # what a reviewer must find in it
     assert rv.MARKER in block and "## Stack `dev`" in block and "## Stack `prod`" in block
     assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block

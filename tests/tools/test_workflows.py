@@ -360,8 +360,8 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     """EKS makes only the cluster's creator admin (pulumi-eks sets bootstrapClusterCreatorAdminPermissions): when the
     first deploy ran from `make up`, every CI `pulumi up` reaches the Kubernetes API as the CI role and is refused
     unless the one-time setup lists that role in the stack's adminPrincipalArns."""
-    readme = (ROOT / "README.md").read_text()
-    setup = readme[readme.index("One-time setup:"):readme.index("### CI runners that can reach the cluster")]
+    page = (ROOT / "docs" / "ci.md").read_text()
+    setup = page[page.index("One-time setup:"):page.index("### CI runners that can reach the cluster")]
     items = re.split(r"\n(?=\d+\. )", setup)[1:]  # the numbered steps, each with its continuation lines
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"

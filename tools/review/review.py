@@ -206,9 +206,10 @@ def write_review(reviews: list[StackReview], out: Path, *, base: str, head: str,
     return comment
 
 
-# --- the README's sample --------------------------------------------------------------------------------
+# --- the sample comment in docs/ --------------------------------------------------------------------------
 SAMPLE_BEGIN = "<!-- review-sample:begin (make review-sample) -->"
 SAMPLE_END = "<!-- review-sample:end -->"
+SAMPLE_FILE = ROOT / "docs" / "review-sample.md"  # the page that shows the sample (`make review-sample`)
 SAMPLE_CHANGE = {"webstack:natStrategy": "per-az"}  # what the sample's pull request changes in the dev stack
 
 
@@ -246,12 +247,13 @@ def sample_pairs() -> list[SamplePair]:
     return [SamplePair("dev", dev, render("dev", SAMPLE_CHANGE, stacks=TEST_STACKS)), SamplePair("prod", prod, prod)]
 
 
-def update_readme_sample(readme: Path, block: str) -> bool:
-    text = readme.read_text()
+def update_sample(page: Path, block: str) -> bool:
+    """Replace the sample block between its markers in `page`; True if it changed."""
+    text = page.read_text()
     start, end = text.index(SAMPLE_BEGIN), text.index(SAMPLE_END) + len(SAMPLE_END)
     new = text[:start] + block + text[end:]
     if new != text:
-        readme.write_text(new)
+        page.write_text(new)
     return new != text
 
 
@@ -262,12 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", default=None,
                         help="folder of the Pulumi.<stack>.yaml files relative to the root (default: the root's)")
     parser.add_argument("--stack", action="append", help="review only this stack (repeatable)")
-    parser.add_argument("--readme-sample", action="store_true",
-                        help="regenerate the README's sample comment from the test stacks, then exit")
+    parser.add_argument("--sample", action="store_true",
+                        help="regenerate the sample comment in docs/review-sample.md from the test stacks, then exit")
     args = parser.parse_args(argv)
-    if args.readme_sample:
-        changed = update_readme_sample(ROOT / "README.md", sample_block(sample_pairs()))
-        print("README.md sample comment " + ("updated" if changed else "already current"))
+    if args.sample:
+        changed = update_sample(SAMPLE_FILE, sample_block(sample_pairs()))
+        print(f"{SAMPLE_FILE.relative_to(ROOT)} sample comment " + ("updated" if changed else "already current"))
         return 0
     base = args.base or default_base(ROOT)[0]
     base_sha, head_sha = git(ROOT, "rev-parse", "--short=12", base), git(ROOT, "rev-parse", "--short=12", "HEAD")
