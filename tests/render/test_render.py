@@ -13,7 +13,8 @@ import yaml
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, redact, render
 from tools.render.__main__ import main, write_plan
 
-KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state"}
+KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state",
+        "aliases"}
 OPTIONS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges"}
 
 
@@ -36,6 +37,7 @@ def test_resources_json_follows_the_contract(written: Path, dev: Plan) -> None:
         assert r["parent"] is None or r["parent"] in urns or r["parent"].endswith("pulumi:pulumi:Stack::webstack-dev")
         assert all(d in urns for d in r["dependencies"]), r["urn"]
         assert r["provider"] is None or r["provider"].rsplit("::", 1)[0] in urns, r["urn"]
+        assert isinstance(r["aliases"], list) and all(a.startswith("urn:pulumi:") for a in r["aliases"]), r["urn"]
     # registration order: every component comes before its children
     position = {r["urn"]: i for i, r in enumerate(resources)}
     assert all(position[r["parent"]] < position[r["urn"]] for r in resources if r["parent"] in position)

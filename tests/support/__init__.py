@@ -1,6 +1,7 @@
 """What the tests share: renders of the committed test stacks (once per session), the policy-pack harness
-(`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`)
-and the ECS API mapping (`ecs_api`). Tests import from here, never from another test module."""
+(`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`),
+the ECS API mapping (`ecs_api`) and tiny programs to render (`programs`). Tests import from here, never from another
+test module."""
 
 from __future__ import annotations
 
