@@ -54,6 +54,7 @@ policy-docs: venv
 	$(PY) -m tools.policy_docs
 
 # Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
+# `make diff STACK=all`: the plan diff of every root stack and every test stack (tests/stacks), a line each at the end.
 .PHONY: diff cost
 diff: venv
 	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))

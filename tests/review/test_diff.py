@@ -14,16 +14,22 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.support.programs import network, program
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
 from tools.render.fakes import FakeCloud
 from tools.review import diff as diff_module
 from tools.review.diff import (
     PlanDiff,
+    StackDiff,
     default_base,
+    diff_all,
     diff_plans,
     diff_values,
+    find_moves,
+    format_all,
     format_markdown,
     format_text,
+    render_pair,
     render_trees,
 )
 
@@ -353,3 +359,115 @@ def test_a_commit_changing_one_config_key_shows_exactly_that_change(cli_runs: di
     assert [line for line in lines if line[:2] in ("+ ", "- ", "~ ")] == [
         "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes"]
     assert [line.strip() for line in lines if line.startswith("    ")] == ["inputs.scalingConfig.desiredSize: 2 -> 3"]
+
+
+# --- moves: a new URN whose aliases claim a removed one --------------------------------------------------------------
+
+def moved_pair(cidr: str = "10.0.0.0/16") -> tuple[Plan, Plan]:
+    """A VPC renamed `vpc-old` -> `vpc-new` with an alias (the fakes give it another mock id), and a subnet that
+    references it by id and depends on it."""
+    def stack(name: str, vpc_id: str, aliases: list[str], cidr: str) -> Plan:
+        vpc = res(name, "aws:ec2/vpc:Vpc", {"cidrBlock": cidr}, rid=vpc_id)
+        vpc["aliases"] = aliases
+        subnet = res("sub", inputs={"vpcId": vpc_id})
+        subnet["dependencies"] = [vpc["urn"]]
+        return plan(vpc, subnet)
+
+    old_urn = "urn:pulumi:s::webstack::aws:ec2/vpc:Vpc::vpc-old"
+    return (stack("vpc-old", "vpc-0123456789abcdef0", [], "10.0.0.0/16"),
+            stack("vpc-new", "vpc-0fedcba9876543210", [old_urn], cidr))
+
+
+def test_a_resource_claiming_a_removed_urn_by_alias_is_moved_not_replaced() -> None:
+    d = diff_plans(*moved_pair())
+    assert not d.added and not d.removed and not d.changed  # the subnet's id and dependency follow the move
+    ((old, change),) = [(m.old.key, m.change) for m in d.moved]
+    assert (old, change.ref.key, change.changes) == ("aws:ec2/vpc:Vpc::vpc-old", "aws:ec2/vpc:Vpc::vpc-new", ())
+    text = format_text(d)
+    assert "0 to add, 0 to remove, 0 to change, 1 moved." in text
+    assert "> aws:ec2/vpc:Vpc  aws:ec2/vpc:Vpc::vpc-old -> aws:ec2/vpc:Vpc::vpc-new (moved)" in text
+    markdown = format_markdown(d)
+    assert "<summary>1 moved (aliases: same cloud resources, new URNs)</summary>" in markdown
+    assert "- `aws:ec2/vpc:Vpc` `aws:ec2/vpc:Vpc::vpc-old` -> `aws:ec2/vpc:Vpc::vpc-new`" in markdown
+
+
+def test_a_moved_resource_shows_its_property_changes_too() -> None:
+    d = diff_plans(*moved_pair(cidr="10.9.0.0/16"))
+    assert not d.changed and [(c.path, c.old, c.new) for c in d.moved[0].change.changes] == [
+        ("inputs.cidrBlock", "10.0.0.0/16", "10.9.0.0/16")]
+    assert "    inputs.cidrBlock: 10.0.0.0/16 -> 10.9.0.0/16" in format_text(d)
+    markdown = format_markdown(d)
+    assert "<summary>moved <code>aws:ec2/vpc:Vpc</code> vpc-new (1 change(s))</summary>" in markdown
+    assert "<summary>0 to change, 1 moved with changes</summary>" in markdown
+
+
+def test_an_alias_claims_only_a_removed_urn_of_its_own_stack_once() -> None:
+    base, head = moved_pair()
+    twin = json.loads(json.dumps(head.resources[0]))
+    twin.update(urn=twin["urn"].replace("vpc-new", "vpc-twin"), name="vpc-twin")  # claims the same old URN, later
+    elsewhere = res("vpc-x", "aws:ec2/vpc:Vpc")
+    elsewhere["aliases"] = ["urn:pulumi:other::webstack::aws:ec2/subnet:Subnet::sub-gone"]  # another stack
+    gone = res("sub-gone")
+    d = diff_plans(plan(*base.resources, gone), plan(*head.resources, twin, elsewhere))
+    assert [m.change.ref.name for m in d.moved] == ["vpc-new"]
+    assert {r.name for r in d.added} == {"vpc-twin", "vpc-x"} and [r.name for r in d.removed] == ["sub-gone"]
+    assert find_moves(base, base) == {}  # the same plan: nothing to claim
+
+
+def _stack_diff(label: str, d: PlanDiff | None, error: str = "") -> StackDiff:
+    return StackDiff(label, d, error)
+
+
+def test_the_all_stacks_report_ends_with_one_line_a_script_can_test() -> None:
+    same = diff_plans(*moved_pair())
+    clean = format_all([_stack_diff("dev", diff_plans(plan(), plan())),
+                        _stack_diff("tests/stacks/dev", diff_plans(plan(), plan()))], "HEAD")
+    assert clean.splitlines()[-3:] == ["dev               No changes.", "tests/stacks/dev  No changes.",
+                                       "All 2 stacks: No changes."]
+    mixed = format_all([_stack_diff("dev", same), _stack_diff("prod", None, "boom")], "HEAD").splitlines()
+    assert "Plan diff of stack prod failed:" in mixed and "boom" in mixed
+    assert mixed[-3:] == ["dev   0 to add, 0 to remove, 0 to change, 1 moved.", "prod  render failed",
+                          "2 of 2 stacks change or failed: dev, prod."]
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A small program whose component type is renamed in the working tree, with and without an alias: `make diff
+    STACK=all` with the alias (a root stack and two test stacks), `make diff` of one stack without."""
+    repo = program(tmp_path_factory.mktemp("renamed") / "repo", network(),
+                   stacks=("dev", "tests/stacks/dev", "tests/stacks/prod"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    (repo / "__main__.py").write_text(network("test:index:Net", '[pulumi.Alias(type_="test:index:Network")]'))
+    everything, _ = diff_all("HEAD", repo)
+    (repo / "__main__.py").write_text(network("test:index:Net"))
+    base, head, _ = render_pair("dev", "HEAD", repo)
+    return {"all": everything, "without alias": diff_plans(base, head), "repo": repo}
+
+
+def test_a_component_type_renamed_with_an_alias_moves_it_and_its_children(renamed: dict[str, Any]) -> None:
+    results: list[StackDiff] = renamed["all"]
+    assert [r.label for r in results] == ["dev", "tests/stacks/dev", "tests/stacks/prod"]
+    for r in results:
+        assert r.diff is not None and not r.diff.added and not r.diff.removed and not r.diff.changed, r.label
+        assert [(m.old.key, m.change.ref.key) for m in r.diff.moved] == [
+            ("test:index:Network::net", "test:index:Net::net"),
+            ("test:index:Network$test:index:Vpc::net-vpc", "test:index:Net$test:index:Vpc::net-vpc"),
+            ("test:index:Network$test:index:Subnet::net-subnet", "test:index:Net$test:index:Subnet::net-subnet")]
+    text = format_all(results, "HEAD")
+    assert [line for line in text.splitlines() if line.startswith(("+ ", "- ", "~ "))] == []
+    assert text.count("(moved)") == 9 and text.splitlines()[-1] == (
+        "3 of 3 stacks change or failed: dev, tests/stacks/dev, tests/stacks/prod.")
+    assert len(_git(renamed["repo"], "worktree", "list").splitlines()) == 1  # the one base worktree is gone
+
+
+def test_the_same_rename_without_an_alias_deletes_and_creates(renamed: dict[str, Any]) -> None:
+    d: PlanDiff = renamed["without alias"]
+    assert not d.moved
+    # what depends on the component now waits for new resources (with the alias, this change did not show)
+    assert {c.ref.name: {ch.path for ch in c.changes} for c in d.changed} == {"peer": {"dependencies[]"}}
+    assert [r.key for r in d.removed] == ["test:index:Network::net", "test:index:Network$test:index:Vpc::net-vpc",
+                                          "test:index:Network$test:index:Subnet::net-subnet"]
+    assert [r.key for r in d.added] == [k.replace("Network", "Net") for k in (r.key for r in d.removed)]
+    assert "3 to add, 3 to remove, 1 to change." in format_text(d)

@@ -1,7 +1,8 @@
 """What the tests share: renders of the committed test stacks (once per session), the policy-pack harness
 (`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`),
-the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`) and the check that a wiring
-function copies config to Args (`carried`). Tests import from here, never from another test module."""
+the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`), tiny programs to render
+(`programs`) and the check that a wiring function copies config to Args (`carried`). Tests import from here, never
+from another test module."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import runpy
 import sys
@@ -85,7 +84,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import stack as pstack
-    from pulumi.runtime.settings import SETTINGS
+    from pulumi.runtime.settings import SETTINGS, _shutdown_callbacks
 
     from .fakes import FakeCloud
     from .monitor import CapturingMonitor
@@ -98,7 +97,6 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet_about_unretrieved)
     asyncio.set_event_loop(loop)
-    failed = False
     # The SDK tracks pending outputs in one process-wide set: drop what an earlier (failed) render left.
     with SETTINGS.lock:
         SETTINGS.outputs.clear()
@@ -124,9 +122,13 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
         try:
             outputs = loop.run_until_complete(run())
         except Exception as err:
-            failed = True
             raise RenderError(f"{type(err).__name__}: {err}", monitor.ordered()) from err
     finally:
+        # The SDK serves the program's transforms from a gRPC server bound to this loop; `pulumi.runtime.run`
+        # stops it at the end (stack.run_pulumi_func), runpy does not. Left running, it keeps gRPC's poller thread
+        # alive until interpreter exit, which then reports on a closed loop through sys.excepthook after stderr is
+        # gone: the bare "Error in sys.excepthook: / Original exception was:" lines after a test run.
+        loop.run_until_complete(_shutdown_callbacks())
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
@@ -136,10 +138,6 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
             SETTINGS.outputs.clear()
         loop.close()
         asyncio.set_event_loop(None)
-        if failed:
-            # Every output that depended on the failure failed too; collect those futures now, with this loop's
-            # quiet handler, rather than at interpreter exit (where they print "Error in sys.excepthook" noise).
-            gc.collect()
     invokes = sorted(({"token": c["token"], "args": redact(c["args"])} for c in fake.calls),
                      key=lambda c: (c["token"], json.dumps(c["args"], sort_keys=True)))
     return Plan(stack=stack, resources=monitor.ordered(), invokes=invokes, outputs=outputs, config=redact(config))

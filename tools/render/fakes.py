@@ -44,6 +44,29 @@ _ID_PREFIX = {
 }
 
 
+# Children pulumi-eks declares inside its components, which the mock never sees (no provider runs): the access entries,
+# which the program's transforms alias. pulumi/pulumi-eks nodejs/eks/cluster/authenticationMode.ts createAccessEntries
+# (called by createCore with the Cluster as parent): `<cluster>-<key>` under the component, each of its policy
+# associations `<cluster>-<key>-<policy>` under that entry.
+ACCESS_ENTRY, ACCESS_POLICY = ("aws:eks/accessEntry:AccessEntry",
+                               "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+
+
+def remote_children(typ: str, name: str, inputs: dict[str, Any]) -> list[tuple[str, str, int | None, dict]]:
+    """(type, name, index of the parent in this list or None for the component, inputs) of each modelled child."""
+    if typ != "eks:index:Cluster":
+        return []
+    out: list[tuple[str, str, int | None, dict]] = []
+    for key, entry in sorted((inputs.get("accessEntries") or {}).items()):
+        entry = entry if isinstance(entry, dict) else {}
+        out.append((ACCESS_ENTRY, f"{name}-{key}", None, dict(entry)))
+        parent = len(out) - 1
+        for policy, association in sorted((entry.get("accessPolicies") or {}).items()):
+            out.append((ACCESS_POLICY, f"{name}-{key}-{policy}", parent,
+                        dict(association) if isinstance(association, dict) else {}))
+    return out
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 

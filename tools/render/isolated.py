@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 TOOLS_ROOT = HERE.parents[1]  # the tree this engine belongs to
 # Every engine module, imported before any tree's folder is on sys.path: a tree with a `tools` package of its own
 # (a later or earlier layout) can never shadow one of them. The engine imports nothing of the program.
-ENGINE_MODULES = ("tools.render", "tools.render.engine", "tools.render.fakes", "tools.render.monitor",
-                  "tools.render.plan", "tools.render.values")
+ENGINE_MODULES = ("tools.render", "tools.render.aliases", "tools.render.engine", "tools.render.fakes",
+                  "tools.render.monitor", "tools.render.plan", "tools.render.values")
 
 
 def _load_engine() -> Any:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any
 
 import pulumi
+from pulumi.runtime import mocks as pmocks
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 
+from .aliases import Spec, engine_urn, resolve, spec_of_option, specs_of_request
+from .fakes import remote_children
 from .values import redact, secret_digests
 
 _RESOURCE_REFERENCES = resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
 
 
 class CapturingMonitor(MockMonitor):
-    """Stock MockMonitor plus a capture of each RegisterResource request.
+    """Stock MockMonitor plus a capture of each RegisterResource request, with the engine's URNs and aliases.
 
     Resource references are switched off: with them, resources passed into remote components
     (pulumi-eks) are rehydrated on another event loop and renders fail or hang intermittently
@@ -28,6 +32,12 @@ class CapturingMonitor(MockMonitor):
         self._lock = threading.Lock()
         self._captured: dict[str, dict[str, Any]] = {}
         self._construction: dict[tuple[str, str], int] = {}
+        self._aliases: dict[str, list[str]] = {}  # URN -> the old URNs it may claim, for its children to inherit
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The stock MockMonitor prefixes top-level resources with the Stack type and children with their parent's
+        # last type only: deployed URNs (and full-URN aliases copied from them) are the engine's.
+        return engine_urn(parent, type_, name, pulumi.get_project(), pulumi.get_stack())
 
     def SupportsFeature(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.id == "resourceReferences":
@@ -73,12 +83,43 @@ class CapturingMonitor(MockMonitor):
             },
             "inputs": redact(inputs),
             "state": redact(state),
+            "aliases": self._resolve(response.urn, request.type, request.name, request.parent or "",
+                                     specs_of_request(request)),
         }
+        if request.transforms and (children := self._child_aliases(response.urn, request, inputs)):
+            entry["childAliases"] = children
         if self._secret_salt and (digests := secret_digests(inputs, self._secret_salt)):
             entry["secretDigests"] = digests
         with self._lock:
             self._captured[response.urn] = entry
         return response
+
+    def _resolve(self, urn: str, type_: str, name: str, parent: str, specs: list[Spec]) -> list[str]:
+        """Resolve and remember `urn`'s aliases. A parent's RegisterResource returns (with its aliases recorded)
+        before any child can name it, so the parent's list is complete when a child reads it."""
+        with self._lock:
+            known = dict(self._aliases)
+        found = resolve(urn, type_, name, parent, specs, lambda u: known.get(u, []))
+        with self._lock:
+            self._aliases[urn] = found
+        return found
+
+    def _child_aliases(self, urn: str, request: Any, inputs: dict[str, Any]) -> dict[str, list[str]]:
+        """Aliases the remote component's transforms give the children its provider declares (modelled by
+        `remote_children`: the mock never sees them), as {child URN: old URNs}. The engine runs a component's
+        transforms on its children in order, each on the previous one's result."""
+        # The same lookup MockMonitor uses to fill MockResourceArgs.transforms (token -> the program's function).
+        transforms = pmocks._resolve_callbacks(request.transforms)
+        out: dict[str, list[str]] = {}
+        urns: list[str] = []
+        for typ, name, parent_index, props in remote_children(request.type, request.name, inputs):
+            parent = urn if parent_index is None else urns[parent_index]
+            child = engine_urn(parent, typ, name, pulumi.get_project(), pulumi.get_stack())
+            urns.append(child)
+            specs = _transformed_aliases(transforms, typ, name, props)
+            if aliases := self._resolve(child, typ, name, parent, specs):
+                out[child] = aliases
+        return out
 
     def ordered(self) -> list[dict[str, Any]]:
         """Registrations in program (construction) order, independent of RPC thread timing."""
@@ -87,3 +128,16 @@ class CapturingMonitor(MockMonitor):
             self._captured.values(),
             key=lambda r: (self._construction.get((r["type"], r["name"]), last), r["urn"]),
         )
+
+
+def _transformed_aliases(transforms: list[Any], typ: str, name: str, props: dict[str, Any]) -> list[Spec]:
+    opts = pulumi.ResourceOptions()
+    for transform in transforms:
+        result = transform(pulumi.ResourceTransformArgs(custom=True, type_=typ, name=name, props=props, opts=opts))
+        if inspect.iscoroutine(result):  # an async transform cannot run on the monitor's thread: not modelled
+            result.close()
+            continue
+        if result is not None:
+            props, opts = dict(result.props), result.opts or opts
+    specs = [spec_of_option(a) for a in opts.aliases or []]
+    return [s for s in specs if s is not None]

@@ -2,12 +2,12 @@
 
 Renders the base tree (a detached git worktree of REF, default the merge base with main) and the working tree with
 the SAME engine (this tree's `tools/render/`) in a fresh interpreter that never lets the two trees share a program
-module, and compares them: resources added, removed and changed by URN (stack-independent), property changes at
-nested paths, Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and removed, stack
-outputs. Mock-only values (fake ids, ARNs, computed
-outputs of tools/render/fakes.py, looked-up values) are replaced by symbolic references such as
-`<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret input is compared
-through a salted digest the render records (random salt per run, never written).
+module, and compares them: resources added, removed and changed by URN (stack-independent), resources moved (a new
+URN whose aliases claim a removed one: the engine keeps the cloud resource), property changes at nested paths,
+Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and removed, stack outputs. Mock-only
+values (fake ids, ARNs, computed outputs of tools/render/fakes.py, looked-up values) are replaced by symbolic
+references such as `<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret
+input is compared through a salted digest the render records (random salt per run, never written).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -75,6 +77,15 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class ResourceMove:
+    """A resource under a new URN that claims its old one by an alias: `pulumi up` neither deletes nor creates it."""
+
+    old: ResourceRef
+    change: ResourceChange
+    """The new resource and its property changes (none when it only moved)."""
+
+
+@dataclass(frozen=True)
 class IamChange:
     document: str
     added: tuple[Grant, ...]
@@ -91,10 +102,11 @@ class PlanDiff:
     iam: tuple[IamChange, ...] = ()
     outputs: tuple[PropertyChange, ...] = ()
     notes: tuple[str, ...] = ()
+    moved: tuple[ResourceMove, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.iam or self.outputs)
+        return not (self.added or self.removed or self.changed or self.moved or self.iam or self.outputs)
 
 
 # --- normalisation -------------------------------------------------------------------------------------------------
@@ -123,19 +135,22 @@ def _looks_mock(value: Any) -> bool:
             and any(c.isdigit() for c in value))
 
 
-def mock_values(plan: Plan) -> dict[str, str]:
+def mock_values(plan: Plan, moved: dict[str, str] | None = None) -> dict[str, str]:
     """Every value the fake cloud made up for this plan -> a symbolic name: resource ids, computed outputs
-    (ARNs, URLs, digests...) and looked-up values. Values the program itself put in its inputs are not mock."""
+    (ARNs, URLs, digests...) and looked-up values. Values the program itself put in its inputs are not mock.
+    A resource that `moved` (relative URN -> its new one) is named by its new name: the cloud resource stays."""
+    label = {old: new.split("::", 1)[1] for old, new in (moved or {}).items()}
     found: dict[str, set[str]] = {}
     # Real values the fakes also return (the region as a lookup's id, config values echoed back) stay visible.
     real = {plan.region} | {v for _, v in _leaves(plan.config) if isinstance(v, str)}
     for r in plan.resources:
         own = {v for _, v in _leaves(r["inputs"]) if isinstance(v, str)}
+        name = label.get(relative_urn(r["urn"]), r["name"])
         if _looks_mock(r.get("id")) and r["id"] not in own and not r["type"].startswith("kubernetes:"):
-            found.setdefault(r["id"], set()).add(f"<{r['name']}.id>")
+            found.setdefault(r["id"], set()).add(f"<{name}.id>")
         for path, v in _leaves(r.get("state") or {}):
             if _looks_mock(v) and v not in own:
-                found.setdefault(v, set()).add(f"<{r['name']}.{path}>")
+                found.setdefault(v, set()).add(f"<{name}.{path}>")
     fake = FakeCloud(plan.region)
     for call in plan.invokes:
         if call["token"] in _REAL_LOOKUPS:
@@ -150,14 +165,14 @@ def mock_values(plan: Plan) -> dict[str, str]:
     return {value: sorted(names)[0] for value, names in found.items() if value not in real}
 
 
-def _replacer(mapping: dict[str, str]):
+def _replacer(mapping: dict[str, str], urn: Callable[[str], str]):
     # Longest first: an ARN is replaced whole before the id inside it.
     pattern = re.compile("|".join(re.escape(v) for v in sorted(mapping, key=len, reverse=True))) if mapping else None
 
     def replace(value: Any) -> Any:
         if isinstance(value, str):
             if value.startswith("urn:pulumi:"):  # a resource passed to a remote component arrives as its URN
-                return relative_urn(value)
+                return urn(value)
             return pattern.sub(lambda m: mapping[m.group(0)], value) if pattern and value else value
         if isinstance(value, dict):
             return {k: replace(v) for k, v in value.items()}
@@ -179,17 +194,23 @@ def _mark_secrets(inputs: Any, digests: dict[str, str], path: str = "") -> Any:
     return inputs
 
 
-def normalise(plan: Plan) -> Plan:
+def normalise(plan: Plan, moved: dict[str, str] | None = None) -> Plan:
     """A copy of `plan` with stack-independent URNs, mock values replaced by symbolic names and secrets marked
-    by digest; `state` and ids (made up by the fakes) are dropped."""
-    replace = _replacer(mock_values(plan))
+    by digest; `state` and ids (made up by the fakes) are dropped. With `moved` (relative URN -> new relative URN),
+    the base of a diff speaks of each moved resource by its new URN and name, as the engine's snapshot does."""
+    moved = moved or {}
+
+    def urn(value: str) -> str:
+        return moved.get(relative_urn(value), relative_urn(value))
+
+    replace = _replacer(mock_values(plan, moved), urn)
     resources = []
     for r in plan.resources:
         resources.append({
-            "urn": relative_urn(r["urn"]), "type": r["type"], "name": r["name"], "custom": r["custom"],
-            "parent": relative_urn(r["parent"]) if r["parent"] else None,
-            "provider": relative_urn(r["provider"]) if r["provider"] else None,
-            "dependencies": sorted({relative_urn(d) for d in r["dependencies"]}),
+            "urn": urn(r["urn"]), "type": r["type"], "name": r["name"], "custom": r["custom"],
+            "parent": urn(r["parent"]) if r["parent"] else None,
+            "provider": urn(r["provider"]) if r["provider"] else None,
+            "dependencies": sorted({urn(d) for d in r["dependencies"]}),
             "options": r["options"],
             "inputs": _mark_secrets(replace(r["inputs"]), r.get("secretDigests") or {}),
         })
@@ -354,36 +375,70 @@ def _compared(r: dict[str, Any]) -> dict[str, Any]:
             "dependencies": r["dependencies"]}
 
 
+def _stack_prefix(urn: str) -> str:
+    return urn.split("::", 2)[0] + "::" + urn.split("::", 2)[1]
+
+
+def find_moves(base: Plan, head: Plan) -> dict[str, str]:
+    """Relative URN of each base resource the head keeps under a new URN -> that URN, as `pulumi up` pairs them:
+    in registration order, a new URN claims the first of its aliases (`aliases`, see tools/render/aliases.py) that
+    names a base resource gone from the head and not claimed yet. Aliases into another stack or project are not
+    moves within this one."""
+    before = {relative_urn(r["urn"]) for r in base.resources}
+    after = {relative_urn(r["urn"]) for r in head.resources}
+    gone = before - after
+    moves: dict[str, str] = {}
+    for r in head.resources:
+        new = relative_urn(r["urn"])
+        if new in before:
+            continue
+        for alias in r.get("aliases") or []:
+            old = relative_urn(alias)
+            if _stack_prefix(alias) == _stack_prefix(r["urn"]) and old in gone and old not in moves:
+                moves[old] = new
+                break
+    return moves
+
+
+def _resource_change(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
+    changes = diff_values(_compared(old), _compared(new))
+    if not changes:
+        return None
+    text = ""
+    if (a := _manifest(old)) is not None and (b := _manifest(new)) is not None:
+        text = _yaml_diff(a, b, new["name"] + ".yaml")
+    elif (a := _release(old)) is not None and (b := _release(new)) is not None:
+        text = _yaml_diff(a["values"], b["values"], new["name"] + "-values.yaml")
+    return ResourceChange(_ref(new), tuple(changes), text)
+
+
+def _ref(r: dict[str, Any]) -> ResourceRef:
+    return ResourceRef(r["urn"], r["type"], r["name"])
+
+
 def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     """What changes from the `base` plan to the `head` plan (both as `render()` returns them)."""
-    nb, nh = normalise(base), normalise(head)
+    moves = find_moves(base, head)
+    origin = {relative_urn(r["urn"]): r for r in base.resources}
+    nb, nh = normalise(base, moves), normalise(head)  # the base names a moved resource by its new URN
     before = {r["urn"]: r for r in nb.resources}
     after = {r["urn"]: r for r in nh.resources}
-
-    def ref(r: dict[str, Any]) -> ResourceRef:
-        return ResourceRef(r["urn"], r["type"], r["name"])
-
-    changed = []
+    changed, moved = [], []
+    for old_urn, urn in moves.items():
+        was = origin[old_urn]
+        change = _resource_change(before[urn], after[urn]) or ResourceChange(_ref(after[urn]), ())
+        moved.append(ResourceMove(ResourceRef(old_urn, was["type"], was["name"]), change))
     for urn, new in after.items():
-        old = before.get(urn)
-        if old is None:
-            continue
-        changes = diff_values(_compared(old), _compared(new))
-        if not changes:
-            continue
-        text = ""
-        if (a := _manifest(old)) is not None and (b := _manifest(new)) is not None:
-            text = _yaml_diff(a, b, new["name"] + ".yaml")
-        elif (a := _release(old)) is not None and (b := _release(new)) is not None:
-            text = _yaml_diff(a["values"], b["values"], new["name"] + "-values.yaml")
-        changed.append(ResourceChange(ref(new), tuple(changes), text))
+        if urn in before and urn not in moves.values() and (change := _resource_change(before[urn], new)):
+            changed.append(change)
     return PlanDiff(
         base=base.stack, head=head.stack,
-        added=tuple(ref(r) for u, r in after.items() if u not in before),
-        removed=tuple(ref(r) for u, r in before.items() if u not in after),
+        added=tuple(_ref(r) for u, r in after.items() if u not in before),
+        removed=tuple(_ref(r) for u, r in before.items() if u not in after),
         changed=tuple(changed),
         iam=tuple(diff_iam(nb, nh)),
         outputs=tuple(diff_values(nb.outputs, nh.outputs)),
+        moved=tuple(moved),
     )
 
 
@@ -443,9 +498,18 @@ def summary(d: PlanDiff) -> str:
     if d.empty:
         return "No changes."
     parts = [f"{len(d.added)} to add", f"{len(d.removed)} to remove", f"{len(d.changed)} to change"]
+    if d.moved:
+        parts.append(f"{len(d.moved)} moved")
     if d.iam:
         parts.append(f"IAM changes in {len(d.iam)} document(s)")
     return ", ".join(parts) + "."
+
+
+def _detail_lines(c: ResourceChange) -> list[str]:
+    lines = [f"    {_change_line(ch)}" for ch in _listed(c)]
+    if c.yaml_diff:
+        lines += ["    " + line for line in _SECRET_MARK.sub(SECRET, c.yaml_diff).splitlines()]
+    return lines
 
 
 def format_text(d: PlanDiff, title: str = "") -> str:
@@ -456,9 +520,10 @@ def format_text(d: PlanDiff, title: str = "") -> str:
         lines.append(f"- {r.type}  {r.key}")
     for c in d.changed:
         lines.append(f"~ {c.ref.type}  {c.ref.key}")
-        lines += [f"    {_change_line(ch)}" for ch in _listed(c)]
-        if c.yaml_diff:
-            lines += ["    " + line for line in _SECRET_MARK.sub(SECRET, c.yaml_diff).splitlines()]
+        lines += _detail_lines(c)
+    for m in d.moved:
+        lines.append(f"> {m.change.ref.type}  {m.old.key} -> {m.change.ref.key} (moved)")
+        lines += _detail_lines(m.change)
     if d.iam:
         lines.append("IAM permissions:")
         for doc in d.iam:
@@ -473,6 +538,19 @@ def format_text(d: PlanDiff, title: str = "") -> str:
 
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
+
+
+def _change_block(c: ResourceChange, mark: str) -> list[str]:
+    block = [f"<details><summary>{mark} <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))</summary>",
+             "", f"`{_md_escape(c.ref.key)}`", ""]
+    shown = _listed(c)
+    if shown:
+        block += ["| property | change |", "|---|---|"]
+        block += [f"| `{_md_escape(ch.path)}` | {_md_escape(_change_line(ch).split(': ', 1)[1])} |" for ch in shown]
+        block.append("")
+    if c.yaml_diff:
+        block += ["```diff", _SECRET_MARK.sub(SECRET, c.yaml_diff), "```", ""]
+    return [*block, "</details>", ""]
 
 
 def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
@@ -491,19 +569,13 @@ def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
             iam += [f"**{doc.document}**", "", "```diff", *_grant_lines(doc.added, "+"),
                     *_grant_lines(doc.removed, "-"), "```", ""]
         blocks.append([*iam, "</details>", ""])
-    changed: list[list[str]] = []
-    for c in d.changed:
-        block = [f"<details><summary>~ <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))</summary>",
-                 "", f"`{_md_escape(c.ref.key)}`", ""]
-        shown = _listed(c)
-        if shown:
-            block += ["| property | change |", "|---|---|"]
-            block += [f"| `{_md_escape(ch.path)}` | {_md_escape(_change_line(ch).split(': ', 1)[1])} |"
-                      for ch in shown]
-            block.append("")
-        if c.yaml_diff:
-            block += ["```diff", _SECRET_MARK.sub(SECRET, c.yaml_diff), "```", ""]
-        changed.append([*block, "</details>", ""])
+    if d.moved:
+        moves = [f"- `{m.change.ref.type}` `{_md_escape(m.old.key)}` -> `{_md_escape(m.change.ref.key)}`"
+                 + (f" ({len(m.change.changes)} change(s) below)" if m.change.changes else "") for m in d.moved]
+        blocks.append([f"<details><summary>{len(d.moved)} moved (aliases: same cloud resources, new URNs)</summary>",
+                       "", *moves, "", "</details>", ""])
+    changed = [_change_block(c, "~") for c in d.changed]
+    changed += [_change_block(m.change, "moved") for m in d.moved if m.change.changes]
     outputs = [["<details><summary>Stack outputs</summary>", "",
                 *[f"- `{_md_escape(c.path)}`: {_md_escape(_change_line(c).split(': ', 1)[1])}" for c in d.outputs],
                 "", "</details>", ""]] if d.outputs else []
@@ -522,8 +594,10 @@ def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
 
     for block in blocks:
         add(block)
-    if changed:  # one collapsible section around every changed resource's own section
-        add([f"<details><summary>{len(d.changed)} to change</summary>", ""], optional=False)
+    if changed:  # one collapsible section around every changed (or moved and changed) resource's own section
+        also = len(changed) - len(d.changed)
+        label = f"{len(d.changed)} to change" + (f", {also} moved with changes" if also else "")
+        add([f"<details><summary>{label}</summary>", ""], optional=False)
         for block in changed:
             add(block)
         add(["</details>", ""], optional=False)
@@ -580,42 +654,106 @@ def default_base(repo: Path) -> tuple[str, str]:
     return "HEAD", "HEAD (no main or origin/main to take a merge base with: fetch main or pass --base)"
 
 
-def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
-                stacks: str | None = None) -> tuple[Plan, Plan, str]:
-    """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
-    ref = base or default_base(repo)[0]
+@contextmanager
+def base_tree(repo: Path, ref: str) -> Iterator[tuple[Path, str, Path]]:
+    """(detached worktree of `ref`, its commit, a scratch folder), both removed afterwards."""
     commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
-    salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
     tmp = Path(tempfile.mkdtemp(prefix="webstack-diff-"))
     tree = tmp / "base"
     try:
         git(repo, "worktree", "add", "--detach", str(tree), commit)
-        base_plan, head_plan = render_trees([tree, repo], stack, stacks, tmp, salt)
+        yield tree, commit, tmp
     finally:
         if tree.exists():
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
                            capture_output=True, check=False)
         subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
+                stacks: str | None = None) -> tuple[Plan, Plan, str]:
+    """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
+    salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
+    with base_tree(repo, base or default_base(repo)[0]) as (tree, commit, tmp):
+        base_plan, head_plan = render_trees([tree, repo], stack, stacks, tmp, salt)
     return base_plan, head_plan, commit
+
+
+ALL = "all"
+STACK_ORDER = ("dev", "prod", "ecs")
+TEST_STACKS_DIR = "tests/stacks"
+
+
+def example_stacks(folder: Path = ROOT) -> list[str]:
+    """The stacks with a Pulumi.<stack>.yaml in `folder`: dev, prod, ecs first, then any other."""
+    found = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
+    return [s for s in STACK_ORDER if s in found] + [s for s in found if s not in STACK_ORDER]
+
+
+class StackDiff(NamedTuple):
+    label: str  # `dev` for a root stack file, `tests/stacks/dev` for a test stack
+    diff: PlanDiff | None
+    error: str = ""
+
+
+def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: int = 2) -> tuple[list[StackDiff], str]:
+    """`--stack all`: every root stack and every test stack (or only those of `stacks`) against ONE worktree of
+    `base`, `workers` render processes at a time. Returns the diffs and the base commit."""
+    folders = [stacks] if stacks else [None, TEST_STACKS_DIR]
+    jobs = [(s, f) for f in folders for s in example_stacks(repo / f if f else repo)]
+    salt = secrets.token_hex(16)
+    with base_tree(repo, base) as (tree, commit, tmp):
+        def one(i: int) -> StackDiff:
+            stack, folder = jobs[i]
+            label = f"{folder}/{stack}" if folder else stack
+            work = tmp / f"job-{i}"
+            work.mkdir()
+            try:
+                plans = render_trees([tree, repo], stack, folder, work, salt)
+            except RuntimeError as err:
+                return StackDiff(label, None, str(err))
+            return StackDiff(label, diff_plans(*plans))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # each render process uses one core
+            return list(pool.map(one, range(len(jobs)))), commit
+
+
+def format_all(results: list[StackDiff], base_label: str, markdown: bool = False) -> str:
+    """Each stack's diff under its label, then one line per stack and a last line a script can test."""
+    fmt = format_markdown if markdown else format_text
+    parts = [fmt(r.diff, f"Plan diff of stack {r.label}: {base_label} -> working tree") if r.diff else
+             f"Plan diff of stack {r.label} failed:\n{r.error}\n" for r in results]
+    width = max((len(r.label) for r in results), default=0)
+    table = [f"{r.label:<{width}}  {summary(r.diff) if r.diff else 'render failed'}" for r in results]
+    changed = [r.label for r in results if r.diff is None or not r.diff.empty]
+    last = (f"All {len(results)} stacks: No changes." if not changed
+            else f"{len(changed)} of {len(results)} stacks change or failed: {', '.join(changed)}.")
+    fence = ["```"] if markdown else []
+    return "\n".join([*parts, *fence, *table, *fence, last]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--stack", default="dev",
+                        help=f"a stack, or `{ALL}`: every root stack and every test stack ({TEST_STACKS_DIR})")
     parser.add_argument("--base", default=None, help="git ref to compare with (default: merge base with main)")
     parser.add_argument("--stacks", default=None,
                         help="folder of the Pulumi.<stack>.yaml files, relative to each tree (default: its root)")
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
     args = parser.parse_args(argv)
+    base_label = args.base or default_base(ROOT)[1]
     try:
+        if args.stack == ALL:
+            results, commit = diff_all(args.base or default_base(ROOT)[0], ROOT, args.stacks)
+            print(format_all(results, f"{base_label} ({commit[:12]})", args.format == "markdown"), end="")
+            return 1 if any(r.diff is None for r in results) else 0
         base_plan, head_plan, commit = render_pair(args.stack, args.base, ROOT, args.stacks)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", "") or str(err)
         print(f"make diff failed: {detail}", file=sys.stderr)
         return 1
     d = diff_plans(base_plan, head_plan)
-    base_label = args.base or default_base(ROOT)[1]
     title = f"Plan diff of stack {args.stack}: {base_label} ({commit[:12]}) -> working tree"
     print(format_markdown(d, title) if args.format == "markdown" else format_text(d, title), end="")
     return 0

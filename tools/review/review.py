@@ -27,12 +27,11 @@ from typing import NamedTuple
 
 from tools.render import ROOT, Plan, render
 
-from .diff import default_base, git
+from .diff import default_base, example_stacks, git
 from .policy_report import PolicyReport, check, summary_line, to_markdown
 
 MARKER = "<!-- webstack-review -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
-STACK_ORDER = ("dev", "prod", "ecs")
 DIFF_MODULE, COST_MODULE = "tools.review.diff", "tools.review.cost"  # `make diff` / `make cost`
 
 
@@ -177,12 +176,6 @@ def compose(reviews: list[StackReview], *, base: str, head: str, limit: int = LI
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
-def example_stacks(folder: Path = ROOT) -> list[str]:
-    """The stacks with a Pulumi.<stack>.yaml in `folder`: dev, prod, ecs first, then any other."""
-    found = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
-    return [s for s in STACK_ORDER if s in found] + [s for s in found if s not in STACK_ORDER]
-
-
 def changed_diagrams(base: str, out: Path, repo: Path = ROOT) -> list[str]:
     """Copy the committed architecture pictures that differ from `base` into `out` (their names)."""
     names = git(repo, "diff", "--name-only", base, "--", "docs/").splitlines()
