@@ -108,6 +108,8 @@ def main() -> None:
         cold = fresh_clone_make_test(Path(tmp))
     if cold is not None:  # uv makes the virtualenvs from its warm cache, then lint and the suite
         rows.append(("make test, fresh clone", cold, 75.0))
+        print("fresh clone: " + ("uv compiled all bytecode at install (PYTHONDONTWRITEBYTECODE is set)"
+                                 if os.environ.get("PYTHONDONTWRITEBYTECODE") else "Python wrote bytecode on import"))
     print(f"benchmarks on {os.cpu_count()} cores (wall time, one run each)")
     for name, seconds, target in rows:
         verdict = "within" if seconds <= target else "OVER"

@@ -20,9 +20,9 @@ REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "requirements-checko
 VENVS = ("venv", "checkov-venv", "policy-venv")
 
 
-def make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def make(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MAKE, "--no-print-directory", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin"})
+                          timeout=60, env={"PATH": "/usr/bin:/bin", **env})
 
 
 def phony_targets() -> set[str]:
@@ -53,18 +53,25 @@ def test_uv_makes_every_virtualenv_and_only_uv_comes_from_pip(project: Path) -> 
     run = make("-n", *VENVS, cwd=project)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert [ln for ln in lines if "-m venv" in ln or "pip install" in ln and "uv pip" not in ln] == [
-        "test -x .venv-uv/bin/python || python3 -m venv .venv-uv",
-        ".venv-uv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt"]
+    assert [ln for ln in lines if "-m venv" in ln or "-m pip" in ln or "pip install" in ln and "uv pip" not in ln] == [
+        "test -x .venv-uv/bin/python || python3 -m venv --without-pip .venv-uv",
+        "python3 -m pip --python .venv-uv/bin/python install --quiet --disable-pip-version-check"
+        " -r requirements-uv.txt"]
     made = {m.group(2): m.group(1) for ln in lines if (m := re.search(r"\.venv-uv/bin/uv venv (.*) (\S+)$", ln))}
     assert set(made) == {"venv", ".venv-checkov", "policy/venv"}
     # Pulumi runs `python -m pip list` in the virtualenvs it uses (Pulumi.yaml, policy/PulumiPolicy.yaml)
     assert "--seed" in made["venv"] and "--seed" in made["policy/venv"] and "--seed" not in made[".venv-checkov"]
     assert all("--no-python-downloads" in flags for flags in made.values())
     installs = [ln for ln in lines if ln.startswith(".venv-uv/bin/uv pip install")]
-    assert [ln.split(" -r ")[1] for ln in installs] == [
+    assert [ln.split(" -r ")[1].split()[0] for ln in installs] == [
         "requirements-dev.txt", "requirements-checkov.txt", "policy/requirements.txt"]
-    assert all("--compile-bytecode" in ln for ln in installs)
+    assert not any("--compile-bytecode" in ln for ln in installs)  # Python writes what it imports, on import
+
+
+def test_bytecode_is_compiled_at_install_when_python_may_not_write_it(project: Path) -> None:
+    run = make("-n", *VENVS, cwd=project, PYTHONDONTWRITEBYTECODE="1")
+    installs = [ln for ln in run.stdout.splitlines() if ln.startswith(".venv-uv/bin/uv pip install")]
+    assert len(installs) == 3 and all(ln.endswith(" --compile-bytecode") for ln in installs), run.stdout
 
 
 def test_uv_is_pinned_to_one_exact_version() -> None:
