@@ -24,8 +24,8 @@ UV_STAMP := $(UV_VENV)/.installed-$(call cksum,requirements-uv.txt)
 help: ## this list
 	@echo "Two commands matter:"
 	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
-	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up), BASE=<git ref> (diff, cost, review; default:" \
-		"the merge base with main), FORMAT=markdown (diff, cost, policy)"
+	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up), FORMAT=markdown (diff, cost, policy),"
+	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
 	@echo "Everything else:"
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / && !/^(up|test|help):/{printf "  make %-14s %s\n", $$1, $$2}' \
 		$(firstword $(MAKEFILE_LIST))
