@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, cluster, dns, ecs, network, registry  # noqa: F401 - each module registers its rules
+from . import addons, app, cluster, dns, ecs, network, ops, registry  # noqa: F401 - each module registers its rules
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
@@ -24,6 +24,7 @@ from .core import PROJECT, ConfigError, Invalid, Setting, rule, setting
 from .dns import DnsConfig
 from .ecs import EcsConfig
 from .network import LOG_RETENTION_DAYS, NetworkConfig
+from .ops import OpsConfig, ops_prefix
 from .region import partition_of
 from .registry import RegistryConfig
 from .stack import StackConfig, load_config, schema, settings
@@ -32,8 +33,8 @@ __all__ = [
     "ALB_CONTROLLER_CHART_VERSIONS", "ALB_SSL_POLICIES", "CLUSTER_LOG_TYPES", "DEFAULT_KUBERNETES_VERSION",
     "EKS_ADDONS", "EXTERNAL_DNS_CHART_VERSIONS", "LOG_RETENTION_DAYS", "PROJECT", "REQUIRED_CLUSTER_LOG_TYPES",
     "SUPPORTED_KUBERNETES_VERSIONS", "AddonsConfig", "AppConfig", "ClusterConfig", "ConfigError", "DnsConfig",
-    "EcsConfig", "Invalid", "NetworkConfig", "RegistryConfig", "Setting", "StackConfig", "alb_name", "from_pulumi",
-    "load_config", "partition_of", "quantity", "rule", "schema", "setting", "settings",
+    "EcsConfig", "Invalid", "NetworkConfig", "OpsConfig", "RegistryConfig", "Setting", "StackConfig", "alb_name",
+    "from_pulumi", "load_config", "ops_prefix", "partition_of", "quantity", "rule", "schema", "setting", "settings",
 ]
 
 
