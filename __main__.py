@@ -57,5 +57,5 @@ export("zone_name_servers", dns.name_servers,
 export("certificate_arn", dns.certificate_arn, "ARN of the validated ACM certificate the ALB serves.")
 export("alarm_topic_arn", alarms.topic_arn, "SNS topic the alarms notify (alarmEmails are subscribed; add others).")
 export("alarm_dashboard_url", alarms.dashboard_url, "CloudWatch dashboard of the app's ALB, targets and alarms.")
-if firewall is not None:
-    export("web_acl_arn", firewall.arn, "With wafEnabled: the WAF web ACL in front of the ALB.")
+export("web_acl_arn", firewall.arn if firewall else None,
+       "The WAF web ACL in front of the ALB (null when wafEnabled is off).")

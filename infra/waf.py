@@ -103,8 +103,9 @@ class WebAcl(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        # (The description takes letters, digits, spaces and + = : # @ / - , . only: WAF's EntityDescription.)
         acl = aws.wafv2.WebAcl(
-            f"{name}-acl", name=args.name, scope="REGIONAL", description="webstack: the app's ALB",
+            f"{name}-acl", name=args.name, scope="REGIONAL", description="webstack: firewall of the app ALB",
             default_action={"allow": {}}, rules=rules(args.name, args.rate_limit),
             visibility_config=visibility(args.name), tags=tags, opts=child)
         self.log_group_name = f"{LOG_GROUP_PREFIX}{args.name}"

@@ -19,7 +19,7 @@ from ..image import APP_UID, AppImage, AppImageArgs, app_contract
 from ..network import Network
 from ..registry import Registry
 from ..waf import WebAcl
-from ..wiring import alarms_args, waf_args
+from ..wiring import account_id, alarms_args, waf_args
 from .autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs
 from .cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
 from .efs import AppFileSystem, AppFileSystemArgs
@@ -51,13 +51,14 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                          architecture=cfg.ecs.cpu_architecture))
     lb = AppLoadBalancer("web", load_balancer_args(cfg, network, dns, tags))
-    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=lb.alb_arn)) if cfg.ops.waf else None
+    account = account_id()
+    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=lb.alb_arn, account=account)) if cfg.ops.waf else None
     # Before the service: the alarms need only the ALB and plain names (a deployment can roll back on them).
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=lb.alb_arn_suffix, target_group=lb.target_group_arn_suffix,
         ecs_service=EcsServiceMetrics(cluster_name=ecs_cluster_name(cfg), service_name=cfg.app.name,
                                       container_insights=cfg.ecs.container_insights != "disabled"),
-        firewall=firewall, after=[lb]))
+        firewall=firewall, after=[lb], account=account))
     files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
     service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))

@@ -17,7 +17,7 @@ from ..image import AppImage, AppImageArgs, app_contract
 from ..network import Network
 from ..registry import Registry
 from ..waf import WebAcl
-from ..wiring import alarms_args, waf_args
+from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .workload import WebApp, WebAppArgs
@@ -43,13 +43,14 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
                                          architecture=cfg.cluster.node_architecture))
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags))
     # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
-    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None)) if cfg.ops.waf else None
+    account = account_id()
+    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
                                        ingress_controllers=[addons.alb_controller, addons.dns_drain]))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
-        ecs_service=None, firewall=firewall, after=[app.ingress]))
+        ecs_service=None, firewall=firewall, after=[app.ingress], account=account))
     return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster, alarms=alarms,
                       firewall=firewall)
 
