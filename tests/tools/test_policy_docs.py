@@ -31,7 +31,7 @@ def test_the_table_lists_every_policy_with_its_level_and_area() -> None:
     area_of = {p.name: a.title for a in AREAS for p in a.policies}
     assert all(m["area"] == area_of[m["name"]] for m in found)
     assert [m["name"] for m in found if m["stack"]] == ["eks-nodes-in-private-subnets",
-                                                        "ecs-execution-role-least-privilege"]
+                                                        "ecs-execution-role-least-privilege", "waf-on-production"]
 
 
 def test_a_policy_declared_without_regenerating_makes_the_table_stale(tmp_path: Path) -> None:
