@@ -48,6 +48,10 @@ class NetworkArgs:
     cluster_name: str
     """Tags the subnets for the cluster and names the flow log group."""
     region: str
+    partition: str
+    """The region's ARN partition (aws, aws-cn, aws-us-gov)."""
+    account_id: pulumi.Input[str]
+    """The account the stack deploys to: the flow logs role trusts the service only for its flow logs."""
     tags: Mapping[str, str]
 
 
@@ -163,7 +167,8 @@ class Network(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=f"/aws/vpc/{args.cluster_name}/flow-logs",
                                             retention_in_days=args.flow_logs_retention_days, tags=tags, opts=child)
         role = aws.iam.Role(f"{name}-flow-logs",
-                            assume_role_policy=iam.to_json(iam.service_trust_policy("vpc-flow-logs.amazonaws.com")),
+                            assume_role_policy=iam.json_output(iam.flow_logs_trust_policy, args.partition,
+                                                               args.region, args.account_id),
                             tags=tags, opts=child)
         aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id,
                            policy=iam.json_output(iam.flow_logs_policy, log_group.arn), opts=child)

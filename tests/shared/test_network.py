@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import json
 
 import pytest
 
@@ -126,6 +127,12 @@ def test_flow_logs_follow_the_switch(dev: Plan, prod: Plan) -> None:
     role = prod.one("aws:iam/role:Role", "network-flow-logs")
     assert flow["inputs"]["iamRoleArn"] == role["state"]["arn"]
     assert '"vpc-flow-logs.amazonaws.com"' in role["inputs"]["assumeRolePolicy"]
+    # Review finding 5: only for this account's flow logs in this region (the VPC User Guide's confused-deputy
+    # conditions; the flow log id is a wildcard: the flow log needs the role before it has an id).
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert [s["Condition"] for s in trust] == [{
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*"}}]
 
 
 def test_private_default_routes_are_exposed_for_the_node_group(prod: Plan) -> None:
