@@ -203,7 +203,7 @@ def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanD
     assert set(changes["network-nat-0"]) == tags_only
     # per-AZ NAT: the second AZ's default route moves to its own gateway
     assert changes["network-private-default-1"]["inputs.natGatewayId"] == ("<network-nat-0.id>", "<network-nat-1.id>")
-    assert changes["network-private-0"]["inputs.availabilityZone"] == ("us-east-1a", "eu-west-1a")
+    assert changes["network-private-0"]["inputs.availabilityZone"] == ("us-east-1c", "eu-west-1a")  # use1-az1, euw1-az1
     # one instance type lives in the launch template (dev); several stay on the node group (prod)
     template = next(c for c in dev_prod.changed if c.ref.name == "cluster-nodes" and "LaunchTemplate" in c.ref.type)
     assert {ch.path: (ch.old, ch.new) for ch in template.changes}["inputs.instanceType"] == ("t3.medium", None)

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from infra.network import NotEnoughZonesError, enough_zones, nat_count
+from infra.network import nat_count
+from infra.zones import NotEnoughZonesError, enough_zones
 from tools.render import TEST_STACKS, Plan, RenderError, render
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -148,10 +149,12 @@ def test_enough_zones_returns_the_names_or_names_az_count() -> None:
 
 
 def test_a_region_with_fewer_zones_than_az_count_fails_before_any_subnet() -> None:
-    # The fakes answer two AZs for us-west-1 (what AWS offers new accounts there), six elsewhere.
+    # The fakes answer two AZs for us-west-1 (an older account's), one of them usw1-az2, which the stack leaves out
+    # (infra/zones.py); six elsewhere. The config allows azCount 2 there (new accounts get two usable zones).
     with pytest.raises(RenderError) as err:
-        render("dev", {"aws:region": "us-west-1", "webstack:azCount": 3}, stacks=TEST_STACKS)
-    assert "webstack:azCount = 3: region us-west-1 has only 2 available availability zone(s)" in str(err.value)
+        render("dev", {"aws:region": "us-west-1", "webstack:azCount": 2}, stacks=TEST_STACKS)
+    assert "webstack:azCount = 2: region us-west-1 has only 1 available availability zone(s)" in str(err.value)
+    assert "left out: usw1-az2 (us-west-1a)" in str(err.value)
     assert "IndexError" not in str(err.value)
     assert not [r for r in err.value.registered if r["type"] == SUBNET]
     # Every dependent output failed too: collect those futures now (their "never retrieved" logs land in this
