@@ -61,18 +61,40 @@ ACCESS_ENTRY, ACCESS_POLICY = ("aws:eks/accessEntry:AccessEntry",
                                "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
 
 
-def remote_children(typ: str, name: str, inputs: dict[str, Any]) -> list[tuple[str, str, int | None, dict]]:
-    """(type, name, index of the parent in this list or None for the component, inputs) of each modelled child."""
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+# ManagedNodeGroup inputs that are the component's own, not the aws.eks.NodeGroup's.
+_COMPONENT_ONLY = ("cluster", "ignoreScalingChanges", "operatingSystem", "enableIMDSv2", "kubeletExtraArgs",
+                   "bootstrapExtraArgs", "nodeadmExtraOptions", "bottlerocketSettings", "gpu", "userData")
+
+
+def _node_group_child(name: str, inputs: dict[str, Any]) -> tuple[str, str, int | None, dict, list[str]]:
+    """The aws.eks.NodeGroup pulumi-eks declares for a ManagedNodeGroup (pulumi/pulumi-eks nodejs/eks/nodes/
+    nodegroup.ts, createManagedNodeGroupInternal): named like the component, under it, its scalingConfig with
+    pulumi-eks's defaults (desired 2, min 1, max 2), and `ignoreChanges: ["scalingConfig.desiredSize"]` when
+    `ignoreScalingChanges` is set."""
+    given = inputs.get("scalingConfig") or {}
+    scaling = {k: int(given.get(k, default)) for k, default in (("desiredSize", 2), ("minSize", 1), ("maxSize", 2))}
+    props = {k: v for k, v in inputs.items() if k not in _COMPONENT_ONLY}
+    props["scalingConfig"] = scaling
+    ignored = ["scalingConfig.desiredSize"] if inputs.get("ignoreScalingChanges") else []
+    return NODE_GROUP, name, None, props, ignored
+
+
+def remote_children(typ: str, name: str, inputs: dict[str, Any]) -> list[tuple[str, str, int | None, dict, list[str]]]:
+    """(type, name, index of the parent in this list or None for the component, inputs, the ignoreChanges its
+    component gives it) of each modelled child."""
+    if typ == "eks:index:ManagedNodeGroup":
+        return [_node_group_child(name, inputs)]
     if typ != "eks:index:Cluster":
         return []
-    out: list[tuple[str, str, int | None, dict]] = []
+    out: list[tuple[str, str, int | None, dict, list[str]]] = []
     for key, entry in sorted((inputs.get("accessEntries") or {}).items()):
         entry = entry if isinstance(entry, dict) else {}
-        out.append((ACCESS_ENTRY, f"{name}-{key}", None, dict(entry)))
+        out.append((ACCESS_ENTRY, f"{name}-{key}", None, dict(entry), []))
         parent = len(out) - 1
         for policy, association in sorted((entry.get("accessPolicies") or {}).items()):
             out.append((ACCESS_POLICY, f"{name}-{key}-{policy}", parent,
-                        dict(association) if isinstance(association, dict) else {}))
+                        dict(association) if isinstance(association, dict) else {}, []))
     return out
 
 
