@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 OIDC_HOST = "token.actions.githubusercontent.com"
-AUDIENCE = "sts.amazonaws.com"
-DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}  # service endpoints outside China (and GovCloud) end amazonaws.com  # what aws-actions/configure-aws-credentials asks GitHub for
+AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
+DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}  # service endpoints outside China (GovCloud too) end amazonaws.com
 
 # pulumi-aws module -> the IAM service prefixes its resources (and pulumi-eks's children) call.
 MANAGED_SERVICES: dict[str, tuple[str, ...]] = {
@@ -147,12 +147,13 @@ def key_policy(partition: str, account: str, region: str, bucket_arn: str,
         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*",
     }]
     if preview_role_arn is not None:
+        via_s3 = f"s3.{region}.{DNS_SUFFIX.get(partition, 'amazonaws.com')}"
         statements.append({
             "Sid": "PreviewReadsStateThroughS3", "Effect": "Allow", "Principal": {"AWS": preview_role_arn},
             "Action": "kms:Decrypt", "Resource": "*",
             # With S3 Bucket Keys on, the encryption context S3 sends is the bucket's ARN (S3 user guide,
             # "Changes to note before enabling an S3 Bucket Key").
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.{DNS_SUFFIX.get(partition, 'amazonaws.com')}",
+            "Condition": {"StringEquals": {"kms:ViaService": via_s3,
                                            "kms:EncryptionContext:aws:s3:arn": bucket_arn}},
         })
     return {"Version": "2012-10-17", "Statement": statements}

@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         for typ, count in sorted(Counter(r["type"] for r in plan.resources).items()):
             print(f"{count:4d}  {typ}")
     custom = sum(1 for r in plan.resources if r["custom"])
-    print(f"\n{args.project + ' ' if args.project else ''}stack {args.stack}: {len(plan.resources)} registrations ({custom} resources), "
+    label = f"{args.project} stack" if args.project else "stack"
+    print(f"\n{label} {args.stack}: {len(plan.resources)} registrations ({custom} resources), "
           f"{len(plan.invokes)} data-source calls, {len(plan.outputs)} outputs; "
           f"{len(files)} files in {out} ({elapsed:.1f} s). Rendered under mocks: nothing was deployed.")
     return 0
