@@ -39,7 +39,7 @@ class Releases(BaseHTTPRequestHandler):
     files: dict[str, bytes]
     requests: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.requests.append(self.path)
         body = self.files.get(self.path)
         self.send_response(200 if body is not None else 404)
