@@ -462,7 +462,7 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     first deploy ran from `make up`, every CI `pulumi up` reaches the Kubernetes API as the CI role and is refused
     unless the one-time setup lists that role in the stack's adminPrincipalArns."""
     page = (ROOT / "docs" / "ci.md").read_text()
-    setup = page[page.index("One-time setup:"):page.index("### CI runners that can reach the cluster")]
+    setup = page[page.index("Steps, once per account:"):page.index("### CI runners that can reach the cluster")]
     items = re.split(r"\n(?=\d+\. )", setup)[1:]  # the numbered steps, each with its continuation lines
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"
