@@ -23,7 +23,7 @@ from .efs import AppFileSystem, AppFileSystemArgs
 from .loadbalancer import AppLoadBalancer, AppLoadBalancerArgs
 from .scheduled import ScheduledTask, ScheduledTaskArgs
 from .service import AppService, AppServiceArgs
-from .task import AppTask, AppTaskArgs, ContainerSpec
+from .task import EXEC_VOLUMES, AppTask, AppTaskArgs, ContainerSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,16 +91,20 @@ def file_system_args(cfg: StackConfig, network: Network, lb: AppLoadBalancer,
 def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppFileSystem | None,
               tags: Mapping[str, str]) -> AppTaskArgs:
     ecs, contract = cfg.ecs, app_contract()
+    runs_on = "EC2" if ecs.capacity == "ec2" else "FARGATE"
     container = ContainerSpec(
         name=cfg.app.name, port=contract["port"], health_path=contract["healthPath"], user=str(APP_UID),
         environment=ecs.environment, secrets=ecs.secrets,
         # Fargate Spot warns 2 minutes ahead: let nginx finish its requests (default stopTimeout is 30 s).
         stop_timeout=120 if ecs.spot else None, init_process=ecs.exec_enabled,
+        exec_volumes=EXEC_VOLUMES[runs_on] if ecs.exec_enabled else (),
         extra_mount=("files", ecs.efs_mount_path) if files else None)
     return AppTaskArgs(
         family=f"{ecs_cluster_name(cfg)}-{cfg.app.name}", container=container, image=image.repo_digest,
         repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
-        architecture=ecs.cpu_architecture, compatibility="EC2" if ecs.capacity == "ec2" else "FARGATE",
+        # On EC2 capacity FARGATE too, so the service can be moved back to Fargate: the task is Fargate-valid
+        # (awsvpc, ecsTaskCpu/ecsTaskMemory a Fargate pair on every capacity: the rule _fargate_pair).
+        architecture=ecs.cpu_architecture, compatibilities=("EC2", "FARGATE") if runs_on == "EC2" else ("FARGATE",),
         log_retention_days=ecs.log_retention_days, secrets_kms_key_arn=ecs.secrets_kms_key_arn,
         exec_enabled=ecs.exec_enabled, region=cfg.region, partition=cfg.partition,
         account_id=aws.get_caller_identity_output().account_id,
