@@ -1,7 +1,13 @@
 """AppLoadBalancer: the internet-facing ALB in the public subnets, its HTTPS listener (validated certificate,
 configured TLS policy) and HTTP->HTTPS redirect, an `ip` target group health-checking the app, the Route 53 alias
 for the hostname, and the two security groups of the path ALB -> tasks (the tasks admit only the ALB's group, on
-the container port)."""
+the container port).
+
+Order around the service (a target group replacement must not drop traffic): the target group -> a listener rule
+that attaches it to the ALB -> the service (ECS refuses a target group no load balancer uses) -> the HTTPS listener
+(`route_https`, declared by the runtime after the service). A replaced target group (port, protocol) is created
+first; the attaching rule moves to it, the service deploys into it and `pulumi up` waits for a steady service; only
+then does the HTTPS listener forward to it; the old group is deleted last."""
 
 from __future__ import annotations
 
@@ -16,6 +22,11 @@ from ..tags import named
 
 TYPE = "webstack:ecs:AppLoadBalancer"
 HTTPS, HTTP = 443, 80
+# The attaching rule must never route a request: it matches only a source address no internet connection has
+# (TEST-NET-1, RFC 5737: documentation only, never routed), on the HTTP listener whose every other request is
+# redirected to HTTPS. Priority 50000, the last one an ALB allows: after any rule added later.
+UNROUTABLE_SOURCE = "192.0.2.1/32"
+ATTACH_RULE_PRIORITY = 50000
 
 
 def target_health_check(health_path: str) -> dict[str, Any]:
@@ -53,7 +64,9 @@ class AppLoadBalancer(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str]
     alb_security_group_id: pulumi.Output[str]
     task_security_group_id: pulumi.Output[str]
-    listeners: list[aws.lb.Listener]
+    http_listener: aws.lb.Listener
+    attach_rule: aws.lb.ListenerRule
+    """Attaches the target group to the ALB before the service is created (never matches a request)."""
     target_group: aws.lb.TargetGroup
     url: str
 
@@ -71,7 +84,12 @@ class AppLoadBalancer(pulumi.ComponentResource):
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
             deregistration_delay=30, health_check=target_health_check(args.health_path), tags=tags, opts=child)
-        self.listeners = self._listeners(name, args, alb, target_group)
+        self._name, self._args, self._alb = name, args, alb
+        self.http_listener = self._http_listener(name, args, alb)
+        self.attach_rule = aws.lb.ListenerRule(
+            f"{name}-attach-tg", listener_arn=self.http_listener.arn, priority=ATTACH_RULE_PRIORITY,
+            conditions=[{"source_ip": {"values": [UNROUTABLE_SOURCE]}}],
+            actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
         # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
         # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
         # default policy sync would delete the record it still owns while the EKS side is deleted):
@@ -125,18 +143,21 @@ class AppLoadBalancer(pulumi.ComponentResource):
                                             description="EFS mount targets", tags=tags, opts=child)
         return alb_sg, task_sg
 
-    def _listeners(self, name: str, args: AppLoadBalancerArgs, alb: aws.lb.LoadBalancer,
-                   target_group: aws.lb.TargetGroup) -> list[aws.lb.Listener]:
-        """HTTPS forwarding to the tasks, with the validated certificate and the configured TLS policy; HTTP
-        redirecting to it."""
-        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
-        https = aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=alb.arn, port=HTTPS, protocol="HTTPS", ssl_policy=args.ssl_policy,
-            certificate_arn=args.certificate_arn,
-            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
-        http = aws.lb.Listener(
+    def _http_listener(self, name: str, args: AppLoadBalancerArgs, alb: aws.lb.LoadBalancer) -> aws.lb.Listener:
+        """HTTP redirecting to HTTPS."""
+        return aws.lb.Listener(
             f"{name}-http", load_balancer_arn=alb.arn, port=HTTP, protocol="HTTP",
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
                                                                 "status_code": "HTTP_301"}}],
-            tags=tags, opts=child)
-        return [https, http]
+            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
+
+    def route_https(self, after: Sequence[pulumi.Resource]) -> aws.lb.Listener:
+        """The HTTPS listener forwarding to the target group, with the validated certificate and the configured TLS
+        policy, created (and updated) after `after`: the service, steady in the target group. Declared by the
+        runtime once the service exists; a child of this component like the other listener."""
+        args = self._args
+        return aws.lb.Listener(
+            f"{self._name}-https", load_balancer_arn=self._alb.arn, port=HTTPS, protocol="HTTPS",
+            ssl_policy=args.ssl_policy, certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}], tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))

@@ -49,6 +49,8 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
     service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))
+    # After the service: a new target group gets traffic only once the service is steady in it.
+    lb.route_https(after=[service])
     ServiceAutoScaling("app", autoscaling_args(cfg, service, lb, tags))
     if cfg.ecs.scheduled_task_schedule:
         ScheduledTask("job", scheduled_task_args(cfg, ecs_cluster, network, lb, task, tags))
@@ -125,7 +127,10 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
         minimum_healthy_percent=ecs.minimum_healthy_percent, maximum_percent=ecs.maximum_percent,
         health_check_grace_period_seconds=ecs.health_check_grace_period_seconds,
         architecture=ecs.cpu_architecture, ec2_placement=ec2, exec_enabled=ecs.exec_enabled,
-        after=[*lb.listeners, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else [])],
+        # The target group attached to the ALB (ECS refuses one no load balancer uses), the capacity provider
+        # association, EFS mount targets and NAT egress (tasks in the private subnets pull from ECR through it).
+        after=[lb.attach_rule, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else []),
+               *network.private_default_routes],
         tags=tags)
 
 

@@ -5,6 +5,7 @@ Fargate + Spot with EFS, ECS Exec, secrets and a scheduled task (Pulumi.ecs-spot
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import random
 import re
@@ -15,6 +16,7 @@ import pytest
 from infra.ecs.capacity import AMI_PARAMETERS
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
+from tests.support import ecs_api
 from tools.outputs import declared
 from tools.render import ROOT, Plan
 
@@ -32,6 +34,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 RECORD = "aws:route53/record:Record"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
@@ -398,10 +401,35 @@ def test_placement_for_ec2_tasks_only(fargate: Plan, ec2: Plan) -> None:
     assert "orderedPlacementStrategies" not in service(fargate) and "placementConstraints" not in service(fargate)
 
 
-def test_service_is_created_after_the_listeners_and_target_group(plan: Plan) -> None:
-    svc = plan.one(SERVICE)["urn"]
-    for r in [*plan.of_type(LISTENER), plan.one(TG)]:
-        assert plan.depends_on(svc, r["urn"]), f"destroy must delete the service before {r['name']}"
+def test_service_is_created_after_its_target_group_is_attached_and_before_https_forwards_to_it(plan: Plan) -> None:
+    """ECS refuses a target group no load balancer uses, so a rule attaches it first; the HTTPS listener forwards to
+    it only after the service (steady in it: waitForSteadyState). A replaced target group (port, protocol) is thus
+    created, attached, deployed into by the service, and only then receives traffic; destroy deletes the HTTPS
+    listener, then the service, then the rule and the group. Pulumi walks this order; that ECS accepts each step
+    and how long the old group drains is only provable on AWS."""
+    svc, tg = plan.one(SERVICE)["urn"], plan.one(TG)["urn"]
+    https, http = plan.one(LISTENER, "web-https")["urn"], plan.one(LISTENER, "web-http")["urn"]
+    rule = plan.one(LISTENER_RULE, "web-attach-tg")
+    assert rule["inputs"]["actions"] == [{"type": "forward", "targetGroupArn": plan.one(TG)["state"]["arn"]}]
+    assert plan.depends_on(rule["urn"], tg) and plan.depends_on(rule["urn"], http)
+    assert plan.depends_on(svc, rule["urn"]) and plan.depends_on(svc, tg)
+    assert plan.depends_on(https, svc), "HTTPS forwards to the group only once the service is steady in it"
+    assert not plan.depends_on(svc, https)
+    assert service(plan)["waitForSteadyState"] is True
+
+
+def test_the_attaching_rule_never_routes_a_request(plan: Plan) -> None:
+    """It sits on the HTTP listener (every other request redirected to HTTPS), last, and matches only a
+    documentation-only source address (RFC 5737) that no internet connection has; botocore's elbv2 model accepts
+    it. Whether the ALB accepts that CIDR is only provable on AWS."""
+    rule = plan.one(LISTENER_RULE, "web-attach-tg")["inputs"]
+    assert rule["listenerArn"] == plan.one(LISTENER, "web-http")["state"]["arn"]
+    assert rule["priority"] == 50000
+    assert rule["conditions"] == [{"sourceIp": {"values": ["192.0.2.1/32"]}}]
+    assert ipaddress.ip_network("192.0.2.1/32").subnet_of(ipaddress.ip_network("192.0.2.0/24"))
+    params = ecs_api.create_rule_params(rule)
+    assert params["Conditions"] == [{"Field": "source-ip", "SourceIpConfig": {"Values": ["192.0.2.1/32"]}}]
+    assert ecs_api.validate("elbv2:CreateRule", params) == []
 
 
 def test_task_security_group_admits_only_the_alb(plan: Plan) -> None:

@@ -307,6 +307,37 @@ def put_file_system_policy_params(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return _efs(inputs)
 
 
+# --- Elastic Load Balancing v2 ---------------------------------------------------------------------------------
+LISTENER_RULE_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn"})
+# A Pulumi rule condition is one block per kind; the API names the kind in `Field` and nests its values.
+_CONDITION_FIELDS = {"hostHeader": "host-header", "pathPattern": "path-pattern", "httpHeader": "http-header",
+                     "queryString": "query-string", "httpRequestMethod": "http-request-method",
+                     "sourceIp": "source-ip"}
+
+
+def _rule_condition(condition: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, config in condition.items():
+        if kind in _CONDITION_FIELDS:
+            out["Field"] = _CONDITION_FIELDS[kind]
+            out[_pascal(kind) + "Config"] = _pascal_keys(config)
+        else:
+            out[_pascal(kind)] = _pascal_keys(config)
+    return out
+
+
+def create_rule_params(rule_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The elbv2 CreateRule request an `aws:lb/listenerRule:ListenerRule`'s inputs make."""
+    params = {_pascal(k): v for k, v in _drop(rule_inputs, LISTENER_RULE_PULUMI_ONLY).items()}
+    if "Conditions" in params:
+        params["Conditions"] = [_rule_condition(c) for c in params["Conditions"]]
+    if "Actions" in params:
+        params["Actions"] = _pascal_keys(params["Actions"])
+    if "Tags" in params:
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(params["Tags"].items())]
+    return params
+
+
 # Mappings by Pulumi type, for tests that sweep a whole plan.
 BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("RegisterTaskDefinition", register_task_definition_params),
@@ -322,6 +353,7 @@ BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = 
     "aws:efs/mountTarget:MountTarget": ("efs:CreateMountTarget", create_mount_target_params),
     "aws:efs/backupPolicy:BackupPolicy": ("efs:PutBackupPolicy", put_backup_policy_params),
     "aws:efs/fileSystemPolicy:FileSystemPolicy": ("efs:PutFileSystemPolicy", put_file_system_policy_params),
+    "aws:lb/listenerRule:ListenerRule": ("elbv2:CreateRule", create_rule_params),
 }
 
 _UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>[^:]+): \"(?P<name>[^\"]+)\"")
