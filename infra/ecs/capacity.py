@@ -72,6 +72,9 @@ class Ec2CapacityArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     """The private subnets."""
+    egress_ready: Sequence[pulumi.Resource]
+    """The private subnets' default routes through NAT: an instance booting without them cannot reach the ECS
+    endpoint, never registers, and managed scaling waits for it (the EKS node group waits the same way)."""
     instance_type: str
     architecture: str  # amd64 | arm64: the image's, hence the AMI's
     min_size: int
@@ -160,4 +163,4 @@ class Ec2Capacity(pulumi.ComponentResource):
                   for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
             # The capacity provider's managed scaling owns the desired capacity.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
-                                        depends_on=[args.cluster]))
+                                        depends_on=[args.cluster, *args.egress_ready]))

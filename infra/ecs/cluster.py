@@ -58,6 +58,8 @@ class EcsClusterArgs:
     """With EC2 capacity the default strategy is the EC2 provider alone (a strategy cannot mix it with Fargate)."""
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
+    egress_ready: Sequence[pulumi.Resource]
+    """The private default routes (NAT): EC2 instances are launched only once they exist."""
     architecture: str
     partition: str
     tags: Mapping[str, str]
@@ -90,6 +92,7 @@ class EcsCluster(pulumi.ComponentResource):
         if args.ec2 is not None:
             self.capacity = Ec2Capacity(f"{name}-ec2", Ec2CapacityArgs(
                 cluster_name=args.name, cluster=cluster, vpc_id=args.vpc_id, subnet_ids=args.private_subnet_ids,
+                egress_ready=args.egress_ready,
                 instance_type=args.ec2.instance_type, architecture=args.architecture, min_size=args.ec2.min_size,
                 max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb,
                 target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition, tags=tags),

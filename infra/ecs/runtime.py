@@ -67,7 +67,8 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
         ec2=ec2 if ecs.capacity == "ec2" else None, vpc_id=network.vpc_id,
-        private_subnet_ids=network.private_subnet_ids, architecture=ecs.cpu_architecture, partition=cfg.partition,
+        private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
+        architecture=ecs.cpu_architecture, partition=cfg.partition,
         tags=tags)
 
 

@@ -147,3 +147,19 @@ def test_exec_volumes_never_collide_with_what_the_agent_mounts(stack: str, overr
         assert {"/managed-agents", "/var/log/amazon/ssm"} <= set(paths)
     volumes = {v["name"] for v in plan.one(TASKDEF)["inputs"]["volumes"]}
     assert {m["sourceVolume"] for m in app["mountPoints"]} == volumes, "every volume mounted, every mount declared"
+
+
+# --- finding 12: NAT egress before anything boots in the private subnets ---------------------------------------
+def test_instances_and_tasks_start_only_once_the_private_subnets_have_nat_egress(ec2: Plan, fargate: Plan) -> None:
+    """An EC2 container instance booting before its subnet's default route through NAT cannot reach the ECS
+    endpoint and never registers (the EKS node group waits for the same routes); tasks could not pull from ECR.
+    Destroy deletes the group and the service before the routes. Boot timing itself is only provable on AWS."""
+    for plan in (ec2, fargate):
+        routes = [r["urn"] for r in plan.of_type("aws:ec2/route:Route")
+                  if r["inputs"].get("natGatewayId") and r["inputs"].get("destinationCidrBlock") == "0.0.0.0/0"]
+        assert routes, "the premise: private default routes through NAT"
+        users = [plan.one(SERVICE)["urn"], *(g["urn"] for g in plan.of_type("aws:autoscaling/group:Group"))]
+        for urn in users:
+            for route in routes:
+                assert plan.depends_on(urn, route), (urn, route)
+    assert ec2.of_type("aws:autoscaling/group:Group"), "the EC2 stack has its group"
