@@ -38,6 +38,12 @@ ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 # execution role can name exactly these).
 SECRET_ARN = (r"arn:(aws|aws-[a-z-]+):(ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]{1,2011}"
               r"|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})")
+# Secrets Manager appends "-" and 6 random letters or digits to a secret's name in its ARN. The execution role is
+# granted exactly the configured ARNs, and IAM matches the secret's full ARN: a partial ARN (the name without the
+# suffix, which ECS and GetSecretValue would resolve) matches no grant, and the task fails with AccessDenied.
+# AWS's own advice for name-based grants is `<name>-??????` (Secrets Manager User Guide, "Permissions policy
+# examples"); an exact ARN is narrower still, so the loader asks for the complete one.
+SECRETS_MANAGER_ARN_SUFFIX = r"-[A-Za-z0-9]{6}"
 KMS_KEY_ARN = r"arn:(aws|aws-[a-z-]+):kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,100}"
 # EventBridge Scheduler / Application Auto Scaling cron: cron(minutes hours day-of-month month day-of-week year).
 _CRON_FIELD = r"[0-9A-Za-z*?,/#-]+"
@@ -148,6 +154,18 @@ def _env_name(pair: tuple[str, str]) -> str | None:
     return None if re.fullmatch(ENV_NAME, pair[0], re.ASCII) else "names must be shell identifiers"
 
 
+def _secret_arn(pair: tuple[str, str]) -> str | None:
+    arn = pair[1]
+    if not re.fullmatch(SECRET_ARN, arn, re.ASCII):
+        return "values must be SSM parameter or Secrets Manager secret ARNs"
+    if ":secretsmanager:" in arn and not re.search(SECRETS_MANAGER_ARN_SUFFIX + "$", arn, re.ASCII):
+        return ("a Secrets Manager ARN must be complete, ending in the '-' and 6 characters Secrets Manager adds to "
+                "the name (e.g. ...:secret:webapp/api-token-AbCdEf, as `aws secretsmanager describe-secret "
+                "--secret-id <name> --query ARN` prints it): the execution role is granted exactly this ARN, and a "
+                "partial one matches no secret")
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class EcsConfig:
     cluster_name: str = setting(
@@ -190,10 +208,9 @@ class EcsConfig:
         "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
         each(_env_name))
     secrets: tuple[tuple[str, str], ...] = setting(
-        "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN, read by the execution role.",
-        each(_env_name,
-             lambda kv: None if re.fullmatch(SECRET_ARN, kv[1], re.ASCII) else
-             "values must be SSM parameter or Secrets Manager secret ARNs"))
+        "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN (complete: a Secrets Manager ARN ends in "
+        "-<6 characters>), read by the execution role.",
+        each(_env_name, _secret_arn))
     secrets_kms_key_arn: str | None = setting(
         "ecsSecretsKmsKeyArn", None,
         "Customer managed KMS key of the secrets (adds kms:Decrypt on this key only; unset: AWS managed keys).",

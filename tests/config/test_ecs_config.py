@@ -199,3 +199,26 @@ def test_what_the_config_accepts_the_scheduled_task_component_accepts(expr: str)
     except ConfigError:
         return  # refused early, with the key named: fine
     assert schedule_expression_problems(expr) == [], "the config let through what the component refuses"
+
+
+# Secrets Manager ARNs: IAM matches the secret's full ARN (name + "-" + 6 characters), the execution role is granted
+# exactly the configured ARN, so a partial ARN would pass here and fail at task start with AccessDenied.
+SM = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+
+
+@pytest.mark.parametrize(("arn", "expect"), [
+    (f"{SM}webapp/api-token", "must be complete, ending in the '-' and 6 characters"),
+    (f"{SM}db", "describe-secret --secret-id <name> --query ARN"),
+    (f"{SM}webapp/api-token-AbCdE", "must be complete"),
+    (f"{SM}webapp/api-token-AbCdE!", "must be SSM parameter or Secrets Manager secret ARNs"),
+])
+def test_partial_secrets_manager_arns_are_refused(arn: str, expect: str) -> None:
+    found = problems(ecsSecrets={"API_TOKEN": arn, "DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"})
+    assert any(p.startswith("webstack:ecsSecrets") and "entry 'API_TOKEN'" in p and expect in p for p in found), found
+
+
+@pytest.mark.parametrize("arn", [f"{SM}webapp/api-token-AbCdEf", f"{SM}db-x1Y2z3",
+                                 "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:a/b-000000",
+                                 "arn:aws:ssm:us-east-1:123456789012:parameter/webapp/db-password"])
+def test_complete_secret_arns_are_accepted(arn: str) -> None:
+    assert dict(load(ecsSecrets={"API_TOKEN": arn}).ecs.secrets) == {"API_TOKEN": arn}
