@@ -208,7 +208,8 @@ class EcsConfig:
         "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
         each(_env_name))
     secrets: tuple[tuple[str, str], ...] = setting(
-        "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN (complete: a Secrets Manager ARN ends in "
+        "ecsSecrets", (),
+        "Env var name -> SSM parameter or Secrets Manager secret ARN (complete: a Secrets Manager ARN ends in "
         "-<6 characters>), read by the execution role.",
         each(_env_name, _secret_arn))
     secrets_kms_key_arn: str | None = setting(
@@ -241,6 +242,10 @@ class EcsConfig:
         between(0, 7200))
     alb_deletion_protection: bool = setting(
         "ecsAlbDeletionProtection", False, "Deletion protection on the ALB (required on production stacks).")
+    take_over_hostname_record: bool = setting(
+        "ecsTakeOverHostnameRecord", False,
+        "Let the ALB's alias overwrite an A record the hostname already has (the run that switches an EKS stack to "
+        "ECS: docs/operations.md). Off: creating the alias fails when the record exists, nothing is taken over.")
     exec_enabled: bool = setting(
         "ecsExec", False, "ECS Exec (shell into tasks): task role ssmmessages, init process. Refused in prod.")
     exec_allowed_in_prod: bool = setting(

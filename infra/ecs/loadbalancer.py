@@ -51,6 +51,8 @@ class AppLoadBalancerArgs:
     hostname: str
     zone_id: pulumi.Input[str]
     deletion_protection: bool
+    take_over_record: bool
+    """Overwrite an existing record for the hostname (Route 53 UPSERT) instead of failing on it (CREATE)."""
     nfs_egress: bool
     """Let tasks reach NFS (EFS mount targets) inside the VPC."""
     tags: Mapping[str, str]
@@ -90,12 +92,14 @@ class AppLoadBalancer(pulumi.ComponentResource):
             f"{name}-attach-tg", listener_arn=self.http_listener.arn, priority=ATTACH_RULE_PRIORITY,
             conditions=[{"source_ip": {"values": [UNROUTABLE_SOURCE]}}],
             actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
-        # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
-        # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
-        # default policy sync would delete the record it still owns while the EKS side is deleted):
-        # docs/operations.md "Switching an existing stack from EKS to ECS".
+        # Created with Route 53 CREATE: an existing record for the hostname (someone else's, or ExternalDNS's from
+        # the EKS runtime) makes `pulumi up` fail instead of being taken over silently and deleted at destroy. The
+        # EKS -> ECS switch takes ExternalDNS's record over deliberately with ecsTakeOverHostnameRecord (UPSERT):
+        # docs/operations.md "Switching an existing stack from EKS to ECS". The provider uses allow_overwrite on
+        # create only; changing it later is an in-place UPSERT of the same values.
         aws.route53.Record(
-            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
+            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A",
+            allow_overwrite=args.take_over_record,
             aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
 
         self.alb_arn = alb.arn

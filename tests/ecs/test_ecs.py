@@ -479,22 +479,28 @@ def test_alias_record_for_the_hostname(plan: Plan) -> None:
     (record,) = [r["inputs"] for r in plan.of_type(RECORD) if r["name"] == "web-alias"]
     assert record["name"] == plan.outputs["url"].removeprefix("https://") and record["type"] == "A"
     assert record["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
-    assert record["allowOverwrite"] is True, "takes over the record ExternalDNS created before a switch"
+    assert record["allowOverwrite"] is False, "Route 53 CREATE: an existing record for the hostname is never taken over"
     zone_lookup = next(i for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     assert record["zoneId"].startswith("Z") and zone_lookup["args"]["name"] in record["name"]
 
 
-def test_switch_from_eks_keeps_the_record(dev: Plan) -> None:
-    """In an EKS -> ECS switch the ECS alias overwrites ExternalDNS's record before the EKS side is deleted; with
-    ExternalDNS's default policy (sync) it would then delete that record, which it still owns by its TXT record.
-    The switch is documented in two runs, upsert-only first."""
+def test_switch_from_eks_keeps_the_record(dev: Plan, variant: Any) -> None:
+    """In an EKS -> ECS switch the ECS alias overwrites ExternalDNS's record (deliberately: ecsTakeOverHostnameRecord)
+    before the EKS side is deleted; with ExternalDNS's default policy (sync) it would then delete that record, which
+    it still owns by its TXT record. The switch is documented in runs: upsert-only first, then the switch with the
+    takeover, then the guard back. That Route 53 refuses CREATE over an existing record is only provable on AWS."""
     (release,) = [r["inputs"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")
                   if r["inputs"]["name"] == "external-dns"]
     assert release["values"]["policy"] == "sync", "the premise: the EKS runtime deletes the records it owns"
+    switching = variant("ecs", ecsTakeOverHostnameRecord=True)
+    (record,) = [r["inputs"] for r in switching.of_type(RECORD) if r["name"] == "web-alias"]
+    assert record["allowOverwrite"] is True
     page = (ROOT / "docs" / "operations.md").read_text()
     section = page.split("## Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
     first, second = section.index("externalDnsPolicy upsert-only"), section.index("webstack:runtime ecs")
-    assert first < second, "upsert-only before the runtime switch"
+    take, back = (section.index("set webstack:ecsTakeOverHostnameRecord true"),
+                  section.index("rm webstack:ecsTakeOverHostnameRecord"))
+    assert first < second < take < back, "upsert-only, then the switch with the takeover, then the guard back"
     assert "pulumi up --refresh" in section
 
 
