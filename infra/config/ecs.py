@@ -4,6 +4,7 @@ load balancer's protection, and the optional EFS volume, scheduled task and ECS 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -106,8 +107,6 @@ class ScheduledScaling:
 
 def parse_scheduled_scaling(raw: Any) -> tuple[ScheduledScaling, ...]:
     """A list of {name, schedule, timezone?, minTasks, maxTasks} (YAML, or its JSON text from the CLI)."""
-    import json
-
     allowed = ("must be a list of {name, schedule: cron(...), timezone, minTasks, maxTasks}, e.g. "
                "[{name: night, schedule: 'cron(0 20 ? * * *)', timezone: Europe/Paris, minTasks: 0, maxTasks: 0}]")
     if isinstance(raw, str):
@@ -148,6 +147,15 @@ def _schedule(value: str) -> str | None:
     if re.fullmatch(RATE, value, re.ASCII):
         return None
     return cron_problem(value) and "must be cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
+
+
+def _command_fits(command: tuple[str, ...]) -> str | None:
+    # It travels in the schedule's input (RunTask's request), which Scheduler limits to 8192 characters.
+    size = len(json.dumps(list(command)))
+    if size <= 4096:
+        return None
+    return (f"must be at most 4096 characters as JSON (is {size}): it travels in the schedule's input, at most "
+            "8192 characters with the rest of the RunTask request")
 
 
 def _env_name(pair: tuple[str, str]) -> str | None:
@@ -271,7 +279,7 @@ class EcsConfig:
         "ecsScheduledTaskTimezone", "UTC", "Time zone of ecsScheduledTaskSchedule (IANA name).", timezone_problem)
     scheduled_task_command: tuple[str, ...] = setting(
         "ecsScheduledTaskCommand", (), "Command override of the scheduled task (required with a schedule).",
-        length(0, 100))
+        length(0, 100), _command_fits)
 
     @property
     def spot(self) -> bool:

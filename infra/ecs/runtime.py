@@ -158,4 +158,7 @@ def scheduled_task_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Netw
         command=ecs.scheduled_task_command, schedule_expression=ecs.scheduled_task_schedule,
         schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
         security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
-        task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags)
+        task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn,
+        # Not sent yet, as before the universal target (RunTask then uses LATEST): the platform version lock
+        # (issue 17) sets it here, on Fargate only (ECS wants none with an EC2 capacity provider).
+        platform_version=None, tags=tags)

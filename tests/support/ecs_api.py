@@ -231,6 +231,40 @@ def create_schedule_params(schedule_inputs: Mapping[str, Any], *, autoname: str 
     return out
 
 
+# A universal target: arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction> (Scheduler User Guide).
+_UNIVERSAL_TARGET = re.compile(r"arn:[a-z-]+:scheduler:::aws-sdk:(?P<service>[a-z0-9-]+):(?P<action>[a-z][A-Za-z0-9]+)")
+
+
+def universal_target_request(target: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
+    """(operation, params, casing problems) of the API call a Scheduler universal target makes with its `input`
+    (a schedule's Pulumi `target`). The input is the request with every member in PascalCase (Scheduler refuses
+    camelCase: "missing field TaskDefinition"); `params` renames each member to botocore's spelling, guided by the
+    operation's input shape, so `validate(operation, params)` checks the request the service receives. A member
+    not in PascalCase is listed in the casing problems (and stays as written: validate then reports it unknown)."""
+    match = _UNIVERSAL_TARGET.fullmatch(str(target.get("arn", "")))
+    if not match:
+        raise ValueError(f"not a universal target ARN: {target.get('arn')!r}")
+    operation = f"{match['service']}:{_pascal(match['action'])}"
+    problems: list[str] = []
+    params = _from_pascal(json.loads(target["input"]), operation_model(operation).input_shape, "", problems)
+    return operation, params, problems
+
+
+def _from_pascal(value: Any, shape: Shape | None, path: str, problems: list[str]) -> Any:
+    if isinstance(value, Mapping) and shape is not None and shape.type_name == "structure":
+        by_pascal = {_pascal(m): m for m in shape.members}
+        out = {}
+        for key, item in value.items():
+            if key != _pascal(key):
+                problems.append(f"{path}{key}: not PascalCase")
+            member = by_pascal.get(key, key)
+            out[member] = _from_pascal(item, shape.members.get(member), f"{path}{key}.", problems)
+        return out
+    if isinstance(value, list) and shape is not None and shape.type_name == "list":
+        return [_from_pascal(v, shape.member, f"{path}[{i}].", problems) for i, v in enumerate(value)]
+    return value
+
+
 # --- Application Auto Scaling -----------------------------------------------------------------------------
 _AUTOSCALING_RENAMES = {"RoleArn": "RoleARN", "Name": "PolicyName"}
 
