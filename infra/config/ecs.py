@@ -204,6 +204,11 @@ class EcsConfig:
     ec2_target_capacity_percent: int = setting(
         "ecsEc2TargetCapacityPercent", 100, "EC2 capacity: managed scaling's target utilisation (%).",
         between(1, 100))
+    ec2_capacity_provider_name: str = setting(
+        "ecsEc2CapacityProviderName", "",
+        "EC2 capacity: keep the capacity provider a stack deployed before names followed the Auto Scaling group "
+        "(set <cluster>-ec2, its name then). Unset: <cluster>-ec2-<digest of the group's ARN>, new with each group.",
+        matches(r"([A-Za-z0-9_-]{1,255})?", "webstack-prod-ec2", "1-255 letters, digits, '-' or '_'"))
     task_cpu: int = setting("ecsTaskCpu", 256, "Task CPU units (256 = 0.25 vCPU); a Fargate size.",
                             one_of(*FARGATE_SIZES))
     task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
@@ -417,7 +422,8 @@ def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
 
 
 _EFS = ("ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")
-_EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent")
+_EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent",
+        "ecsEc2CapacityProviderName")
 _FARGATE = ("ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
 _JOB = ("ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
 
@@ -446,12 +452,22 @@ def _job_keys_need_a_schedule(cfg: StackConfig) -> str | None:
     return f"{', '.join(unused)} set without ecsScheduledTaskSchedule: they would be ignored" if unused else None
 
 
-@rule("ecsClusterName", "ecsCapacity")
+# <cluster>-ec2-<8 hex digits> (infra/ecs/capacity.py provider_name); ECS allows 255 characters.
+_PROVIDER_NAME_EXTRA = len("-ec2-") + 8
+
+
+@rule("ecsClusterName", "ecsCapacity", "ecsEc2CapacityProviderName")
 def _capacity_provider_name(cfg: StackConfig) -> str | None:
-    # The EC2 capacity provider is named <cluster>-ec2; ECS refuses names starting with aws, ecs or fargate.
-    name = ecs_cluster_name(cfg)
-    if cfg.ecs.capacity == "ec2" and name.lower().startswith(("aws", "ecs", "fargate")):
-        return f"with EC2 capacity the name must not start with aws, ecs or fargate (its provider is {name}-ec2)"
+    # ECS refuses capacity provider names starting with aws, ecs or fargate, and names over 255 characters.
+    if cfg.ecs.capacity != "ec2":
+        return None
+    kept, cluster = cfg.ecs.ec2_capacity_provider_name, ecs_cluster_name(cfg)
+    name = kept or f"{cluster}-ec2-<digest>"
+    if name.lower().startswith(("aws", "ecs", "fargate")):
+        return f"with EC2 capacity the name must not start with aws, ecs or fargate (its provider is {name})"
+    if not kept and len(cluster) + _PROVIDER_NAME_EXTRA > 255:
+        return (f"with EC2 capacity the cluster name must have at most {255 - _PROVIDER_NAME_EXTRA} characters "
+                f"(its provider is {name}, at most 255)")
     return None
 
 

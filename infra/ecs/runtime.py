@@ -62,7 +62,8 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> EcsClusterArgs:
     ecs = cfg.ecs
     ec2 = Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size, max_size=ecs.ec2_max_size,
-                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent)
+                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent,
+                          provider_name=ecs.ec2_capacity_provider_name or None)
     return EcsClusterArgs(
         name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.ecs.capacity import AMI_PARAMETERS
+from infra.ecs.capacity import AMI_PARAMETERS, provider_name
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
 from tests.support import ecs_api
@@ -182,8 +182,10 @@ def test_ec2_capacity(ec2: Plan) -> None:
     assert group["autoScalingGroupArn"] == asg["state"]["arn"]
     association = ec2.one(CAPACITY)
     assert provider["inputs"]["name"] in association["inputs"]["capacityProviders"]
+    name = provider_name("webstack-ecs-ec2", asg["state"]["arn"])
+    assert provider["inputs"]["name"] == name and re.fullmatch(r"webstack-ecs-ec2-ec2-[0-9a-f]{8}", name)
     assert association["inputs"]["defaultCapacityProviderStrategies"] == [
-        {"capacityProvider": "webstack-ecs-ec2-ec2", "weight": 1, "base": 0}]
+        {"capacityProvider": name, "weight": 1, "base": 0}]
     # Destroy: the association goes first, then the provider (it cannot be deleted while associated).
     assert ec2.depends_on(association["urn"], provider["urn"])
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], association["urn"])

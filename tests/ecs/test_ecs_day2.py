@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infra.config.ecs import FARGATE_SIZES
+from infra.ecs.capacity import provider_name
 from infra.ecs.task import EC2_AGENT_EXEC_MOUNTS, EXEC_VOLUMES
 from tests.support import ecs_api
 from tools.render import ROOT, Plan
@@ -163,3 +164,37 @@ def test_instances_and_tasks_start_only_once_the_private_subnets_have_nat_egress
             for route in routes:
                 assert plan.depends_on(urn, route), (urn, route)
     assert ec2.of_type("aws:autoscaling/group:Group"), "the EC2 stack has its group"
+
+
+# --- finding 9: the capacity provider's name follows its Auto Scaling group ----------------------------------------
+PROVIDER = "aws:ecs/capacityProvider:CapacityProvider"
+ASG = "aws:autoscaling/group:Group"
+
+
+def test_a_new_auto_scaling_group_gets_a_provider_of_a_new_name(ec2: Plan) -> None:
+    """A provider is replaced with its group (the group ARN forces it) and Pulumi creates the new one first: under a
+    fixed name that create fails ("already exists", terraform-provider-aws #14393, #11358). The name is the
+    cluster's plus a digest of the group's ARN, so a new group means a new provider name; what names the provider
+    (the association, the service's strategy) takes the provider's output and follows. That ECS then accepts the
+    swap needs the service off the old provider first (docs/operations.md): only provable on AWS."""
+    provider, group = ec2.one(PROVIDER), ec2.one(ASG)
+    name = provider["inputs"]["name"]
+    assert name == provider_name("webstack-ecs-ec2", group["state"]["arn"])
+    assert provider_name("webstack-ecs-ec2", group["state"]["arn"] + "-replaced") != name
+    assert group["urn"] in provider["propertyDependencies"]["name"], "the name is computed from the group"
+    service = ec2.one(SERVICE)
+    assert service["inputs"]["capacityProviderStrategies"] == [{"capacityProvider": name, "weight": 1, "base": 0}]
+    assert provider["urn"] in service["propertyDependencies"]["capacityProviderStrategies"]
+    association = ec2.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+    assert provider["urn"] in association["propertyDependencies"]["defaultCapacityProviderStrategies"]
+
+
+def test_a_deployed_stack_keeps_its_provider(variant: Any) -> None:
+    """A stack deployed with the fixed name keeps it with ecsEc2CapacityProviderName (renaming would replace the
+    provider on the same group, which ECS refuses)."""
+    kept = variant("ecs-ec2", ecsEc2CapacityProviderName="webstack-ecs-ec2-ec2")
+    assert kept.one(PROVIDER)["inputs"]["name"] == "webstack-ecs-ec2-ec2"
+    assert kept.one(SERVICE)["inputs"]["capacityProviderStrategies"][0]["capacityProvider"] == "webstack-ecs-ec2-ec2"
+    text = section("The EC2 capacity provider and its Auto Scaling group")
+    assert "pulumi config set webstack:ecsEc2CapacityProviderName <cluster>-ec2" in text
+    assert "Move the service to Fargate first" in text
