@@ -159,7 +159,7 @@ def test_instances_and_tasks_start_only_once_the_private_subnets_have_nat_egress
         routes = [r["urn"] for r in plan.of_type("aws:ec2/route:Route")
                   if r["inputs"].get("natGatewayId") and r["inputs"].get("destinationCidrBlock") == "0.0.0.0/0"]
         assert routes, "the premise: private default routes through NAT"
-        users = [plan.one(SERVICE)["urn"], *(g["urn"] for g in plan.of_type("aws:autoscaling/group:Group"))]
+        users = [*(g["urn"] for g in plan.of_type("aws:autoscaling/group:Group")), plan.one(SERVICE)["urn"]]
         for urn in users:
             for route in routes:
                 assert plan.depends_on(urn, route), (urn, route)
