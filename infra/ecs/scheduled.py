@@ -113,9 +113,10 @@ class ScheduledTaskArgs:
 def run_task_input(*, cluster_arn: str, task_definition_arn: str, container_name: str, command: Sequence[str],
                    subnet_ids: Sequence[str], security_group_ids: Sequence[str],
                    strategy: Sequence[StrategyItem], platform_version: str | None) -> dict[str, Any]:
-    """The ECS RunTask request the universal target sends: RunTask's members in PascalCase, as universal targets
-    take an API's parameters (a camelCase input is refused at CreateSchedule), the command as an explicit container
-    override, tasks in the private subnets without public IPs, tagged like the service's."""
+    """The ECS RunTask request the universal target sends: RunTask's members in PascalCase, the spelling universal
+    targets take (public configurations all use it; one reports CreateSchedule refusing camelCase with "missing
+    field TaskDefinition"), the command as an explicit container override, tasks in the private subnets without
+    public IPs, tagged like the service's."""
     request: dict[str, Any] = {
         "Cluster": cluster_arn,
         "TaskDefinition": task_definition_arn,

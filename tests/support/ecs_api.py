@@ -237,10 +237,11 @@ _UNIVERSAL_TARGET = re.compile(r"arn:[a-z-]+:scheduler:::aws-sdk:(?P<service>[a-
 
 def universal_target_request(target: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
     """(operation, params, casing problems) of the API call a Scheduler universal target makes with its `input`
-    (a schedule's Pulumi `target`). The input is the request with every member in PascalCase (Scheduler refuses
-    camelCase: "missing field TaskDefinition"); `params` renames each member to botocore's spelling, guided by the
-    operation's input shape, so `validate(operation, params)` checks the request the service receives. A member
-    not in PascalCase is listed in the casing problems (and stays as written: validate then reports it unknown)."""
+    (a schedule's Pulumi `target`). The input is the request with every member in PascalCase (the spelling
+    universal targets take; camelCase is reported refused: "missing field TaskDefinition"); `params` renames each
+    member to botocore's spelling, guided by the operation's input shape, so `validate(operation, params)` checks
+    the request the service receives. A member not in PascalCase is listed in the casing problems (and stays as
+    written: for a service whose botocore names are PascalCase, validate then reports it unknown)."""
     match = _UNIVERSAL_TARGET.fullmatch(str(target.get("arn", "")))
     if not match:
         raise ValueError(f"not a universal target ARN: {target.get('arn')!r}")
