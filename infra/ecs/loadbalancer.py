@@ -111,8 +111,7 @@ class AppLoadBalancer(pulumi.ComponentResource):
         self.alb_security_group_id = alb_sg.id
         self.task_security_group_id = task_sg.id
         self.url = f"https://{args.hostname}"
-        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
-                               "target_group_arn": self.target_group_arn, "url": self.url})
+        # register_outputs (the component is complete) comes with its last child, in route_https.
 
     def _security_groups(self, name: str, args: AppLoadBalancerArgs) -> tuple[aws.ec2.SecurityGroup,
                                                                              aws.ec2.SecurityGroup]:
@@ -158,10 +157,14 @@ class AppLoadBalancer(pulumi.ComponentResource):
     def route_https(self, after: Sequence[pulumi.Resource]) -> aws.lb.Listener:
         """The HTTPS listener forwarding to the target group, with the validated certificate and the configured TLS
         policy, created (and updated) after `after`: the service, steady in the target group. Declared by the
-        runtime once the service exists; a child of this component like the other listener."""
+        runtime once the service exists; a child of this component like the other listener. Completes the
+        component (register_outputs): call it once."""
         args = self._args
-        return aws.lb.Listener(
+        https = aws.lb.Listener(
             f"{self._name}-https", load_balancer_arn=self._alb.arn, port=HTTPS, protocol="HTTPS",
             ssl_policy=args.ssl_policy, certificate_arn=args.certificate_arn,
             default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}], tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
+                               "target_group_arn": self.target_group_arn, "url": self.url})
+        return https
