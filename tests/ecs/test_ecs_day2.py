@@ -198,3 +198,18 @@ def test_a_deployed_stack_keeps_its_provider(variant: Any) -> None:
     text = section("The EC2 capacity provider and its Auto Scaling group")
     assert "pulumi config set webstack:ecsEc2CapacityProviderName <cluster>-ec2" in text
     assert "Move the service to Fargate first" in text
+
+
+def test_a_schedule_on_ec2_capacity_runs_on_the_stacks_provider(variant: Any) -> None:
+    """The EC2 stack (GovCloud) with a scheduled job: the universal target is the partition's, RunTask's strategy
+    names the EC2 provider by its output (new with each group), no platform version goes with EC2 capacity (ECS:
+    "The platform version must be null when specifying an EC2 launch type")."""
+    plan = variant("ecs-ec2", ecsScheduledTaskSchedule="rate(1 day)", ecsScheduledTaskCommand=["/bin/true"])
+    target = plan.one("aws:scheduler/schedule:Schedule")["inputs"]["target"]
+    assert target["arn"] == "arn:aws-us-gov:scheduler:::aws-sdk:ecs:runTask"
+    operation, params, casing = ecs_api.universal_target_request(target)
+    assert casing == [] and ecs_api.validate(operation, params) == []
+    assert params["capacityProviderStrategy"] == [
+        {"capacityProvider": plan.one(PROVIDER)["inputs"]["name"], "weight": 1, "base": 0}]
+    assert "platformVersion" not in params
+    assert params["overrides"]["containerOverrides"] == [{"name": "webapp", "command": ["/bin/true"]}]
