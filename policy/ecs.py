@@ -87,15 +87,30 @@ def _public_ip_requested(network: Any) -> bool:
     return value is True or str(value).upper() in ("TRUE", "ENABLED")
 
 
+def _run_task_network(target: Any) -> Props:
+    """A schedule on Scheduler's universal target for ECS RunTask (arn:<partition>:scheduler:::aws-sdk:ecs:runTask)
+    carries the whole request in its `input`, members in PascalCase: its awsvpc configuration as
+    {"assignPublicIp": ...}; {} for another target or while the input is unknown (preview)."""
+    ok, arn = known(lambda: as_map(target).get("arn"))
+    ok_input, raw = known(lambda: as_map(target).get("input"))
+    if not (ok and ok_input) or not str(arn).endswith(":scheduler:::aws-sdk:ecs:runTask"):
+        return {}
+    vpc = dig(json_doc(raw) or {}, "NetworkConfiguration", "AwsvpcConfiguration")
+    return {"assignPublicIp": as_map(vpc).get("AssignPublicIp")}
+
+
 @RUNTIME.resource("ecs-no-public-ip", "ECS services, schedules and event rules never assign tasks a public IP.")
 def ecs_no_public_ip(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """ECS services and the schedules/rules that start tasks never give tasks a public IP."""
     t, props = args.resource_type, args.props
     if t == ECS_SERVICE:
         where, network = "networkConfiguration", props.get("networkConfiguration")
-    elif t == SCHEDULE:
+    elif t == SCHEDULE and dig(props, "target", "ecsParameters") is not None:
         where = "target.ecsParameters.networkConfiguration"
         network = dig(props, "target", "ecsParameters", "networkConfiguration")
+    elif t == SCHEDULE:
+        where, network = "target.input (ECS RunTask) NetworkConfiguration.AwsvpcConfiguration", _run_task_network(
+            props.get("target"))
     elif t == EVENT_TARGET:
         where, network = "ecsTarget.networkConfiguration", dig(props, "ecsTarget", "networkConfiguration")
     else:

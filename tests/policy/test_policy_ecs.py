@@ -76,6 +76,18 @@ def schedule(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
                                                               "assignPublicIp": assign_public_ip}}}}
 
 
+def run_task_schedule(assign_public_ip: Any = "DISABLED", request: Any = None) -> tuple[str, dict[str, Any]]:
+    """A schedule on Scheduler's universal target for ECS RunTask: the request in `input`, PascalCase."""
+    body = {"Cluster": ARN.format("ecs") + "cluster/webstack-dev",
+            "TaskDefinition": ARN.format("ecs") + "task-definition/webstack-dev-webapp:1",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"],
+                                                             "AssignPublicIp": assign_public_ip}}}
+    return ecs.SCHEDULE, {
+        "scheduleExpression": "cron(0 3 * * ? *)", "flexibleTimeWindow": {"mode": "OFF"},
+        "target": {"arn": "arn:aws:scheduler:::aws-sdk:ecs:runTask", "roleArn": ROLE_ARN + "scheduler",
+                   "input": json.dumps(body) if request is None else request}}
+
+
 def event_target(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
     return ecs.EVENT_TARGET, {
         "rule": "nightly", "arn": ARN.format("ecs") + "cluster/webstack-dev", "roleArn": ROLE_ARN + "events",
@@ -130,6 +142,8 @@ COMPLIANT: list[tuple[str, Callable[[], tuple[str, dict[str, Any]]]]] = [
     ("service-bridge-mode-no-network-configuration", lambda: service(networkConfiguration=None)),
     ("schedule", schedule),
     ("schedule-public-ip-unset", lambda: schedule(None)),
+    ("run-task-schedule", run_task_schedule),
+    ("run-task-schedule-input-unknown-at-preview", lambda: run_task_schedule(request=UNKNOWN_STRING_VALUE)),
     ("event-target", event_target),
     ("https-listener", listener),
     ("http-redirect-listener", lambda: listener("HTTP")),
@@ -182,6 +196,8 @@ VIOLATIONS = [
     Case(NO_PUBLIC_IP, "schedule", lambda: schedule(True), "target.ecsParameters.networkConfiguration.assignPublicIp"),
     Case(NO_PUBLIC_IP, "event-target", lambda: event_target(True), "ecsTarget.networkConfiguration.assignPublicIp"),
     Case(NO_PUBLIC_IP, "schedule-api-spelling", lambda: schedule("ENABLED"), "assignPublicIp is true"),
+    Case(NO_PUBLIC_IP, "run-task-schedule", lambda: run_task_schedule("ENABLED"),
+         "target.input (ECS RunTask) NetworkConfiguration.AwsvpcConfiguration.assignPublicIp is true"),
     Case(BREAKER, "missing", lambda: service(deploymentCircuitBreaker=None),
          "deploymentCircuitBreaker.enable and .rollback not true"),
     Case(BREAKER, "no-rollback", lambda: service(deploymentCircuitBreaker={"enable": True, "rollback": False}),
