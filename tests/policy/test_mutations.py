@@ -39,7 +39,9 @@ from tests.support.plan_edits import (
     sidecar,
     statement,
 )
-from tools.render import Plan
+from tools.render import TEST_STACKS, Plan
+from tools.review.diff import example_stacks
+from tools.review.policy_report import check
 
 SERVICE, MANAGED_POLICY = "aws:ecs/service:Service", "aws:iam/policy:Policy"
 LISTENER, SCHEDULE = "aws:lb/listener:Listener", "aws:scheduler/schedule:Schedule"
@@ -351,3 +353,14 @@ def test_the_policy_reports_the_mutation(request: pytest.FixtureRequest, policy:
     mutation.edit(mutated)
     found = check_plan(BY_NAME[policy], mutated)
     assert any(mutation.expect in message for _, message in found), found
+
+
+TEST_STACK_NAMES = example_stacks(TEST_STACKS)
+
+
+@pytest.mark.parametrize("stack", TEST_STACK_NAMES)
+def test_every_test_stack_passes_the_whole_pack(variant: Callable[..., Plan], stack: str) -> None:
+    """No false positive: every test stack's render (EKS, ECS on Fargate, Spot and EC2, GovCloud) passes every
+    policy, run as `make policy` runs it."""
+    report = check(variant(stack))
+    assert [(r.policy, r.resource_name, r.message) for r in report.violations] == []
