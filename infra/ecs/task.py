@@ -88,8 +88,10 @@ class ContainerSpec:
     """(volume name, container path) of an extra volume, e.g. the EFS one."""
 
 
-def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str) -> dict[str, Any]:
-    """The app container: non-root, read-only root filesystem, writable scratch volume, awslogs."""
+def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str,
+                         compatibility: str) -> dict[str, Any]:
+    """The app container: non-root, read-only root filesystem, ALL capabilities dropped, no-new-privileges on EC2,
+    writable scratch volume, health check, awslogs."""
     mounts = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}]
     mounts += [{"sourceVolume": v, "containerPath": path, "readOnly": False} for v, path in spec.exec_volumes]
     if spec.extra_mount:
@@ -113,6 +115,11 @@ def container_definition(spec: ContainerSpec, image: str, log_group: str, region
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.name}},
     }
+    if compatibility != "FARGATE":
+        # Setuid binaries gain nothing (Docker's --security-opt no-new-privileges, the ECS analogue of Kubernetes'
+        # allowPrivilegeEscalation: false). Fargate refuses dockerSecurityOptions; the EC2 agent passes it to Docker
+        # (amazon-ecs-agent 1.13.0: "Add support for security-opt=no-new-privileges").
+        c["dockerSecurityOptions"] = ["no-new-privileges"]
     if spec.secrets:
         c["secrets"] = [{"name": k, "valueFrom": v} for k, v in spec.secrets]
     if spec.stop_timeout is not None:
@@ -182,7 +189,7 @@ class AppTask(pulumi.ComponentResource):
 
         definitions = pulumi.Output.all(args.image, log_group.name).apply(
             lambda v: canonical_container_definitions(
-                [container_definition(args.container, v[0], v[1], args.region)]))
+                [container_definition(args.container, v[0], v[1], args.region, args.compatibility)]))
         task = aws.ecs.TaskDefinition(
             f"{name}-taskdef",
             family=args.family,

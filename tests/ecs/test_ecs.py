@@ -248,6 +248,14 @@ def test_container_is_the_image_by_digest_non_root_read_only(plan: Plan) -> None
     assert {"name": SCRATCH_VOLUME} in volumes, "a task-scoped bind mount, no host path"
 
 
+def test_no_new_privileges_where_ecs_offers_it(fargate: Plan, spot: Plan, ec2: Plan) -> None:
+    """EC2 tasks set Docker's no-new-privileges (a setuid binary gains nothing); Fargate refuses
+    dockerSecurityOptions altogether, so its tasks must not carry it."""
+    assert app_container(ec2)["dockerSecurityOptions"] == ["no-new-privileges"]
+    assert "dockerSecurityOptions" not in app_container(fargate)
+    assert "dockerSecurityOptions" not in app_container(spot)
+
+
 def test_stop_timeout_only_with_spot(fargate: Plan, spot: Plan, ec2: Plan) -> None:
     assert app_container(spot)["stopTimeout"] == 120
     assert "stopTimeout" not in app_container(fargate) and "stopTimeout" not in app_container(ec2)

@@ -56,8 +56,11 @@ PROGRAM = textwrap.dedent(f'''
     execution_role = aws.iam.Role("execution", assume_role_policy=trust, tags=TAGS)
     aws.iam.RolePolicy("task-efs", role=task_role.id, policy=files.client_policy(writable=True))
     cluster = aws.ecs.Cluster("cluster", name="{CLUSTER_NAME}", tags=TAGS)
+    aws.cloudwatch.LogGroup("logs", name="/ecs/webstack-test/webapp", retention_in_days=30, tags=TAGS)
     container = {{"name": "webapp", "image": "123456789012.dkr.ecr.{REGION}.amazonaws.com/webapp@sha256:" + "a" * 64,
                  "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
+                 "linuxParameters": {{"capabilities": {{"drop": ["ALL"]}}}},
+                 "healthCheck": {{"command": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]}},
                  "portMappings": [{{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}}],
                  "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}],
                  "logConfiguration": {{"logDriver": "awslogs", "options": {{
