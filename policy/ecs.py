@@ -32,6 +32,7 @@ from .common import (
     dependencies,
     depends_on,
     dig,
+    json_doc,
     known,
     known_items,
     known_prop,

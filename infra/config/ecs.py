@@ -209,6 +209,11 @@ class EcsConfig:
         "EC2 capacity: keep the capacity provider a stack deployed before names followed the Auto Scaling group "
         "(set <cluster>-ec2, its name then). Unset: <cluster>-ec2-<digest of the group's ARN>, new with each group.",
         matches(r"([A-Za-z0-9_-]{1,255})?", "webstack-prod-ec2", "1-255 letters, digits, '-' or '_'"))
+    ec2_fargate_compatible: bool = setting(
+        "ecsEc2FargateCompatible", False,
+        "EC2 capacity: also make the task definition valid on Fargate (requiresCompatibilities EC2 and FARGATE), "
+        "which drops Docker's no-new-privileges (Fargate refuses it). Set it for the run before moving the service "
+        "back to Fargate (docs/operations.md).")
     task_cpu: int = setting("ecsTaskCpu", 256, "Task CPU units (256 = 0.25 vCPU); a Fargate size.",
                             one_of(*FARGATE_SIZES))
     task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
@@ -423,7 +428,7 @@ def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
 
 _EFS = ("ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")
 _EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent",
-        "ecsEc2CapacityProviderName")
+        "ecsEc2CapacityProviderName", "ecsEc2FargateCompatible")
 _FARGATE = ("ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
 _JOB = ("ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
 

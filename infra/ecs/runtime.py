@@ -39,6 +39,15 @@ class EcsRuntime:
     log_group_name: pulumi.Output[str]
 
 
+def task_compatibilities(runs_on: str, fargate_compatible: bool) -> tuple[str, ...]:
+    """EC2 tasks are EC2-only by default, so they keep Docker's no-new-privileges (Fargate refuses it). With
+    ecsEc2FargateCompatible they declare FARGATE too, so the service can be moved back to Fargate: the task is
+    Fargate-valid then (awsvpc, ecsTaskCpu/ecsTaskMemory a Fargate pair on every capacity: the rule _fargate_pair)."""
+    if runs_on == "FARGATE":
+        return ("FARGATE",)
+    return ("EC2", "FARGATE") if fargate_compatible else ("EC2",)
+
+
 def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
                 tags: Mapping[str, str]) -> EcsRuntime:
     """No EKS or Kubernetes resource at all: ECS behind its own ALB, with a Route 53 alias."""
@@ -106,9 +115,7 @@ def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppF
     return AppTaskArgs(
         family=f"{ecs_cluster_name(cfg)}-{cfg.app.name}", container=container, image=image.repo_digest,
         repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
-        # On EC2 capacity FARGATE too, so the service can be moved back to Fargate: the task is Fargate-valid
-        # (awsvpc, ecsTaskCpu/ecsTaskMemory a Fargate pair on every capacity: the rule _fargate_pair).
-        architecture=ecs.cpu_architecture, compatibilities=("EC2", "FARGATE") if runs_on == "EC2" else ("FARGATE",),
+        architecture=ecs.cpu_architecture, compatibilities=task_compatibilities(runs_on, ecs.ec2_fargate_compatible),
         log_retention_days=ecs.log_retention_days, secrets_kms_key_arn=ecs.secrets_kms_key_arn,
         exec_enabled=ecs.exec_enabled, region=cfg.region, partition=cfg.partition,
         account_id=aws.get_caller_identity_output().account_id,

@@ -89,7 +89,7 @@ class ContainerSpec:
 
 
 def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str,
-                         compatibility: str) -> dict[str, Any]:
+                         compatibilities: Sequence[str]) -> dict[str, Any]:
     """The app container: non-root, read-only root filesystem, ALL capabilities dropped, no-new-privileges on EC2,
     writable scratch volume, health check, awslogs."""
     mounts = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}]
@@ -115,9 +115,10 @@ def container_definition(spec: ContainerSpec, image: str, log_group: str, region
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.name}},
     }
-    if compatibility != "FARGATE":
+    if "FARGATE" not in compatibilities:
         # Setuid binaries gain nothing (Docker's --security-opt no-new-privileges, the ECS analogue of Kubernetes'
-        # allowPrivilegeEscalation: false). Fargate refuses dockerSecurityOptions; the EC2 agent passes it to Docker
+        # allowPrivilegeEscalation: false). A definition valid on Fargate may not carry dockerSecurityOptions
+        # (Fargate refuses them); the EC2 agent passes it to Docker
         # (amazon-ecs-agent 1.13.0: "Add support for security-opt=no-new-privileges").
         c["dockerSecurityOptions"] = ["no-new-privileges"]
     if spec.secrets:
@@ -189,7 +190,7 @@ class AppTask(pulumi.ComponentResource):
 
         definitions = pulumi.Output.all(args.image, log_group.name).apply(
             lambda v: canonical_container_definitions(
-                [container_definition(args.container, v[0], v[1], args.region, args.compatibility)]))
+                [container_definition(args.container, v[0], v[1], args.region, args.compatibilities)]))
         task = aws.ecs.TaskDefinition(
             f"{name}-taskdef",
             family=args.family,

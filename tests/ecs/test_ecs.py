@@ -227,7 +227,7 @@ def test_ec2_instance_role_is_the_ecs_managed_policy_only(ec2: Plan) -> None:
 # --- task definition ------------------------------------------------------------------------------------------
 def test_task_definition_basics(fargate: Plan, spot: Plan, ec2: Plan) -> None:
     for p, cpu, memory, compat in ((fargate, "512", "1024", ["FARGATE"]), (spot, "1024", "2048", ["FARGATE"]),
-                                   (ec2, "256", "512", ["EC2", "FARGATE"])):
+                                   (ec2, "256", "512", ["EC2"])):
         t = p.one(TASKDEF)["inputs"]
         assert (t["cpu"], t["memory"], t["networkMode"], sorted(t["requiresCompatibilities"])) == (
             cpu, memory, "awsvpc", compat)

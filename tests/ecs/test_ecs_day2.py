@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -60,12 +61,16 @@ def fargate_problems(task: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_the_ec2_task_definition_can_also_run_on_fargate(ec2: Plan, fargate: Plan) -> None:
+def test_the_ec2_task_definition_can_also_run_on_fargate(ec2: Plan, fargate: Plan, variant: Callable[..., Plan]
+                                                         ) -> None:
     """ECS refuses `update-service --capacity-provider-strategy FARGATE` for a task definition that does not
-    declare FARGATE ("Task definition does not support launch_type FARGATE"): on EC2 capacity it declares both, and
-    it is a valid Fargate task."""
-    task = ec2.one(TASKDEF)["inputs"]
+    declare FARGATE ("Task definition does not support launch_type FARGATE"): with ecsEc2FargateCompatible the EC2
+    task declares both, and it is a valid Fargate task (without Docker's no-new-privileges, which Fargate refuses).
+    By default an EC2 task is EC2-only and keeps no-new-privileges."""
+    assert ec2.one(TASKDEF)["inputs"]["requiresCompatibilities"] == ["EC2"]
+    task = variant("ecs-ec2", ecsEc2FargateCompatible=True).one(TASKDEF)["inputs"]
     assert sorted(task["requiresCompatibilities"]) == ["EC2", "FARGATE"]
+    assert all("dockerSecurityOptions" not in c for c in json.loads(task["containerDefinitions"]))
     assert fargate_problems(task) == []
     assert ecs_api.validate("RegisterTaskDefinition", ecs_api.register_task_definition_params(task)) == []
     assert fargate.one(TASKDEF)["inputs"]["requiresCompatibilities"] == ["FARGATE"]

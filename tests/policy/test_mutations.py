@@ -15,6 +15,7 @@ be run against another version of the pack (the issue 21 report: which of them m
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,13 @@ def inputs_of_https_forward(listener: dict[str, Any]) -> list[dict[str, Any]]:
     """The HTTPS listener's forward action, for an HTTP listener to serve the app in clear text."""
     return [{"type": "forward", "targetGroupArn": listener["loadBalancerArn"].replace(":loadbalancer/app/",
                                                                                       ":targetgroup/")}]
+
+
+def _with_public_ip(request: str) -> str:
+    """A universal-target RunTask request (PascalCase) that gives the task a public IP."""
+    doc = json.loads(request)
+    doc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] = "ENABLED"
+    return json.dumps(doc, sort_keys=True)
 
 
 OTEL = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
@@ -268,8 +276,9 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "ecs-no-public-ip": (
         Mutation("service-tasks-public", "fargate", edit_props(SERVICE, None, lambda d: setp(
             d, "networkConfiguration", "assignPublicIp", True)), "assignPublicIp is true"),
-        Mutation("scheduled-task-public", "spot", edit_props(SCHEDULE, None, lambda d: setp(
-            d, "target", "ecsParameters", "networkConfiguration", "assignPublicIp", True)), "assignPublicIp"),
+        # the universal target aws-sdk:ecs:runTask carries the whole RunTask request in its input (PascalCase)
+        Mutation("scheduled-task-public", "spot", edit_props(SCHEDULE, None, lambda d: d["target"].update(
+            input=_with_public_ip(d["target"]["input"]))), "assignPublicIp"),
     ),
     "ecs-deployment-circuit-breaker": (
         Mutation("no-rollback", "fargate", edit_props(SERVICE, None, lambda d: setp(
