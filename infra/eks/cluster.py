@@ -12,16 +12,20 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_command as command
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
 from ..tags import named
+from .scaling import NodeScalingArgs, node_scaling, scaling_config_ignored
 
 TYPE = "webstack:cluster:Cluster"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 # Prefixed with `arn:<partition>:` of the stack's region.
 CLUSTER_ADMIN_POLICY = "eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Read everything, Secrets included: what `pulumi preview` needs (Helm keeps its release records in Secrets).
+CLUSTER_VIEW_POLICY = "eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 AMI_TYPES = {"amd64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 # Add-ons the nodes need before they can become Ready, and the one that needs Ready nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
@@ -148,17 +152,22 @@ def launch_template_spec(cluster_name: str, nodes: NodeGroupSpec, tags: Mapping[
     }
 
 
-def access_entries(principal_arns: Sequence[str], partition: str) -> dict[str, eks.AccessEntryArgs]:
-    """Cluster-admin access entries, keyed so each stays with its principal."""
-    return {
-        access_entry_key(arn): eks.AccessEntryArgs(
+def access_entries(principal_arns: Sequence[str], partition: str,
+                   viewer_arns: Sequence[str] = ()) -> dict[str, eks.AccessEntryArgs]:
+    """Cluster-admin access entries, then read-only ones (`viewer-<hash>`), keyed so each stays with its
+    principal."""
+    def entry(arn: str, name: str, policy: str) -> eks.AccessEntryArgs:
+        return eks.AccessEntryArgs(
             principal_arn=arn,
-            access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                policy_arn=f"arn:{partition}:{CLUSTER_ADMIN_POLICY}",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
-        )
-        for arn in principal_arns
-    }
+            access_policies={name: eks.AccessPolicyAssociationArgs(
+                policy_arn=f"arn:{partition}:{policy}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
+
+    admins = {access_entry_key(arn): entry(arn, "cluster-admin", CLUSTER_ADMIN_POLICY) for arn in principal_arns}
+    viewers = {"viewer-" + access_entry_key(arn).removeprefix("admin-"): entry(arn, "cluster-view",
+                                                                             CLUSTER_VIEW_POLICY)
+               for arn in viewer_arns}
+    return {**admins, **viewers}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +179,8 @@ class ClusterArgs:
     """Who may reach the public endpoint (only used while it is on)."""
     admin_principal_arns: Sequence[str]
     """Operators given cluster-admin (never the identity creating the cluster: EKS makes it admin already)."""
+    viewer_principal_arns: Sequence[str]
+    """Read-only principals (CI's preview role): AmazonEKSAdminViewPolicy."""
     log_types: Sequence[str]
     log_retention_days: int
     addon_versions: Mapping[str, str]
@@ -182,6 +193,7 @@ class ClusterArgs:
     """Resources (the private default routes through NAT) that must exist before nodes boot."""
     partition: str
     """The region's ARN partition (aws, aws-cn, aws-us-gov): AWS-managed policy ARNs live in it."""
+    region: str
     tags: Mapping[str, str]
 
 
@@ -195,6 +207,8 @@ class Cluster(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
+    node_scaling: command.local.Command
+    """Applies nodeMinSize/nodeMaxSize to the live node group (infra/eks/scaling.py)."""
     provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -219,6 +233,13 @@ class Cluster(pulumi.ComponentResource):
         self.node_group = self._node_group(name, args, cluster, node_role, launch_template,
                                            after=[*args.egress_ready, *attachments, *base_addons])
         after_nodes = [self._addon(name, a, args, cluster, [self.node_group]) for a in ADDONS_AFTER_NODES]
+        self.node_scaling = node_scaling(f"{name}-node-scaling", NodeScalingArgs(
+            cluster_name=self.cluster_name, region=args.region, name_prefix=args.nodes.name_prefix,
+            min_size=args.nodes.min_size, max_size=args.nodes.max_size,
+            replacing_inputs=[AMI_TYPES[args.nodes.architecture], args.nodes.capacity_type, args.name,
+                              ",".join(args.nodes.instance_types), launch_template.id, args.nodes.name_prefix,
+                              node_role.arn, *args.private_subnet_ids]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
 
         # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
         # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
@@ -264,7 +285,7 @@ class Cluster(pulumi.ComponentResource):
             authentication_mode=eks.AuthenticationMode.API,
             # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the
             # state): listing it here too fails (one entry per principal). These are the other operators.
-            access_entries=access_entries(args.admin_principal_arns, args.partition),
+            access_entries=access_entries(args.admin_principal_arns, args.partition, args.viewer_principal_arns),
             create_oidc_provider=True,
             enabled_cluster_log_types=list(args.log_types),
             encryption_config_key_arn=key.arn,
@@ -319,7 +340,8 @@ class Cluster(pulumi.ComponentResource):
             ami_type=AMI_TYPES[nodes.architecture],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=nodes.min_size, desired_size=nodes.desired_size, max_size=nodes.max_size),
-            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
+            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it. The whole
+            # scalingConfig is ignored after creation: node_scaling applies min and max (infra/eks/scaling.py).
             ignore_scaling_changes=True,
             labels=dict(nodes.labels),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
@@ -328,5 +350,5 @@ class Cluster(pulumi.ComponentResource):
             # Nodes in private subnets cannot join without egress through NAT, nor run pods without the CNI.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after),
                                         transforms=[node_group_update_config(nodes.max_unavailable),
-                                                    inherit_common_tags(tags)]),
+                                                    inherit_common_tags(tags), scaling_config_ignored()]),
         )
