@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from infra.config import OpsConfig
 from infra.eks.workload import controller_target_group_tags
 from tests.support.ecs_api import validate
 from tests.support.ops_api import dashboard_problems, put_metric_alarm_params
-from tools.render import Plan
+from tests.support.programs import program
+from tools.render import Plan, render
 from tools.render.fakes import LOAD_BALANCER_LOOKUP, TARGET_GROUP_LOOKUP, FakeCloud
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -216,3 +218,28 @@ def test_alarm_specs_follow_the_runtime() -> None:
     blind = EcsServiceMetrics(cluster_name="c", service_name="s", container_insights=False)
     assert set(specs_for(blind)) == EKS_ALARMS
     assert specs_for(None)["five-xx-rate"]["threshold"] == 7 and specs_for(None)["latency-p99"]["threshold"] == 0.25
+
+
+ROLLBACK_PROGRAM = '''import pulumi
+
+from infra.alarms import Alarms, AlarmsArgs, EcsServiceMetrics
+
+alarms = Alarms("alarms", AlarmsArgs(
+    prefix="shop-prod", emails=[], load_balancer="app/shop/1", target_group="targetgroup/shop/2",
+    five_xx_percent=5, latency_p99_ms=1000,
+    ecs_service=EcsServiceMetrics(cluster_name="shop", service_name="web", container_insights=True),
+    waf_metric_name=None, after=[], region="us-east-1", partition="aws", account_id="123456789012", tags={}))
+pulumi.export("rollback", alarms.rollback_alarm_names)
+pulumi.export("names", alarms.alarm_names)
+pulumi.export("arns", alarms.alarm_arns)
+'''
+
+
+def test_a_deployment_can_name_the_alarms_to_roll_back_on(tmp_path: Path) -> None:
+    """What a blue/green ECS deployment (issue 20, item 3) takes from the component: the 5xx and no-healthy-target
+    alarms' names, plain strings known before anything is created."""
+    plan = render("dev", root=program(tmp_path / "tree", ROLLBACK_PROGRAM, project="rollback"))
+    assert plan.outputs["rollback"] == ["shop-prod-five-xx-rate", "shop-prod-no-healthy-targets"]
+    assert plan.outputs["names"] == {k: f"shop-prod-{k}" for k in EKS_ALARMS | {"running-tasks"}}
+    arn = plan.outputs["arns"]["five-xx-rate"]
+    assert arn == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:shop-prod-five-xx-rate"
