@@ -238,7 +238,8 @@ pulumi.export("arns", alarms.alarm_arns)
 def test_a_deployment_can_name_the_alarms_to_roll_back_on(tmp_path: Path) -> None:
     """What a blue/green ECS deployment (issue 20, item 3) takes from the component: the 5xx and no-healthy-target
     alarms' names, plain strings known before anything is created."""
-    plan = render("dev", root=program(tmp_path / "tree", ROLLBACK_PROGRAM, project="rollback"))
+    tree = program(tmp_path / "tree", ROLLBACK_PROGRAM, project="rollback")
+    plan = render("dev", root=tree, stacks=tree)
     assert plan.outputs["rollback"] == ["shop-prod-five-xx-rate", "shop-prod-no-healthy-targets"]
     assert plan.outputs["names"] == {k: f"shop-prod-{k}" for k in EKS_ALARMS | {"running-tasks"}}
     arn = plan.outputs["arns"]["five-xx-rate"]
