@@ -274,7 +274,7 @@ def ecs_exec_policy() -> Document:
     }
 
 
-# --- alarms and the firewall (infra/alarms.py, infra/waf.py) -----------------------------------------------
+# --- alarms and the firewall (infra/monitoring.py, infra/waf.py) -----------------------------------------------
 CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 

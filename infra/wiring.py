@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from .alarms import AlarmsArgs, EcsServiceMetrics
 from .config import StackConfig, ops_prefix
 from .dns import DnsArgs
+from .monitoring import AlarmsArgs, EcsServiceMetrics
 from .network import NetworkArgs
 from .registry import RegistryArgs
 from .waf import WebAcl, WebAclArgs

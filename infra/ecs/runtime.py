@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ..alarms import Alarms, EcsServiceMetrics
 from ..config import StackConfig, alb_name
 from ..config.ecs import ecs_cluster_name
 from ..dns import Dns
 from ..image import APP_UID, AppImage, AppImageArgs, app_contract
+from ..monitoring import Alarms, EcsServiceMetrics
 from ..network import Network
 from ..registry import Registry
 from ..waf import WebAcl

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from ..alarms import Alarms
 from ..config import StackConfig
 from ..dns import Dns
 from ..image import AppImage, AppImageArgs, app_contract
+from ..monitoring import Alarms
 from ..network import Network
 from ..registry import Registry
 from ..waf import WebAcl

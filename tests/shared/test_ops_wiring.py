@@ -6,8 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from infra.alarms import EcsServiceMetrics
 from infra.config import StackConfig, load_config
+from infra.monitoring import EcsServiceMetrics
 from infra.wiring import alarms_args, waf_args
 
 RAW = {"zoneName": "example.com", "hostname": "app.example.com", "publicAccessCidrs": '["203.0.113.0/24"]',

@@ -199,7 +199,7 @@ class FakeCloud(pulumi.runtime.Mocks):
         return None
 
     def _ops_arn(self, typ: str, name: str, inputs: dict) -> str | None:
-        """ARNs of the alarm topic, the alarms and the web ACL (infra/alarms.py, infra/waf.py)."""
+        """ARNs of the alarm topic, the alarms and the web ACL (infra/monitoring.py, infra/waf.py)."""
         r, a, p, n = self.region, ACCOUNT_ID, self.partition, inputs.get("name") or name
         if typ == "aws:sns/topic:Topic":
             return f"arn:{p}:sns:{r}:{a}:{n}"

@@ -277,7 +277,7 @@ def build_graph(plan: Plan) -> Graph:
 
 def _operations(plan: Plan, g: Graph, ids: dict[str, str]) -> None:
     """The firewall in front of the app's ALB, the alarms watching it and the topic they notify (infra/waf.py,
-    infra/alarms.py); the ALB is the EKS Ingress's (node `alb`) or the ECS runtime's own."""
+    infra/monitoring.py); the ALB is the EKS Ingress's (node `alb`) or the ECS runtime's own."""
     albs = [ids[lb["urn"]] for lb in plan.of_type("aws:lb/loadBalancer:LoadBalancer") if lb["urn"] in ids]
     alb = "alb" if "alb" in g.nodes else (albs[0] if albs else None)
     for acl in plan.of_type("aws:wafv2/webAcl:WebAcl"):

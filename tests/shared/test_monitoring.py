@@ -1,4 +1,4 @@
-"""infra/alarms.py on the renders: what the alarms watch (this stack's ALB and target group: the ECS runtime's own,
+"""infra/monitoring.py on the renders: what the alarms watch (this stack's ALB and target group: the ECS runtime's own,
 or on EKS the one the LB controller made from the Ingress, looked up after it), whom they notify (the KMS-encrypted
 topic), when they are created and deleted, and the requests botocore's CloudWatch model accepts."""
 
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pulumi.runtime import MockCallArgs
 
-from infra.alarms import AlarmsArgs, EcsServiceMetrics, alarm_specs
 from infra.config import OpsConfig
 from infra.eks.workload import controller_target_group_tags
+from infra.monitoring import AlarmsArgs, EcsServiceMetrics, alarm_specs
 from tests.support.ecs_api import validate
 from tests.support.ops_api import dashboard_problems, put_metric_alarm_params
 from tests.support.programs import program
@@ -222,7 +222,7 @@ def test_alarm_specs_follow_the_runtime() -> None:
 
 ROLLBACK_PROGRAM = '''import pulumi
 
-from infra.alarms import Alarms, AlarmsArgs, EcsServiceMetrics
+from infra.monitoring import Alarms, AlarmsArgs, EcsServiceMetrics
 
 alarms = Alarms("alarms", AlarmsArgs(
     prefix="shop-prod", emails=[], load_balancer="app/shop/1", target_group="targetgroup/shop/2",
