@@ -31,7 +31,9 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
-# The Linux Fargate platform version; pinned so a new one is adopted deliberately ("LATEST" moves by itself).
+# The Linux Fargate platform versions this project supports, newest last; every launch names one (the lock's or
+# ecsPlatformVersion) so a new one is adopted deliberately ("LATEST" moves by itself). No AWS API lists them:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-linux-fargate.html
 PLATFORM_VERSIONS = ("1.4.0",)
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 # SSM parameter or Secrets Manager secret ARN (the `valueFrom` of an ECS secret; full ARNs only, so the
@@ -182,8 +184,10 @@ class EcsConfig:
                             one_of(*FARGATE_SIZES))
     task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
                                between(512, 122880))
-    platform_version: str = setting("ecsPlatformVersion", "1.4.0", "Fargate platform version (pinned).",
-                                    one_of(*PLATFORM_VERSIONS))
+    platform_version: str = setting(
+        "ecsPlatformVersion", "",
+        "Pins the Fargate platform version of the service and the scheduled task. Empty: the version in the "
+        "stack's lock (make bump).", when_set(one_of(*PLATFORM_VERSIONS)))
     log_retention_days: int = setting("ecsLogRetentionDays", 90, "Retention of the app's log group, in days.",
                                       one_of(*LOG_RETENTION_DAYS))
     environment: tuple[tuple[str, str], ...] = setting(

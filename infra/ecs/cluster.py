@@ -37,6 +37,8 @@ class Ec2CapacitySpec:
     max_size: int
     disk_size_gb: int
     target_capacity_percent: int
+    ami_id: str
+    """The ECS-optimized AMI of the region and architecture (the stack's lock)."""
 
 
 def fargate_strategy(base: int, fargate_weight: int, spot_weight: int) -> list[StrategyItem]:
@@ -91,7 +93,7 @@ class EcsCluster(pulumi.ComponentResource):
             self.capacity = Ec2Capacity(f"{name}-ec2", Ec2CapacityArgs(
                 cluster_name=args.name, cluster=cluster, vpc_id=args.vpc_id, subnet_ids=args.private_subnet_ids,
                 instance_type=args.ec2.instance_type, architecture=args.architecture, min_size=args.ec2.min_size,
-                max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb,
+                max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb, ami_id=args.ec2.ami_id,
                 target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition, tags=tags),
                 opts=child)
             provider_names.append(self.capacity.capacity_provider_name)

@@ -60,7 +60,8 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> EcsClusterArgs:
     ecs = cfg.ecs
     ec2 = Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size, max_size=ecs.ec2_max_size,
-                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent)
+                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent,
+                          ami_id=cfg.versions.ecs_ami_id)
     return EcsClusterArgs(
         name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
@@ -114,7 +115,7 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
     ecs, ec2 = cfg.ecs, cfg.ecs.capacity == "ec2"
     return AppServiceArgs(
         name=cfg.app.name, cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
-        strategy=ecs_cluster.strategy, platform_version=None if ec2 else ecs.platform_version,
+        strategy=ecs_cluster.strategy, platform_version=None if ec2 else cfg.versions.fargate_platform,
         subnet_ids=network.private_subnet_ids, security_group_ids=[lb.task_security_group_id],
         target_group_arn=lb.target_group_arn, container_name=task.container_name,
         container_port=app_contract()["port"], desired_count=ecs.min_tasks, autoscaled=True,
@@ -148,4 +149,5 @@ def scheduled_task_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Netw
         command=ecs.scheduled_task_command, schedule_expression=ecs.scheduled_task_schedule,
         schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
         security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
+        platform_version=None if ecs.capacity == "ec2" else cfg.versions.fargate_platform,
         task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags)

@@ -77,6 +77,8 @@ class ScheduledTaskArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
     capacity_provider_strategy: Sequence[StrategyItem]
+    platform_version: str | None
+    """The Fargate platform version of each run, as the service's (None on EC2 capacity): never LATEST."""
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     tags: Mapping[str, str]
@@ -146,6 +148,7 @@ class ScheduledTask(pulumi.ComponentResource):
                     "task_count": 1,
                     # never launch_type with a strategy: ECS refuses both
                     "capacity_provider_strategies": strategy_input(args.capacity_provider_strategy),
+                    "platform_version": args.platform_version,
                     "network_configuration": {"subnets": list(args.subnet_ids),
                                               "security_groups": list(args.security_group_ids),
                                               "assign_public_ip": False},

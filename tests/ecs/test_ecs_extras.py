@@ -82,7 +82,7 @@ PROGRAM = textwrap.dedent(f'''
         schedule_expression="cron(30 2 * * ? *)", schedule_timezone="Europe/Paris",
         subnet_ids=SUBNETS, security_group_ids=[task_sg.id],
         capacity_provider_strategy=[StrategyItem("FARGATE_SPOT", 3), StrategyItem("FARGATE", 1, 1)],
-        task_role_arn=task_role.arn, execution_role_arn=execution_role.arn, tags=TAGS))
+        platform_version="1.4.0", task_role_arn=task_role.arn, execution_role_arn=execution_role.arn, tags=TAGS))
     pulumi.export("file_system_id", files.file_system_id)
     pulumi.export("access_point_arn", files.access_point_arn)
     pulumi.export("efs_security_group_id", files.security_group_id)
@@ -383,7 +383,7 @@ def scheduled_args(**changes: Any) -> ScheduledTaskArgs:
         task_definition_family=FAMILY,
         container_name="webapp", command=["run"], schedule_expression="rate(1 hour)", schedule_timezone="UTC",
         subnet_ids=["subnet-1"], security_group_ids=["sg-1"], capacity_provider_strategy=[StrategyItem("FARGATE", 1)],
-        task_role_arn="r1", execution_role_arn="r2", tags=TAGS)
+        platform_version="1.4.0", task_role_arn="r1", execution_role_arn="r2", tags=TAGS)
     return ScheduledTaskArgs(**{**base, **changes})
 
 
