@@ -66,6 +66,15 @@ cost: venv
 up: venv
 	STACK=$(STACK) PY=$(PY) ./tools/up.sh
 
+# Rewrite Pulumi.$(STACK).lock.yaml with the newest compatible versions (read-only AWS calls, the charts' indexes):
+# EKS add-ons, node AMI release, charts, Fargate platform, ECS AMI. The program only reads the lock. STACKS: the
+# folder of the stack file (tests/stacks for a test stack); DRY_RUN=1 prints without writing; SUMMARY=<file> writes
+# the changes as Markdown (the weekly pull request's body, .github/workflows/bump.yml).
+.PHONY: bump
+bump: venv
+	$(PY) -m tools.bump --stack $(STACK) $(if $(STACKS),--stacks $(STACKS)) $(if $(DRY_RUN),--dry-run) \
+		$(if $(SUMMARY),--summary $(SUMMARY))
+
 # Pulumi.yaml's config: block is generated from the key declarations in infra/config/.
 aws-data: venv
 	$(PY) tools/aws_data.py
