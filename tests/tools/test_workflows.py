@@ -32,7 +32,7 @@ PICKER = "./.github/workflows/pick-runner.yml"  # the reusable workflow that pic
 
 
 def test_the_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "pick-runner.yml", "preview.yml",
+    assert [f.name for f in FILES] == ["bump.yml", "ci.yml", "deploy.yml", "pick-runner.yml", "preview.yml",
                                        "review-comment.yml", "review.yml"]
     assert [f.parent.name for f in ACTION_FILES] == ["pulumi-setup"]
 
@@ -366,3 +366,40 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"
     assert "AWS_ROLE_ARN" in admin[0] and "AWS_PROD_ROLE_ARN" in admin[0]
+
+
+# --- the weekly version bump ----------------------------------------------------------------------------------------
+def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -> None:
+    """`make bump` of each example stack with the read-only role (OIDC), each job with what it needs only: the jobs
+    that hold AWS credentials cannot push, the job that pushes holds no AWS credentials."""
+    from tools.review.diff import STACK_ORDER
+
+    wf = load("bump.yml")
+    assert set(wf["on"]) == {"schedule", "workflow_dispatch"}
+    (schedule,) = wf["on"]["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    assert wf["permissions"] == {}  # nothing by default: each job says what it needs
+    resolve, pull_request = wf["jobs"]["resolve"], wf["jobs"]["pull-request"]
+    assert resolve["permissions"] == {"id-token": "write", "contents": "read"}
+    assert pull_request["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert tuple(resolve["strategy"]["matrix"]["stack"]) == STACK_ORDER  # the example stacks
+    aws = uses(resolve, "aws-actions/configure-aws-credentials")["with"]
+    assert aws["role-to-assume"] == "${{ vars.AWS_BUMP_ROLE_ARN }}"
+    (run,) = [s for s in steps(resolve) if "make bump" in str(s.get("run", ""))]
+    assert run["env"] == {"STACK": "${{ matrix.stack }}"} and "${{" not in run["run"]  # no expression in the script
+    assert uses(resolve, "actions/checkout")["with"]["persist-credentials"] is False
+    assert "aws-actions" not in str(pull_request) and "id-token" not in str(pull_request)
+    assert pull_request["needs"] == "resolve"
+
+
+def test_bump_opens_one_pull_request_with_the_locks_only() -> None:
+    job = load("bump.yml")["jobs"]["pull-request"]
+    pr = uses(job, "peter-evans/create-pull-request")["with"]
+    assert pr["add-paths"] == "Pulumi.*.lock.yaml" and pr["branch"] == "bump/versions"
+    assert pr["body-path"] == "build/bump/body.md" and pr["delete-branch"] is True
+    # a pull request opened with GITHUB_TOKEN starts no workflow (no review comment): a token of its own first
+    assert pr["token"] == "${{ secrets.BUMP_PR_TOKEN || github.token }}"
+    assert any("BUMP_PR_TOKEN" in str(s.get("env", "")) and "::warning::" in s["run"] for s in steps(job) if "run" in s)
+    download = uses(job, "actions/download-artifact")["with"]
+    assert download["pattern"] == "lock-*" and download["merge-multiple"] is True
