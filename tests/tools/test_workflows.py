@@ -394,9 +394,11 @@ def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -
 
 
 def test_bump_opens_one_pull_request_with_the_locks_only() -> None:
+    from infra.config.lock import lock_name
+
     job = load("bump.yml")["jobs"]["pull-request"]
     pr = uses(job, "peter-evans/create-pull-request")["with"]
-    assert pr["add-paths"] == "Pulumi.*.lock.yaml" and pr["branch"] == "bump/versions"
+    assert pr["add-paths"] == lock_name("*") and pr["branch"] == "bump/versions"  # every stack's lock, nothing else
     assert pr["body-path"] == "build/bump/body.md" and pr["delete-branch"] is True
     # a pull request opened with GITHUB_TOKEN starts no workflow (no review comment): a token of its own first
     assert pr["token"] == "${{ secrets.BUMP_PR_TOKEN || github.token }}"
