@@ -280,6 +280,7 @@ def test_image_never_waits_for_the_cluster(request: pytest.FixtureRequest, stack
 
 
 def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
     (tmp_path / "a.txt").write_text("one")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("two")
@@ -300,6 +301,7 @@ def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
 def test_content_tag_changes_with_file_modes(tmp_path: Path) -> None:
     """pulumi-docker's context digest covers each file's mode (provider.go hashPath): a mode change (a chmod, a
     clone under another umask) rebuilds and pushes, so it must get a new tag too."""
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
     (tmp_path / "a.txt").write_text("one")
     (tmp_path / "a.txt").chmod(0o644)
     first = content_tag(tmp_path, platform="linux/amd64")
