@@ -48,6 +48,13 @@ EKS_RELEASE_PARAMETER = ("/aws/service/eks/optimized-ami/{minor}/amazon-linux-20
                          "release_version")
 ECS_AMI_PARAMETERS = {"amd64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended",
                       "arm64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended"}
+# What the read-only role needs, all of it (docs/operations.md shows this document; a test keeps them equal). AWS's
+# public parameters have no account in their ARN (arn:aws:ssm:<region>::parameter/aws/service/...): `*` matches it.
+READ_ONLY_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "eks:DescribeAddonVersions", "Resource": "*"},
+    {"Effect": "Allow", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+     "Resource": ["arn:aws:ssm:*:*:parameter/aws/service/eks/optimized-ami/*",
+                  "arn:aws:ssm:*:*:parameter/aws/service/ecs/optimized-ami/*"]}]}
 HTTP_TIMEOUT_SECONDS = 30
 INDEX_MAX_BYTES = 64 * 1024 * 1024  # the eks-charts index is the largest, a few MiB
 

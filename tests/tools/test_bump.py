@@ -311,3 +311,18 @@ def test_make_bump_runs_the_tool() -> None:
     done = subprocess.run(["make", "-n", "bump", "STACK=prod", "STACKS=tests/stacks", "DRY_RUN=1"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     assert "-m tools.bump --stack prod --stacks tests/stacks --dry-run" in done.stdout
+
+
+def test_the_read_only_policy_is_what_the_docs_show_and_lints_clean() -> None:
+    import re
+
+    from tests.support.iam_lint import unexpected_findings
+    from tools.bump import READ_ONLY_POLICY
+
+    page = (ROOT / "docs" / "operations.md").read_text()
+    (shown,) = re.findall(r"```json\n(.*?)```", page.split("### `make bump`", 1)[1].split("### ", 1)[0], re.S)
+    assert json.loads(shown) == READ_ONLY_POLICY
+    assert unexpected_findings("bump-read-only", READ_ONLY_POLICY) == []
+    actions = {a for st in READ_ONLY_POLICY["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str)
+                                                                   else st["Action"])}
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in actions)  # reads only
