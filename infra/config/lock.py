@@ -142,19 +142,6 @@ def _map_problems(data: Mapping[str, Any], key: str, names: tuple[str, ...], che
     return problems
 
 
-def _ami_problems(data: Mapping[str, Any]) -> list[str]:
-    amis = data.get("ecsAmis")
-    if amis is None:
-        return []
-    if not isinstance(amis, dict):
-        return [f"ecsAmis = {show(amis)}: must map an architecture ({', '.join(ARCHITECTURES)}) to an AMI id"]
-    problems = [f"ecsAmis.{show(k).strip(chr(39))}: unknown architecture; known are {', '.join(ARCHITECTURES)}"
-                for k in amis if k not in ARCHITECTURES]
-    problems += [f"ecsAmis.{k} = {show(v)}: {why}" for k, v in amis.items() if k in ARCHITECTURES
-                 and (why := AMI_CHECK(v))]
-    return problems
-
-
 def shape_problems(data: Any) -> list[str]:
     """What is malformed in a lock document, whatever the config (unknown entries, values of the wrong form)."""
     if not isinstance(data, dict):
@@ -169,7 +156,7 @@ def shape_problems(data: Any) -> list[str]:
     problems += _map_problems(data, "eksAddons", EKS_ADDONS, ADDON_CHECK)
     problems += _map_problems(data, "eksNodeReleaseVersions", ARCHITECTURES, RELEASE_CHECK)
     problems += _map_problems(data, "charts", tuple(CHARTS), CHART_CHECK)
-    return problems + _ami_problems(data)
+    return problems + _map_problems(data, "ecsAmis", ARCHITECTURES, AMI_CHECK)
 
 
 def _entry(data: Mapping[str, Any], key: str, name: str, problems: list[str], command: str, unless: str = "") -> str:

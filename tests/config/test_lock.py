@@ -140,7 +140,7 @@ def test_ecs_ec2_needs_the_ami_of_its_region_and_architecture() -> None:
                     region="us-gov-west-1") == [f"ecsAmis.arm64 is missing: run `{BUMP}`"]
     assert problems(EC2_RAW, {**lock, "ecsAmis": {"arm64": "ami-XYZ", "riscv": "ami-0123456789abcdef0"}},
                     region="us-gov-west-1") == [
-        "ecsAmis.riscv: unknown architecture; known are amd64, arm64",
+        "ecsAmis.riscv: unknown entry; known are amd64, arm64",
         "ecsAmis.arm64 = 'ami-XYZ': must be an AMI id such as 'ami-0123456789abcdef0' (a quoted string)"]
 
 
