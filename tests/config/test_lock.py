@@ -188,3 +188,4 @@ def test_every_test_stack_has_a_lock_the_program_accepts(stack: str) -> None:
     cfg = load_config(raw, project="webstack", stack=stack, region=config["aws:region"],
                       lock=read_lock(lock_path(stack, TEST_STACKS)))
     assert cfg.versions.eks_addons or cfg.versions.fargate_platform or cfg.versions.ecs_ami_id
+
