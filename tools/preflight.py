@@ -142,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         return 0
     name = stack_file(args.stack, args.project).name
-    print(f"make up: {name} (and its version lock) still holds {len(found)} documentation-only example value(s); "
-          "`pulumi up` was not run. Set your own (README: \"Set your domain, region and who may reach the API\"):",
-          file=sys.stderr)
+    print(f"make up: {name} still holds {len(found)} documentation-only example value(s); `pulumi up` was not run. "
+          "Set your own (README: \"Set your domain, region and who may reach the API\"):", file=sys.stderr)
     for finding in found:
         print(f"  - {finding.line()}", file=sys.stderr)
     return 1
