@@ -398,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = bump(args.stack, stacks=args.stacks, write=not args.dry_run)
-    except ConfigError as err:
-        print(f"make bump: stack {args.stack!r}: {err}", file=sys.stderr)
+    except ConfigError as err:  # the stack's config, or a lock the program would refuse (then a bug here)
+        print(f"make bump: stack {args.stack!r}: {err}\nThe lock was not changed.", file=sys.stderr)
         return 1
     except Exception as err:  # botocore, HTTP, YAML: reported, the lock left as it was
         print(f"make bump: stack {args.stack!r}: {type(err).__name__}: {err}\nThe lock was not changed.",
