@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, cluster, dns, ecs, network, registry  # noqa: F401 - each module registers its rules
+from . import addons, app, capacity, cluster, dns, ecs, network, registry  # noqa: F401 - each registers its rules
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
@@ -53,5 +53,7 @@ def from_pulumi() -> StackConfig:
     region = pulumi.Config("aws").get("region")
     stack = pulumi.get_stack()
     # The stack's version lock is part of its configuration: nothing the program deploys is resolved at run time.
-    return load_config(raw, project=pulumi.get_project(), stack=stack, region=region,
-                       lock=read_lock(lock_path(stack)))
+    cfg = load_config(raw, project=pulumi.get_project(), stack=stack, region=region, lock=read_lock(lock_path(stack)))
+    for message in capacity.not_checked(cfg):
+        pulumi.log.warn(message)
+    return cfg

@@ -35,7 +35,7 @@ from .ecs import RUNTIMES, EcsConfig
 from .lock import LockFile, Versions, locked_versions
 from .network import NetworkConfig
 from .region import partition_of
-from .registry import RegistryConfig
+from .registry import RegistryConfig, default_repository_name
 
 # Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
 COMMON_TAG_KEYS = ("project", "stack", "managed-by")
@@ -138,6 +138,9 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
     cluster = dataclasses.replace(cluster, name=cluster.name or f"{project}-{stack}",
                                   log_types=tuple(t for t in CLUSTER_LOG_TYPES if t in wanted))
     parts["cluster"] = cluster
+    registry = parts["registry"]
+    parts["registry"] = dataclasses.replace(
+        registry, repository_name=registry.repository_name or default_repository_name(project, stack))
     parts["app"] = dataclasses.replace(app, load_balancer_name=app.load_balancer_name or alb_name(cluster.name,
                                                                                                   app.name))
     top = {p[0]: v for p, v in values.items() if len(p) == 1}
