@@ -44,8 +44,8 @@ def test_cluster_args_carry_the_cluster_and_node_settings() -> None:
     cfg = config()
     args = cluster_args(cfg, NETWORK, {"project": "webstack"})
     assert set(carried(args, cfg.cluster)) == {"name", "kubernetes_version", "endpoint_public_access",
-                                               "public_access_cidrs", "admin_principal_arns", "log_types",
-                                               "log_retention_days"}
+                                               "public_access_cidrs", "admin_principal_arns",
+                                               "viewer_principal_arns", "log_types", "log_retention_days"}
     # Every managed add-on: the lock's version, the config's pin where there is one.
     assert args.eks_addon_versions == {**LOCK["eksAddons"], "coredns": "v1.11.4-eksbuild.2"}
     assert LOCK["eksAddons"]["coredns"] != "v1.11.4-eksbuild.2"
