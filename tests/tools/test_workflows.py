@@ -164,6 +164,7 @@ PINS = {
     "aws-actions/configure-aws-credentials": ("7474bc4690e29a8392af63c5b98e7449536d5c3a", "v4.3.1"),
     "docker/setup-qemu-action": ("c7c53464625b32c7a7e944ae62b3e17d2b600130", "v3.7.0"),
     "docker/setup-buildx-action": ("8d2750c68a42422c14e847fe6c8ac0403b4cbd6f", "v3.12.0"),
+    "peter-evans/create-pull-request": ("22a9089034f40e5a961c8808d113e2c98fb63676", "v7.0.11"),
 }
 USES_LINE = re.compile(r"^\s*(?:- )?uses:\s*(\S+)(.*)$")
 
@@ -486,7 +487,8 @@ def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -
     assert pull_request["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert tuple(resolve["strategy"]["matrix"]["stack"]) == STACK_ORDER  # the example stacks
     aws = uses(resolve, "aws-actions/configure-aws-credentials")["with"]
-    assert aws["role-to-assume"] == "${{ vars.AWS_BUMP_ROLE_ARN }}"
+    # the read-only role (the bootstrap's preview role trusts the `versions` environment), never a deploy role
+    assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and resolve["environment"] == "versions"
     (run,) = [s for s in steps(resolve) if "make bump" in str(s.get("run", ""))]
     assert run["env"] == {"STACK": "${{ matrix.stack }}"} and "${{" not in run["run"]  # no expression in the script
     assert uses(resolve, "actions/checkout")["with"]["persist-credentials"] is False
