@@ -20,7 +20,7 @@ from tools.render import Plan
 from tools.render.artifacts import iam_documents
 from tools.review.diagram import build_graph, to_mermaid
 
-STACKS = ("ecs", "ecs-spot", "ecs-ec2")
+STACKS = ("ecs", "ecs-spot", "ecs-ec2", "ecs-sidecars")
 
 
 @pytest.fixture(scope="session", params=STACKS)
