@@ -3,13 +3,13 @@ namespace, and the step scaling policy (`ecsStepScaling`, parsed here). Declared
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from .core import Invalid
+from .core import _decode as decode  # YAML map or its JSON text, bounded
 
 # ECS environment files (Developer Guide, "Specifying environment variables", taskdef-envfiles): S3 objects given
 # by ARN, with the `.env` extension, "a limit of ten files per task definition" (the API reference says up to ten
@@ -100,14 +100,8 @@ def _steps(raw: Any) -> tuple[tuple[int, int], ...]:
 
 def parse_step_scaling(raw: Any) -> StepScaling | None:
     """A map {threshold, steps: [{over, add}], evaluationPeriods?, cooldown?} (YAML, or its JSON text)."""
-    if isinstance(raw, str):
-        if len(raw) > 64 * 1024:
-            raise Invalid(STEP_ALLOWED)
-        try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise Invalid(STEP_ALLOWED) from None
-    if not isinstance(raw, dict) or not {"threshold", "steps"} <= set(raw) or not set(raw) <= _STEP_KEYS:
+    raw = decode(raw, dict, STEP_ALLOWED)
+    if not {"threshold", "steps"} <= set(raw) or not set(raw) <= _STEP_KEYS:
         raise Invalid(STEP_ALLOWED)
     return StepScaling(threshold=_whole(raw["threshold"], *STEP_THRESHOLD, "threshold"),
                        steps=_steps(raw["steps"]),

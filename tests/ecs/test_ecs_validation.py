@@ -1,6 +1,7 @@
 """The ECS renders against third-party checks: botocore's API models (ECS RegisterTaskDefinition and CreateService,
 Application Auto Scaling, Scheduler), parliament on every IAM document, the CrossGuard policy pack, the diagram;
-and the destroy order around EFS. Same three renders as tests/ecs/test_ecs.py (cached per session)."""
+and the destroy order around EFS. The three renders of tests/ecs/test_ecs.py and the sidecar one (cached per
+session)."""
 
 from __future__ import annotations
 
