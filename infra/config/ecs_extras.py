@@ -35,11 +35,6 @@ def env_file_problem(arn: str) -> str | None:
     return None
 
 
-def env_file_bucket(arn: str) -> str:
-    """arn:<partition>:s3:::<bucket>/<key> -> arn:<partition>:s3:::<bucket> (s3:GetBucketLocation's resource)."""
-    return arn.split("/", 1)[0]
-
-
 # The official images, by digest only: a tag can be re-pointed, and a task definition names what it runs. No digest
 # is shipped as a default: none could be checked against the registry from here (no image pulls), so the user looks
 # one up (docs/runtimes.md says how) and the stack refuses to run the sidecar without it.

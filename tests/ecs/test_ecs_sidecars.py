@@ -317,3 +317,11 @@ def test_on_ec2_only_the_sidecars_keep_no_new_privileges_like_the_app() -> None:
 
     assert all(c["dockerSecurityOptions"] == ["no-new-privileges"] for c in containers_on(["EC2"]))
     assert not any("dockerSecurityOptions" in c for c in containers_on(["EC2", "FARGATE"]))
+def test_environment_file_grants_follow_the_partition_and_name_each_bucket_once() -> None:
+    from infra.iam import environment_file_statements
+
+    files = ["arn:aws-us-gov:s3:::cfg/b/x.env", "arn:aws-us-gov:s3:::cfg/a.env", "arn:aws-us-gov:s3:::other/c.env"]
+    read, locate = environment_file_statements(files, None)
+    assert read["Resource"] == sorted(files) and read["Action"] == "s3:GetObject"
+    assert locate["Resource"] == ["arn:aws-us-gov:s3:::cfg", "arn:aws-us-gov:s3:::other"]
+    assert environment_file_statements([], "arn:aws:kms:us-east-1:123456789012:key/k") == [], "no files, no grant"
