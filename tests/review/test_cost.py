@@ -114,7 +114,7 @@ def test_dev_total_matches_an_independent_computation(dev: Plan) -> None:
         "S3 gateway endpoint": 0.0,
         "alarm topic KMS key": p["kms.key"],
         # the alarms by metric: the 5xx rate reads 3, no healthy target and p99 latency 1 each
-        "alarms": (3 + 1 + 1) * p["cloudwatch.alarm"],
+        "alarms": (3 + 1 + 1) * p["cloudwatch.alarm.standard"],
         "dashboard": p["cloudwatch.dashboard"],
     }
     assert e.total == pytest.approx(sum(expected.values()))
@@ -147,8 +147,9 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
         ("network-flow-logs", "log ingestion"), ("network-flow-logs", "log storage"),
         ("cluster-control-plane", "log ingestion"), ("cluster-control-plane", "log storage"),
         ("registry-repo", "ECR image storage"),
-        ("alarms-five-xx-rate", "CloudWatch alarm"), ("alarms-no-healthy-targets", "CloudWatch alarm"),
-        ("alarms-latency-p99", "CloudWatch alarm"), ("alarms-dashboard", "CloudWatch dashboard"),
+        *((f"alarms-{k}", "CloudWatch standard-resolution alarm") for k in ("five-xx-rate", "no-healthy-targets",
+                                                                              "latency-p99")),
+        ("alarms-dashboard", "CloudWatch dashboard"),
         ("alarms-email-d11be87d59", "SNS e-mail notifications"), ("firewall-acl", "WAF web ACL"),
         ("firewall-acl", "WAF rules"), ("firewall-acl", "WAF requests"), ("firewall-logs", "log ingestion"),
         ("firewall-logs", "log storage"),
@@ -156,7 +157,7 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
     # each unpriced line names the key the eu-west-1 file lacks; each priced line's key is in the file
     missing = {re.search(r"no '([^']+)' price", line.note).group(1) for line in e.unpriced}
     assert missing == {"ec2.m6i.large", "alb.hour", "alb.lcu", "logs.ingestion", "logs.storage", "ecr.storage",
-                       "cloudwatch.alarm", "cloudwatch.dashboard", "sns.email", "waf.web_acl", "waf.rule",
+                       "cloudwatch.alarm.standard", "cloudwatch.dashboard", "sns.email", "waf.web_acl", "waf.rule",
                        "waf.requests"}
     assert not missing & set(p)
     nodes = lines_of(e, "cluster-nodes")

@@ -29,8 +29,8 @@ def ecs_waf(variant: Callable[..., Plan]) -> Plan:
 
 def test_the_firewall_alarms_dashboard_and_e_mail_lines(ecs_waf: Plan) -> None:
     p = prices()
-    assert (p["waf.web_acl"], p["waf.rule"], p["waf.requests"], p["cloudwatch.alarm"], p["cloudwatch.dashboard"],
-            p["sns.email"]) == (5.0, 1.0, 0.6, 0.1, 3.0, 0.00002)
+    assert (p["waf.web_acl"], p["waf.rule"], p["waf.requests"], p["cloudwatch.alarm.standard"],
+            p["cloudwatch.dashboard"], p["sns.email"]) == (5.0, 1.0, 0.6, 0.1, 3.0, 0.00002)
     e = estimate(ecs_waf, load_prices("us-east-1"), USAGE)
     by = {(line.resource, line.component.split(" (")[0]): line for line in e.lines}
     # WAF: the web ACL, its 4 rules (3 managed groups and the rate limit), 10 million requests
@@ -38,10 +38,10 @@ def test_the_firewall_alarms_dashboard_and_e_mail_lines(ecs_waf: Plan) -> None:
     assert by[("firewall-acl", "WAF rules")].monthly == pytest.approx(4 * 1.0)
     assert by[("firewall-acl", "WAF requests")].monthly == pytest.approx(10 * 0.6)
     # alarms by metric: the 5xx rate 3, no healthy target (with the desired count) 2, p99 1, running tasks 2
-    alarms = {r: line.quantity for (r, c), line in by.items() if c == "CloudWatch alarm"}
+    alarms = {r: line.quantity for (r, c), line in by.items() if c == "CloudWatch standard-resolution alarm"}
     assert alarms == {"alarms-five-xx-rate": 3, "alarms-no-healthy-targets": 2, "alarms-latency-p99": 1,
                       "alarms-running-tasks": 2}
-    assert sum(by[(r, "CloudWatch alarm")].monthly for r in alarms) == pytest.approx(8 * 0.10)
+    assert sum(by[(r, "CloudWatch standard-resolution alarm")].monthly for r in alarms) == pytest.approx(8 * 0.10)
     assert by[("alarms-dashboard", "CloudWatch dashboard")].monthly == pytest.approx(3.0)
     [mail] = [line for (r, c), line in by.items() if c == "SNS e-mail notifications"]
     assert mail.monthly == pytest.approx(100 * 0.00002)
@@ -61,4 +61,5 @@ def test_high_resolution_alarms_and_other_subscriptions() -> None:
                   "inputs": {"protocol": "https"}})
     e = estimate(plan, load_prices("us-east-1"), USAGE)
     [line] = e.lines  # an HTTPS subscription costs nothing here; a 10 s alarm is not priced as a standard one
-    assert line.unit_price is None and "high-resolution" in line.note
+    assert line.component.startswith("CloudWatch high-resolution alarm")
+    assert line.unit_price is None and "no 'cloudwatch.alarm.high' price" in line.note

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import re
 import sys
@@ -440,6 +441,7 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     else:
         split = {"FARGATE" if str(i.get("launchType") or "EC2") == "FARGATE" else "EC2": desired}
     bounds = _scaling_range(ctx, r)
+    sidecars = _sidecar_names(t)
     for provider, tasks in split.items():
         family = _FARGATE.get(provider)
         if family is None:
@@ -450,7 +452,9 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
         low, high = ((bounds[0] * share, bounds[1] * share) if bounds else (tasks, tasks))
         arch = ".arm" if arm else ""
         label = f"{'Fargate Spot' if provider == 'FARGATE_SPOT' else 'Fargate'}{' ARM' if arm else ''}"
-        note = "" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks"
+        note = "; ".join(filter(None, ["" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks",
+                                       # Fargate bills the task size: the sidecars' share is inside it
+                                       f"task size includes sidecars {', '.join(sidecars)}" if sidecars else ""]))
         yield ctx.line(r, f"{label} vCPU ({tasks:g} tasks x {vcpu:g} vCPU)", f"{family}{arch}.vcpu",
                        tasks * vcpu * ctx.hours, unit="vCPU-hour", low=low * vcpu * ctx.hours,
                        high=high * vcpu * ctx.hours, note=note)
@@ -459,20 +463,28 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
                        note=note)
 
 
-def _alarm(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+def _sidecar_names(task_definition_inputs: dict[str, Any]) -> list[str]:
+    """The containers beside the app (the one that `dependsOn` the others), when the task runs several."""
+    try:
+        raw = json.loads(task_definition_inputs.get("containerDefinitions") or "[]")
+        defs = [c for c in raw if isinstance(c, dict)]
+    except (ValueError, TypeError):
+        return []
+    app = next((c.get("name") for c in defs if c.get("dependsOn")), None)
+    return sorted(str(c.get("name")) for c in defs if c.get("name") != app) if len(defs) > 1 else []
+
+
+def _metric_alarm(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     """CloudWatch bills an alarm per metric it evaluates: a metric-math alarm pays for each metric in its query
-    (expressions are free); a period under 60 s is high resolution (priced differently, not here)."""
+    (expressions are free); a period under 60 s (10 or 30 s) makes it a high-resolution alarm."""
     i = r["inputs"]
-    metrics = sum(1 for q in i.get("metricQueries") or [] if q.get("metric")) or 1
-    high = any(_num((q.get("metric") or {}).get("period"), 60) < 60 for q in i.get("metricQueries") or []) or (
-        _num(i.get("period"), 60) < 60)
-    note = "UNPRICED: high-resolution alarm (period under 60 s)" if high else ""
-    if high:
-        yield CostLine(r["name"], r["type"], "CloudWatch alarm (high resolution)", "alarm metric-month", None,
-                       metrics, note=note)
-        return
-    yield ctx.line(r, f"CloudWatch alarm ({metrics} metric{'s' if metrics > 1 else ''})", "cloudwatch.alarm",
-                   metrics, note="the first 10 alarm metrics of an account are free (not deducted)")
+    queries = [q for q in i.get("metricQueries") or [] if q.get("metric")]
+    metrics = len(queries) or 1
+    high = any(_num(q["metric"].get("period"), 60) < 60 for q in queries) or _num(i.get("period"), 60) < 60
+    kind = "high" if high else "standard"
+    yield ctx.line(r, f"CloudWatch {kind}-resolution alarm ({metrics} metric{'s' if metrics > 1 else ''})",
+                   f"cloudwatch.alarm.{kind}", metrics, note="an account's first 10 alarm metrics are free (not "
+                                                             "deducted)")
 
 
 def _dashboard(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
@@ -510,12 +522,12 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     LB: _load_balancer,
     "aws:kms/key:Key": _kms,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:route53/zone:Zone": _zone,
     "aws:ecr/repository:Repository": _ecr,
     "aws:efs/fileSystem:FileSystem": _efs,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     "aws:ecs/service:Service": _ecs_service,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:wafv2/webAcl:WebAcl": _web_acl,
