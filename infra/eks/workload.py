@@ -22,8 +22,19 @@ WAF_NONE = "none"
 RUN_AS = 10101
 
 
+def load_balancer_attributes(*, deletion_protection: bool) -> str:
+    """The ALB attributes the controller sets. Deletion protection is always named, `false` too: the controller
+    (v3.5.0 pkg/deploy/elbv2/load_balancer_attributes_reconciler.go) changes only the attributes the annotation
+    names, so dropping it would leave a protected ALB protected. While the annotation says `true`, deleting the
+    Ingress fails in the controller ("deletion_protection is enabled, cannot delete the ingress",
+    pkg/ingress/model_builder.go) and its finalizer stays: `pulumi destroy` would wait on it (docs/operations.md)."""
+    return (f"routing.http.drop_invalid_header_fields.enabled=true,"
+            f"deletion_protection.enabled={str(deletion_protection).lower()}")
+
+
 def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy: str, hostname: str,
-                        certificate_arn: str, health_path: str, waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
+                        certificate_arn: str, health_path: str, deletion_protection: bool,
+                        waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
     return {
         f"{ALB}scheme": "internet-facing",
         f"{ALB}load-balancer-name": load_balancer_name,
@@ -40,7 +51,7 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
         f"{ALB}ssl-redirect": "443",
         f"{ALB}certificate-arn": certificate_arn,
         f"{ALB}ssl-policy": ssl_policy,
-        f"{ALB}load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+        f"{ALB}load-balancer-attributes": load_balancer_attributes(deletion_protection=deletion_protection),
         f"{ALB}wafv2-acl-arn": waf_acl_arn,
         "external-dns.alpha.kubernetes.io/hostname": hostname,
     }
@@ -178,6 +189,8 @@ class WebAppArgs:
     certificate_arn: pulumi.Input[str]
     waf_acl_arn: pulumi.Input[str] | None
     """The web ACL the controller attaches to the ALB; None detaches any (annotation "none")."""
+    deletion_protection: bool
+    """The controller sets the ALB's deletion protection from the Ingress annotation."""
     cluster_name: pulumi.Input[str]
     """The cluster the LB controller tags its target groups with (to find this app's)."""
     provider: k8s.Provider
@@ -279,7 +292,7 @@ class WebApp(pulumi.ComponentResource):
             lambda arns: ingress_annotations(
                 load_balancer_name=args.load_balancer_name, target_type=args.target_type,
                 ssl_policy=args.ssl_policy, hostname=args.hostname, certificate_arn=arns[0],
-                health_path=args.health_path, waf_acl_arn=arns[1]))
+                health_path=args.health_path, waf_acl_arn=arns[1], deletion_protection=args.deletion_protection))
         return k8s.networking.v1.Ingress(
             f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
             spec=ingress_spec(args.hostname, service.metadata.name),
