@@ -18,6 +18,11 @@ ALB = "alb.ingress.kubernetes.io/"
 # detaches it (v3.5.0 pkg/ingress/model_build_load_balancer_addons.go), so turning the firewall off detaches it
 # before the web ACL is deleted.
 WAF_NONE = "none"
+# pulumi-kubernetes (provider/pkg/await/deployment.go) does not stop at ProgressDeadlineExceeded: it logs it as a
+# warning and waits until its timeout (10 minutes unless `pulumi.com/timeoutSeconds` or customTimeouts say otherwise),
+# then fails with it. The timeout is the deadline plus this margin, for the controller to post the condition.
+AWAIT_MARGIN_SECONDS = 120
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
 
@@ -101,13 +106,20 @@ def container_spec(*, name: str, image: pulumi.Input[str], port: int, health_pat
     }
 
 
+def rollout_timeout_seconds(progress_deadline_seconds: int) -> int:
+    """How long `pulumi up` waits for the Deployment: until just after it reports ProgressDeadlineExceeded."""
+    return progress_deadline_seconds + AWAIT_MARGIN_SECONDS
+
+
 def deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
-                    container: Mapping[str, Any]) -> dict[str, Any]:
-    """The Deployment's spec: rolling updates that never drop below the replica count, pods spread over zones and
-    nodes, on nodes of the image's architecture only, with the restricted Pod Security profile."""
+                    container: Mapping[str, Any], progress_deadline_seconds: int) -> dict[str, Any]:
+    """The Deployment's spec: rolling updates that never drop below the replica count and report a stuck rollout
+    after the progress deadline, pods spread over zones and nodes, on nodes of the image's architecture only, with
+    the restricted Pod Security profile."""
     selector = app_selector(name)
     return {
         "replicas": replicas,
+        "progressDeadlineSeconds": progress_deadline_seconds,
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": selector},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -180,6 +192,8 @@ class WebAppArgs:
     hpa_min_replicas: int
     hpa_max_replicas: int
     hpa_cpu_target_percent: int
+    progress_deadline_seconds: int
+    """The Deployment's progressDeadlineSeconds; `pulumi up` waits for the rollout until just after it."""
     service_type: str
     """NodePort (ALB target type instance) | ClusterIP (target type ip)."""
     target_type: str
@@ -223,10 +237,12 @@ class WebApp(pulumi.ComponentResource):
             name=args.name, image=args.image, port=args.container_port, health_path=args.health_path,
             requests={"cpu": args.cpu_request, "memory": args.memory_request},
             limits={"cpu": args.cpu_limit, "memory": args.memory_limit})
+        timeout = rollout_timeout_seconds(args.progress_deadline_seconds)
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=self._meta(args),
+            f"{name}-deployment", metadata=self._meta(args, annotations={TIMEOUT_ANNOTATION: str(timeout)}),
             spec=deployment_spec(name=args.name, replicas=args.replicas, service_account=account.metadata.name,
-                                 architecture=args.architecture, container=container),
+                                 architecture=args.architecture, container=container,
+                                 progress_deadline_seconds=args.progress_deadline_seconds),
             # The HPA owns the replica count once running.
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )

@@ -35,7 +35,7 @@ def container(**changes: object) -> dict:
 
 def deployment(**changes: object) -> dict:
     args = {"name": "shop", "replicas": 3, "service_account": "shop", "architecture": "arm64",
-            "container": container()}
+            "container": container(), "progress_deadline_seconds": 600}
     return deployment_spec(**{**args, **changes})  # type: ignore[arg-type]
 
 
