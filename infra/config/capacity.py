@@ -60,8 +60,9 @@ def _eks_pods_per_node(cpu_millicores: int, memory_mib: float, instance_type: st
 @rule("appReplicas", "hpaMinReplicas", "appCpuRequest", "appMemoryRequest", "nodeInstanceTypes", "nodeMaxSize")
 def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
     """The Deployment's pods, and the one more a rolling update starts (maxSurge 1, maxUnavailable 0), must fit
-    nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its maximum with pods Pending and `pulumi up`
-    waits for a rollout that never completes. Necessary only: the add-ons' pods take room too."""
+    nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its
+    maximum with pods Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the
+    add-ons' pods take room too."""
     if cfg.runtime != "eks":
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
