@@ -487,8 +487,8 @@ def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -
     assert pull_request["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert tuple(resolve["strategy"]["matrix"]["stack"]) == STACK_ORDER  # the example stacks
     aws = uses(resolve, "aws-actions/configure-aws-credentials")["with"]
-    # the read-only role (the bootstrap's preview role trusts the `versions` environment), never a deploy role
-    assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and resolve["environment"] == "versions"
+    # the read-only versions role (the bootstrap's role for the `versions` environment alone), never a deploy role
+    assert aws["role-to-assume"] == "${{ vars.AWS_VERSIONS_ROLE_ARN }}" and resolve["environment"] == "versions"
     (run,) = [s for s in steps(resolve) if "make bump" in str(s.get("run", ""))]
     assert run["env"] == {"STACK": "${{ matrix.stack }}"} and "${{" not in run["run"]  # no expression in the script
     assert uses(resolve, "actions/checkout")["with"]["persist-credentials"] is False
