@@ -294,6 +294,20 @@ def test_deploy_roles_pass_roles_only_to_the_stacks_services(plan: Plan) -> None
         assert "iam:updateroledescription" in expanded(allowed_actions(iam_documents(plan)[name]))
 
 
+def test_deploy_roles_may_pass_every_role_the_stacks_make(dev: Plan, prod: Plan, fargate: Plan, spot: Plan,
+                                                         ec2: Plan) -> None:
+    """Each service a rendered role trusts is one the deploy roles may pass roles to (iam:PassedToService): a new
+    kind of role fails here until the condition follows. pulumi-eks's cluster role (one registration, not
+    rendered) trusts eks.amazonaws.com, which also receives the node role of managed node groups."""
+    trusted_services = {"eks.amazonaws.com"}
+    for p in (dev, prod, fargate, spot, ec2):
+        for role in p.of_type("aws:iam/role:Role"):
+            for statement in json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]:
+                service = statement.get("Principal", {}).get("Service", [])
+                trusted_services |= {service} if isinstance(service, str) else set(service)
+    assert trusted_services == set(policies.PASSED_TO_SERVICES)
+
+
 def test_deploy_roles_can_never_administer_the_state_key(plan: Plan) -> None:
     key_policy = json.loads(plan.one("aws:kms/key:Key")["inputs"]["policy"])
     (deny,) = [s for s in key_policy["Statement"] if s["Effect"] == "Deny"]
