@@ -104,7 +104,7 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     # `make plan`'s render of the edited dev stack, after a line giving pytest's exit status.
     proc = subprocess.run([sys.executable, "-c", _RUNNER, "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules],
                           cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=300)
+                          timeout=600)  # the two runs had 300 s each
     tests_out, split, plan_out = proc.stdout.partition(_SPLIT)
     assert split, f"pytest -m project_root in the edited copy did not finish:\n{tests_out[-4000:]}"
     status, _, plan_out = plan_out.partition("\n")
