@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: venv checkov-venv policy-venv policy-docs test lint unit plan diagram outputs up bench clean config-schema aws-data
+.PHONY: venv checkov-venv policy-venv policy-docs test lint unit plan diagram outputs up bench clean config-schema aws-data \
+	replacements
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,8 +57,11 @@ policy-docs: venv
 # Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
 # `make diff STACK=all`: the plan diff of every root stack and every test stack (tests/stacks), a line each at the end.
 .PHONY: diff cost
+# A replacement or deletion of a stateful or shared type exits 3 unless acknowledged: ALLOW_REPLACE="network-vpc ..."
+# or a commit trailer `Allow-Replace: network-vpc` (docs/review.md).
 diff: venv
-	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
+	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT)) \
+		$(foreach p,$(ALLOW_REPLACE),--allow-replace $(p))
 
 cost: venv
 	$(PY) -m tools.review.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
@@ -72,6 +76,10 @@ aws-data: venv
 
 config-schema: venv
 	$(PY) tools/config_schema.py
+
+# tools/review/data/replacements.json (what replaces each resource type, for make diff) from replacement-sources.yaml.
+replacements: venv
+	$(PY) tools/replacements.py
 
 bench: venv checkov-venv
 	$(PY) tools/bench.py

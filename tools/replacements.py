@@ -43,17 +43,13 @@ def camel(snake: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 @cache
 def args_class(token: str) -> type | None:
-    """`aws:ec2/vpcEndpoint:VpcEndpoint` -> pulumi_aws.ec2.vpc_endpoint.VpcEndpointArgs (None when absent)."""
+    """`aws:ec2/vpcEndpoint:VpcEndpoint` -> pulumi_aws.ec2.VpcEndpointArgs (None when absent). Through the package,
+    as the program imports it: importing a submodule directly upsets pulumi-aws's lazy loading in this process."""
     _, mod_file, cls = token.split(":")
-    mod, file = mod_file.split("/")
     try:
-        module = importlib.import_module(f"pulumi_aws.{mod}.{_snake(file)}")
+        module = importlib.import_module(f"pulumi_aws.{mod_file.split('/')[0]}")
     except ModuleNotFoundError:
         return None
     return getattr(module, f"{cls}Args", None)
@@ -72,8 +68,7 @@ def properties(cls: type) -> dict[str, str]:
 
 
 def _nested(cls: type, name: str) -> type | None:
-    module = importlib.import_module(cls.__module__.rsplit(".", 1)[0] + "._inputs")
-    return getattr(module, name, None)
+    return getattr(importlib.import_module(cls.__module__.rsplit(".", 1)[0]), name, None)
 
 
 def pulumi_path(token: str, tf_path: str) -> str:
@@ -88,10 +83,19 @@ def pulumi_path(token: str, tf_path: str) -> str:
         options = [base, base + "s", base + "es", base[:-1] + "ies" if base.endswith("y") else base]
         hit = next((o for o in options if o in props), None)
         if hit is None:
-            raise LookupError(f"{token}: `{tf_path}` has no `{segment}` in pulumi-aws (known: {', '.join(sorted(props))})")
+            known = ", ".join(sorted(props))
+            raise LookupError(f"{token}: `{tf_path}` has no `{segment}` in pulumi-aws (known: {known})")
         out.append(hit)
         cls = _nested(cls, props[hit]) if cls and props[hit] else None
     return ".".join(out)
+
+
+def auto_named(token: str) -> bool:
+    """The bridge auto-names a string `name` input (SetAutonaming), which makes it optional in the SDK; pulumi-aws
+    overrides that keep it required (e.g. Route 53 records) are not auto-named."""
+    cls = args_class(token)
+    param = inspect.signature(cls.__init__).parameters.get("name") if cls else None
+    return param is not None and param.default is not inspect.Parameter.empty
 
 
 # --- building the data ---------------------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ def _aws_entry(token: str, spec: dict[str, Any], source: dict[str, Any]) -> dict
     entry: dict[str, Any] = {"replace": sorted(set(paths)), "source": where, "terraform": spec["resource"]}
     if groups:
         entry["replaceWhenKindChanges"] = groups
-    if "name" in props and spec.get("autoname", True):
+    if auto_named(token):
         entry["autoname"] = "name"
     for key in ("note", "deleteBeforeReplace"):
         if key in spec:
@@ -138,6 +142,8 @@ def build(sources: dict[str, Any]) -> dict[str, Any]:
     for token, spec in sources["other"].items():
         types[token] = {"replace": sorted(spec.get("replace") or []), "source": spec["source"],
                         **{k: spec[k] for k in ("note", "deleteBeforeReplace", "autoname", "component") if k in spec}}
+    for token, effects in (sources.get("side_effects") or {}).items():
+        types[token]["sideEffects"] = effects
     for token, why in sources["guards"].items():
         if token not in types:
             raise LookupError(f"guard for {token}, which has no replacement entry")

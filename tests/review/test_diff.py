@@ -357,7 +357,7 @@ def test_a_commit_changing_one_config_key_shows_exactly_that_change(cli_runs: di
     assert lines[0].startswith("Plan diff of stack dev: merge base with main (")
     assert "0 to add, 0 to remove, 1 to change." in lines
     assert [line for line in lines if line[:2] in ("+ ", "- ", "~ ")] == [
-        "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes"]
+        "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes  [update]"]
     assert [line.strip() for line in lines if line.startswith("    ")] == ["inputs.scalingConfig.desiredSize: 2 -> 3"]
 
 
@@ -397,7 +397,8 @@ def test_a_moved_resource_shows_its_property_changes_too() -> None:
         ("inputs.cidrBlock", "10.0.0.0/16", "10.9.0.0/16")]
     assert "    inputs.cidrBlock: 10.0.0.0/16 -> 10.9.0.0/16" in format_text(d)
     markdown = format_markdown(d)
-    assert "<summary>moved <code>aws:ec2/vpc:Vpc</code> vpc-new (1 change(s))</summary>" in markdown
+    assert ("<summary>moved <code>aws:ec2/vpc:Vpc</code> vpc-new (1 change(s)): <b>replace</b> (<code>cidrBlock"
+            "</code>)</summary>") in markdown
     assert "<summary>0 to change, 1 moved with changes</summary>" in markdown
 
 

@@ -121,10 +121,14 @@ class PlanDiff:
     moved: tuple[ResourceMove, ...] = ()
     destroyed: tuple[Destruction, ...] = ()
     """Replacements and deletions, guarded types first."""
+    affected: tuple[ResourceChange, ...] = ()
+    """Resources none of whose inputs changed that a replacement reaches (they take its new id): updated or replaced,
+    as `pulumi preview` shows them."""
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved or self.iam or self.outputs)
+        return not (self.added or self.removed or self.changed or self.moved or self.iam or self.outputs
+                    or self.affected)
 
     def blocking(self, allow: tuple[str, ...] = ()) -> list[Destruction]:
         """Destructions of guarded types that no `allow` pattern acknowledges."""
@@ -458,10 +462,14 @@ def diff_plans(base: Plan, head: Plan, data: rp.ReplacementData | None = None) -
         change = changes.get(urn) or ResourceChange(_ref(after[urn]), ())
         action = actions.get(urn)
         moved.append(ResourceMove(ResourceRef(old_urn, was["type"], was["name"]), replace_action(change, action)))
+    affected = []  # no input of their own changed: a replaced resource's new id or ARN reaches them
     for urn, new in after.items():
-        if urn in moves.values() or (urn not in changes and urn not in actions):
+        if urn in moves.values():
             continue
-        changed.append(replace_action(changes.get(urn) or ResourceChange(_ref(new), ()), actions.get(urn)))
+        if urn in changes:
+            changed.append(replace_action(changes[urn], actions.get(urn)))
+        elif urn in actions:
+            affected.append(ResourceChange(_ref(new), (), "", actions[urn]))
     removed = tuple(_ref(r) for u, r in before.items() if u not in after)
     return PlanDiff(
         base=base.stack, head=head.stack,
@@ -471,7 +479,8 @@ def diff_plans(base: Plan, head: Plan, data: rp.ReplacementData | None = None) -
         iam=tuple(diff_iam(nb, nh)),
         outputs=tuple(diff_values(nb.outputs, nh.outputs)),
         moved=tuple(moved),
-        destroyed=_destroyed(changed, moved, removed, data or rp.load()),
+        destroyed=_destroyed([*changed, *affected], moved, removed, data or rp.load()),
+        affected=tuple(affected),
     )
 
 
@@ -496,7 +505,7 @@ def _actions(head: Plan, before: dict[str, dict[str, Any]], after: dict[str, dic
 def _destroyed(changed: list[ResourceChange], moved: list[ResourceMove], removed: tuple[ResourceRef, ...],
                data: rp.ReplacementData) -> tuple[Destruction, ...]:
     out = [Destruction(c.ref, c.action) for c in [*changed, *(m.change for m in moved)]
-           if c.action is not None and c.action.replaces]
+           if c.action is not None and c.action.destructive]
     for ref in removed:
         rules = data.rules(ref.type)
         out.append(Destruction(ref, rp.Action(rp.DELETE, guard=rules.guard if rules else "",
@@ -560,13 +569,14 @@ def summary(d: PlanDiff) -> str:
     if d.empty:
         return "No changes."
     replaced = sum(1 for x in d.destroyed if x.action.replaces)
-    parts = [f"{len(d.added)} to add", f"{len(d.removed)} to remove",
-             f"{len(d.changed)} to change" + (f" ({replaced} replaced)" if replaced else "")]
+    parts = [f"{len(d.added)} to add", f"{len(d.removed)} to remove", f"{len(d.changed)} to change"]
+    if d.affected:
+        parts.append(f"{len(d.affected)} more reached by a replacement")
     if d.moved:
         parts.append(f"{len(d.moved)} moved")
     if d.iam:
         parts.append(f"IAM changes in {len(d.iam)} document(s)")
-    return ", ".join(parts) + "."
+    return ", ".join(parts) + (f"; {replaced} replaced." if replaced else ".")
 
 
 ALLOW_HINT = "acknowledge with a commit trailer `Allow-Replace: {name}` or `make diff ALLOW_REPLACE={name}`"
@@ -622,6 +632,8 @@ def format_text(d: PlanDiff, title: str = "", allow: tuple[str, ...] = ()) -> st
     for m in d.moved:
         lines.append(f"> {m.change.ref.type}  {m.old.key} -> {m.change.ref.key} (moved){_action_suffix(m.change)}")
         lines += _detail_lines(m.change)
+    for c in d.affected:
+        lines.append(f"~ {c.ref.type}  {c.ref.key}{_action_suffix(c)}")
     if d.iam:
         lines.append("IAM permissions:")
         for doc in d.iam:
@@ -685,7 +697,8 @@ def destroyed_markdown(d: PlanDiff, allow: tuple[str, ...] = (), rows: int = DES
         why = _md_escape(x.action.guard) + (f" — {ALLOW_HINT.format(name=_md_escape(x.ref.name))}"
                                            if status == "BLOCKING" else "")
         forced = ", ".join(f"`{_md_escape(r)}`" for r in x.action.reasons) or "—"
-        kind = x.action.kind + (f" ({_md_escape(x.action.delete_first)})" if x.action.delete_first else "")
+        kind = x.action.kind + (f" ({_md_escape(x.action.delete_first)})" if x.action.delete_first else "") + (
+            f"; {_md_escape(x.action.side_effect)}" if x.action.side_effect else "")
         out.append(f"| {flag} | {kind} | `{x.ref.type}` {_md_escape(x.ref.name)} | {forced} | {why} |")
     if len(d.destroyed) > rows:
         out.append(f"| | | _{len(d.destroyed) - rows} more: run `make diff`_ | | |")
@@ -695,8 +708,13 @@ def destroyed_markdown(d: PlanDiff, allow: tuple[str, ...] = (), rows: int = DES
 def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000, allow: tuple[str, ...] = ()) -> str:
     """Markdown for a pull request comment: every part in a collapsible section. Past `limit` characters (a GitHub
     comment holds 65,536) the remaining sections are left out and a note says so."""
+    rows = DESTROYED_ROWS
+    table = destroyed_markdown(d, allow, rows)
+    while rows > 3 and sum(len(line) + 1 for line in table) > limit // 2:  # the table always shows: keep it short
+        rows -= 1
+        table = destroyed_markdown(d, allow, rows)
     head = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "",
-            f"**{summary(d)}** (rendered under mocks)", "", *destroyed_markdown(d, allow)]
+            f"**{summary(d)}** (rendered under mocks)", "", *table]
     blocks: list[list[str]] = []  # added, removed, IAM: before the changed resources
     for refs, verb in ((d.added, "add"), (d.removed, "remove")):
         if refs:
@@ -713,6 +731,10 @@ def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000, allow: tup
                  + (f" ({len(m.change.changes)} change(s) below)" if m.change.changes else "") for m in d.moved]
         blocks.append([f"<details><summary>{len(d.moved)} moved (aliases: same cloud resources, new URNs)</summary>",
                        "", *moves, "", "</details>", ""])
+    if d.affected:
+        reached = [f"- `{c.ref.type}` {_md_escape(c.ref.name)}: {_md_action(c.action)}" for c in d.affected]
+        blocks.append([f"<details><summary>{len(d.affected)} more reached by a replacement (no input of their own "
+                       "changed)</summary>", "", *reached, "", "</details>", ""])
     changed = [_change_block(c, "~") for c in d.changed]
     changed += [_change_block(m.change, "moved") for m in d.moved if m.change.changes]
     outputs = [["<details><summary>Stack outputs</summary>", "",

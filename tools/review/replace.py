@@ -45,6 +45,9 @@ class Rules:
     guard: str = ""
     """Why a replacement or deletion of this type destroys state or breaks others (empty: not guarded)."""
     source: str = ""
+    side_effects: tuple[tuple[str, str], ...] = ()
+    """(input path, what a controller outside Pulumi destroys when it changes), e.g. an Ingress annotation."""
+    side_effect_guard: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,12 @@ class ReplacementData:
 
 
 def _rules(typ: str, entry: dict[str, Any]) -> Rules:
-    return Rules(typ, tuple(entry.get("replace") or ()), tuple(tuple(g) for g in entry.get("replaceWhenKindChanges") or ()),
+    effects = entry.get("sideEffects") or {}
+    groups = tuple(tuple(g) for g in entry.get("replaceWhenKindChanges") or ())
+    return Rules(typ, tuple(entry.get("replace") or ()), groups,
                  str(entry.get("autoname") or ""), bool(entry.get("kubernetes")),
-                 bool(entry.get("deleteBeforeReplace")), str(entry.get("guard") or ""), str(entry.get("source") or ""))
+                 bool(entry.get("deleteBeforeReplace")), str(entry.get("guard") or ""), str(entry.get("source") or ""),
+                 tuple(sorted((effects.get("paths") or {}).items())), str(effects.get("guard") or ""))
 
 
 @cache
@@ -78,6 +84,8 @@ class Action:
     guard: str = ""
     unknown_type: bool = False
     """No replacement data for the type: assumed updated in place (the coverage test keeps this from happening)."""
+    side_effect: str = ""
+    """What a controller outside Pulumi destroys because of this change (the resource itself is updated)."""
 
     @property
     def replaces(self) -> bool:
@@ -85,7 +93,7 @@ class Action:
 
     @property
     def destructive(self) -> bool:
-        return self.replaces or self.kind == DELETE
+        return self.replaces or self.kind == DELETE or bool(self.side_effect)
 
     def label(self) -> str:
         text = self.kind
@@ -93,6 +101,8 @@ class Action:
             text += f" ({', '.join(self.reasons)})"
         if self.delete_first:
             text += f" [{self.delete_first}]"
+        if self.side_effect:
+            text += f"; {self.side_effect}"
         return text
 
 
@@ -202,7 +212,7 @@ def classify(nodes: dict[str, _Node], changed: dict[str, list[str]], data: Repla
     while frontier:
         nxt: set[str] = set()
         for urn, node in nodes.items():
-            if node.old is None or urn in replaced:
+            if node.old is None:
                 continue
             rules = data.rules(node.type)
             new_reasons, fed = _cascade(node, rules, frontier, names)
@@ -211,9 +221,10 @@ def classify(nodes: dict[str, _Node], changed: dict[str, list[str]], data: Repla
                 touched[urn] += [f for f in fed if f not in touched[urn]]
             if new_reasons:
                 reasons.setdefault(urn, [])
-                reasons[urn] += new_reasons
-                replaced.add(urn)
-                nxt.add(urn)
+                reasons[urn] += [r for r in new_reasons if r not in reasons[urn]]
+                if urn not in replaced:
+                    replaced.add(urn)
+                    nxt.add(urn)
         frontier = nxt
     out: dict[str, Action] = {}
     for urn in {*changed, *touched, *replaced}:
@@ -224,13 +235,26 @@ def classify(nodes: dict[str, _Node], changed: dict[str, list[str]], data: Repla
             why = _delete_first(rules, node)
             out[urn] = Action(DELETE_FIRST if why else REPLACE, tuple(reasons[urn]), why, guard, rules is None)
         elif urn in touched or any(p == "provider" or input_path(p) is not None for p in changed.get(urn, ())):
-            out[urn] = Action(UPDATE, tuple(touched.get(urn, ())), "", guard, rules is None)
+            effect = _side_effect(rules, changed.get(urn, ()))
+            why = rules.side_effect_guard if effect and rules else guard
+            out[urn] = Action(UPDATE, tuple(touched.get(urn, ())), "", why, rules is None, effect)
         else:
             out[urn] = Action(STATE, (), "", guard, rules is None)
     return out
 
 
-def _cascade(node: _Node, rules: Rules | None, replaced: set[str], names: dict[str, str]) -> tuple[list[str], list[str]]:
+def _side_effect(rules: Rules | None, changed_paths: Iterable[str]) -> str:
+    if rules is None:
+        return ""
+    found = []
+    for path in changed_paths:
+        ipath = input_path(path) or ""
+        found += [text for prefix, text in rules.side_effects if ipath == prefix or ipath.startswith(prefix + ".")]
+    return "; ".join(dict.fromkeys(found))
+
+
+def _cascade(node: _Node, rules: Rules | None, replaced: set[str],
+             names: dict[str, str]) -> tuple[list[str], list[str]]:
     """(forcing reasons, other fed paths) of `node` from the resources of `replaced` it takes outputs from."""
     forced: list[str] = []
     fed: list[str] = []
