@@ -126,37 +126,51 @@ def test_dev_total_matches_an_independent_computation(dev: Plan) -> None:
     assert "| network-nat-0 | NAT gateway hours | $0.045/NAT gateway-hour | 730.00 | $32.85 |" in markdown
 
 
-def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_lines(prod: Plan) -> None:
+def test_prod_total_matches_an_independent_computation_with_no_unpriced_line(prod: Plan) -> None:
     p = price_file("eu-west-1")
     e = estimate(prod, load_prices("eu-west-1"), USAGE)
+    # log storage at steady state: a year of ingestion for 365-day retention (flow logs 20 GB a month, the control
+    # plane 5 GB: USAGE)
+    logs = (20 + 5) * p["logs.ingestion"] + (20 * 12 + 5 * 12) * p["logs.storage"]
     expected = (p["eks.cluster.standard"] * HOURS
                 + 3 * (p["nat.hour"] * HOURS + 100 * p["nat.data"] + p["ipv4.hour"] * HOURS)  # NAT per AZ + EIPs
                 + 3 * p["ipv4.hour"] * HOURS  # the ALB in 3 public subnets
+                + (p["alb.hour"] + 2 * p["alb.lcu"]) * HOURS  # the ALB itself, 2 LCU on average (USAGE)
+                + 3 * p["ec2.m6i.large"] * HOURS  # 3 nodes, priced as the first type, m6i.large
                 + 3 * 50 * p["ebs.gp3"]  # 3 nodes' 50 GiB gp3 root volumes (the nodeDiskSizeGb default)
+                + logs + 5 * p["ecr.storage"]  # 5 GB of images (USAGE)
                 + p["route53.zone"] + p["kms.key"])  # the created zone, the secrets key
     assert e.total == pytest.approx(expected)
-    unpriced = {(line.resource, line.component.split(" (")[0]) for line in e.unpriced}
-    assert unpriced == {
-        ("cluster-nodes", "m6i.large instances"),
-        ("webapp-ingress", "ALB hours"), ("webapp-ingress", "ALB LCU-hours"),
-        ("network-flow-logs", "log ingestion"), ("network-flow-logs", "log storage"),
-        ("cluster-control-plane", "log ingestion"), ("cluster-control-plane", "log storage"),
-        ("registry-repo", "ECR image storage"),
-    }
-    # each unpriced line names the key the eu-west-1 file lacks; each priced line's key is in the file
-    missing = {re.search(r"no '([^']+)' price", line.note).group(1) for line in e.unpriced}
-    assert missing == {"ec2.m6i.large", "alb.hour", "alb.lcu", "logs.ingestion", "logs.storage", "ecr.storage"}
-    assert not missing & set(p)
+    assert e.unpriced == [] and "UNPRICED" not in format_text(e)
     nodes = lines_of(e, "cluster-nodes")
     assert "priced as the first, m6i.large" in nodes["m6i.large instances"].note
-    assert "UNPRICED" in nodes["m6i.large instances"].note
     assert (nodes["m6i.large instances"].quantity, nodes["m6i.large instances"].low_quantity,
             nodes["m6i.large instances"].high_quantity) == (3 * HOURS, 3 * HOURS, 9 * HOURS)
+    assert nodes["m6i.large instances"].unit_price == 0.107  # half the extract's m6i.xlarge, $0.214
     gp3 = nodes["gp3 volumes"]
     assert gp3.unit_price == p["ebs.gp3"] == 0.088
     assert (gp3.quantity, gp3.low_quantity, gp3.high_quantity) == (150, 150, 450)
     assert (gp3.monthly, gp3.high) == (pytest.approx(13.2), pytest.approx(39.6))  # 150 and 450 GB x $0.088, by hand
-    assert "8 line(s) UNPRICED (not in the total)" in format_text(e)
+    alb = lines_of(e, "webapp-ingress")
+    assert alb["ALB hours"].monthly == pytest.approx(0.0252 * 730)  # $18.40, as the Cost Explorer extract says
+
+
+def test_a_large_cost_increase_is_flagged_over_either_threshold() -> None:
+    from tools.review.cost import BUDGET_INCREASE_PERCENT, BUDGET_INCREASE_USD, budget_flag, format_delta
+
+    def total(amount: float) -> Estimate:
+        return Estimate("s", "eu-west-1", (_line(unit_price=amount),))
+
+    assert (BUDGET_INCREASE_USD, BUDGET_INCREASE_PERCENT) == (100.0, 20.0)
+    assert budget_flag(total(1000), total(1099)) == ""  # +$99, +9.9%: under both
+    assert "+$101.00 a month (+10%)" in budget_flag(total(1000), total(1101))  # over the dollar threshold
+    assert "+$25.00 a month (+25%)" in budget_flag(total(100), total(125))  # over the percentage
+    assert budget_flag(total(100), total(20)) == ""  # a decrease is never flagged
+    assert "from nothing" in budget_flag(total(0), total(5))
+    markdown = format_delta(total(100), total(125), "main", markdown=True)
+    assert "**⚠️ Large cost increase" in markdown and "<!-- cost-flag -->" in markdown
+    assert "WARNING: Large cost increase" in format_delta(total(100), total(125), "main")
+    assert "cost-flag" not in format_delta(total(100), total(110), "main", markdown=True)
 
 
 def test_nat_strategy_changes_the_total_by_exactly_one_gateway_and_its_address(

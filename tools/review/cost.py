@@ -580,20 +580,40 @@ def compare(base: Estimate, head: Estimate) -> list[LineDelta]:
     return out
 
 
+# A cost increase over either threshold is flagged (make cost BASE=..., the review comment): the one place to change.
+BUDGET_INCREASE_USD = 100.0  # a month
+BUDGET_INCREASE_PERCENT = 20.0
+COST_FLAG = "<!-- cost-flag -->"
+
+
+def budget_flag(base: Estimate, head: Estimate) -> str:
+    """Why the increase from `base` to `head` is large (empty when it is not): over +$100 a month or +20%."""
+    change = head.total - base.total
+    if change <= 0:
+        return ""
+    percent = change / base.total * 100 if base.total else math.inf
+    if change <= BUDGET_INCREASE_USD and percent <= BUDGET_INCREASE_PERCENT:
+        return ""
+    shown = f"+{percent:.0f}%" if math.isfinite(percent) else "from nothing"
+    return (f"Large cost increase: +{_money(change)} a month ({shown}), over the threshold "
+            f"(+{_money(BUDGET_INCREASE_USD)} a month or +{BUDGET_INCREASE_PERCENT:g}%)")
+
+
 def format_delta(base: Estimate, head: Estimate, base_label: str, markdown: bool = False) -> str:
     deltas = compare(base, head)
     change = head.total - base.total
     sign = "+" if change >= 0 else "-"
     headline = (f"Monthly cost change against {base_label}: {sign}{_money(abs(change))} "
                 f"({_money(base.total)} -> {_money(head.total)})")
+    flag = budget_flag(base, head)
     if markdown:
-        out = [f"**{headline}**", ""]
+        out = [f"**{headline}**", ""] + ([f"**⚠️ {flag}** {COST_FLAG}", ""] if flag else [])
         if deltas:
             out += ["| resource | component | before | after | change |", "|---|---|---:|---:|---:|"]
             out += [f"| {_md(d.resource)} | {_md(d.component)} | {_money(d.before)} | {_money(d.after)} | "
                     f"{'+' if d.after >= d.before else '-'}{_money(abs(d.after - d.before))} |" for d in deltas]
         return "\n".join(out) + "\n"
-    out = [headline]
+    out = [headline] + ([f"WARNING: {flag}"] if flag else [])
     out += [f"  {d.resource}  {d.component}: {_money(d.before)} -> {_money(d.after)}" for d in deltas]
     return "\n".join(out) + "\n"
 
