@@ -687,7 +687,7 @@ def destroyed_markdown(d: PlanDiff, allow: tuple[str, ...] = (), rows: int = DES
     review comment lifts to its top, and the count of blocking ones in a marker."""
     blocking = d.blocking(allow)
     if not d.destroyed:
-        return [DESTROYS_BEGIN, DESTROYS_END, "<!-- blocking: 0 -->", ""]
+        return ["<!-- blocking: 0 -->", ""]
     out = [DESTROYS_BEGIN, f"**Destroys: {len(d.destroyed)} replaced or deleted**"
            + (f", **⛔ {len(blocking)} blocking** (stateful or shared, not acknowledged)" if blocking else ""), "",
            "| | action | resource | forced by | why it matters |", "|---|---|---|---|---|"]

@@ -257,7 +257,9 @@ def write_review(reviews: list[StackReview], out: Path, *, base: str, head: str,
 SAMPLE_BEGIN = "<!-- review-sample:begin (make review-sample) -->"
 SAMPLE_END = "<!-- review-sample:end -->"
 SAMPLE_FILE = ROOT / "docs" / "review-sample.md"  # the page that shows the sample (`make review-sample`)
-SAMPLE_CHANGE = {"webstack:natStrategy": "per-az"}  # what the sample's pull request changes in the dev stack
+# What the sample's pull request changes in the dev stack: one NAT gateway per AZ (an addition and an update) and
+# a new repository name (a replacement of a stateful resource: blocking).
+SAMPLE_CHANGE = {"webstack:natStrategy": "per-az", "webstack:repositoryName": "webapp-v2"}
 
 
 class SamplePair(NamedTuple):
