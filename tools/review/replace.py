@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -135,20 +135,12 @@ def kind_switches(rules: Rules, old: dict[str, Any], new: dict[str, Any]) -> lis
     return out
 
 
-def _leaf_paths(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaf_paths(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaf_paths(v, path)
-    else:
-        yield path, value
-
-
 def fed_paths(inputs: dict[str, Any], prop: str, symbol: str) -> list[str]:
     """Paths under input `prop` whose value names the replaced resource (`<network-vpc.`): those become unknown."""
-    found = sorted({p for p, v in _leaf_paths(inputs.get(prop), prop) if isinstance(v, str) and symbol in v})
+    from .diff import _leaves  # diff.py imports this module: a late import, no cycle at load
+
+    leaves = _leaves(inputs.get(prop), prop)
+    found = sorted({_SELECTOR.sub("", p) for p, v in leaves if isinstance(v, str) and symbol in v})
     return found or [prop]
 
 
