@@ -1,99 +1,129 @@
-# Two commands matter: `make up` (deploy) and `make test` (everything offline). See README.md.
+# Two commands matter: `make up` (deploy) and `make test` (everything offline). `make` alone lists the others:
+# a target's `## ` comment is its line in that list, in this file's order.
+.DEFAULT_GOAL := help
 STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 # Two workers (the machine's two cores); each test module stays in one worker, so its renders happen once.
 PYTEST_PARALLEL := -n 2 --dist loadfile
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+cksum = $(shell cat $(1) | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(call cksum,requirements.txt requirements-dev.txt)
 CHECKOV_VENV := .venv-checkov
-CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(call cksum,requirements-checkov.txt)
+POLICY_STAMP := policy/venv/.installed-$(call cksum,policy/requirements.txt)
+# uv makes and fills every virtualenv. The uv pinned in requirements-uv.txt lives in a bootstrap virtualenv that
+# the system Python's venv and pip make once: the only step that uses them.
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_STAMP := $(UV_VENV)/.installed-$(call cksum,requirements-uv.txt)
 
-.PHONY: venv checkov-venv policy-venv policy-docs test lint unit plan diagram outputs up bench clean config-schema aws-data \
-	replacements
+.PHONY: help up test plan diff cost policy review generate config-schema aws-data outputs diagram replacements review-sample \
+	policy-docs bench lint unit venv checkov-venv policy-venv clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+help: ## this list
+	@echo "Two commands matter:"
+	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
+	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up), FORMAT=markdown (diff, cost, policy),"
+	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
+	@echo "Everything else:"
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / && !/^(up|test|help):/{printf "  make %-14s %s\n", $$1, $$2}' \
+		$(firstword $(MAKEFILE_LIST))
 
-venv: $(STAMP)
+up: venv ## deploy STACK (default dev): check the prerequisites, pick the state backend, pulumi up
+	STACK=$(STACK) PY=$(PY) ./tools/up.sh
 
-# checkov pins old packaging/boto3: it gets a virtualenv of its own.
-$(CHECKOV_STAMP): requirements-checkov.txt
-	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
-	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+test: lint unit ## everything offline: ruff, then the whole test suite (makes the virtualenvs first)
 
-checkov-venv: $(CHECKOV_STAMP)
-
-# The policy pack's own virtualenv (policy/PulumiPolicy.yaml names it), for `pulumi preview --policy-pack policy`.
-policy-venv:
-	@test -x policy/venv/bin/python || $(PYTHON) -m venv policy/venv
-	policy/venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
-
-lint: venv
-	$(PY) -m ruff check .
-
-unit: venv checkov-venv
-	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_PARALLEL)
-
-test: lint unit
-
-plan: venv
+# --- review a change offline, without credentials (README "Reviewing a change") ---
+plan: venv ## render STACK under the Pulumi mocks into build/plan/STACK/
 	$(PY) -m tools.render --stack $(STACK)
 
-diagram: venv
-	$(PY) -m tools.review.diagram
-
-# README's Outputs table, from the export(name, value, description) calls of __main__.py.
-outputs: venv
-	$(PY) -m tools.outputs
-
-# policy/README.md's table of policies, from the declarations beside each validation function in policy/.
-policy-docs: venv
-	$(PY) -m tools.policy_docs
-
-# Review a change offline: the plan diff and the monthly cost against BASE (default: the merge base with main).
-# `make diff STACK=all`: the plan diff of every root stack and every test stack (tests/stacks), a line each at the end.
-.PHONY: diff cost
 # A replacement or deletion of a stateful or shared type exits 3 unless acknowledged: ALLOW_REPLACE="network-vpc ..."
 # or a commit trailer `Allow-Replace: network-vpc` (docs/review.md).
-diff: venv
+diff: venv ## the plan diff of STACK (all: every root and test stack) against BASE; ALLOW_REPLACE=names
 	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT)) \
 		$(foreach p,$(ALLOW_REPLACE),--allow-replace $(p))
 
-cost: venv
+cost: venv ## the monthly cost of STACK and its change against BASE (USAGE=file for your traffic)
 	$(PY) -m tools.review.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
 		$(if $(FORMAT),--format $(FORMAT))
 
-up: venv
-	STACK=$(STACK) PY=$(PY) ./tools/up.sh
-
-# Pulumi.yaml's config: block is generated from the key declarations in infra/config/.
-aws-data: venv
-	$(PY) tools/aws_data.py
-
-config-schema: venv
-	$(PY) tools/config_schema.py
-
-# tools/review/data/replacements.json (what replaces each resource type, for make diff) from replacement-sources.yaml.
-replacements: venv
-	$(PY) tools/replacements.py
-
-bench: venv checkov-venv
-	$(PY) tools/bench.py
-
-clean:
-	rm -rf build .pytest_cache .ruff_cache .hypothesis
-
-# Review without credentials (docs/review.md). `policy` is also a folder: phony, so it always runs.
-.PHONY: policy review review-sample
-policy: venv
+# `policy` is also a folder: phony, so it always runs.
+policy: venv ## the policy pack's verdicts on STACK
 	$(PY) -m tools.review.policy_report --stack $(STACK) $(if $(FORMAT),--format $(FORMAT))
-# The pull request comment (diff + cost change + policy table per root stack) in build/review/comment.md;
-# review-sample rewrites the sample comment in docs/review-sample.md.
-review: venv
+
+review: venv ## the pull request comment (diff, cost, policies per stack) in build/review/comment.md
 	$(PY) -m tools.review.review $(if $(BASE),--base $(BASE)) --out build/review
-review-sample: venv
+
+# --- generated files: tools/generate.py lists every generator; a test runs its --check ---
+generate: venv ## refresh every generated file below in one go
+	$(PY) -m tools.generate
+
+aws-data: venv ## infra/data/aws-data.json: the AWS data snapshot, from the pinned botocore
+	$(PY) -m tools.aws_data
+
+config-schema: venv ## Pulumi.yaml's config: block, from the key declarations in infra/config/
+	$(PY) -m tools.config_schema
+
+outputs: venv ## README's Outputs table, from the export(name, value, description) calls of __main__.py
+	$(PY) -m tools.outputs
+
+diagram: venv ## docs/architecture-*.png (+ .json) and README's picture block, from the example stacks
+	$(PY) -m tools.review.diagram
+
+replacements: venv ## tools/review/data/replacements.json: what replaces each resource type, for make diff
+	$(PY) -m tools.replacements
+
+review-sample: venv ## docs/review-sample.md: the sample review comment, from the test stacks
 	$(PY) -m tools.review.review --sample
+
+policy-docs: venv ## policy/README.md's table of policies, from the declarations beside each validator
+	$(PY) -m tools.policy_docs
+
+# --- the pieces of `make test`, timings, virtualenvs ---
+bench: venv checkov-venv ## time plan, diff, cost, the suite and a fresh clone's make test (printed only)
+	$(PY) -m tools.bench
+
+lint: venv ## ruff
+	$(PY) -m ruff check .
+
+unit: venv checkov-venv ## the test suite (pytest, two workers)
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_PARALLEL)
+
+# The system pip installs into the bootstrap virtualenv from outside (pip >= 22.3): no pip of its own to set up.
+$(UV_STAMP): requirements-uv.txt
+	@test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(UV_VENV)
+	$(PYTHON) -m pip --python $(UV_VENV)/bin/python install --quiet --disable-pip-version-check -r requirements-uv.txt
+	@rm -f $(UV_VENV)/.installed-* && touch $@
+
+# Python writes the bytecode of what it imports on first import: a fraction of pulumi_aws's 120 MB of source.
+# When PYTHONDONTWRITEBYTECODE forbids that, every process would recompile it: uv compiles everything at install.
+COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+# $(call uv_venv,DIR,REQUIREMENTS,VENV FLAGS): make DIR once, install REQUIREMENTS into it, stamp.
+# --seed adds pip: Pulumi's pip toolchain runs `python -m pip list` in the virtualenv it uses.
+define uv_venv
+	@test -x $(1)/bin/python || $(UV) venv --quiet --no-python-downloads --python $(PYTHON) $(3) $(1)
+	$(UV) pip install --quiet --python $(1)/bin/python -r $(2) $(COMPILE)
+	@rm -f $(1)/.installed-* && touch $@
+endef
+
+# The uv stamp is order-only: a newer uv reinstalls nothing.
+$(STAMP): requirements.txt requirements-dev.txt | $(UV_STAMP)
+	$(call uv_venv,$(VENV),requirements-dev.txt,--seed)
+
+venv: $(STAMP) ## the project virtualenv venv/ (the program and the test tools)
+
+# checkov pins old packaging/boto3: it gets a virtualenv of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt | $(UV_STAMP)
+	$(call uv_venv,$(CHECKOV_VENV),requirements-checkov.txt)
+
+checkov-venv: $(CHECKOV_STAMP) ## checkov's own virtualenv .venv-checkov/
+
+$(POLICY_STAMP): policy/requirements.txt | $(UV_STAMP)
+	$(call uv_venv,policy/venv,policy/requirements.txt,--seed)
+
+policy-venv: $(POLICY_STAMP) ## the policy pack's virtualenv policy/venv/ (policy/PulumiPolicy.yaml names it)
+
+clean: ## remove build output and tool caches (the virtualenvs stay)
+	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -5,6 +5,8 @@ picks (EKS: cluster, image, platform add-ons, workload; ECS: cluster, image, ALB
 outputs. No resource is declared here directly.
 """
 
+import pulumi_aws as aws
+
 from infra.config import from_pulumi
 from infra.dns import Dns
 from infra.ecs.runtime import ecs_runtime
@@ -18,7 +20,7 @@ from infra.wiring import dns_args, network_args, registry_args
 cfg = from_pulumi()  # validates everything first: a bad config declares nothing
 tags = common_tags(cfg)
 
-network = Network("network", network_args(cfg, tags))
+network = Network("network", network_args(cfg, tags, aws.get_caller_identity_output().account_id))
 registry = Registry("registry", registry_args(cfg, tags))
 dns = Dns("dns", dns_args(cfg, tags))
 

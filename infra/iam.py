@@ -50,6 +50,17 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, servi
     }
 
 
+def flow_logs_trust_policy(partition: str, region: str, account_id: str) -> Document:
+    """The VPC flow logs service may assume the role only for this account's flow logs in this region (the
+    confused-deputy conditions of the VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs").
+    The flow log's id is unknown until it exists, and it needs the role to be created: the guide allows a wildcard
+    for it."""
+    return service_trust_policy("vpc-flow-logs.amazonaws.com", {
+        "StringEquals": {"aws:SourceAccount": account_id},
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"},
+    })
+
+
 def flow_logs_policy(log_group_arn: str) -> Document:
     """What the VPC flow logs service needs to write into its one log group."""
     return {
@@ -63,14 +74,18 @@ def flow_logs_policy(log_group_arn: str) -> Document:
 
 
 def external_dns_policy(zone_arn: str) -> Document:
-    """ExternalDNS may change records only in this stack's zone; listing is account-wide by API design."""
+    """ExternalDNS may change records only in this stack's zone; listing is account-wide by API design.
+
+    No tag permission: ExternalDNS 0.21 reads zone tags (route53:ListTagsForResources, plural) only to filter zones
+    by `--aws-zone-tags` (provider/aws/aws.go, AWSProvider.zones -> tagsForZone), which this stack does not pass;
+    it never calls ListTagsForResource."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "ChangeOwnZoneOnly", "Effect": "Allow", "Action": "route53:ChangeResourceRecordSets",
              "Resource": zone_arn},
             {"Sid": "ReadOwnZone", "Effect": "Allow",
-             "Action": ["route53:ListResourceRecordSets", "route53:ListTagsForResource"], "Resource": zone_arn},
+             "Action": "route53:ListResourceRecordSets", "Resource": zone_arn},
             {"Sid": "ListZones", "Effect": "Allow", "Action": "route53:ListHostedZones", "Resource": "*"},
         ],
     }

@@ -11,23 +11,9 @@ import pulumi_aws as aws
 from . import iam
 from .subnets import plan_subnets
 from .tags import named
+from .zones import ZONE_FILTERS, choose_zones
 
 TYPE = "webstack:network:Network"
-
-
-class NotEnoughZonesError(ValueError):
-    """The region offers fewer available AZs than webstack:azCount asks for."""
-
-
-def enough_zones(names: Sequence[str], az_count: int, region: str) -> list[str]:
-    """The region's available AZ names, checked at deploy time (the zones an account sees vary by region and
-    account): fewer than azCount is a clear error naming the key instead of an IndexError mid-deploy."""
-    if len(names) < az_count:
-        found = ", ".join(names) or "none"
-        raise NotEnoughZonesError(
-            f"webstack:azCount = {az_count}: region {region} has only {len(names)} available availability zone(s) "
-            f"({found}); set webstack:azCount to at most {len(names)} or choose another aws:region")
-    return list(names)
 
 
 def nat_count(nat_strategy: str, az_count: int) -> int:
@@ -39,6 +25,8 @@ def nat_count(nat_strategy: str, az_count: int) -> int:
 class NetworkArgs:
     vpc_cidr: str
     az_count: int
+    zone_ids: Sequence[str]
+    """Pinned AZ IDs in subnet order (empty: the az_count lowest usable IDs of the region, see infra/zones.py)."""
     private_subnet_prefix_length: int
     public_subnet_prefix_length: int
     nat_strategy: str
@@ -48,6 +36,10 @@ class NetworkArgs:
     cluster_name: str
     """Tags the subnets for the cluster and names the flow log group."""
     region: str
+    partition: str
+    """The region's ARN partition (aws, aws-cn, aws-us-gov)."""
+    account_id: pulumi.Input[str]
+    """The account the stack deploys to: the flow logs role trusts the service only for its flow logs."""
     tags: Mapping[str, str]
 
 
@@ -105,8 +97,13 @@ class Network(pulumi.ComponentResource):
         private_cidrs, public_cidrs = plan_subnets(
             args.vpc_cidr, args.az_count, args.private_subnet_prefix_length, args.public_subnet_prefix_length
         )
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
-        az_names = zones.names.apply(lambda names: enough_zones(names, args.az_count, args.region))
+        # Standard zones needing no opt-in, chosen by zone ID: never a Local Zone, and stable when zones are added.
+        zones = aws.get_availability_zones_output(
+            state="available", filters=[aws.GetAvailabilityZonesFilterArgs(name=k, values=v)
+                                        for k, v in ZONE_FILTERS.items()],
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        az_names = pulumi.Output.all(zones.names, zones.zone_ids).apply(
+            lambda found: choose_zones(found[0], found[1], args.az_count, args.region, args.zone_ids))
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for i in range(args.az_count):
@@ -163,7 +160,8 @@ class Network(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=f"/aws/vpc/{args.cluster_name}/flow-logs",
                                             retention_in_days=args.flow_logs_retention_days, tags=tags, opts=child)
         role = aws.iam.Role(f"{name}-flow-logs",
-                            assume_role_policy=iam.to_json(iam.service_trust_policy("vpc-flow-logs.amazonaws.com")),
+                            assume_role_policy=iam.json_output(iam.flow_logs_trust_policy, args.partition,
+                                                               args.region, args.account_id),
                             tags=tags, opts=child)
         aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id,
                            policy=iam.json_output(iam.flow_logs_policy, log_group.arn), opts=child)

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pulumi
+
 from .config import StackConfig
 from .dns import DnsArgs
 from .network import NetworkArgs
 from .registry import RegistryArgs
 
 
-def network_args(cfg: StackConfig, tags: Mapping[str, str]) -> NetworkArgs:
+def network_args(cfg: StackConfig, tags: Mapping[str, str], account_id: pulumi.Input[str]) -> NetworkArgs:
+    """`account_id`: the deploying account (aws.get_caller_identity), for the flow logs role's trust."""
     net = cfg.network
     return NetworkArgs(
-        vpc_cidr=net.vpc_cidr, az_count=net.az_count, private_subnet_prefix_length=net.private_subnet_prefix_length,
+        vpc_cidr=net.vpc_cidr, az_count=net.az_count, zone_ids=net.availability_zone_ids,
+        private_subnet_prefix_length=net.private_subnet_prefix_length,
         public_subnet_prefix_length=net.public_subnet_prefix_length, nat_strategy=net.nat_strategy,
         flow_logs_enabled=net.flow_logs_enabled, flow_logs_retention_days=net.flow_logs_retention_days,
-        cluster_name=cfg.cluster.name, region=cfg.region, tags=tags)
+        cluster_name=cfg.cluster.name, region=cfg.region, partition=cfg.partition, account_id=account_id, tags=tags)
 
 
 def registry_args(cfg: StackConfig, tags: Mapping[str, str]) -> RegistryArgs:

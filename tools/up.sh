@@ -45,12 +45,22 @@ select_stack() {
   pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
 }
 
-# The name servers Route 53 gave the zone, one per line, lowercase, without the trailing dot.
+# The id of the zone this stack created, from the stack's state ($1: the zone's URN). Never looked up by name: Route 53
+# allows several public zones with one name (Route 53 Domains creates one on registration), and only this one's
+# name servers are the ones to delegate to.
+created_zone_id() {
+  pulumi stack export --stack "$STACK" | "${PY:-python3}" -c '
+import json, sys
+urn = sys.argv[1]
+found = [r for r in json.load(sys.stdin).get("deployment", {}).get("resources") or [] if r.get("urn") == urn]
+if not found or not found[0].get("id"):
+    sys.exit("make up: no zone " + urn + " in the stack state")
+print(found[0]["id"])' "$1"
+}
+
+# The name servers Route 53 gave the zone with id $1, one per line, lowercase, without the trailing dot.
 zone_name_servers() {
-  local id
-  id=$(aws route53 list-hosted-zones-by-name --dns-name "$1." \
-         --query "HostedZones[?Name=='$1.' && Config.PrivateZone==\`false\`] | [0].Id" --output text)
-  aws route53 get-hosted-zone --id "$id" --query 'DelegationSet.NameServers' --output text \
+  aws route53 get-hosted-zone --id "$1" --query 'DelegationSet.NameServers' --output text \
     | tr '\t ' '\n\n' | sed '/^$/d; s/\.$//' | tr 'A-Z' 'a-z' | sort
 }
 
@@ -70,21 +80,22 @@ zone_first() {
     echo "make up: $STACK creates its zone; install dig (dnsutils / bind-utils) to check its delegation" >&2
     exit 1
   }
-  local zone stack_name name_servers waited=0
+  local zone stack_name zone_urn zone_id name_servers waited=0
   zone=$(pulumi config get zoneName --stack "$STACK")
   zone=${zone%.}
   stack_name=${STACK##*/}  # URNs use the bare stack name, also for org/project/stack
-  echo "make up: $STACK creates the public zone $zone: creating it first"
   # The same URNs the program declares (infra/dns.py: component "dns", zone resource "dns-zone").
-  pulumi up --stack "$STACK" \
-    --target "urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns::dns" \
-    --target "urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns\$aws:route53/zone:Zone::dns-zone"
-  name_servers=$(zone_name_servers "$zone")
+  zone_urn="urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns\$aws:route53/zone:Zone::dns-zone"
+  echo "make up: $STACK creates the public zone $zone: creating it first"
+  pulumi up --stack "$STACK" --target "urn:pulumi:${stack_name}::${PROJECT}::webstack:dns:Dns::dns" \
+    --target "$zone_urn"
+  zone_id=$(created_zone_id "$zone_urn")
+  name_servers=$(zone_name_servers "$zone_id")
   if delegated "$zone" "$name_servers"; then
     echo "make up: $zone is delegated to its Route 53 name servers"
     return 0
   fi
-  echo "make up: delegate $zone at its registrar (or parent zone) to these NS records:"
+  echo "make up: delegate $zone at its registrar (or parent zone) to the NS records of zone $zone_id:"
   printf '  %s\n' $name_servers
   echo "make up: waiting up to ${DELEGATION_TIMEOUT}s for the delegation to resolve (checking every ${DELEGATION_POLL}s)"
   while [ "$waited" -lt "$DELEGATION_TIMEOUT" ]; do

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, cluster, dns, ecs, network, registry  # noqa: F401 - each module registers its rules
+from . import addons, app, capacity, cluster, dns, ecs, network, registry  # noqa: F401 - each registers its rules
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
@@ -48,4 +48,7 @@ def from_pulumi() -> StackConfig:
         if ns == PROJECT:
             raw[name] = value
     region = pulumi.Config("aws").get("region")
-    return load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region)
+    cfg = load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region)
+    for message in capacity.not_checked(cfg):
+        pulumi.log.warn(message)
+    return cfg

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infra.subnets import plan_subnets
+from infra.zones import ZONE_ID, zone_id_problem
 
-from .core import Check, between, matches, one_of, rule, setting
+from .core import Check, between, each, matches, one_of, rule, setting, unique
 from .region import az_count_of
 
 if TYPE_CHECKING:
@@ -48,6 +49,12 @@ class NetworkConfig:
         "VPC IPv4 CIDR; an RFC 1918 or RFC 6598 (100.64.0.0/10) range, /16 to /24.",
         matches(r"[0-9./]{9,18}", "10.0.0.0/16", "an IPv4 CIDR"), vpc_cidr_check())
     az_count: int = setting("azCount", 3, "Availability zones to span (2-6).", between(2, 6))
+    availability_zone_ids: tuple[str, ...] = setting(
+        "availabilityZoneIds", (),
+        "AZ IDs (e.g. use1-az1) of the subnets, in subnet order, exactly azCount of them (default: the region's "
+        "azCount lowest standard zone IDs needing no opt-in, minus unsupported ones; infra/zones.py). Pin the "
+        "current zones of a stack deployed before zones were chosen by ID (docs/operations.md).",
+        each(matches(ZONE_ID, "use1-az1", "an AZ ID")), unique())
     private_subnet_prefix_length: int = setting(
         "privateSubnetPrefixLength", 19, "Prefix length of each private (node and pod) subnet.", between(16, 28))
     # ALB: "subnets must have at least a /27 bitmask and at least eight free IP addresses".
@@ -95,5 +102,16 @@ def _subnets_fit(cfg: StackConfig) -> str | None:
 def _enough_zones(cfg: StackConfig) -> str | None:
     zones = az_count_of(cfg.region)
     if zones is not None and cfg.network.az_count > zones:
-        return f"{cfg.region} has {zones} availability zones"
+        return f"{cfg.region} has {zones} availability zones this stack can use (infra/zones.py)"
     return None
+
+
+@rule("availabilityZoneIds", "azCount", "aws:region")
+def _pinned_zones(cfg: StackConfig) -> str | None:
+    ids = cfg.network.availability_zone_ids
+    if not ids:
+        return None
+    problems = [p for p in (zone_id_problem(z, cfg.region) for z in ids) if p]
+    if len(ids) != cfg.network.az_count:
+        problems.append(f"{len(ids)} zone(s) listed, azCount is {cfg.network.az_count}: list exactly azCount")
+    return "; ".join(problems) or None

@@ -34,7 +34,7 @@ from .dns import DnsConfig
 from .ecs import RUNTIMES, EcsConfig
 from .network import NetworkConfig
 from .region import partition_of
-from .registry import RegistryConfig
+from .registry import RegistryConfig, default_repository_name
 
 # Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
 COMMON_TAG_KEYS = ("project", "stack", "managed-by")
@@ -126,6 +126,9 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
     cluster = dataclasses.replace(cluster, name=cluster.name or f"{project}-{stack}",
                                   log_types=tuple(t for t in CLUSTER_LOG_TYPES if t in wanted))
     parts["cluster"] = cluster
+    registry = parts["registry"]
+    parts["registry"] = dataclasses.replace(
+        registry, repository_name=registry.repository_name or default_repository_name(project, stack))
     parts["app"] = dataclasses.replace(app, load_balancer_name=app.load_balancer_name or alb_name(cluster.name,
                                                                                                   app.name))
     top = {p[0]: v for p, v in values.items() if len(p) == 1}

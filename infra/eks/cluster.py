@@ -12,11 +12,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_command as command
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
 from ..tags import named
+from .scaling import NodeScalingArgs, node_scaling, scaling_config_ignored
 
 TYPE = "webstack:cluster:Cluster"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -182,6 +184,7 @@ class ClusterArgs:
     """Resources (the private default routes through NAT) that must exist before nodes boot."""
     partition: str
     """The region's ARN partition (aws, aws-cn, aws-us-gov): AWS-managed policy ARNs live in it."""
+    region: str
     tags: Mapping[str, str]
 
 
@@ -195,6 +198,8 @@ class Cluster(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
+    node_scaling: command.local.Command
+    """Applies nodeMinSize/nodeMaxSize to the live node group (infra/eks/scaling.py)."""
     provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -219,6 +224,13 @@ class Cluster(pulumi.ComponentResource):
         self.node_group = self._node_group(name, args, cluster, node_role, launch_template,
                                            after=[*args.egress_ready, *attachments, *base_addons])
         after_nodes = [self._addon(name, a, args, cluster, [self.node_group]) for a in ADDONS_AFTER_NODES]
+        self.node_scaling = node_scaling(f"{name}-node-scaling", NodeScalingArgs(
+            cluster_name=self.cluster_name, region=args.region, name_prefix=args.nodes.name_prefix,
+            min_size=args.nodes.min_size, max_size=args.nodes.max_size,
+            replacing_inputs=[AMI_TYPES[args.nodes.architecture], args.nodes.capacity_type, args.name,
+                              ",".join(args.nodes.instance_types), launch_template.id, args.nodes.name_prefix,
+                              node_role.arn, *args.private_subnet_ids]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
 
         # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
         # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
@@ -319,7 +331,8 @@ class Cluster(pulumi.ComponentResource):
             ami_type=AMI_TYPES[nodes.architecture],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=nodes.min_size, desired_size=nodes.desired_size, max_size=nodes.max_size),
-            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it.
+            # The Cluster Autoscaler owns the desired size once running; `pulumi up` must not reset it. The whole
+            # scalingConfig is ignored after creation: node_scaling applies min and max (infra/eks/scaling.py).
             ignore_scaling_changes=True,
             labels=dict(nodes.labels),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
@@ -328,5 +341,5 @@ class Cluster(pulumi.ComponentResource):
             # Nodes in private subnets cannot join without egress through NAT, nor run pods without the CNI.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after),
                                         transforms=[node_group_update_config(nodes.max_unavailable),
-                                                    inherit_common_tags(tags)]),
+                                                    inherit_common_tags(tags), scaling_config_ignored()]),
         )

@@ -55,7 +55,7 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         log_types=c.log_types, log_retention_days=c.log_retention_days, addon_versions=dict(c.addon_versions),
         nodes=nodes, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
-        partition=cfg.partition, tags=tags)
+        partition=cfg.partition, region=cfg.region, tags=tags)
 
 
 def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,

@@ -119,6 +119,7 @@ def test_the_limits_stack_loads_with_every_key_at_its_limit() -> None:
     assert len(cfg.extra_tags) == EXTRA_TAGS_MAX and len(cfg.cluster.public_access_cidrs) == 40
     assert len(cfg.cluster.node_instance_types) == 20 and cfg.cluster.node_max_size == 450
     assert len(cfg.app.load_balancer_name) == 32 and cfg.network.vpc_cidr.startswith("100.64.")
+    assert cfg.network.az_count == 5  # every usable us-east-1 zone
 
 
 def test_extra_tags_leave_room_for_the_stacks_own_tags_on_every_resource(prod: Plan) -> None:

@@ -103,6 +103,12 @@ def test_external_dns_release_is_scoped_to_this_zone(request: pytest.FixtureRequ
                        "Resource": zone_arn}]
     star = [s for s in policy["Statement"] if s["Resource"] == "*"]
     assert [s["Action"] for s in star] == ["route53:ListHostedZones"]
+    # Review finding 5: exactly the Route 53 calls ExternalDNS 0.21 makes with these arguments (its Route53API:
+    # ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets; ListTagsForResources only with
+    # --aws-zone-tags, which is not passed). ListTagsForResource (singular) is never called.
+    assert not any(a.startswith("--aws-zone-tags") for a in v["extraArgs"])
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"}
 
 
 def test_external_dns_policy_from_config(variant: Callable[..., Plan]) -> None:

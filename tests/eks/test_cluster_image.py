@@ -132,7 +132,7 @@ def test_node_group_is_private_and_scaled_from_config(request: pytest.FixtureReq
             i["scalingConfig"]["maxSize"]) == expected
     assert i["ignoreScalingChanges"] is True  # the Cluster Autoscaler owns the desired size
     assert i["nodeGroupNamePrefix"] == f"webstack-{stack}-nodes-" and "nodeGroupName" not in i
-    assert mng["options"]["transforms"] == 2  # updateConfig and the common tags, see the transform tests
+    assert mng["options"]["transforms"] == 3  # updateConfig, the common tags, scalingConfig ignored (transform tests)
     assert plan.one(EKS)["options"]["transforms"] == 2  # the common tags, the access entry aliases
 
 

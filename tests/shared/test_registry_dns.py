@@ -27,6 +27,15 @@ def test_repository_is_immutable_scanned_and_encrypted(request: pytest.FixtureRe
     assert repo["forceDelete"] is (stack == "dev")
 
 
+def test_each_stack_gets_its_own_repository(dev: Plan, prod: Plan, variant: Callable[..., Plan]) -> None:
+    """Review finding 5: ECR repository names are unique per account and region; two stacks there must not both
+    default to `webapp` (the second fails with RepositoryAlreadyExistsException). A stack deployed before keeps
+    its repository by setting repositoryName (docs/operations.md)."""
+    assert dev.one(REPO)["inputs"]["name"] == "webstack-dev/webapp"
+    assert prod.one(REPO)["inputs"]["name"] == "webstack-prod/webapp"
+    assert variant("dev", repositoryName="webapp").one(REPO)["inputs"]["name"] == "webapp"
+
+
 def test_kms_encryption_by_config(variant: Callable[..., Plan]) -> None:
     arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     repo = variant("dev", registryEncryption="KMS", registryKmsKeyArn=arn).one(REPO)["inputs"]

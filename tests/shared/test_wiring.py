@@ -22,12 +22,13 @@ def config() -> StackConfig:
 
 def test_network_args_carry_the_network_settings() -> None:
     cfg, tags = config(), {"project": "webstack"}
-    args = network_args(cfg, tags)
+    args = network_args(cfg, tags, "123456789012")
     assert set(carried(args, cfg.network)) == {
         "vpc_cidr", "az_count", "private_subnet_prefix_length", "public_subnet_prefix_length", "nat_strategy",
         "flow_logs_enabled", "flow_logs_retention_days"}
     assert (args.private_subnet_prefix_length, args.public_subnet_prefix_length) == (20, 25)
     assert (args.cluster_name, args.region, args.tags) == ("shop", "eu-west-1", tags)
+    assert (args.partition, args.account_id) == ("aws", "123456789012")
 
 
 def test_registry_and_dns_args_carry_their_settings() -> None:

@@ -113,5 +113,9 @@ def test_make_builds_the_virtualenvs_with_the_python_from_the_environment() -> N
     done = subprocess.run(["make", "-n", "-B", "venv", "checkov-venv"], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHON": "/opt/matrix/bin/python"}, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "/opt/matrix/bin/python -m venv venv" in done.stdout
-    assert "/opt/matrix/bin/python -m venv .venv-checkov" in done.stdout
+    lines = done.stdout.splitlines()
+    # uv makes each virtualenv from that interpreter (and the system pip bootstraps uv with it)
+    for venv in ("venv", ".venv-checkov"):
+        assert any("venv" in line and "--python /opt/matrix/bin/python" in line and line.rstrip().endswith(venv)
+                   for line in lines), (venv, lines)
+    assert "/opt/matrix/bin/python -m venv --without-pip .venv-uv" in done.stdout

@@ -4,6 +4,7 @@ folder of the test's own (a copy of up.sh next to stack files written here), nev
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -142,14 +143,29 @@ ZONE_STACK = OWN_STACK + "  webstack:createZone: true\n"
 NAME_SERVERS = ["ns-101.awsdns-01.com", "ns-202.awsdns-02.net", "ns-303.awsdns-03.org", "ns-404.awsdns-04.co.uk"]
 
 
+# A second public zone of the same name (Route 53 Domains creates one on registration), listed first by name.
+REGISTRAR_NAME_SERVERS = ["ns-9.awsdns-09.com", "ns-8.awsdns-08.net", "ns-7.awsdns-07.org", "ns-6.awsdns-06.co.uk"]
+ZONE_URN = "urn:pulumi:prod::webstack::webstack:dns:Dns$aws:route53/zone:Zone::dns-zone"
+
+
 def zone_shims(folder: Path, dig_answer: list[str]) -> None:
+    """`pulumi stack export` holds the zone this stack created (Z0PRODZONE); `aws route53` knows two public zones
+    of that name, the registration's (Z0REGISTRAR) listed first."""
+    state = json.dumps({"deployment": {"resources": [
+        {"urn": "urn:pulumi:prod::webstack::webstack:dns:Dns::dns"},
+        {"urn": ZONE_URN, "id": "Z0PRODZONE", "outputs": {"zoneId": "Z0PRODZONE"}}]}})
+    (folder / "state.json").write_text(state)
     shim(folder, "pulumi", 'case "$1 $2 $3" in '
                            '"config get createZone") echo true;; '
-                           '"config get zoneName") echo apps.acme-corp.net.;; esac; exit 0')
-    servers = "\\t".join(n + "." for n in NAME_SERVERS)
+                           '"config get zoneName") echo apps.acme-corp.net.;; esac; '
+                           f'case "$1 $2" in "stack export") cat "{folder}/state.json";; esac; exit 0')
+    ours = "\\t".join(n + "." for n in NAME_SERVERS)
+    theirs = "\\t".join(n + "." for n in REGISTRAR_NAME_SERVERS)
     shim(folder, "aws", 'case "$1 $2" in '
-                        '"route53 list-hosted-zones-by-name") echo /hostedzone/Z0PRODZONE;; '
-                        f'"route53 get-hosted-zone") printf "{servers}\\n";; esac; exit 0')
+                        '"route53 list-hosted-zones-by-name") echo /hostedzone/Z0REGISTRAR;; '
+                        '"route53 get-hosted-zone") case "$*" in '
+                        f'*"--id Z0PRODZONE "*) printf "{ours}\\n";; '
+                        f'*"--id Z0REGISTRAR "*) printf "{theirs}\\n";; esac;; esac; exit 0')
     shim(folder, "docker", "exit 0")
     answer = "\\n".join(n.upper() + "." for n in dig_answer)  # resolvers may answer in any case and order
     shim(folder, "dig", f'printf "{answer}\\n"')
@@ -158,7 +174,8 @@ def zone_shims(folder: Path, dig_answer: list[str]) -> None:
 def test_a_created_zone_is_created_first_then_the_stack_once_delegated(tmp_path: Path, empty_bin: Path,
                                                                        prod: Plan) -> None:
     zone_shims(empty_bin, dig_answer=list(reversed(NAME_SERVERS)))
-    result = run([empty_bin], tmp_path, project(tmp_path, ZONE_STACK), PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
+    result = run([empty_bin], tmp_path, project(tmp_path, ZONE_STACK), PULUMI_CONFIG_PASSPHRASE="x", STACK="prod",
+                 DELEGATION_TIMEOUT="2", DELEGATION_POLL="1")  # delegated at once: no wait
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
     ups = [c for c in calls if c.startswith("pulumi up")]
@@ -169,6 +186,11 @@ def test_a_created_zone_is_created_first_then_the_stack_once_delegated(tmp_path:
     assert set(targets) == {zone["urn"], zone["parent"]}  # the render's URNs are the engine's
     assert "dig +short NS apps.acme-corp.net @1.1.1.1" in calls
     assert "is delegated" in result.stdout
+    # finding 4: the name servers of the zone this stack created (its id from the state), not of the first public
+    # zone with that name
+    assert "pulumi stack export --stack prod" in calls
+    assert [c for c in calls if c.startswith("aws route53")] == [
+        "aws route53 get-hosted-zone --id Z0PRODZONE --query DelegationSet.NameServers --output text"]
 
 
 def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, empty_bin: Path) -> None:
@@ -178,6 +200,8 @@ def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, 
                  DELEGATION_POLL="1")
     assert result.returncode == 2
     assert all(f"  {n}" in result.stdout for n in NAME_SERVERS)
+    assert not any(n in result.stdout for n in REGISTRAR_NAME_SERVERS)
+    assert "the NS records of zone Z0PRODZONE" in result.stdout
     assert "add the NS records at the registrar, then run 'make up' again" in result.stderr
     ups = [c for c in (tmp_path / "calls.log").read_text().splitlines() if c.startswith("pulumi up")]
     assert len(ups) == 1 and "--target" in ups[0]  # the zone only: the full update never starts

@@ -366,3 +366,15 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"
     assert "AWS_ROLE_ARN" in admin[0] and "AWS_PROD_ROLE_ARN" in admin[0]
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "review.yml"])
+def test_make_fills_the_virtualenvs_from_a_cached_uv_cache(name: str) -> None:
+    """The Makefile bootstraps uv with pip (requirements-uv.txt) and uv installs everything else: the uv cache is
+    what is worth keeping between runs, keyed on every requirements file."""
+    (job,) = load(name)["jobs"].values()
+    assert uses(job, "actions/setup-python")["with"]["cache-dependency-path"] == "requirements-uv.txt"
+    cache = uses(job, "actions/cache")["with"]
+    assert cache["path"] == "~/.cache/uv"
+    assert "hashFiles('requirements*.txt', 'policy/requirements.txt')" in cache["key"]
+    assert cache["key"].startswith(cache["restore-keys"])

@@ -16,9 +16,18 @@ import pulumi
 
 ACCOUNT_ID = "123456789012"
 AZ_LETTERS = "abcdef"
-# Regions answering with fewer AZs than the default six (us-west-1 offers new accounts two), so the
-# program's check of azCount against the region's zones is exercised.
-AZ_LETTERS_BY_REGION = {"us-west-1": "ac"}
+# The fake account's zones, as DescribeAvailabilityZones describes them: (name, zone id, zone type, opt-in status);
+# other regions get six standard zones, aN -> <prefix>-azN. Names map to IDs per account (AWS shuffles them): here not
+# in ID order, so a choice by ID shows. us-east-1 also has an opted-in Local Zone whose name sorts before every
+# standard zone's, and use1-az3 (which the stack leaves out). us-west-1 is an older account's: two zones, one of them
+# usw1-az2 (left out too), so the deploy-time check of azCount against the usable zones is exercised.
+_STANDARD = ("availability-zone", "opt-in-not-required")
+ZONES_BY_REGION: dict[str, list[tuple[str, str, str, str]]] = {
+    "us-east-1": [("us-east-1-bos-1a", "use1-bos1-az1", "local-zone", "opted-in"),
+                  *((f"us-east-1{letter}", f"use1-az{n}", *_STANDARD)
+                    for letter, n in zip("abcdef", (4, 6, 1, 3, 2, 5), strict=True))],
+    "us-west-1": [("us-west-1a", "usw1-az2", *_STANDARD), ("us-west-1c", "usw1-az1", *_STANDARD)],
+}
 
 # Resource id prefixes of the AWS types the stack declares.
 _ID_PREFIX = {
@@ -52,18 +61,40 @@ ACCESS_ENTRY, ACCESS_POLICY = ("aws:eks/accessEntry:AccessEntry",
                                "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
 
 
-def remote_children(typ: str, name: str, inputs: dict[str, Any]) -> list[tuple[str, str, int | None, dict]]:
-    """(type, name, index of the parent in this list or None for the component, inputs) of each modelled child."""
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+# ManagedNodeGroup inputs that are the component's own, not the aws.eks.NodeGroup's.
+_COMPONENT_ONLY = ("cluster", "ignoreScalingChanges", "operatingSystem", "enableIMDSv2", "kubeletExtraArgs",
+                   "bootstrapExtraArgs", "nodeadmExtraOptions", "bottlerocketSettings", "gpu", "userData")
+
+
+def _node_group_child(name: str, inputs: dict[str, Any]) -> tuple[str, str, int | None, dict, list[str]]:
+    """The aws.eks.NodeGroup pulumi-eks declares for a ManagedNodeGroup (pulumi/pulumi-eks nodejs/eks/nodes/
+    nodegroup.ts, createManagedNodeGroupInternal): named like the component, under it, its scalingConfig with
+    pulumi-eks's defaults (desired 2, min 1, max 2), and `ignoreChanges: ["scalingConfig.desiredSize"]` when
+    `ignoreScalingChanges` is set."""
+    given = inputs.get("scalingConfig") or {}
+    scaling = {k: int(given.get(k, default)) for k, default in (("desiredSize", 2), ("minSize", 1), ("maxSize", 2))}
+    props = {k: v for k, v in inputs.items() if k not in _COMPONENT_ONLY}
+    props["scalingConfig"] = scaling
+    ignored = ["scalingConfig.desiredSize"] if inputs.get("ignoreScalingChanges") else []
+    return NODE_GROUP, name, None, props, ignored
+
+
+def remote_children(typ: str, name: str, inputs: dict[str, Any]) -> list[tuple[str, str, int | None, dict, list[str]]]:
+    """(type, name, index of the parent in this list or None for the component, inputs, the ignoreChanges its
+    component gives it) of each modelled child."""
+    if typ == "eks:index:ManagedNodeGroup":
+        return [_node_group_child(name, inputs)]
     if typ != "eks:index:Cluster":
         return []
-    out: list[tuple[str, str, int | None, dict]] = []
+    out: list[tuple[str, str, int | None, dict, list[str]]] = []
     for key, entry in sorted((inputs.get("accessEntries") or {}).items()):
         entry = entry if isinstance(entry, dict) else {}
-        out.append((ACCESS_ENTRY, f"{name}-{key}", None, dict(entry)))
+        out.append((ACCESS_ENTRY, f"{name}-{key}", None, dict(entry), []))
         parent = len(out) - 1
         for policy, association in sorted((entry.get("accessPolicies") or {}).items()):
             out.append((ACCESS_POLICY, f"{name}-{key}-{policy}", parent,
-                        dict(association) if isinstance(association, dict) else {}))
+                        dict(association) if isinstance(association, dict) else {}, []))
     return out
 
 
@@ -248,9 +279,8 @@ class FakeCloud(pulumi.runtime.Mocks):
         self.calls.append({"token": token, "args": a})
         r, p = self.region, self.partition
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            letters = AZ_LETTERS_BY_REGION.get(r, AZ_LETTERS)
-            return {"names": [f"{r}{c}" for c in letters],
-                    "zoneIds": [f"use1-az{i}" for i in range(1, len(letters) + 1)], "id": r}
+            zones = [z for z in _zones(r) if _zone_matches(z, a)]
+            return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": r}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:{p}:iam::{ACCOUNT_ID}:user/ci",
                     "userId": "AIDAMOCK", "id": ACCOUNT_ID}
@@ -278,6 +308,33 @@ class FakeCloud(pulumi.runtime.Mocks):
             return {"version": f"v1.{minor}.0-eksbuild.1", "addonName": a.get("addonName"),
                     "kubernetesVersion": a.get("kubernetesVersion"), "id": str(a.get("addonName"))}
         return {}
+
+
+def _zones(region: str) -> list[tuple[str, str, str, str]]:
+    if region in ZONES_BY_REGION:
+        return ZONES_BY_REGION[region]
+    words = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
+             "northwest": "nw", "southeast": "se", "southwest": "sw", "gov": "g"}
+    parts = region.split("-")
+    prefix = parts[0] + "".join(words.get(p, p[:1]) for p in parts[1:-1]) + parts[-1]
+    return [(f"{region}{c}", f"{prefix}-az{i}", *_STANDARD) for i, c in enumerate(AZ_LETTERS, start=1)]
+
+
+def _zone_matches(zone: tuple[str, str, str, str], args: dict[str, Any]) -> bool:
+    """DescribeAvailabilityZones' filters as the data source sends them: `opt-in-status`, `zone-type`, `zone-id`,
+    `zone-name` (any of the values), and the data source's own exclusions. Zones not opted in are never listed
+    (all_availability_zones is not modelled); every zone is `available`."""
+    name, zone_id, zone_type, opt_in = zone
+    fields = {"opt-in-status": opt_in, "zone-type": zone_type, "zone-id": zone_id, "zone-name": name,
+              "state": "available"}
+    for f in args.get("filters") or []:
+        if f.get("name") not in fields:
+            raise ValueError(f"getAvailabilityZones filter {f.get('name')!r} is not modelled by the fake")
+        if fields[f["name"]] not in (f.get("values") or []):
+            return False
+    if args.get("state") not in (None, "available"):
+        return False
+    return zone_id not in (args.get("excludeZoneIds") or []) and name not in (args.get("excludeNames") or [])
 
 
 def _last(value: Any) -> str:

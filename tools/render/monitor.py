@@ -12,7 +12,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 
 from .aliases import Spec, engine_urn, resolve, spec_of_option, specs_of_request
-from .fakes import remote_children
+from .fakes import NODE_GROUP, remote_children
 from .values import redact, secret_digests
 
 _RESOURCE_REFERENCES = resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
@@ -86,8 +86,11 @@ class CapturingMonitor(MockMonitor):
             "aliases": self._resolve(response.urn, request.type, request.name, request.parent or "",
                                      specs_of_request(request)),
         }
-        if request.transforms and (children := self._child_aliases(response.urn, request, inputs)):
-            entry["childAliases"] = children
+        aliases, modelled = self._remote_children(response.urn, request, inputs)
+        if aliases:
+            entry["childAliases"] = aliases
+        if modelled:
+            entry["remoteChildren"] = modelled
         if self._secret_salt and (digests := secret_digests(inputs, self._secret_salt)):
             entry["secretDigests"] = digests
         with self._lock:
@@ -104,22 +107,29 @@ class CapturingMonitor(MockMonitor):
             self._aliases[urn] = found
         return found
 
-    def _child_aliases(self, urn: str, request: Any, inputs: dict[str, Any]) -> dict[str, list[str]]:
-        """Aliases the remote component's transforms give the children its provider declares (modelled by
-        `remote_children`: the mock never sees them), as {child URN: old URNs}. The engine runs a component's
-        transforms on its children in order, each on the previous one's result."""
+    def _remote_children(self, urn: str, request: Any, inputs: dict[str, Any]
+                         ) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+        """The children the remote component's provider declares (modelled by `remote_children`: the mock never sees
+        them) after the component's transforms: {child URN: old URNs} of those the transforms alias, and each node
+        group as the engine would register it (inputs and ignoreChanges). The engine runs a component's transforms
+        on its children in order, each on the previous one's result."""
         # The same lookup MockMonitor uses to fill MockResourceArgs.transforms (token -> the program's function).
-        transforms = pmocks._resolve_callbacks(request.transforms)
-        out: dict[str, list[str]] = {}
+        transforms = pmocks._resolve_callbacks(request.transforms) if request.transforms else []
+        aliases: dict[str, list[str]] = {}
+        modelled: list[dict[str, Any]] = []
         urns: list[str] = []
-        for typ, name, parent_index, props in remote_children(request.type, request.name, inputs):
+        for typ, name, parent_index, props, ignored in remote_children(request.type, request.name, inputs):
             parent = urn if parent_index is None else urns[parent_index]
             child = engine_urn(parent, typ, name, pulumi.get_project(), pulumi.get_stack())
             urns.append(child)
-            specs = _transformed_aliases(transforms, typ, name, props)
-            if aliases := self._resolve(child, typ, name, parent, specs):
-                out[child] = aliases
-        return out
+            props, opts = _transformed(transforms, typ, name, props, pulumi.ResourceOptions(ignore_changes=ignored))
+            specs = [s for s in (spec_of_option(a) for a in opts.aliases or []) if s is not None]
+            if found := self._resolve(child, typ, name, parent, specs):
+                aliases[child] = found
+            if typ == NODE_GROUP:
+                modelled.append({"urn": child, "type": typ, "name": name, "inputs": redact(props),
+                                 "ignoreChanges": sorted(opts.ignore_changes or [])})
+        return aliases, modelled
 
     def ordered(self) -> list[dict[str, Any]]:
         """Registrations in program (construction) order, independent of RPC thread timing."""
@@ -130,8 +140,9 @@ class CapturingMonitor(MockMonitor):
         )
 
 
-def _transformed_aliases(transforms: list[Any], typ: str, name: str, props: dict[str, Any]) -> list[Spec]:
-    opts = pulumi.ResourceOptions()
+def _transformed(transforms: list[Any], typ: str, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions
+                 ) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+    """`props` and `opts` after the transforms, as the engine would register the child."""
     for transform in transforms:
         result = transform(pulumi.ResourceTransformArgs(custom=True, type_=typ, name=name, props=props, opts=opts))
         if inspect.iscoroutine(result):  # an async transform cannot run on the monitor's thread: not modelled
@@ -139,5 +150,4 @@ def _transformed_aliases(transforms: list[Any], typ: str, name: str, props: dict
             continue
         if result is not None:
             props, opts = dict(result.props), result.opts or opts
-    specs = [spec_of_option(a) for a in opts.aliases or []]
-    return [s for s in specs if s is not None]
+    return props, opts

@@ -1,0 +1,111 @@
+"""Capacity fit, both runtimes: a pod or task must fit one instance of the chosen types, and the ECS service's tasks
+must fit its Auto Scaling group (awsvpc: one network interface per task). Otherwise pods stay Pending and tasks in
+PROVISIONING, and `pulumi up` waits for a steady state that never comes. The numbers: infra/capacity.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from infra import capacity
+
+from .app import quantity
+from .core import rule
+
+if TYPE_CHECKING:
+    from .stack import StackConfig
+
+MIB = 2**20
+
+
+def _eks_misfits(cpu_millicores: int, memory_mib: float, types: tuple[str, ...]) -> list[str]:
+    out = []
+    for t in types:
+        room = capacity.eks_allocatable(t)
+        if room is None:
+            continue
+        cpu, memory = room
+        if cpu_millicores > cpu:
+            out.append(f"{cpu_millicores}m CPU > {cpu}m a pod can request on a {t} node")
+        if memory_mib > memory:
+            out.append(f"{memory_mib:.0f} MiB > {memory} MiB a pod can request on a {t} node")
+    return out
+
+
+@rule("appCpuRequest", "appMemoryRequest", "nodeInstanceTypes")
+def _pod_fits_a_node(cfg: StackConfig) -> str | None:
+    if cfg.runtime != "eks":
+        return None
+    cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
+    if cpu is None or memory is None:
+        return None
+    misfits = _eks_misfits(int(cpu * 1000), float(memory) / MIB, cfg.cluster.node_instance_types)
+    if not misfits:
+        return None
+    return ("the app's pod fits no node, it would stay Pending (allocatable: the type's memory less 7.5 % VM "
+            "overhead, EKS AL2023 kube-reserved and the 100Mi eviction threshold; infra/capacity.py): "
+            + "; ".join(misfits) + ". Lower the requests or choose larger nodeInstanceTypes")
+
+
+@rule("ecsTaskCpu", "ecsTaskMemory", "ecsEc2InstanceType")
+def _task_fits_an_instance(cfg: StackConfig) -> str | None:
+    e = cfg.ecs
+    if cfg.runtime != "ecs" or e.capacity != "ec2":
+        return None
+    room = capacity.ecs_registered(e.ec2_instance_type)
+    if room is None:
+        return None
+    units, memory = room
+    misfits = []
+    if e.task_cpu > units:
+        misfits.append(f"{e.task_cpu} CPU units > {units}")
+    if e.task_memory > memory:
+        misfits.append(f"{e.task_memory} MiB > {memory} MiB")
+    if not misfits:
+        return None
+    return (f"the task fits no {e.ec2_instance_type} container instance ({'; '.join(misfits)} it registers: "
+            "1,024 units per vCPU, the memory less 7.5 % VM overhead), it would stay in PROVISIONING. Use a smaller "
+            "task or a larger ecsEc2InstanceType")
+
+
+def ec2_task_slots(cfg: StackConfig) -> tuple[int, str] | None:
+    """(tasks one container instance runs, what bounds it), or None when the type's data is unknown."""
+    e = cfg.ecs
+    enis, room = capacity.awsvpc_tasks_per_instance(e.ec2_instance_type), capacity.ecs_registered(e.ec2_instance_type)
+    if enis is None or room is None:
+        return None
+    bounds = {f"{enis} network interfaces for tasks (awsvpc; one of {enis + 1} is the instance's)": enis,
+              f"{room[0]} CPU units / {e.task_cpu}": room[0] // e.task_cpu,
+              f"{room[1]} MiB / {e.task_memory}": room[1] // e.task_memory}
+    why = min(bounds, key=lambda k: bounds[k])
+    return bounds[why], why
+
+
+@rule("ecsMaxTasks", "ecsEc2MaxSize", "ecsEc2InstanceType", "ecsDeploymentMinimumHealthyPercent")
+def _tasks_fit_the_group(cfg: StackConfig) -> str | None:
+    e = cfg.ecs
+    if cfg.runtime != "ecs" or e.capacity != "ec2" or (slots := ec2_task_slots(cfg)) is None:
+        return None
+    per_instance, why = slots
+    if per_instance == 0:
+        return None  # the task fits no instance: _task_fits_an_instance says so
+    most = max([e.max_tasks, *(s.max_tasks for s in e.scheduled_scaling)])
+    room = per_instance * e.ec2_max_size
+    # A rolling deployment stops tasks down to minimumHealthyPercent (rounded up) and needs one free slot to start
+    # a new one: with every slot taken by healthy tasks it never progresses.
+    kept = -(-most * e.minimum_healthy_percent // 100)
+    if most <= room and (kept < most or kept + 1 <= room):
+        return None
+    return (f"{most} task(s) need {most if kept < most else most + 1} slot(s) (one free for a rolling deployment "
+            f"at minimum healthy {e.minimum_healthy_percent} %), {e.ec2_max_size} x {e.ec2_instance_type} offer "
+            f"{room}: {per_instance} task(s) per instance ({why}). Raise ecsEc2MaxSize, use a larger type or fewer "
+            "tasks")
+
+
+def not_checked(cfg: StackConfig) -> list[str]:
+    """The chosen instance types the capacity checks have no data for (said at deploy time, never silently)."""
+    types = cfg.cluster.node_instance_types if cfg.runtime == "eks" else (
+        (cfg.ecs.ec2_instance_type,) if cfg.ecs.capacity == "ec2" else ())
+    missing = [t for t in types if capacity.instance(t) is None
+               or (cfg.runtime == "ecs" and capacity.network_interfaces(t) is None)]
+    return [f"capacity not checked for {t}: it is not in the instance data snapshot (infra/data/aws-data.json, "
+            f"ec2-eni-limits.json); make sure a pod or task fits it" for t in missing]

@@ -1,0 +1,73 @@
+"""`make generate` (tools/generate.py): one list of generators, each also a make target of its own; `--check`
+passes on this tree and names the generator whose file is stale, without writing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import generate
+from tools.render import ROOT
+from tools.tree import copy_working_tree
+
+
+def make_recipes() -> dict[str, list[str]]:
+    """Each Makefile target's recipe lines (tab-indented), by target name."""
+    recipes: dict[str, list[str]] = {}
+    target = None
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        if m := re.match(r"([a-z][a-z-]*):", line):
+            target = m.group(1)
+            recipes[target] = []
+        elif line.startswith("\t") and target:
+            recipes[target].append(line.strip())
+        elif not line.strip() or line.startswith("#"):
+            continue
+        else:
+            target = None
+    return recipes
+
+
+def test_every_generator_is_its_make_target_and_make_generate_runs_the_list() -> None:
+    recipes = make_recipes()
+    assert recipes["generate"] == ["$(PY) -m tools.generate"]
+    for gen in generate.GENERATORS:
+        assert recipes.get(gen.name) == [" ".join(["$(PY) -m", gen.module, *gen.args])], gen.name
+    assert len({g.name for g in generate.GENERATORS}) == len(generate.GENERATORS) >= 5
+
+
+def stale_copy(tmp_path: Path) -> Path:
+    """A git checkout of this working tree whose README Outputs table lost a row."""
+    copy = copy_working_tree(ROOT, tmp_path / "repo", user_stacks=False)
+    subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+    readme = copy / "README.md"
+    text = readme.read_text()
+    row = re.search(r"^\| `\w+` \|.*\n", text[text.index("<!-- outputs:begin"):], re.MULTILINE)
+    assert row, "the Outputs table has rows"
+    readme.write_text(text.replace(row.group(0), "", 1))
+    return copy
+
+
+def test_check_passes_on_this_tree_but_for_a_stale_file_which_it_names(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """One run of every generator (they cost a render each): on a copy of this tree with one stale file, --check
+    blames that file's generator alone and writes nothing; that generator then restores this tree's file exactly.
+    So every generated file of this tree is current."""
+    copy = stale_copy(tmp_path)
+    stale = (copy / "README.md").read_text()
+    assert generate.main(["--check", "--root", str(copy)]) == 1
+    assert capsys.readouterr().err.splitlines() == ["stale: README.md (generator outputs): run `make generate`"]
+    assert (copy / "README.md").read_text() == stale
+    done = subprocess.run([sys.executable, "-m", "tools.generate", "outputs"], cwd=copy, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "outputs: rewrote README.md" in done.stdout, done.stdout + done.stderr
+    assert (copy / "README.md").read_text() == (ROOT / "README.md").read_text()
+
+
+def test_an_unknown_generator_is_refused() -> None:
+    with pytest.raises(SystemExit, match="unknown generator"):
+        generate.main(["--check", "no-such-generator"])
