@@ -207,12 +207,13 @@ def test_the_cli_exits_3_on_a_blocking_change_unless_acknowledged(monkeypatch, c
     pair = (plan(res("v", "aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"})),
             plan(res("v", "aws:ec2/vpc:Vpc", {"cidrBlock": "10.1.0.0/16"})), "0" * 40)
     monkeypatch.setattr(diff_module, "render_pair", lambda *a, **k: pair)
+    args = ["--stack", "dev", "--stacks", "tests/stacks", "--base", "HEAD"]  # nothing renders: render_pair is stubbed
     monkeypatch.setattr(diff_module, "commit_allowances", lambda repo, base: ())
-    assert diff_module.main(["--stack", "dev", "--base", "HEAD"]) == diff_module.BLOCKED_EXIT
+    assert diff_module.main(args) == diff_module.BLOCKED_EXIT
     assert "BLOCKING" in capsys.readouterr().out
-    assert diff_module.main(["--stack", "dev", "--base", "HEAD", "--allow-replace", "v"]) == 0
+    assert diff_module.main([*args, "--allow-replace", "v"]) == 0
     monkeypatch.setattr(diff_module, "commit_allowances", lambda repo, base: ("aws:ec2/vpc:Vpc",))
-    assert diff_module.main(["--stack", "dev", "--base", "HEAD"]) == 0
+    assert diff_module.main(args) == 0
 
 
 def test_commit_trailers_acknowledge(tmp_path: Path) -> None:

@@ -146,17 +146,6 @@ def relative_urn(urn: str) -> str:
     return urn
 
 
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]")
-    else:
-        yield path, value
-
-
 def _looks_mock(value: Any) -> bool:
     return (isinstance(value, str) and len(value) >= _MIN_MOCK_LEN and value != SECRET and value != ACCOUNT_ID
             and any(c.isdigit() for c in value))
@@ -169,13 +158,13 @@ def mock_values(plan: Plan, moved: dict[str, str] | None = None) -> dict[str, st
     label = {old: new.split("::", 1)[1] for old, new in (moved or {}).items()}
     found: dict[str, set[str]] = {}
     # Real values the fakes also return (the region as a lookup's id, config values echoed back) stay visible.
-    real = {plan.region} | {v for _, v in _leaves(plan.config) if isinstance(v, str)}
+    real = {plan.region} | {v for _, v in rp.leaves(plan.config) if isinstance(v, str)}
     for r in plan.resources:
-        own = {v for _, v in _leaves(r["inputs"]) if isinstance(v, str)}
+        own = {v for _, v in rp.leaves(r["inputs"]) if isinstance(v, str)}
         name = label.get(relative_urn(r["urn"]), r["name"])
         if _looks_mock(r.get("id")) and r["id"] not in own and not r["type"].startswith("kubernetes:"):
             found.setdefault(r["id"], set()).add(f"<{name}.id>")
-        for path, v in _leaves(r.get("state") or {}):
+        for path, v in rp.leaves(r.get("state") or {}):
             if _looks_mock(v) and v not in own:
                 found.setdefault(v, set()).add(f"<{name}.{path}>")
     fake = FakeCloud(plan.region)
@@ -184,9 +173,9 @@ def mock_values(plan: Plan, moved: dict[str, str] | None = None) -> dict[str, st
             continue
         args = call["args"]
         result = fake.call(types.SimpleNamespace(token=call["token"], args=args, provider=None))
-        arg_values = {v for _, v in _leaves(args)}
+        arg_values = {v for _, v in rp.leaves(args)}
         label = call["token"].rsplit(":", 1)[-1] + "(" + ",".join(f"{k}={v}" for k, v in sorted(args.items())) + ")"
-        for path, v in _leaves(result):
+        for path, v in rp.leaves(result):
             if _looks_mock(v) and v not in arg_values:
                 found.setdefault(v, set()).add(f"<{label}.{path}>")
     return {value: sorted(names)[0] for value, names in found.items() if value not in real}

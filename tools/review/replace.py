@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -135,12 +135,22 @@ def kind_switches(rules: Rules, old: dict[str, Any], new: dict[str, Any]) -> lis
     return out
 
 
+def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) of each scalar under value: `a.b[0].c` (make diff's property paths)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
 def fed_paths(inputs: dict[str, Any], prop: str, symbol: str) -> list[str]:
     """Paths under input `prop` whose value names the replaced resource (`<network-vpc.`): those become unknown."""
-    from .diff import _leaves  # diff.py imports this module: a late import, no cycle at load
-
-    leaves = _leaves(inputs.get(prop), prop)
-    found = sorted({_SELECTOR.sub("", p) for p, v in leaves if isinstance(v, str) and symbol in v})
+    found = sorted({_SELECTOR.sub("", p) for p, v in leaves(inputs.get(prop), prop)
+                    if isinstance(v, str) and symbol in v})
     return found or [prop]
 
 
