@@ -2,6 +2,9 @@
 # a target's `## ` comment is its line in that list, in this file's order.
 .DEFAULT_GOAL := help
 STACK ?= dev
+# The folder of another Pulumi project for `make plan` (PROJECT=bootstrap); empty: the webstack program.
+PROJECT ?=
+BOOTSTRAP_STACK ?= ci
 PYTHON ?= python3
 VENV := venv
 # Two workers (the machine's two cores); each test module stays in one worker, so its renders happen once.
@@ -17,27 +20,51 @@ POLICY_STAMP := policy/venv/.installed-$(call cksum,policy/requirements.txt)
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 UV_STAMP := $(UV_VENV)/.installed-$(call cksum,requirements-uv.txt)
+# The tools a real deploy needs, installed into the project once: the AWS CLI v1 (hash-checked from PyPI) and the
+# Pulumi CLI of .pulumi.version (checksum-verified, tools/install_cli.py).
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed-$(call cksum,requirements-awscli.txt)
+PULUMI_VERSION := $(shell cat .pulumi.version)
+PULUMI_BIN := .pulumi-cli/$(PULUMI_VERSION)/bin
+DEPLOY_PATH := $(CURDIR)/$(PULUMI_BIN):$(CURDIR)/$(AWSCLI_VENV)/bin:$$PATH
 
-.PHONY: help up test plan diff cost policy review generate config-schema aws-data outputs diagram replacements review-sample \
-	policy-docs bench lint unit venv checkov-venv policy-venv clean
+.PHONY: help up bootstrap pulumi-cli awscli-venv test plan diff cost policy review generate config-schema aws-data outputs diagram review-sample policy-docs \
+	replacements bench lint unit venv checkov-venv policy-venv clean
 
 help: ## this list
 	@echo "Two commands matter:"
 	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
 	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up), FORMAT=markdown (diff, cost, policy),"
+	@echo "           PROJECT=bootstrap (plan), BOOTSTRAP_STACK=$(BOOTSTRAP_STACK) (bootstrap),"
 	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
 	@echo "Everything else:"
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / && !/^(up|test|help):/{printf "  make %-14s %s\n", $$1, $$2}' \
 		$(firstword $(MAKEFILE_LIST))
 
-up: venv ## deploy STACK (default dev): check the prerequisites, pick the state backend, pulumi up
-	STACK=$(STACK) PY=$(PY) ./tools/up.sh
+up: venv awscli-venv pulumi-cli ## deploy STACK (default dev): check the prerequisites, pick the state backend, pulumi up
+	PATH="$(DEPLOY_PATH)" STACK=$(STACK) PY=$(PY) ./tools/up.sh
 
 test: lint unit ## everything offline: ruff, then the whole test suite (makes the virtualenvs first)
 
+bootstrap: venv awscli-venv pulumi-cli ## once per AWS account: CI's state bucket, OIDC provider and roles (docs/ci.md)
+	PATH="$(DEPLOY_PATH)" STACK=$(BOOTSTRAP_STACK) ./tools/bootstrap.sh
+
+# The order-only venv: the installer checks the CLI with the Pulumi SDK's Automation API.
+$(PULUMI_BIN)/pulumi: .pulumi.version | $(STAMP)
+	$(PY) -m tools.install_cli
+
+pulumi-cli: $(PULUMI_BIN)/pulumi ## the Pulumi CLI of .pulumi.version in .pulumi-cli/ (downloaded once, verified)
+
+$(AWSCLI_STAMP): requirements-awscli.txt | $(UV_STAMP)
+	@test -x $(AWSCLI_VENV)/bin/python || $(UV) venv --quiet --no-python-downloads --python $(PYTHON) $(AWSCLI_VENV)
+	$(UV) pip install --quiet --require-hashes --python $(AWSCLI_VENV)/bin/python -r requirements-awscli.txt
+	@rm -f $(AWSCLI_VENV)/.installed-* && touch $@
+
+awscli-venv: $(AWSCLI_STAMP) ## the AWS CLI v1 in .venv-awscli/ (hash-checked; the kubeconfig runs aws eks get-token)
+
 # --- review a change offline, without credentials (README "Reviewing a change") ---
-plan: venv ## render STACK under the Pulumi mocks into build/plan/STACK/
-	$(PY) -m tools.render --stack $(STACK)
+plan: venv ## render STACK (of PROJECT, e.g. bootstrap) under the Pulumi mocks into build/plan/
+	$(PY) -m tools.render --stack $(if $(PROJECT),$(if $(filter command line,$(origin STACK)),$(STACK),$(BOOTSTRAP_STACK)) --project $(PROJECT),$(STACK))
 
 # A replacement or deletion of a stateful or shared type exits 3 unless acknowledged: ALLOW_REPLACE="network-vpc ..."
 # or a commit trailer `Allow-Replace: network-vpc` (docs/review.md).

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -52,8 +53,20 @@ IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 IAM_POLICY_TYPES = (IAM_MANAGED_POLICY, IAM_ROLE_POLICY, "aws:iam/userPolicy:UserPolicy",
                     "aws:iam/groupPolicy:GroupPolicy")
-# Kubernetes Ingresses (policy/kubernetes.py) and load balancer listeners (policy/ecs.py) both require TLS 1.3.
-TLS13_POLICY_PREFIX = "ELBSecurityPolicy-TLS13-"
+# The current ELB TLS policies (TLS 1.2 or 1.3 only, forward secrecy), the ones the `sslPolicy` key allows
+# (infra/config/app.py ALB_SSL_POLICIES; tests/policy/test_policy.py keeps the two lists equal). Kubernetes
+# Ingresses (policy/kubernetes.py) and load balancer listeners (policy/ecs.py) both require one of them. A prefix
+# would not do: ELBSecurityPolicy-TLS13-1-0-2021-06 and -TLS13-1-1-2021-06 still accept TLS 1.0 and 1.1
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+)
+# An image reference pinned by digest (Kubernetes pods and ECS containers alike).
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 # --- declaring policies ---------------------------------------------------------------------------------
@@ -125,6 +138,22 @@ def known_prop(r: Any, key: str) -> Any:
     return value if ok else None
 
 
+def known_items(read: Callable[[], Any]) -> list[Any]:
+    """The known elements of the list (or lone value) `read` returns; an unknown list or element is left out (not
+    as_list(), which would read every element, raising on an unknown one)."""
+    ok, value = known(read)
+    if not ok or value is None:
+        return []
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return [value]
+    items = []
+    for i in range(len(value)):
+        ok_item, item = known(lambda i=i: value[i])
+        if ok_item:
+            items.append(item)
+    return items
+
+
 def has_key(mapping: Any, key: str) -> bool:
     """`key in mapping` without reading the value (which raises on a proxy when the value is unknown)."""
     return isinstance(mapping, Mapping) and key in set(iter(mapping))
@@ -140,6 +169,16 @@ def set_or_unknown(read: Callable[[], Any]) -> bool:
 def dependencies(r: Any, prop: str) -> list[Any]:
     """The resources property `prop` of stack resource `r` depends on (known even at a first preview)."""
     return list((getattr(r, "property_dependencies", None) or {}).get(prop, []))
+
+
+def depends_on(r: Any, prop: str, urns: set[str] | frozenset[str]) -> bool:
+    """Whether property `prop` of stack resource `r` depends on one of the resources `urns`."""
+    return any(d.urn in urns for d in dependencies(r, prop))
+
+
+def as_int(value: Any) -> Any:
+    """A whole number the engine sent as a float (ports, counts) as an int; anything else unchanged."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def is_world(cidr: Any) -> bool:

@@ -1,32 +1,42 @@
-"""The ECS runtime: task definitions (non-root, read-only, logging to the stack's log group), services and the
-schedules that start tasks (no public IP, circuit breaker), load balancer listeners (TLS only), and the tasks'
-execution role (least privilege), tested in tests/policy/test_policy_ecs.py."""
+"""The ECS runtime: task definitions (every container hardened as the Kubernetes policies harden a pod's, images by
+digest, logs to a log group of the stack), services and the schedules that start tasks (no public IP, a failed
+deployment rolls back, tasks reachable only from the load balancer), load balancer listeners (TLS only). The roles
+tasks run with are judged in policy/ecs_roles.py.
+
+Every task definition check reads every container of `containerDefinitions` (a JSON string): sidecars (a log
+router, a collector) get the same guarantees as the app. At a first preview the definitions are unknown (they hold
+the image digest): the resource policies then raise the SDK's UnknownValueError (pulumi-policy reports "can't run
+during preview" and they run on `pulumi up`), the stack policies skip the task definition.
+
+Tested on crafted resources in tests/policy/test_policy_ecs.py, on the renders in tests/policy/test_mutations.py.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from .aws import LOG_GROUP, SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE, SECURITY_GROUP_RULE, TCP
 from .common import (
-    IAM_MANAGED_POLICY,
-    IAM_ROLE,
-    IAM_ROLE_POLICY,
-    IAM_ROLE_POLICY_ATTACHMENT,
-    TLS13_POLICY_PREFIX,
+    DIGEST,
+    TLS_POLICIES,
     Area,
     Props,
+    as_int,
     as_list,
     as_map,
     dependencies,
+    depends_on,
     dig,
     json_doc,
     known,
+    known_items,
     known_prop,
     set_or_unknown,
-    statements,
 )
 
 RUNTIME = Area("ECS")
@@ -36,17 +46,25 @@ ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LB_LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
-ROOT_USERS = frozenset({"0", "root"})
-# The one action of an execution role with no resource-level permissions (ECR login tokens are account-wide).
-STAR_RESOURCE_ACTIONS = frozenset({"ecr:getauthorizationtoken"})
-# (what, urn to report on, how to read the document) of one policy document of an execution role.
-Document = tuple[str, str, Callable[[], Any]]
+LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+# The one capability a container may add back after dropping ALL: the Kubernetes Pod Security Standards'
+# "restricted" profile allows only this one (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+NO_NEW_PRIVILEGES = "no-new-privileges"
+# Task-level namespaces a task could share with its EC2 instance (Kubernetes: hostNetwork, hostPID, hostIPC).
+HOST_NAMESPACES = ("networkMode", "pidMode", "ipcMode")
+# Deployment strategies that roll back on CloudWatch alarms as well as on the circuit breaker ("Both methods only
+# support rolling update deployment and blue/green deployment types", AWS ECS developer guide, "deployment
+# failure detection"); ROLLING keeps requiring the circuit breaker.
+ALARM_ROLLBACK_STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
+UID = re.compile(r"[0-9]+")
 
 
-# --- task definitions, services, listeners --------------------------------------------------------------
-def _container_definitions(args: ResourceValidationArgs) -> list[Props] | None:
-    """The containers of a task definition (`containerDefinitions` is a JSON string); None if it is not JSON."""
-    raw = args.props.get("containerDefinitions")
+# --- reading task definitions (also used by policy/ecs_roles.py) -------------------------------------------
+def container_definitions(props: Props) -> list[Props] | None:
+    """The containers of a task definition's props (`containerDefinitions` is a JSON string); None if it is not
+    JSON. Reading an unknown value raises UnknownValueError."""
+    raw = props.get("containerDefinitions")
     try:
         containers = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
@@ -56,80 +74,153 @@ def _container_definitions(args: ResourceValidationArgs) -> list[Props] | None:
     return [as_map(c) for c in containers]
 
 
-@RUNTIME.resource("ecs-task-non-root-read-only", "ECS task definitions run every container as a named non-root "
-                                                 "user with a read-only root filesystem.")
-def ecs_task_non_root_read_only(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Every container of a task definition names a non-root `user` and has a read-only root filesystem."""
+def known_containers(r: Any) -> list[Props] | None:
+    """The containers of stack resource `r` (a task definition), None while unknown (a first preview)."""
+    ok, containers = known(lambda: container_definitions(r.props))
+    return containers if ok else None
+
+
+def named(containers: list[Props]) -> Iterator[tuple[str, Props]]:
+    for i, c in enumerate(containers):
+        yield str(c.get("name") or f"containerDefinitions[{i}]"), c
+
+
+def container_log_groups(c: Props) -> list[str]:
+    """The CloudWatch log groups a container's logs go to: awslogs' group, or a FireLens CloudWatch output's."""
+    logs = as_map(c.get("logConfiguration"))
+    options = as_map(logs.get("options"))
+    if logs.get("logDriver") == "awslogs" and options.get("awslogs-group"):
+        return [str(options["awslogs-group"])]
+    if logs.get("logDriver") == "awsfirelens" and options.get("log_group_name"):
+        return [str(options["log_group_name"])]
+    return []
+
+
+def listed_secrets(containers: list[Props]) -> set[str]:
+    """Every secret the containers name (`valueFrom` of `secrets` and of the log driver's `secretOptions`, the
+    private registry credentials): what the execution role reads for them."""
+    found: set[str] = set()
+    for c in containers:
+        for secret in [*as_list(c.get("secrets")), *as_list(dig(c, "logConfiguration", "secretOptions"))]:
+            if as_map(secret).get("valueFrom"):
+                found.add(str(as_map(secret)["valueFrom"]))
+        if dig(c, "repositoryCredentials", "credentialsParameter"):
+            found.add(str(dig(c, "repositoryCredentials", "credentialsParameter")))
+    return found
+
+
+# --- task definitions -----------------------------------------------------------------------------------
+def _runs_on_fargate(props: Props) -> bool:
+    """A task definition Fargate may run (RegisterTaskDefinition defaults requiresCompatibilities to EC2)."""
+    return "FARGATE" in [str(c) for c in as_list(props.get("requiresCompatibilities"))]
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return float(str(value)) > 0
+    except ValueError:
+        return False
+
+
+def _task_problems(props: Props, containers: list[Props]) -> list[str]:
+    """Task-level: no namespace shared with the instance; cpu bounded (container `cpu` on EC2 is only a share);
+    memory bounded by the task, or by every container's hard `memory` (`memoryReservation` is a soft limit)."""
+    problems = [f"{mode} is host: a task must not share its instance's namespaces" for mode in HOST_NAMESPACES
+                if props.get(mode) == "host"]
+    if not _positive(props.get("cpu")):
+        problems.append("the task sets no cpu: its containers' CPU is unbounded")
+    if not _positive(props.get("memory")) and not all(_positive(c.get("memory")) for c in containers):
+        problems.append("no memory limit: set the task memory, or every container's memory")
+    return problems
+
+
+def _user_problem(user: Any) -> str | None:
+    text = str(user or "")
+    if not text:
+        return "no user (the image's USER decides, root unless it says otherwise)"
+    uid = text.split(":", 1)[0]
+    if uid == "root" or (UID.fullmatch(uid) and int(uid) == 0):
+        return f"user {text!r} is root"
+    if not UID.fullmatch(uid):  # as Kubernetes' runAsNonRoot refuses an image whose USER is a name
+        return f"user {text!r} is a name, not a numeric uid: it cannot be checked to be non-root"
+    return None
+
+
+def _capability_problems(c: Props) -> list[str]:
+    caps = as_map(dig(c, "linuxParameters", "capabilities"))
+    drop = [str(x).upper().removeprefix("CAP_") for x in as_list(caps.get("drop"))]
+    add = [str(x).upper().removeprefix("CAP_") for x in as_list(caps.get("add"))]
+    problems = [] if "ALL" in drop else ["linuxParameters.capabilities.drop does not include ALL"]
+    extra = [x for x in add if x not in ADDABLE_CAPABILITIES]
+    if extra:
+        problems.append(f"linuxParameters.capabilities.add has {', '.join(extra)}: only "
+                        f"{', '.join(sorted(ADDABLE_CAPABILITIES))} may be added back")
+    return problems
+
+
+def _container_problems(c: Props, fargate: bool) -> list[str]:
+    problems = [p for p in [_user_problem(c.get("user"))] if p]
+    if c.get("privileged") is True:
+        problems.append("privileged is true")
+    if c.get("readonlyRootFilesystem") is not True:
+        problems.append("readonlyRootFilesystem is not true")
+    problems += _capability_problems(c)
+    # Docker's no-new-privileges (setuid binaries gain nothing) is the ECS analogue of allowPrivilegeEscalation:
+    # false. Fargate refuses dockerSecurityOptions, so it is required where ECS offers it: tasks EC2 runs.
+    if not fargate and NO_NEW_PRIVILEGES not in [str(o) for o in as_list(c.get("dockerSecurityOptions"))]:
+        problems.append(f"dockerSecurityOptions lacks {NO_NEW_PRIVILEGES} (an EC2 task can and must set it)")
+    # Essential containers are the long-running ones (a non-essential one is the init-container analogue).
+    if c.get("essential") is not False and not as_list(dig(c, "healthCheck", "command")):
+        problems.append("no healthCheck (every essential container needs one)")
+    return problems
+
+
+@RUNTIME.resource("ecs-containers-hardened", "ECS task definitions share no namespace with the instance and bound "
+                  "cpu and memory; every container runs as a numeric non-root uid, unprivileged, with a read-only "
+                  "root filesystem, ALL capabilities dropped (only NET_BIND_SERVICE added back), no-new-privileges "
+                  "where ECS offers it (EC2), and a health check if essential.")
+def ecs_containers_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Every guarantee containers-hardened gives a Kubernetes pod, for every container of a task definition."""
     if args.resource_type != ECS_TASK_DEFINITION:
         return
-    containers = _container_definitions(args)
+    containers = container_definitions(args.props)
     if containers is None:
         report_violation("containerDefinitions is not a JSON list, so its containers cannot be checked")
         return
     if not containers:
         report_violation("containerDefinitions is empty")
-    for i, c in enumerate(containers):
-        name = c.get("name") or f"containerDefinitions[{i}]"
-        problems = []
-        user = str(c.get("user") or "")
-        if not user:
-            problems.append("no user (the image's USER decides, root unless it says otherwise)")
-        elif user.split(":", 1)[0] in ROOT_USERS:
-            problems.append(f"user {user!r} is root")
-        if c.get("readonlyRootFilesystem") is not True:
-            problems.append("readonlyRootFilesystem is not true")
+    for problem in _task_problems(args.props, containers):
+        report_violation(problem)
+    fargate = _runs_on_fargate(args.props)
+    for name, c in named(containers):
+        problems = _container_problems(c, fargate)
         if problems:
             report_violation(f"container {name!r}: {'; '.join(problems)}")
 
 
-def _public_ip_requested(network: Any) -> bool:
-    value = as_map(network).get("assignPublicIp")
-    return value is True or str(value).upper() in ("TRUE", "ENABLED")
-
-
-@RUNTIME.resource("ecs-no-public-ip", "ECS services, schedules and event rules never assign tasks a public IP.")
-def ecs_no_public_ip(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """ECS services and the schedules/rules that start tasks never give tasks a public IP."""
-    t, props = args.resource_type, args.props
-    if t == ECS_SERVICE:
-        where, network = "networkConfiguration", props.get("networkConfiguration")
-    elif t == SCHEDULE:
-        where = "target.ecsParameters.networkConfiguration"
-        network = dig(props, "target", "ecsParameters", "networkConfiguration")
-    elif t == EVENT_TARGET:
-        where, network = "ecsTarget.networkConfiguration", dig(props, "ecsTarget", "networkConfiguration")
-    else:
-        return
-    if _public_ip_requested(network):
-        report_violation(f"{where}.assignPublicIp is true: tasks run in private subnets and reach the internet "
-                         "through NAT, never with a public address")
-
-
-@RUNTIME.resource("ecs-deployment-circuit-breaker", "ECS services (ECS deployment controller) have the deployment "
-                                                    "circuit breaker on with rollback.")
-def ecs_deployment_circuit_breaker(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """ECS-controlled services roll back a deployment whose tasks do not become healthy."""
-    if args.resource_type != ECS_SERVICE:
-        return
-    controller = str(dig(args.props, "deploymentController", "type") or "ECS")
-    if controller != "ECS":
-        return  # CODE_DEPLOY and EXTERNAL deployments have no circuit breaker: they roll back on their own terms
-    breaker = as_map(args.props.get("deploymentCircuitBreaker"))
-    missing = [k for k in ("enable", "rollback") if breaker.get(k) is not True]
-    if missing:
-        report_violation(f"deploymentCircuitBreaker.{' and .'.join(missing)} not true: a deployment whose tasks "
-                         "never become healthy must stop and roll back")
-
-
-@RUNTIME.resource("ecs-task-logs-to-managed-group", "ECS containers have a log configuration; awslogs names its "
-                                                    "group and never creates one (it would never expire).")
-def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Containers log (awslogs to a named group, or FireLens) and never let the agent create a log group, which
-    would be outside the stack and never expire."""
+@RUNTIME.resource("ecs-images-pinned-by-digest", "ECS container images are referenced by digest (@sha256:).")
+def ecs_images_pinned_by_digest(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != ECS_TASK_DEFINITION:
         return
-    for i, c in enumerate(_container_definitions(args) or []):
-        name = c.get("name") or f"containerDefinitions[{i}]"
+    for name, c in named(container_definitions(args.props) or []):
+        image = str(c.get("image") or "")
+        if not DIGEST.search(image):
+            report_violation(f"container {name!r} image {image!r} is not pinned by digest (repo@sha256:<64 hex>): "
+                             "a tag can be moved, a digest cannot")
+
+
+@RUNTIME.resource("ecs-task-logs-to-managed-group", "ECS containers log with awslogs to a named group, or with "
+                  "awsfirelens through a log router of the task, and never create a log group (it would never "
+                  "expire).")
+def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Containers ship their logs to CloudWatch (awslogs to a named group, or FireLens through a log router
+    container of the same task) and never let the agent create a log group, which would be outside the stack and
+    never expire. Which group: ecs-logs-to-stack-log-group."""
+    if args.resource_type != ECS_TASK_DEFINITION:
+        return
+    containers = container_definitions(args.props) or []
+    routers = [c for c in containers if c.get("firelensConfiguration")]
+    for name, c in named(containers):
         logs = as_map(c.get("logConfiguration"))
         driver, options = logs.get("logDriver"), as_map(logs.get("options"))
         if not driver:
@@ -140,12 +231,118 @@ def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violatio
             if str(options.get("awslogs-create-group")).lower() == "true":
                 report_violation(f"container {name!r}: awslogs-create-group creates a log group outside the stack, "
                                  "with no retention; log to the stack's log group")
+        elif driver == "awsfirelens":
+            if not routers:
+                report_violation(f"container {name!r}: awsfirelens without a log router container "
+                                 "(firelensConfiguration) in the task")
+            if str(options.get("auto_create_group")).lower() == "true":
+                report_violation(f"container {name!r}: auto_create_group creates a log group outside the stack, "
+                                 "with no retention; log to the stack's log group")
+        else:
+            report_violation(f"container {name!r}: logDriver {driver!r} does not ship to a CloudWatch log group "
+                             "(use awslogs, or awsfirelens through a log router)")
 
 
-@RUNTIME.resource("lb-listener-tls-only", "Load balancer listeners are HTTPS/TLS with a certificate and a TLS 1.3 "
-                                          "policy, or HTTP listeners that only redirect to HTTPS.")
+def _stack_log_groups(resources: Sequence[Any]) -> set[str] | None:
+    """The names of the stack's log groups; None while one is unknown (an autonamed group at preview)."""
+    names: set[str] = set()
+    for r in resources:
+        if r.resource_type == LOG_GROUP:
+            name = known_prop(r, "name") or known_prop(r, "id")
+            if not name:
+                return None
+            names.add(str(name))
+    return names
+
+
+@RUNTIME.stack("ecs-logs-to-stack-log-group", "ECS containers log to a CloudWatch log group declared in the same "
+               "stack (whose retention log-group-retention enforces), never to one the stack does not manage.")
+def ecs_logs_to_stack_log_group(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    task_definitions = [r for r in args.resources if r.resource_type == ECS_TASK_DEFINITION]
+    groups = _stack_log_groups(args.resources) if task_definitions else None
+    if groups is None:
+        return
+    for td in task_definitions:
+        for name, c in named(known_containers(td) or []):
+            for group in container_log_groups(c):
+                if group not in groups:
+                    report_violation(f"task definition {td.name!r}, container {name!r}: logs go to {group!r}, which "
+                                     "is not a log group of this stack (nothing sets its retention)", td.urn)
+
+
+# --- services, schedules, listeners ---------------------------------------------------------------------
+def _public_ip_requested(network: Any) -> bool:
+    value = as_map(network).get("assignPublicIp")
+    return value is True or str(value).upper() in ("TRUE", "ENABLED")
+
+
+def _run_task_network(target: Any) -> Props:
+    """A schedule on Scheduler's universal target for ECS RunTask (arn:<partition>:scheduler:::aws-sdk:ecs:runTask)
+    carries the whole request in its `input`, members in PascalCase: its awsvpc configuration as
+    {"assignPublicIp": ...}; {} for another target or while the input is unknown (preview)."""
+    ok, arn = known(lambda: as_map(target).get("arn"))
+    ok_input, raw = known(lambda: as_map(target).get("input"))
+    if not (ok and ok_input) or not str(arn).endswith(":scheduler:::aws-sdk:ecs:runTask"):
+        return {}
+    vpc = dig(json_doc(raw) or {}, "NetworkConfiguration", "AwsvpcConfiguration")
+    return {"assignPublicIp": as_map(vpc).get("AssignPublicIp")}
+
+
+@RUNTIME.resource("ecs-no-public-ip", "ECS services, schedules and event rules never assign tasks a public IP.")
+def ecs_no_public_ip(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """ECS services and the schedules/rules that start tasks never give tasks a public IP."""
+    t, props = args.resource_type, args.props
+    if t == ECS_SERVICE:
+        where, network = "networkConfiguration", props.get("networkConfiguration")
+    elif t == SCHEDULE and dig(props, "target", "ecsParameters") is not None:
+        where = "target.ecsParameters.networkConfiguration"
+        network = dig(props, "target", "ecsParameters", "networkConfiguration")
+    elif t == SCHEDULE:
+        where, network = "target.input (ECS RunTask) NetworkConfiguration.AwsvpcConfiguration", _run_task_network(
+            props.get("target"))
+    elif t == EVENT_TARGET:
+        where, network = "ecsTarget.networkConfiguration", dig(props, "ecsTarget", "networkConfiguration")
+    else:
+        return
+    if _public_ip_requested(network):
+        report_violation(f"{where}.assignPublicIp is true: tasks run in private subnets and reach the internet "
+                         "through NAT, never with a public address")
+
+
+def _alarms_roll_back(props: Props) -> bool:
+    alarms = as_map(props.get("alarms"))
+    return (alarms.get("enable") is True and alarms.get("rollback") is True
+            and set_or_unknown(lambda: as_list(alarms.get("alarmNames"))))
+
+
+@RUNTIME.resource("ecs-deployment-circuit-breaker", "ECS services (ECS deployment controller) roll back a failed "
+                  "deployment: the circuit breaker with rollback, or for a blue/green, linear or canary strategy "
+                  "CloudWatch alarms with rollback.")
+def ecs_deployment_circuit_breaker(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """ECS-controlled services roll back a deployment whose tasks do not become healthy: rolling deployments with
+    the circuit breaker; BLUE_GREEN, LINEAR and CANARY ones with the circuit breaker or deployment alarms."""
+    if args.resource_type != ECS_SERVICE:
+        return
+    controller = str(dig(args.props, "deploymentController", "type") or "ECS")
+    if controller != "ECS":
+        return  # CODE_DEPLOY and EXTERNAL deployments have no circuit breaker: they roll back on their own terms
+    breaker = as_map(args.props.get("deploymentCircuitBreaker"))
+    missing = [k for k in ("enable", "rollback") if breaker.get(k) is not True]
+    if not missing:
+        return
+    strategy = str(dig(args.props, "deploymentConfiguration", "strategy") or "ROLLING").upper()
+    if strategy not in ALARM_ROLLBACK_STRATEGIES:
+        report_violation(f"deploymentCircuitBreaker.{' and .'.join(missing)} not true: a deployment whose tasks "
+                         "never become healthy must stop and roll back")
+    elif not _alarms_roll_back(args.props):
+        report_violation(f"{strategy} deployment with no rollback: set alarms (enable, rollback, alarmNames) or "
+                         "deploymentCircuitBreaker (enable, rollback)")
+
+
+@RUNTIME.resource("lb-listener-tls-only", "Load balancer listeners are HTTPS/TLS with a certificate and a current "
+                  "TLS policy (the list the sslPolicy key allows), or HTTP listeners that only redirect to HTTPS.")
 def lb_listener_tls_only(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Load balancer listeners terminate TLS (certificate, TLS 1.3 policy), or are HTTP listeners whose every
+    """Load balancer listeners terminate TLS (certificate, current policy), or are HTTP listeners whose every
     default action redirects to HTTPS."""
     if args.resource_type not in LB_LISTENER_TYPES:
         return
@@ -154,10 +351,11 @@ def lb_listener_tls_only(args: ResourceValidationArgs, report_violation: ReportV
     if protocol in ("HTTPS", "TLS"):
         if not set_or_unknown(lambda: props.get("certificateArn")):
             report_violation(f"{protocol} listener without certificateArn")
-        ssl_policy = str(props.get("sslPolicy") or "")
-        if not ssl_policy.startswith(TLS13_POLICY_PREFIX):
-            report_violation(f"sslPolicy is {ssl_policy or None!r}: it must be a {TLS13_POLICY_PREFIX}* policy "
-                             "(the default allows TLS 1.0)")
+        ssl_policy = props.get("sslPolicy")
+        if ssl_policy not in TLS_POLICIES:
+            default = " (without one, ELBSecurityPolicy-2016-08 accepts TLS 1.0)" if ssl_policy is None else ""
+            report_violation(f"sslPolicy is {ssl_policy!r}{default}: it must be a current TLS policy, one of "
+                             f"{', '.join(TLS_POLICIES)}")
         return
     if protocol == "HTTP":
         actions = [as_map(a) for a in as_list(props.get("defaultActions"))]
@@ -170,100 +368,116 @@ def lb_listener_tls_only(args: ResourceValidationArgs, report_violation: ReportV
     report_violation(f"listener protocol {protocol}: listeners must be HTTPS/TLS, or HTTP redirecting to HTTPS")
 
 
+# --- who reaches the tasks (stack policy: services, security groups and rules are separate resources) --------
+class Ingress(NamedTuple):
+    """One ingress rule of a security group, whichever resource declares it."""
 
-# --- the execution role (stack policy: a role's permissions are spread over several resources) -------------
-def _depends(r: Any, prop: str, urns: set[str]) -> bool:
-    return any(d.urn in urns for d in dependencies(r, prop))
-
-
-def _statement_problems(doc: Props | None) -> list[str]:
-    if doc is None:
-        return ["the document is not a JSON object"]
-    problems = []
-    for i, st in enumerate(statements(doc)):
-        if st.get("Effect") != "Allow":
-            continue
-        sid = st.get("Sid") or f"#{i}"
-        if "NotAction" in st or "NotResource" in st:
-            problems.append(f"statement {sid} uses NotAction/NotResource")
-            continue
-        actions = [str(a) for a in as_list(st.get("Action"))]
-        wild = [a for a in actions if "*" in a or "?" in a]
-        if wild:
-            problems.append(f"statement {sid} grants wildcard action(s) {', '.join(wild)}")
-        if "*" in [str(r) for r in as_list(st.get("Resource"))]:
-            beyond = [a for a in actions if a.lower() not in STAR_RESOURCE_ACTIONS]
-            if beyond:
-                problems.append(f"statement {sid} grants {', '.join(beyond)} on Resource '*' (only "
-                                "ecr:GetAuthorizationToken has no resource-level permission)")
-    return problems
+    declared_by: Any  # the stack resource (the group itself for an inline rule)
+    groups: list[Any]  # the stack's security groups it admits traffic from
+    others: list[str]  # every other source: CIDRs, prefix lists, self, groups the stack does not declare
+    protocol: str
+    ports: tuple[Any, Any]
 
 
-def _execution_roles(resources: Sequence[Any], report_violation: ReportViolation) -> list[Any]:
-    """The roles the task definitions name in `executionRoleArn`: by property dependency (works at preview), by
-    the role's `arn` output or by the role name ending the ARN (a role's id is its name). A role the stack does
-    not declare is a violation (its permissions cannot be checked)."""
-    roles = [r for r in resources if r.resource_type == IAM_ROLE]
-    execution: dict[str, Any] = {}
-    for td in resources:
-        if td.resource_type != ECS_TASK_DEFINITION:
-            continue
-        arn = known_prop(td, "executionRoleArn")
-        deps = {d.urn for d in dependencies(td, "executionRoleArn")}
-        role_name = str(arn).rsplit("/", 1)[-1] if arn else None  # arn:aws:iam::<account>:role[/path]/<name>
-        matched = [r for r in roles if r.urn in deps or (arn and known_prop(r, "arn") == arn)
-                   or (role_name and role_name in (known_prop(r, "name"), known_prop(r, "id")))]
-        if arn and not matched:
-            report_violation(f"task definition {td.name!r}: execution role {arn} is not declared in this stack, so "
-                             "its permissions cannot be checked", td.urn)
-        for r in matched:
-            execution[r.urn] = r
-    return list(execution.values())
+def _groups_named(r: Any, prop: str, read_ids: Callable[[], Any], groups: Sequence[Any]
+                  ) -> tuple[list[Any], list[str]]:
+    """The stack's security groups property `prop` of `r` names (by dependency, or by the ids `read_ids` reads),
+    and the known ids of groups the stack does not declare."""
+    deps = {d.urn for d in dependencies(r, prop)}
+    by_id = {known_prop(g, "id"): g for g in groups if known_prop(g, "id")}
+    found = {g.urn: g for g in groups if g.urn in deps}
+    undeclared: list[str] = []
+    for sid in known_items(read_ids):  # unknown at a first preview: the dependencies say which groups
+        if sid in by_id:
+            found[by_id[sid].urn] = by_id[sid]
+        elif isinstance(sid, str):
+            undeclared.append(sid)
+    return list(found.values()), undeclared
 
 
-def _role_documents(role: Any, resources: Sequence[Any], report_violation: ReportViolation) -> list[Document]:
-    """Every policy document of `role`: inline, RolePolicy, and managed Policies of the stack attached to it (by
-    the role or a RolePolicyAttachment, linked by property dependency or by the role's name or id). An attached
-    policy the stack does not declare (AWS managed or external) is a violation: it cannot be checked."""
-    names = {v for v in (known_prop(role, "name"), known_prop(role, "id")) if isinstance(v, str) and v}
-    found: list[Document] = [(f"inline policy #{i}", role.urn, lambda inline=inline: as_map(inline).get("policy"))
-                             for i, inline in enumerate(as_list(known_prop(role, "inlinePolicies")))]
-    attached: list[tuple[Any, Callable[[], Any]]] = [
-        (role, lambda a=a: a) for a in as_list(known_prop(role, "managedPolicyArns"))]
+def _sources(r: Any, rule: Props, source: str, keys: tuple[str, ...], groups: Sequence[Any],
+             dependency: str | None = None) -> tuple[list[Any], list[str]]:
+    """Whom a rule admits: the stack's groups its `source` property names (`r`'s property `dependency` depends on
+    them: the rule's own `source`, or a group's `ingress` for its inline rules), and every other source (CIDRs,
+    prefix lists, self, groups the stack does not declare)."""
+    found, undeclared = _groups_named(r, dependency or source, lambda: rule.get(source), groups)
+    others = [*undeclared, *(str(c) for k in keys for c in known_items(lambda k=k: rule.get(k)))]
+    return found, others + (["self"] if rule.get("self") else [])
+
+
+def _ingress_rules(group: Any, resources: Sequence[Any], groups: Sequence[Any]) -> Iterator[Ingress]:
+    """Every ingress rule of `group`: inline ones, SecurityGroupRule (type ingress), SecurityGroupIngressRule."""
+    for inline in known_items(lambda: group.props.get("ingress")):
+        rule = as_map(inline)
+        found, others = _sources(group, rule, "securityGroups", ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"),
+                                 groups, dependency="ingress")
+        yield Ingress(group, found, others, str(rule.get("protocol")), (rule.get("fromPort"), rule.get("toPort")))
+    group_id = known_prop(group, "id")
     for r in resources:
-        linked = _depends(r, "role", {role.urn}) or known_prop(r, "role") in names
-        if r.resource_type == IAM_ROLE_POLICY and linked:
-            found.append((f"role policy {r.name!r}", r.urn, lambda r=r: r.props.get("policy")))
-        elif r.resource_type == IAM_ROLE_POLICY_ATTACHMENT and linked:
-            attached.append((r, lambda r=r: r.props.get("policyArn")))
-    policies = {r.urn: r for r in resources if r.resource_type == IAM_MANAGED_POLICY}
-    for via, read_arn in attached:
-        deps = [d.urn for d in dependencies(via, "policyArn")]
-        arn_known, policy_arn = known(read_arn)
-        managed = [policies[u] for u in deps if u in policies] or [
-            p for p in policies.values() if arn_known and policy_arn and known_prop(p, "arn") == policy_arn]
-        if managed:
-            found += [(f"policy {p.name!r}", p.urn, lambda p=p: p.props.get("policy")) for p in managed]
-        elif arn_known:
-            report_violation(f"execution role {role.name!r} has policy {policy_arn!r} attached, which is not "
-                             "declared in this stack: write a scoped policy instead", via.urn)
-    return found
+        if r.resource_type not in (SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE):
+            continue
+        if r.resource_type == SECURITY_GROUP_RULE and known_prop(r, "type") != "ingress":
+            continue
+        if not (depends_on(r, "securityGroupId", {group.urn}) or (group_id and known_prop(r, "securityGroupId")
+                                                                  == group_id)):
+            continue
+        if r.resource_type == SECURITY_GROUP_INGRESS_RULE:
+            found, others = _sources(r, r.props, "referencedSecurityGroupId", ("cidrIpv4", "cidrIpv6",
+                                                                               "prefixListId"), groups)
+            protocol = known_prop(r, "ipProtocol")
+        else:
+            found, others = _sources(r, r.props, "sourceSecurityGroupId", ("cidrBlocks", "ipv6CidrBlocks",
+                                                                           "prefixListIds"), groups)
+            protocol = known_prop(r, "protocol")
+        yield Ingress(r, found, others, str(protocol), (known_prop(r, "fromPort"), known_prop(r, "toPort")))
 
 
-@RUNTIME.stack("ecs-execution-role-least-privilege", "ECS execution roles grant no wildcard actions and no "
-               "Resource '*' except ecr:GetAuthorizationToken, and carry no policy the stack does not declare.")
-def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    """Every permission of a task definition's execution role is named (no wildcard actions) and scoped (no
-    Resource '*' except ecr:GetAuthorizationToken), wherever it is attached: inline on the role, a RolePolicy,
-    a managed Policy of the stack attached to it. AWS managed or external policies cannot be checked and are
-    refused (AmazonECSTaskExecutionRolePolicy grants ECR and logs on '*')."""
-    for role in _execution_roles(args.resources, report_violation):
-        for what, urn, read in _role_documents(role, args.resources, report_violation):
-            doc_known, raw = known(read)
-            if not doc_known:
-                continue  # unknown at preview: judged on `pulumi up`, when it is known
-            for problem in _statement_problems(json_doc(raw)):
-                report_violation(f"execution role {role.name!r}, {what}: {problem}", urn)
+def _ingress_problem(rule: Ingress, lb_groups: set[str], ports: set[int]) -> str | None:
+    sources = [*(g.name for g in rule.groups if g.urn not in lb_groups), *rule.others]
+    low, high = (as_int(p) for p in rule.ports)
+    on_port = rule.protocol.lower() in TCP and low == high and low in ports
+    if not sources and rule.groups and on_port:
+        return None
+    what = ", ".join(sources) or "the load balancer"
+    if rule.protocol == "-1":
+        where = "every protocol and port"
+    else:
+        where = f"{rule.protocol} {low}" if low == high else f"{rule.protocol} {low}-{high}"
+    allowed = ", ".join(str(p) for p in sorted(ports)) or "none (no load balancer)"
+    return (f"admits {what} on {where}: only the load balancer's security group may reach the tasks, on their "
+            f"container port(s) ({allowed})")
+
+
+@RUNTIME.stack("ecs-tasks-reachable-only-from-load-balancer", "The security groups of ECS services admit ingress "
+               "only from a load balancer's security group of the stack, on the container ports the service "
+               "registers with it.")
+def ecs_tasks_reachable_only_from_load_balancer(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """No CIDR (not even the VPC's), prefix list or other group reaches the tasks: only the load balancer, on the
+    container port(s) of the service's `loadBalancers`. A service without a load balancer admits nothing."""
+    resources = args.resources
+    services = [r for r in resources if r.resource_type == ECS_SERVICE]
+    if not services:
+        return
+    groups = [r for r in resources if r.resource_type == SECURITY_GROUP]
+    lb_groups: set[str] = set()
+    for lb in resources:
+        if lb.resource_type in LOAD_BALANCER_TYPES:
+            lb_groups |= {g.urn for g in _groups_named(lb, "securityGroups",
+                                                       lambda lb=lb: lb.props.get("securityGroups"), groups)[0]}
+    for svc in services:
+        ports = {as_int(dig(lb, "containerPort")) for lb in known_items(lambda svc=svc: svc.props.get("loadBalancers"))}
+        task_groups, undeclared = _groups_named(
+            svc, "networkConfiguration", lambda svc=svc: dig(svc.props, "networkConfiguration", "securityGroups"),
+            groups)
+        for sid in undeclared:
+            report_violation(f"service {svc.name!r} runs its tasks in security group {sid}, which this stack does "
+                             "not declare: who reaches them cannot be checked", svc.urn)
+        for group in task_groups:
+            for rule in _ingress_rules(group, resources, groups):
+                problem = _ingress_problem(rule, lb_groups, ports)
+                if problem:
+                    report_violation(f"service {svc.name!r}: security group {group.name!r} {problem}",
+                                     rule.declared_by.urn)
 
 
 ECS_POLICY_NAMES = RUNTIME.names

@@ -4,12 +4,11 @@ hardened containers, images pinned by digest, Ingresses behind the ALB with TLS 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from .common import TLS13_POLICY_PREFIX, Area, Props, as_list, as_map, dig, has_key, known, set_or_unknown
+from .common import DIGEST, TLS_POLICIES, Area, Props, as_list, as_map, dig, has_key, known, set_or_unknown
 
 WORKLOADS = Area("Kubernetes workloads")
 
@@ -25,7 +24,6 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 ALB = "alb.ingress.kubernetes.io/"
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def _k8s_kind(args: ResourceValidationArgs) -> str | None:
@@ -123,7 +121,7 @@ def images_pinned_by_digest(args: ResourceValidationArgs, report_violation: Repo
 
 # --- ingresses: ALB with TLS and redirect -------------------------------------------------------------------
 @WORKLOADS.resource("ingress-alb-tls-only", "Ingresses use the alb class with an ACM certificate, an HTTPS:443 "
-                                            "listener, ssl-redirect to 443 and a TLS 1.3 ELBSecurityPolicy.")
+                                            "listener, ssl-redirect to 443 and a current TLS policy (TLS 1.2+).")
 def ingress_tls_only(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if _k8s_kind(args) != "Ingress":
         return
@@ -147,7 +145,7 @@ def ingress_tls_only(args: ResourceValidationArgs, report_violation: ReportViola
     if annotations.get(f"{ALB}ssl-redirect") != "443":
         report_violation(f"annotation {ALB}ssl-redirect is {annotations.get(f'{ALB}ssl-redirect')!r}: "
                          "it must be '443' so plain HTTP is redirected to HTTPS")
-    ssl_policy = str(annotations.get(f"{ALB}ssl-policy") or "")
-    if not ssl_policy.startswith(TLS13_POLICY_PREFIX):
-        report_violation(f"annotation {ALB}ssl-policy is {ssl_policy or None!r}: it must be a "
-                         f"{TLS13_POLICY_PREFIX}* policy")
+    ssl_policy = annotations.get(f"{ALB}ssl-policy")
+    if ssl_policy not in TLS_POLICIES:
+        report_violation(f"annotation {ALB}ssl-policy is {ssl_policy!r}: it must be a current TLS policy, one of "
+                         f"{', '.join(TLS_POLICIES)}")

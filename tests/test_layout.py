@@ -226,3 +226,19 @@ def test_every_component_args_is_a_keyword_only_frozen_dataclass() -> None:
                 assert "dataclass(frozen=True, kw_only=True)" in decorators, f"{name}.{node.name}"
                 seen.append(node.name)
     assert {"NetworkArgs", "ClusterArgs", "WebAppArgs", "AppTaskArgs"} <= set(seen)
+
+
+def test_the_bootstrap_program_and_the_webstack_program_import_nothing_of_each_other() -> None:
+    """bootstrap/ is a Pulumi project of its own (its folder is its program directory): it imports neither the
+    webstack program nor the tools, and nothing outside the tests imports it."""
+    root = ROOT / "bootstrap"
+    found = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
+    assert {"__main__", "ci_bootstrap.workflows", "ci_bootstrap.policies"} <= set(found)
+    for name, path in found.items():
+        tree = ast.parse(path.read_text(), str(path))
+        tops = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        tops |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not tops & {"infra", "tools", "policy", "tests"}, name
+    users = [m for m, deps in import_graph().items() if m.split(".")[0] != "tests"
+             and any("ci_bootstrap" in d for d in deps)]
+    assert users == []

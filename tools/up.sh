@@ -13,8 +13,9 @@ DELEGATION_RESOLVER=${DELEGATION_RESOLVER:-1.1.1.1}
 
 check_prerequisites() {
   local missing=()
-  command -v pulumi >/dev/null 2>&1 || missing+=("the Pulumi CLI (https://www.pulumi.com/docs/install/)")
-  command -v aws >/dev/null 2>&1 || missing+=("the AWS CLI v2 (the kubeconfig runs 'aws eks get-token')")
+  # `make up` installs both into the project and puts them on PATH (.pulumi-cli/, .venv-awscli/).
+  command -v pulumi >/dev/null 2>&1 || missing+=("the Pulumi CLI (run 'make up': it installs the pinned one)")
+  command -v aws >/dev/null 2>&1 || missing+=("the AWS CLI (run 'make up': it installs it; the kubeconfig runs 'aws eks get-token')")
   if ! command -v docker >/dev/null 2>&1; then
     missing+=("Docker (the app image is built and pushed by pulumi-docker)")
   elif ! docker info >/dev/null 2>&1; then

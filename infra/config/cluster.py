@@ -131,6 +131,14 @@ class ClusterConfig:
         each(matches(IAM_PRINCIPAL_ARN, "arn:aws:iam::123456789012:role/admins", "an IAM role or user ARN")),
         # IAM names are unique regardless of case, and EKS allows one access entry per principal.
         unique(str.lower, " (IAM compares role and user names regardless of case; one access entry each)"))
+    viewer_principal_arns: tuple[str, ...] = setting(
+        "viewerPrincipalArns", (),
+        "IAM role/user ARNs given read-only cluster access (EKS access policy AmazonEKSAdminViewPolicy: get, list, "
+        "watch on every resource, Secrets included, as Helm's release records need), each once, e.g. CI's preview "
+        "role from `make bootstrap` (docs/ci.md).",
+        each(matches(IAM_PRINCIPAL_ARN, "arn:aws:iam::123456789012:role/webstack-ci-preview",
+                     "an IAM role or user ARN")),
+        unique(str.lower, " (IAM compares role and user names regardless of case; one access entry each)"))
     log_types: tuple[str, ...] = setting(
         "clusterLogTypes", REQUIRED_CLUSTER_LOG_TYPES,
         "Control plane log types (api, audit and authenticator are always on).", each(one_of(*CLUSTER_LOG_TYPES)))
@@ -201,6 +209,21 @@ def _not_the_internet_in_pieces(cfg: StackConfig) -> str | None:
 def _admins_in_partition(cfg: StackConfig) -> str | None:
     other = [a for a in cfg.cluster.admin_principal_arns if a.split(":")[1] != cfg.partition]
     return f"ARNs must be in the stack's partition ({cfg.partition}); not {', '.join(other)}" if other else None
+
+
+@rule("viewerPrincipalArns", "aws:region")
+def _viewers_in_partition(cfg: StackConfig) -> str | None:
+    other = [a for a in cfg.cluster.viewer_principal_arns if a.split(":")[1] != cfg.partition]
+    return f"ARNs must be in the stack's partition ({cfg.partition}); not {', '.join(other)}" if other else None
+
+
+@rule("viewerPrincipalArns", "adminPrincipalArns")
+def _viewers_are_not_admins(cfg: StackConfig) -> str | None:
+    """EKS holds one access entry per principal: a principal is admin or viewer, not both."""
+    admins = {a.lower() for a in cfg.cluster.admin_principal_arns}
+    both = [a for a in cfg.cluster.viewer_principal_arns if a.lower() in admins]
+    return f"also in adminPrincipalArns (one access entry per principal; admin already reads): {', '.join(both)}" \
+        if both else None
 
 
 @rule("nodeMinSize", "nodeDesiredSize", "nodeMaxSize")

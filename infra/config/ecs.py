@@ -4,6 +4,7 @@ load balancer's protection, and the optional EFS volume, scheduled task and ECS 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,12 @@ ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 # execution role can name exactly these).
 SECRET_ARN = (r"arn:(aws|aws-[a-z-]+):(ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]{1,2011}"
               r"|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})")
+# Secrets Manager appends "-" and 6 random letters or digits to a secret's name in its ARN. The execution role is
+# granted exactly the configured ARNs, and IAM matches the secret's full ARN: a partial ARN (the name without the
+# suffix, which ECS and GetSecretValue would resolve) matches no grant, and the task fails with AccessDenied.
+# AWS's own advice for name-based grants is `<name>-??????` (Secrets Manager User Guide, "Permissions policy
+# examples"); an exact ARN is narrower still, so the loader asks for the complete one.
+SECRETS_MANAGER_ARN_SUFFIX = r"-[A-Za-z0-9]{6}"
 KMS_KEY_ARN = r"arn:(aws|aws-[a-z-]+):kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,100}"
 # EventBridge Scheduler / Application Auto Scaling cron: cron(minutes hours day-of-month month day-of-week year).
 _CRON_FIELD = r"[0-9A-Za-z*?,/#-]+"
@@ -100,8 +107,6 @@ class ScheduledScaling:
 
 def parse_scheduled_scaling(raw: Any) -> tuple[ScheduledScaling, ...]:
     """A list of {name, schedule, timezone?, minTasks, maxTasks} (YAML, or its JSON text from the CLI)."""
-    import json
-
     allowed = ("must be a list of {name, schedule: cron(...), timezone, minTasks, maxTasks}, e.g. "
                "[{name: night, schedule: 'cron(0 20 ? * * *)', timezone: Europe/Paris, minTasks: 0, maxTasks: 0}]")
     if isinstance(raw, str):
@@ -144,8 +149,29 @@ def _schedule(value: str) -> str | None:
     return cron_problem(value) and "must be cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
 
 
+def _command_fits(command: tuple[str, ...]) -> str | None:
+    # It travels in the schedule's input (RunTask's request), which Scheduler limits to 8192 characters.
+    size = len(json.dumps(list(command)))
+    if size <= 4096:
+        return None
+    return (f"must be at most 4096 characters as JSON (is {size}): it travels in the schedule's input, at most "
+            "8192 characters with the rest of the RunTask request")
+
+
 def _env_name(pair: tuple[str, str]) -> str | None:
     return None if re.fullmatch(ENV_NAME, pair[0], re.ASCII) else "names must be shell identifiers"
+
+
+def _secret_arn(pair: tuple[str, str]) -> str | None:
+    arn = pair[1]
+    if not re.fullmatch(SECRET_ARN, arn, re.ASCII):
+        return "values must be SSM parameter or Secrets Manager secret ARNs"
+    if ":secretsmanager:" in arn and not re.search(SECRETS_MANAGER_ARN_SUFFIX + "$", arn, re.ASCII):
+        return ("a Secrets Manager ARN must be complete, ending in the '-' and 6 characters Secrets Manager adds to "
+                "the name (e.g. ...:secret:webapp/api-token-AbCdEf, as `aws secretsmanager describe-secret "
+                "--secret-id <name> --query ARN` prints it): the execution role is granted exactly this ARN, and a "
+                "partial one matches no secret")
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,6 +204,16 @@ class EcsConfig:
     ec2_target_capacity_percent: int = setting(
         "ecsEc2TargetCapacityPercent", 100, "EC2 capacity: managed scaling's target utilisation (%).",
         between(1, 100))
+    ec2_capacity_provider_name: str = setting(
+        "ecsEc2CapacityProviderName", "",
+        "EC2 capacity: keep the capacity provider a stack deployed before names followed the Auto Scaling group "
+        "(set <cluster>-ec2, its name then). Unset: <cluster>-ec2-<digest of the group's ARN>, new with each group.",
+        matches(r"([A-Za-z0-9_-]{1,255})?", "webstack-prod-ec2", "1-255 letters, digits, '-' or '_'"))
+    ec2_fargate_compatible: bool = setting(
+        "ecsEc2FargateCompatible", False,
+        "EC2 capacity: also make the task definition valid on Fargate (requiresCompatibilities EC2 and FARGATE), "
+        "which drops Docker's no-new-privileges (Fargate refuses it). Set it for the run before moving the service "
+        "back to Fargate (docs/operations.md).")
     task_cpu: int = setting("ecsTaskCpu", 256, "Task CPU units (256 = 0.25 vCPU); a Fargate size.",
                             one_of(*FARGATE_SIZES))
     task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
@@ -190,10 +226,10 @@ class EcsConfig:
         "ecsEnvironment", (), "Plain environment variables of the app container (name -> value).",
         each(_env_name))
     secrets: tuple[tuple[str, str], ...] = setting(
-        "ecsSecrets", (), "Env var name -> SSM parameter or Secrets Manager secret ARN, read by the execution role.",
-        each(_env_name,
-             lambda kv: None if re.fullmatch(SECRET_ARN, kv[1], re.ASCII) else
-             "values must be SSM parameter or Secrets Manager secret ARNs"))
+        "ecsSecrets", (),
+        "Env var name -> SSM parameter or Secrets Manager secret ARN (complete: a Secrets Manager ARN ends in "
+        "-<6 characters>), read by the execution role.",
+        each(_env_name, _secret_arn))
     secrets_kms_key_arn: str | None = setting(
         "ecsSecretsKmsKeyArn", None,
         "Customer managed KMS key of the secrets (adds kms:Decrypt on this key only; unset: AWS managed keys).",
@@ -224,6 +260,10 @@ class EcsConfig:
         between(0, 7200))
     alb_deletion_protection: bool = setting(
         "ecsAlbDeletionProtection", False, "Deletion protection on the ALB (required on production stacks).")
+    take_over_hostname_record: bool = setting(
+        "ecsTakeOverHostnameRecord", False,
+        "Let the ALB's alias overwrite an A record the hostname already has (the run that switches an EKS stack to "
+        "ECS: docs/operations.md). Off: creating the alias fails when the record exists, nothing is taken over.")
     exec_enabled: bool = setting(
         "ecsExec", False, "ECS Exec (shell into tasks): task role ssmmessages, init process. Refused in prod.")
     exec_allowed_in_prod: bool = setting(
@@ -249,7 +289,7 @@ class EcsConfig:
         "ecsScheduledTaskTimezone", "UTC", "Time zone of ecsScheduledTaskSchedule (IANA name).", timezone_problem)
     scheduled_task_command: tuple[str, ...] = setting(
         "ecsScheduledTaskCommand", (), "Command override of the scheduled task (required with a schedule).",
-        length(0, 100))
+        length(0, 100), _command_fits)
 
     @property
     def spot(self) -> bool:
@@ -387,7 +427,8 @@ def _set_keys(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
 
 
 _EFS = ("ecsEfsMountPath", "ecsEfsRootDirectory", "ecsEfsTransitionToIa", "ecsEfsProtect")
-_EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent")
+_EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb", "ecsEc2TargetCapacityPercent",
+        "ecsEc2CapacityProviderName", "ecsEc2FargateCompatible")
 _FARGATE = ("ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
 _JOB = ("ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
 
@@ -416,12 +457,22 @@ def _job_keys_need_a_schedule(cfg: StackConfig) -> str | None:
     return f"{', '.join(unused)} set without ecsScheduledTaskSchedule: they would be ignored" if unused else None
 
 
-@rule("ecsClusterName", "ecsCapacity")
+# <cluster>-ec2-<8 hex digits> (infra/ecs/capacity.py provider_name); ECS allows 255 characters.
+_PROVIDER_NAME_EXTRA = len("-ec2-") + 8
+
+
+@rule("ecsClusterName", "ecsCapacity", "ecsEc2CapacityProviderName")
 def _capacity_provider_name(cfg: StackConfig) -> str | None:
-    # The EC2 capacity provider is named <cluster>-ec2; ECS refuses names starting with aws, ecs or fargate.
-    name = ecs_cluster_name(cfg)
-    if cfg.ecs.capacity == "ec2" and name.lower().startswith(("aws", "ecs", "fargate")):
-        return f"with EC2 capacity the name must not start with aws, ecs or fargate (its provider is {name}-ec2)"
+    # ECS refuses capacity provider names starting with aws, ecs or fargate, and names over 255 characters.
+    if cfg.ecs.capacity != "ec2":
+        return None
+    kept, cluster = cfg.ecs.ec2_capacity_provider_name, ecs_cluster_name(cfg)
+    name = kept or f"{cluster}-ec2-<digest>"
+    if name.lower().startswith(("aws", "ecs", "fargate")):
+        return f"with EC2 capacity the name must not start with aws, ecs or fargate (its provider is {name})"
+    if not kept and len(cluster) + _PROVIDER_NAME_EXTRA > 255:
+        return (f"with EC2 capacity the cluster name must have at most {255 - _PROVIDER_NAME_EXTRA} characters "
+                f"(its provider is {name}, at most 255)")
     return None
 
 

@@ -5,6 +5,7 @@ scaling, managed termination protection and managed draining."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +25,20 @@ AMI_PARAMETERS = {
 ECS_INSTANCE_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 
 
-def provider_name(cluster_name: str) -> str:
-    """The EC2 capacity provider's name (the service's strategy names it before it exists)."""
-    return f"{cluster_name}-ec2"
+# A capacity provider is tied to its Auto Scaling group for life: ECS refuses a second provider on the same group
+# ("The specified Auto Scaling group ARN is already being used by another capacity provider") and may keep a
+# deleted provider's name taken (containers-roadmap #632); a provider whose group is replaced is replaced with it
+# (the group ARN forces it), and Pulumi creates the new one before deleting the old (terraform-provider-aws #14393,
+# #11358: a fixed name then fails with "The specified capacity provider already exists"). So the name follows the
+# group: the cluster's name and a digest of the group's ARN, new for every new group.
+PROVIDER_SUFFIX = "-ec2-"
+PROVIDER_DIGEST_LENGTH = 8
+
+
+def provider_name(cluster_name: str, auto_scaling_group_arn: str) -> str:
+    """The EC2 capacity provider's name for the group `auto_scaling_group_arn`: <cluster>-ec2-<8 hex digits>."""
+    digest = hashlib.sha256(auto_scaling_group_arn.encode()).hexdigest()[:PROVIDER_DIGEST_LENGTH]
+    return f"{cluster_name}{PROVIDER_SUFFIX}{digest}"
 
 
 def user_data(cluster_name: str) -> str:
@@ -72,6 +84,9 @@ class Ec2CapacityArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     """The private subnets."""
+    egress_ready: Sequence[pulumi.Resource]
+    """The private subnets' default routes through NAT: an instance booting without them cannot reach the ECS
+    endpoint, never registers, and managed scaling waits for it (the EKS node group waits the same way)."""
     instance_type: str
     architecture: str  # amd64 | arm64: the image's, hence the AMI's
     min_size: int
@@ -79,6 +94,9 @@ class Ec2CapacityArgs:
     disk_size_gb: int
     target_capacity_percent: int
     partition: str
+    provider_name: str | None = None
+    """The capacity provider's name as deployed before names followed the group (`<cluster>-ec2`); None: derived
+    from the group (`provider_name`)."""
     tags: Mapping[str, str]
 
 
@@ -101,7 +119,7 @@ class Ec2Capacity(pulumi.ComponentResource):
         group = self._auto_scaling_group(name, args, template)
         provider = aws.ecs.CapacityProvider(
             f"{name}-provider",
-            name=provider_name(args.cluster_name),
+            name=args.provider_name or group.arn.apply(lambda arn: provider_name(args.cluster_name, arn)),
             auto_scaling_group_provider={
                 "auto_scaling_group_arn": group.arn,
                 "managed_termination_protection": "ENABLED",
@@ -160,4 +178,4 @@ class Ec2Capacity(pulumi.ComponentResource):
                   for k, v in {**tags, "AmazonECSManaged": "true", "Name": f"{args.cluster_name}-ecs"}.items()],
             # The capacity provider's managed scaling owns the desired capacity.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"],
-                                        depends_on=[args.cluster]))
+                                        depends_on=[args.cluster, *args.egress_ready]))

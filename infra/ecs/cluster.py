@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_aws as aws
 
-from .capacity import Ec2Capacity, Ec2CapacityArgs, provider_name
+from .capacity import Ec2Capacity, Ec2CapacityArgs
 
 TYPE = "webstack:ecs:EcsCluster"
 
@@ -18,7 +18,8 @@ TYPE = "webstack:ecs:EcsCluster"
 class StrategyItem(NamedTuple):
     """One entry of a capacity provider strategy."""
 
-    capacity_provider: str
+    capacity_provider: pulumi.Input[str]
+    """FARGATE, FARGATE_SPOT, or the EC2 provider's name (its resource's output: what names it depends on it)."""
     weight: int
     base: int = 0
 
@@ -37,6 +38,8 @@ class Ec2CapacitySpec:
     max_size: int
     disk_size_gb: int
     target_capacity_percent: int
+    provider_name: str | None = None
+    """Keep a capacity provider deployed under this name (see Ec2CapacityArgs.provider_name)."""
 
 
 def fargate_strategy(base: int, fargate_weight: int, spot_weight: int) -> list[StrategyItem]:
@@ -58,6 +61,8 @@ class EcsClusterArgs:
     """With EC2 capacity the default strategy is the EC2 provider alone (a strategy cannot mix it with Fargate)."""
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
+    egress_ready: Sequence[pulumi.Resource]
+    """The private default routes (NAT): EC2 instances are launched only once they exist."""
     architecture: str
     partition: str
     tags: Mapping[str, str]
@@ -90,12 +95,14 @@ class EcsCluster(pulumi.ComponentResource):
         if args.ec2 is not None:
             self.capacity = Ec2Capacity(f"{name}-ec2", Ec2CapacityArgs(
                 cluster_name=args.name, cluster=cluster, vpc_id=args.vpc_id, subnet_ids=args.private_subnet_ids,
+                egress_ready=args.egress_ready,
                 instance_type=args.ec2.instance_type, architecture=args.architecture, min_size=args.ec2.min_size,
                 max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb,
-                target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition, tags=tags),
+                target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition,
+                provider_name=args.ec2.provider_name, tags=tags),
                 opts=child)
             provider_names.append(self.capacity.capacity_provider_name)
-            self.strategy = [StrategyItem(capacity_provider=provider_name(args.name), weight=1, base=0)]
+            self.strategy = [StrategyItem(capacity_provider=self.capacity.capacity_provider_name, weight=1, base=0)]
         else:
             self.strategy = fargate_strategy(args.fargate_base, args.fargate_weight, args.fargate_spot_weight)
 

@@ -1,7 +1,13 @@
 """AppLoadBalancer: the internet-facing ALB in the public subnets, its HTTPS listener (validated certificate,
 configured TLS policy) and HTTP->HTTPS redirect, an `ip` target group health-checking the app, the Route 53 alias
 for the hostname, and the two security groups of the path ALB -> tasks (the tasks admit only the ALB's group, on
-the container port)."""
+the container port).
+
+Order around the service (a target group replacement must not drop traffic): the target group -> a listener rule
+that attaches it to the ALB -> the service (ECS refuses a target group no load balancer uses) -> the HTTPS listener
+(`route_https`, declared by the runtime after the service). A replaced target group (port, protocol) is created
+first; the attaching rule moves to it, the service deploys into it and `pulumi up` waits for a steady service; only
+then does the HTTPS listener forward to it; the old group is deleted last."""
 
 from __future__ import annotations
 
@@ -16,6 +22,11 @@ from ..tags import named
 
 TYPE = "webstack:ecs:AppLoadBalancer"
 HTTPS, HTTP = 443, 80
+# The attaching rule must never route a request: it matches only a source address no internet connection has
+# (TEST-NET-1, RFC 5737: documentation only, never routed), on the HTTP listener whose every other request is
+# redirected to HTTPS. Priority 50000, the last one an ALB allows: after any rule added later.
+UNROUTABLE_SOURCE = "192.0.2.1/32"
+ATTACH_RULE_PRIORITY = 50000
 
 
 def target_health_check(health_path: str) -> dict[str, Any]:
@@ -40,6 +51,8 @@ class AppLoadBalancerArgs:
     hostname: str
     zone_id: pulumi.Input[str]
     deletion_protection: bool
+    take_over_record: bool
+    """Overwrite an existing record for the hostname (Route 53 UPSERT) instead of failing on it (CREATE)."""
     nfs_egress: bool
     """Let tasks reach NFS (EFS mount targets) inside the VPC."""
     tags: Mapping[str, str]
@@ -53,7 +66,9 @@ class AppLoadBalancer(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str]
     alb_security_group_id: pulumi.Output[str]
     task_security_group_id: pulumi.Output[str]
-    listeners: list[aws.lb.Listener]
+    http_listener: aws.lb.Listener
+    attach_rule: aws.lb.ListenerRule
+    """Attaches the target group to the ALB before the service is created (never matches a request)."""
     target_group: aws.lb.TargetGroup
     url: str
 
@@ -71,13 +86,20 @@ class AppLoadBalancer(pulumi.ComponentResource):
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
             deregistration_delay=30, health_check=target_health_check(args.health_path), tags=tags, opts=child)
-        self.listeners = self._listeners(name, args, alb, target_group)
-        # allow_overwrite: in a switch from the EKS runtime, ExternalDNS's record for the same hostname still exists;
-        # Pulumi takes it over instead of failing on "already exists". ExternalDNS must be upsert-only by then (its
-        # default policy sync would delete the record it still owns while the EKS side is deleted):
-        # docs/operations.md "Switching an existing stack from EKS to ECS".
+        self._name, self._args, self._alb = name, args, alb
+        self.http_listener = self._http_listener(name, args, alb)
+        self.attach_rule = aws.lb.ListenerRule(
+            f"{name}-attach-tg", listener_arn=self.http_listener.arn, priority=ATTACH_RULE_PRIORITY,
+            conditions=[{"source_ip": {"values": [UNROUTABLE_SOURCE]}}],
+            actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
+        # Created with Route 53 CREATE: an existing record for the hostname (someone else's, or ExternalDNS's from
+        # the EKS runtime) makes `pulumi up` fail instead of being taken over silently and deleted at destroy. The
+        # EKS -> ECS switch takes ExternalDNS's record over deliberately with ecsTakeOverHostnameRecord (UPSERT):
+        # docs/operations.md "Switching an existing stack from EKS to ECS". The provider uses allow_overwrite on
+        # create only; changing it later is an in-place UPSERT of the same values.
         aws.route53.Record(
-            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A", allow_overwrite=True,
+            f"{name}-alias", zone_id=args.zone_id, name=args.hostname, type="A",
+            allow_overwrite=args.take_over_record,
             aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child)
 
         self.alb_arn = alb.arn
@@ -89,8 +111,7 @@ class AppLoadBalancer(pulumi.ComponentResource):
         self.alb_security_group_id = alb_sg.id
         self.task_security_group_id = task_sg.id
         self.url = f"https://{args.hostname}"
-        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
-                               "target_group_arn": self.target_group_arn, "url": self.url})
+        # register_outputs (the component is complete) comes with its last child, in route_https.
 
     def _security_groups(self, name: str, args: AppLoadBalancerArgs) -> tuple[aws.ec2.SecurityGroup,
                                                                              aws.ec2.SecurityGroup]:
@@ -125,18 +146,25 @@ class AppLoadBalancer(pulumi.ComponentResource):
                                             description="EFS mount targets", tags=tags, opts=child)
         return alb_sg, task_sg
 
-    def _listeners(self, name: str, args: AppLoadBalancerArgs, alb: aws.lb.LoadBalancer,
-                   target_group: aws.lb.TargetGroup) -> list[aws.lb.Listener]:
-        """HTTPS forwarding to the tasks, with the validated certificate and the configured TLS policy; HTTP
-        redirecting to it."""
-        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
-        https = aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=alb.arn, port=HTTPS, protocol="HTTPS", ssl_policy=args.ssl_policy,
-            certificate_arn=args.certificate_arn,
-            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
-        http = aws.lb.Listener(
+    def _http_listener(self, name: str, args: AppLoadBalancerArgs, alb: aws.lb.LoadBalancer) -> aws.lb.Listener:
+        """HTTP redirecting to HTTPS."""
+        return aws.lb.Listener(
             f"{name}-http", load_balancer_arn=alb.arn, port=HTTP, protocol="HTTP",
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": str(HTTPS),
                                                                 "status_code": "HTTP_301"}}],
-            tags=tags, opts=child)
-        return [https, http]
+            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
+
+    def route_https(self, after: Sequence[pulumi.Resource]) -> aws.lb.Listener:
+        """The HTTPS listener forwarding to the target group, with the validated certificate and the configured TLS
+        policy, created (and updated) after `after`: the service, steady in the target group. Declared by the
+        runtime once the service exists; a child of this component like the other listener. Completes the
+        component (register_outputs): call it once."""
+        args = self._args
+        https = aws.lb.Listener(
+            f"{self._name}-https", load_balancer_arn=self._alb.arn, port=HTTPS, protocol="HTTPS",
+            ssl_policy=args.ssl_policy, certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}], tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+        self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
+                               "target_group_arn": self.target_group_arn, "url": self.url})
+        return https

@@ -23,7 +23,7 @@ from .efs import AppFileSystem, AppFileSystemArgs
 from .loadbalancer import AppLoadBalancer, AppLoadBalancerArgs
 from .scheduled import ScheduledTask, ScheduledTaskArgs
 from .service import AppService, AppServiceArgs
-from .task import AppTask, AppTaskArgs, ContainerSpec
+from .task import EXEC_VOLUMES, AppTask, AppTaskArgs, ContainerSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +39,15 @@ class EcsRuntime:
     log_group_name: pulumi.Output[str]
 
 
+def task_compatibilities(runs_on: str, fargate_compatible: bool) -> tuple[str, ...]:
+    """EC2 tasks are EC2-only by default, so they keep Docker's no-new-privileges (Fargate refuses it). With
+    ecsEc2FargateCompatible they declare FARGATE too, so the service can be moved back to Fargate: the task is
+    Fargate-valid then (awsvpc, ecsTaskCpu/ecsTaskMemory a Fargate pair on every capacity: the rule _fargate_pair)."""
+    if runs_on == "FARGATE":
+        return ("FARGATE",)
+    return ("EC2", "FARGATE") if fargate_compatible else ("EC2",)
+
+
 def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
                 tags: Mapping[str, str]) -> EcsRuntime:
     """No EKS or Kubernetes resource at all: ECS behind its own ALB, with a Route 53 alias."""
@@ -49,6 +58,8 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
     service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))
+    # After the service: a new target group gets traffic only once the service is steady in it.
+    lb.route_https(after=[service])
     ServiceAutoScaling("app", autoscaling_args(cfg, service, lb, tags))
     if cfg.ecs.scheduled_task_schedule:
         ScheduledTask("job", scheduled_task_args(cfg, ecs_cluster, network, lb, task, tags))
@@ -60,12 +71,14 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> EcsClusterArgs:
     ecs = cfg.ecs
     ec2 = Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size, max_size=ecs.ec2_max_size,
-                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent)
+                          disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent,
+                          provider_name=ecs.ec2_capacity_provider_name or None)
     return EcsClusterArgs(
         name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
         ec2=ec2 if ecs.capacity == "ec2" else None, vpc_id=network.vpc_id,
-        private_subnet_ids=network.private_subnet_ids, architecture=ecs.cpu_architecture, partition=cfg.partition,
+        private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
+        architecture=ecs.cpu_architecture, partition=cfg.partition,
         tags=tags)
 
 
@@ -77,7 +90,7 @@ def load_balancer_args(cfg: StackConfig, network: Network, dns: Dns, tags: Mappi
         public_subnet_ids=network.public_subnet_ids, container_port=contract["port"],
         health_path=contract["healthPath"], certificate_arn=dns.certificate_arn, ssl_policy=cfg.app.ssl_policy,
         hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=cfg.ecs.alb_deletion_protection,
-        nfs_egress=cfg.ecs.efs_enabled, tags=tags)
+        take_over_record=cfg.ecs.take_over_hostname_record, nfs_egress=cfg.ecs.efs_enabled, tags=tags)
 
 
 def file_system_args(cfg: StackConfig, network: Network, lb: AppLoadBalancer,
@@ -91,16 +104,18 @@ def file_system_args(cfg: StackConfig, network: Network, lb: AppLoadBalancer,
 def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppFileSystem | None,
               tags: Mapping[str, str]) -> AppTaskArgs:
     ecs, contract = cfg.ecs, app_contract()
+    runs_on = "EC2" if ecs.capacity == "ec2" else "FARGATE"
     container = ContainerSpec(
         name=cfg.app.name, port=contract["port"], health_path=contract["healthPath"], user=str(APP_UID),
         environment=ecs.environment, secrets=ecs.secrets,
         # Fargate Spot warns 2 minutes ahead: let nginx finish its requests (default stopTimeout is 30 s).
         stop_timeout=120 if ecs.spot else None, init_process=ecs.exec_enabled,
+        exec_volumes=EXEC_VOLUMES[runs_on] if ecs.exec_enabled else (),
         extra_mount=("files", ecs.efs_mount_path) if files else None)
     return AppTaskArgs(
         family=f"{ecs_cluster_name(cfg)}-{cfg.app.name}", container=container, image=image.repo_digest,
         repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
-        architecture=ecs.cpu_architecture, compatibility="EC2" if ecs.capacity == "ec2" else "FARGATE",
+        architecture=ecs.cpu_architecture, compatibilities=task_compatibilities(runs_on, ecs.ec2_fargate_compatible),
         log_retention_days=ecs.log_retention_days, secrets_kms_key_arn=ecs.secrets_kms_key_arn,
         exec_enabled=ecs.exec_enabled, region=cfg.region, partition=cfg.partition,
         account_id=aws.get_caller_identity_output().account_id,
@@ -121,7 +136,10 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
         minimum_healthy_percent=ecs.minimum_healthy_percent, maximum_percent=ecs.maximum_percent,
         health_check_grace_period_seconds=ecs.health_check_grace_period_seconds,
         architecture=ecs.cpu_architecture, ec2_placement=ec2, exec_enabled=ecs.exec_enabled,
-        after=[*lb.listeners, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else [])],
+        # The target group attached to the ALB (ECS refuses one no load balancer uses), the capacity provider
+        # association, EFS mount targets and NAT egress (tasks in the private subnets pull from ECR through it).
+        after=[lb.attach_rule, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else []),
+               *network.private_default_routes],
         tags=tags)
 
 
@@ -148,4 +166,7 @@ def scheduled_task_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Netw
         command=ecs.scheduled_task_command, schedule_expression=ecs.scheduled_task_schedule,
         schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
         security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
-        task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn, tags=tags)
+        task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn,
+        # Not sent yet, as before the universal target (RunTask then uses LATEST): the platform version lock
+        # (issue 17) sets it here, on Fargate only (ECS wants none with an EC2 capacity provider).
+        platform_version=None, tags=tags)

@@ -1,5 +1,11 @@
 """A scheduled task: EventBridge Scheduler runs the app's task definition with a command override, in the private
-subnets, with a role that may only run that family in that cluster and pass the task's two roles."""
+subnets, with a role that may only run that family in that cluster and pass the task's two roles.
+
+The schedule calls ECS RunTask through Scheduler's universal target `aws-sdk:ecs:runTask` with the whole request
+as its input, container override included. The templated ECS target (target = the cluster, `ecsParameters`)
+documents no container overrides at all (Scheduler API reference, EcsParameters; terraform-provider-aws #34057
+recommends the universal target for overrides): a command that never reaches the container would start nginx,
+which never exits, on every run."""
 
 from __future__ import annotations
 
@@ -14,12 +20,17 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import iam
-from .cluster import StrategyItem, strategy_input
+from .cluster import StrategyItem
 
 TYPE = "webstack:ecs:ScheduledTask"
 # A run that could not start within an hour is dropped rather than started late (the default is 24 h, 185 tries).
 MAXIMUM_EVENT_AGE_SECONDS = 3600
 MAXIMUM_RETRY_ATTEMPTS = 3
+# Scheduler's universal target for ECS RunTask (Scheduler User Guide, "Using universal targets"):
+# arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction>.
+RUN_TASK_TARGET = "arn:{partition}:scheduler:::aws-sdk:ecs:runTask"
+# Target.Input is at most 8192 characters (the Scheduler API model); the command is the part that varies.
+MAXIMUM_COMMAND_JSON = 4096
 
 # EventBridge Scheduler expressions: cron(minutes hours day-of-month month day-of-week year), rate(n unit), at(...)
 _CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
@@ -79,6 +90,8 @@ class ScheduledTaskArgs:
     capacity_provider_strategy: Sequence[StrategyItem]
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
+    platform_version: str | None = None
+    """Fargate platform version of each run (RunTask's platformVersion); None: not sent, RunTask uses LATEST."""
     tags: Mapping[str, str]
 
     def __post_init__(self) -> None:
@@ -86,6 +99,9 @@ class ScheduledTaskArgs:
                     *timezone_problems(self.schedule_timezone)]
         if not self.command or not all(isinstance(c, str) and c for c in self.command):
             problems.append(f"command={list(self.command)!r}: a non-empty list of non-empty strings")
+        elif len(json.dumps(list(self.command))) > MAXIMUM_COMMAND_JSON:
+            problems.append(f"command: at most {MAXIMUM_COMMAND_JSON} characters as JSON (the schedule's input "
+                            "is at most 8192)")
         if not self.subnet_ids:
             problems.append("subnet_ids is empty: awsvpc tasks need subnets")
         if not self.capacity_provider_strategy:
@@ -94,9 +110,29 @@ class ScheduledTaskArgs:
             raise ValueError("ScheduledTaskArgs: " + "; ".join(problems))
 
 
-def container_override(container_name: str, command: Sequence[str]) -> dict[str, Any]:
-    """The target input: Scheduler reads an ECS target's input as RunTask's TaskOverride."""
-    return {"containerOverrides": [{"name": container_name, "command": list(command)}]}
+def run_task_input(*, cluster_arn: str, task_definition_arn: str, container_name: str, command: Sequence[str],
+                   subnet_ids: Sequence[str], security_group_ids: Sequence[str],
+                   strategy: Sequence[StrategyItem], platform_version: str | None) -> dict[str, Any]:
+    """The ECS RunTask request the universal target sends: RunTask's members in PascalCase, the spelling universal
+    targets take (public configurations all use it; one reports CreateSchedule refusing camelCase with "missing
+    field TaskDefinition"), the command as an explicit container override, tasks in the private subnets without
+    public IPs, tagged like the service's."""
+    request: dict[str, Any] = {
+        "Cluster": cluster_arn,
+        "TaskDefinition": task_definition_arn,
+        "Count": 1,
+        # never LaunchType with a strategy: ECS refuses both
+        "CapacityProviderStrategy": [{"CapacityProvider": i.capacity_provider, "Weight": i.weight, "Base": i.base}
+                                     for i in strategy],
+        "NetworkConfiguration": {"AwsvpcConfiguration": {
+            "Subnets": list(subnet_ids), "SecurityGroups": list(security_group_ids), "AssignPublicIp": "DISABLED"}},
+        "EnableECSManagedTags": True,
+        "PropagateTags": "TASK_DEFINITION",
+        "Overrides": {"ContainerOverrides": [{"Name": container_name, "Command": list(command)}]},
+    }
+    if platform_version:
+        request["PlatformVersion"] = platform_version
+    return request
 
 
 class ScheduledTask(pulumi.ComponentResource):
@@ -128,6 +164,15 @@ class ScheduledTask(pulumi.ComponentResource):
             opts=child,
         )
 
+        request = pulumi.Output.all(cluster_arn, args.task_definition_arn, list(args.subnet_ids),
+                                    list(args.security_group_ids),
+                                    [i.capacity_provider for i in args.capacity_provider_strategy]).apply(
+            lambda v: json.dumps(run_task_input(
+                cluster_arn=v[0], task_definition_arn=v[1], container_name=args.container_name,
+                command=args.command, subnet_ids=v[2], security_group_ids=v[3],
+                strategy=[item._replace(capacity_provider=name)
+                          for item, name in zip(args.capacity_provider_strategy, v[4], strict=True)],
+                platform_version=args.platform_version), sort_keys=True))
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
             description=f"Runs {args.task_definition_family} with a command override",
@@ -136,22 +181,11 @@ class ScheduledTask(pulumi.ComponentResource):
             flexible_time_window={"mode": "OFF"},
             state="ENABLED",
             target={
-                "arn": cluster_arn,
+                "arn": cluster_arn.apply(lambda arn: RUN_TASK_TARGET.format(partition=iam.EcsArn.parse(arn).partition)),
                 "role_arn": role.arn,
-                "input": json.dumps(container_override(args.container_name, args.command), sort_keys=True),
+                "input": request,
                 "retry_policy": {"maximum_event_age_in_seconds": MAXIMUM_EVENT_AGE_SECONDS,
                                  "maximum_retry_attempts": MAXIMUM_RETRY_ATTEMPTS},
-                "ecs_parameters": {
-                    "task_definition_arn": args.task_definition_arn,
-                    "task_count": 1,
-                    # never launch_type with a strategy: ECS refuses both
-                    "capacity_provider_strategies": strategy_input(args.capacity_provider_strategy),
-                    "network_configuration": {"subnets": list(args.subnet_ids),
-                                              "security_groups": list(args.security_group_ids),
-                                              "assign_public_ip": False},
-                    "enable_ecs_managed_tags": True,
-                    "propagate_tags": "TASK_DEFINITION",
-                },
             },
             # the role's permissions must exist before the first run
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),

@@ -47,8 +47,8 @@ class AppServiceArgs:
     ec2_placement: bool
     exec_enabled: bool
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """Created after (deleted before) these: the listeners and target group, the capacity provider association,
-    EFS mount targets."""
+    """Created after (deleted before) these: the target group and the rule attaching it to the ALB (the HTTPS
+    listener comes after the service), the capacity provider association, EFS mount targets, NAT routes."""
     tags: Mapping[str, str]
 
 

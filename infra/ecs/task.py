@@ -22,10 +22,20 @@ TYPE = "webstack:ecs:AppTask"
 # the same path as a VOLUME so Fargate gives the bind mount the image's ownership and mode (app/Dockerfile).
 SCRATCH_VOLUME = "tmp"
 SCRATCH_PATH = "/tmp"
-# ECS Exec bind-mounts the SSM agent into the container and needs these writable even with a read-only root
-# filesystem (aws/containers-roadmap#1359; the agent runs as root, so root-owned bind mounts suit it).
-EXEC_VOLUMES = (("exec-agents", "/managed-agents"), ("exec-ssm-lib", "/var/lib/amazon/ssm"),
-                ("exec-ssm-log", "/var/log/amazon/ssm"))
+# ECS Exec runs the SSM agent inside the app container; with a read-only root filesystem the paths it writes must
+# be volumes (aws/containers-roadmap#1359; the agent runs as root, so root-owned bind mounts suit it): its state
+# (/var/lib/amazon/ssm, the agent's DefaultDataStorePath) and its log directory. On Fargate also /managed-agents.
+# On EC2 the ECS agent bind-mounts the SSM agent's binaries under /ecs-execute-command-<uuid> and the log directory
+# /var/log/amazon/ssm itself (amazon-ecs-agent agent/engine/execcmd/manager_init_task_linux.go, InitializeContainer:
+# `getBindMountMapping(filepath.Join(HostLogDir, taskId, cn), ContainerLogDir)`): a task volume there as well would
+# be a second mount at one destination, which Docker refuses ("Duplicate mount point"), so no container starts.
+EXEC_VOLUMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "FARGATE": (("exec-agents", "/managed-agents"), ("exec-ssm-lib", "/var/lib/amazon/ssm"),
+                ("exec-ssm-log", "/var/log/amazon/ssm")),
+    "EC2": (("exec-ssm-lib", "/var/lib/amazon/ssm"),),
+}
+# What the ECS agent on an EC2 container instance mounts into a container with ECS Exec (see above).
+EC2_AGENT_EXEC_MOUNTS = ("/var/log/amazon/ssm",)
 # ECS's defaults for what a container definition omits, as DescribeTaskDefinition returns them.
 _LIST_DEFAULTS = ("environment", "mountPoints", "portMappings", "volumesFrom", "systemControls")
 
@@ -72,15 +82,18 @@ class ContainerSpec:
     """Env var name -> SSM parameter or Secrets Manager ARN."""
     stop_timeout: int | None = None
     init_process: bool = False
+    exec_volumes: Sequence[tuple[str, str]] = ()
+    """(volume name, container path) the SSM agent of ECS Exec writes to (EXEC_VOLUMES of the capacity)."""
     extra_mount: tuple[str, str] | None = None
     """(volume name, container path) of an extra volume, e.g. the EFS one."""
 
 
-def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str) -> dict[str, Any]:
-    """The app container: non-root, read-only root filesystem, writable scratch volume, awslogs."""
+def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str,
+                         compatibilities: Sequence[str]) -> dict[str, Any]:
+    """The app container: non-root, read-only root filesystem, ALL capabilities dropped, no-new-privileges on EC2,
+    writable scratch volume, health check, awslogs."""
     mounts = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}]
-    if spec.init_process:
-        mounts += [{"sourceVolume": v, "containerPath": path, "readOnly": False} for v, path in EXEC_VOLUMES]
+    mounts += [{"sourceVolume": v, "containerPath": path, "readOnly": False} for v, path in spec.exec_volumes]
     if spec.extra_mount:
         mounts.append({"sourceVolume": spec.extra_mount[0], "containerPath": spec.extra_mount[1], "readOnly": False})
     linux: dict[str, Any] = {"capabilities": {"add": [], "drop": ["ALL"]}}
@@ -102,6 +115,12 @@ def container_definition(spec: ContainerSpec, image: str, log_group: str, region
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.name}},
     }
+    if "FARGATE" not in compatibilities:
+        # Setuid binaries gain nothing (Docker's --security-opt no-new-privileges, the ECS analogue of Kubernetes'
+        # allowPrivilegeEscalation: false). A definition valid on Fargate may not carry dockerSecurityOptions
+        # (Fargate refuses them); the EC2 agent passes it to Docker
+        # (amazon-ecs-agent 1.13.0: "Add support for security-opt=no-new-privileges").
+        c["dockerSecurityOptions"] = ["no-new-privileges"]
     if spec.secrets:
         c["secrets"] = [{"name": k, "valueFrom": v} for k, v in spec.secrets]
     if spec.stop_timeout is not None:
@@ -119,7 +138,9 @@ class AppTaskArgs:
     cpu: int
     memory: int
     architecture: str  # amd64 | arm64
-    compatibility: str  # FARGATE | EC2
+    compatibilities: Sequence[str]
+    """requiresCompatibilities: FARGATE, or EC2 and FARGATE on EC2 capacity (the service can move back to Fargate:
+    docs/operations.md "Changing `ecsCapacity` from `ec2` to `fargate`")."""
     log_retention_days: int
     secrets_kms_key_arn: str | None
     exec_enabled: bool
@@ -169,20 +190,20 @@ class AppTask(pulumi.ComponentResource):
 
         definitions = pulumi.Output.all(args.image, log_group.name).apply(
             lambda v: canonical_container_definitions(
-                [container_definition(args.container, v[0], v[1], args.region)]))
+                [container_definition(args.container, v[0], v[1], args.region, args.compatibilities)]))
         task = aws.ecs.TaskDefinition(
             f"{name}-taskdef",
             family=args.family,
             cpu=str(args.cpu),
             memory=str(args.memory),
             network_mode="awsvpc",
-            requires_compatibilities=[args.compatibility],
+            requires_compatibilities=list(args.compatibilities),
             runtime_platform={"operating_system_family": "LINUX",
                               "cpu_architecture": "ARM64" if args.architecture == "arm64" else "X86_64"},
             execution_role_arn=execution.arn,
             task_role_arn=task_role.arn,
             container_definitions=definitions,
-            volumes=[{"name": SCRATCH_VOLUME}, *({"name": v} for v, _ in EXEC_VOLUMES if args.exec_enabled),
+            volumes=[{"name": SCRATCH_VOLUME}, *({"name": v} for v, _ in args.container.exec_volumes),
                      *args.extra_volumes],
             tags=tags,
             # Tasks start only once both roles can do their job; the policies outlive the service at destroy.

@@ -24,6 +24,8 @@ TYPE = "webstack:cluster:Cluster"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 # Prefixed with `arn:<partition>:` of the stack's region.
 CLUSTER_ADMIN_POLICY = "eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Read everything, Secrets included: what `pulumi preview` needs (Helm keeps its release records in Secrets).
+CLUSTER_VIEW_POLICY = "eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 AMI_TYPES = {"amd64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 # Add-ons the nodes need before they can become Ready, and the one that needs Ready nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
@@ -150,17 +152,22 @@ def launch_template_spec(cluster_name: str, nodes: NodeGroupSpec, tags: Mapping[
     }
 
 
-def access_entries(principal_arns: Sequence[str], partition: str) -> dict[str, eks.AccessEntryArgs]:
-    """Cluster-admin access entries, keyed so each stays with its principal."""
-    return {
-        access_entry_key(arn): eks.AccessEntryArgs(
+def access_entries(principal_arns: Sequence[str], partition: str,
+                   viewer_arns: Sequence[str] = ()) -> dict[str, eks.AccessEntryArgs]:
+    """Cluster-admin access entries, then read-only ones (`viewer-<hash>`), keyed so each stays with its
+    principal."""
+    def entry(arn: str, name: str, policy: str) -> eks.AccessEntryArgs:
+        return eks.AccessEntryArgs(
             principal_arn=arn,
-            access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                policy_arn=f"arn:{partition}:{CLUSTER_ADMIN_POLICY}",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
-        )
-        for arn in principal_arns
-    }
+            access_policies={name: eks.AccessPolicyAssociationArgs(
+                policy_arn=f"arn:{partition}:{policy}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
+
+    admins = {access_entry_key(arn): entry(arn, "cluster-admin", CLUSTER_ADMIN_POLICY) for arn in principal_arns}
+    viewers = {"viewer-" + access_entry_key(arn).removeprefix("admin-"): entry(arn, "cluster-view",
+                                                                             CLUSTER_VIEW_POLICY)
+               for arn in viewer_arns}
+    return {**admins, **viewers}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,6 +179,8 @@ class ClusterArgs:
     """Who may reach the public endpoint (only used while it is on)."""
     admin_principal_arns: Sequence[str]
     """Operators given cluster-admin (never the identity creating the cluster: EKS makes it admin already)."""
+    viewer_principal_arns: Sequence[str]
+    """Read-only principals (CI's preview role): AmazonEKSAdminViewPolicy."""
     log_types: Sequence[str]
     log_retention_days: int
     addon_versions: Mapping[str, str]
@@ -276,7 +285,7 @@ class Cluster(pulumi.ComponentResource):
             authentication_mode=eks.AuthenticationMode.API,
             # The identity running the first `pulumi up` is admin already (an access entry EKS owns, outside the
             # state): listing it here too fails (one entry per principal). These are the other operators.
-            access_entries=access_entries(args.admin_principal_arns, args.partition),
+            access_entries=access_entries(args.admin_principal_arns, args.partition, args.viewer_principal_arns),
             create_oidc_provider=True,
             enabled_cluster_log_types=list(args.log_types),
             encryption_config_key_arn=key.arn,

@@ -52,6 +52,7 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
     return ClusterArgs(
         name=c.name, kubernetes_version=c.kubernetes_version, endpoint_public_access=c.endpoint_public_access,
         public_access_cidrs=c.public_access_cidrs, admin_principal_arns=c.admin_principal_arns,
+        viewer_principal_arns=c.viewer_principal_arns,
         log_types=c.log_types, log_retention_days=c.log_retention_days, addon_versions=dict(c.addon_versions),
         nodes=nodes, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,

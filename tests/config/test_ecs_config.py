@@ -72,6 +72,10 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
      "the instance type is arm64, the image is built for amd64"),
     ({"ecsCapacity": "ec2", "ecsEc2InstanceType": "m9z.huge"}, "must be an EC2 instance type"),
     ({"ecsCapacity": "ec2", "ecsClusterName": "ecs-shop"}, "must not start with aws, ecs or fargate"),
+    ({"ecsCapacity": "ec2", "ecsEc2CapacityProviderName": "fargate-shop"},
+     "webstack:ecsClusterName/ecsCapacity/ecsEc2CapacityProviderName = ''/'ec2'/'fargate-shop': with EC2"),
+    ({"ecsCapacity": "ec2", "ecsClusterName": "c" * 243}, "the cluster name must have at most 242 characters"),
+    ({"ecsCapacity": "ec2", "ecsEc2CapacityProviderName": "shop ec2"}, "1-255 letters, digits, '-' or '_'"),
     ({"ecsEc2MinSize": 4, "ecsEc2MaxSize": 2}, "webstack:ecsEc2MinSize/ecsEc2MaxSize = 4/2"),
     ({"ecsDeploymentMaximumPercent": 90}, "webstack:ecsDeploymentMaximumPercent = 90: must be 100 to 400"),
     ({"ecsEfsEnabled": True, "ecsEfsMountPath": "/tmp"}, "webstack:ecsEfsMountPath = '/tmp': must not be /tmp"),
@@ -102,6 +106,7 @@ def test_bad_values_are_refused_by_key(raw: dict[str, Any], expect: str) -> None
 @pytest.mark.parametrize(("raw", "expect"), [
     ({"ecsEfsMountPath": "/data"}, "ecsEfsMountPath set while ecsEfsEnabled is false"),
     ({"ecsEc2InstanceType": "t3.large"}, "ecsEc2InstanceType set while ecsCapacity is not ec2"),
+    ({"ecsEc2CapacityProviderName": "webstack-dev-ec2"}, "ecsEc2CapacityProviderName set while ecsCapacity is not"),
     ({"ecsCapacity": "ec2", "ecsFargateSpotWeight": 2}, "ecsFargateSpotWeight set while ecsCapacity is ec2"),
     ({"ecsScheduledTaskCommand": ["x"]}, "ecsScheduledTaskCommand set without ecsScheduledTaskSchedule"),
     ({"ecsSecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
@@ -199,3 +204,32 @@ def test_what_the_config_accepts_the_scheduled_task_component_accepts(expr: str)
     except ConfigError:
         return  # refused early, with the key named: fine
     assert schedule_expression_problems(expr) == [], "the config let through what the component refuses"
+
+
+# Secrets Manager ARNs: IAM matches the secret's full ARN (name + "-" + 6 characters), the execution role is granted
+# exactly the configured ARN, so a partial ARN would pass here and fail at task start with AccessDenied.
+SM = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+
+
+@pytest.mark.parametrize(("arn", "expect"), [
+    (f"{SM}webapp/api-token", "must be complete, ending in the '-' and 6 characters"),
+    (f"{SM}db", "describe-secret --secret-id <name> --query ARN"),
+    (f"{SM}webapp/api-token-AbCdE", "must be complete"),
+    (f"{SM}webapp/api-token-AbCdE!", "must be SSM parameter or Secrets Manager secret ARNs"),
+])
+def test_partial_secrets_manager_arns_are_refused(arn: str, expect: str) -> None:
+    found = problems(ecsSecrets={"API_TOKEN": arn, "DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"})
+    assert any(p.startswith("webstack:ecsSecrets") and "entry 'API_TOKEN'" in p and expect in p for p in found), found
+
+
+@pytest.mark.parametrize("arn", [f"{SM}webapp/api-token-AbCdEf", f"{SM}db-x1Y2z3",
+                                 "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:a/b-000000",
+                                 "arn:aws:ssm:us-east-1:123456789012:parameter/webapp/db-password"])
+def test_complete_secret_arns_are_accepted(arn: str) -> None:
+    assert dict(load(ecsSecrets={"API_TOKEN": arn}).ecs.secrets) == {"API_TOKEN": arn}
+
+
+def test_a_deployed_ec2_stack_keeps_its_provider_name() -> None:
+    cfg = load(ecsCapacity="ec2", ecsEc2CapacityProviderName="webstack-dev-ec2")
+    assert cfg.ecs.ec2_capacity_provider_name == "webstack-dev-ec2"
+    assert load(ecsCapacity="ec2", ecsClusterName="c" * 242).ecs.ec2_capacity_provider_name == ""

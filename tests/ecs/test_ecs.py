@@ -5,6 +5,7 @@ Fargate + Spot with EFS, ECS Exec, secrets and a scheduled task (Pulumi.ecs-spot
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import random
 import re
@@ -12,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from infra.ecs.capacity import AMI_PARAMETERS
+from infra.ecs.capacity import AMI_PARAMETERS, provider_name
 from infra.ecs.task import SCRATCH_PATH, SCRATCH_VOLUME, canonical_container_definitions
 from infra.image import APP_UID, app_contract
+from tests.support import ecs_api
 from tools.outputs import declared
 from tools.render import ROOT, Plan
 
@@ -32,6 +34,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 RECORD = "aws:route53/record:Record"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
@@ -179,8 +182,10 @@ def test_ec2_capacity(ec2: Plan) -> None:
     assert group["autoScalingGroupArn"] == asg["state"]["arn"]
     association = ec2.one(CAPACITY)
     assert provider["inputs"]["name"] in association["inputs"]["capacityProviders"]
+    name = provider_name("webstack-ecs-ec2", asg["state"]["arn"])
+    assert provider["inputs"]["name"] == name and re.fullmatch(r"webstack-ecs-ec2-ec2-[0-9a-f]{8}", name)
     assert association["inputs"]["defaultCapacityProviderStrategies"] == [
-        {"capacityProvider": "webstack-ecs-ec2-ec2", "weight": 1, "base": 0}]
+        {"capacityProvider": name, "weight": 1, "base": 0}]
     # Destroy: the association goes first, then the provider (it cannot be deleted while associated).
     assert ec2.depends_on(association["urn"], provider["urn"])
     assert ec2.depends_on(ec2.one(SERVICE)["urn"], association["urn"])
@@ -221,11 +226,11 @@ def test_ec2_instance_role_is_the_ecs_managed_policy_only(ec2: Plan) -> None:
 
 # --- task definition ------------------------------------------------------------------------------------------
 def test_task_definition_basics(fargate: Plan, spot: Plan, ec2: Plan) -> None:
-    for p, cpu, memory, compat in ((fargate, "512", "1024", "FARGATE"), (spot, "1024", "2048", "FARGATE"),
-                                   (ec2, "256", "512", "EC2")):
+    for p, cpu, memory, compat in ((fargate, "512", "1024", ["FARGATE"]), (spot, "1024", "2048", ["FARGATE"]),
+                                   (ec2, "256", "512", ["EC2"])):
         t = p.one(TASKDEF)["inputs"]
-        assert (t["cpu"], t["memory"], t["networkMode"], t["requiresCompatibilities"]) == (cpu, memory, "awsvpc",
-                                                                                          [compat])
+        assert (t["cpu"], t["memory"], t["networkMode"], sorted(t["requiresCompatibilities"])) == (
+            cpu, memory, "awsvpc", compat)
         assert t["executionRoleArn"] != t["taskRoleArn"]
         assert t["family"] == f"webstack-{p.stack}-webapp"
 
@@ -241,6 +246,14 @@ def test_container_is_the_image_by_digest_non_root_read_only(plan: Plan) -> None
     assert {"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False} in c["mountPoints"]
     volumes = plan.one(TASKDEF)["inputs"]["volumes"]
     assert {"name": SCRATCH_VOLUME} in volumes, "a task-scoped bind mount, no host path"
+
+
+def test_no_new_privileges_where_ecs_offers_it(fargate: Plan, spot: Plan, ec2: Plan) -> None:
+    """EC2 tasks set Docker's no-new-privileges (a setuid binary gains nothing); Fargate refuses
+    dockerSecurityOptions altogether, so its tasks must not carry it."""
+    assert app_container(ec2)["dockerSecurityOptions"] == ["no-new-privileges"]
+    assert "dockerSecurityOptions" not in app_container(fargate)
+    assert "dockerSecurityOptions" not in app_container(spot)
 
 
 def test_stop_timeout_only_with_spot(fargate: Plan, spot: Plan, ec2: Plan) -> None:
@@ -398,10 +411,35 @@ def test_placement_for_ec2_tasks_only(fargate: Plan, ec2: Plan) -> None:
     assert "orderedPlacementStrategies" not in service(fargate) and "placementConstraints" not in service(fargate)
 
 
-def test_service_is_created_after_the_listeners_and_target_group(plan: Plan) -> None:
-    svc = plan.one(SERVICE)["urn"]
-    for r in [*plan.of_type(LISTENER), plan.one(TG)]:
-        assert plan.depends_on(svc, r["urn"]), f"destroy must delete the service before {r['name']}"
+def test_service_is_created_after_its_target_group_is_attached_and_before_https_forwards_to_it(plan: Plan) -> None:
+    """ECS refuses a target group no load balancer uses, so a rule attaches it first; the HTTPS listener forwards to
+    it only after the service (steady in it: waitForSteadyState). A replaced target group (port, protocol) is thus
+    created, attached, deployed into by the service, and only then receives traffic; destroy deletes the HTTPS
+    listener, then the service, then the rule and the group. Pulumi walks this order; that ECS accepts each step
+    and how long the old group drains is only provable on AWS."""
+    svc, tg = plan.one(SERVICE)["urn"], plan.one(TG)["urn"]
+    https, http = plan.one(LISTENER, "web-https")["urn"], plan.one(LISTENER, "web-http")["urn"]
+    rule = plan.one(LISTENER_RULE, "web-attach-tg")
+    assert rule["inputs"]["actions"] == [{"type": "forward", "targetGroupArn": plan.one(TG)["state"]["arn"]}]
+    assert plan.depends_on(rule["urn"], tg) and plan.depends_on(rule["urn"], http)
+    assert plan.depends_on(svc, rule["urn"]) and plan.depends_on(svc, tg)
+    assert plan.depends_on(https, svc), "HTTPS forwards to the group only once the service is steady in it"
+    assert not plan.depends_on(svc, https)
+    assert service(plan)["waitForSteadyState"] is True
+
+
+def test_the_attaching_rule_never_routes_a_request(plan: Plan) -> None:
+    """It sits on the HTTP listener (every other request redirected to HTTPS), last, and matches only a
+    documentation-only source address (RFC 5737) that no internet connection has; botocore's elbv2 model accepts
+    it. Whether the ALB accepts that CIDR is only provable on AWS."""
+    rule = plan.one(LISTENER_RULE, "web-attach-tg")["inputs"]
+    assert rule["listenerArn"] == plan.one(LISTENER, "web-http")["state"]["arn"]
+    assert rule["priority"] == 50000
+    assert rule["conditions"] == [{"sourceIp": {"values": ["192.0.2.1/32"]}}]
+    assert ipaddress.ip_network("192.0.2.1/32").subnet_of(ipaddress.ip_network("192.0.2.0/24"))
+    params = ecs_api.create_rule_params(rule)
+    assert params["Conditions"] == [{"Field": "source-ip", "SourceIpConfig": {"Values": ["192.0.2.1/32"]}}]
+    assert ecs_api.validate("elbv2:CreateRule", params) == []
 
 
 def test_task_security_group_admits_only_the_alb(plan: Plan) -> None:
@@ -451,22 +489,28 @@ def test_alias_record_for_the_hostname(plan: Plan) -> None:
     (record,) = [r["inputs"] for r in plan.of_type(RECORD) if r["name"] == "web-alias"]
     assert record["name"] == plan.outputs["url"].removeprefix("https://") and record["type"] == "A"
     assert record["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
-    assert record["allowOverwrite"] is True, "takes over the record ExternalDNS created before a switch"
+    assert record["allowOverwrite"] is False, "Route 53 CREATE: an existing record for the hostname is never taken over"
     zone_lookup = next(i for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
     assert record["zoneId"].startswith("Z") and zone_lookup["args"]["name"] in record["name"]
 
 
-def test_switch_from_eks_keeps_the_record(dev: Plan) -> None:
-    """In an EKS -> ECS switch the ECS alias overwrites ExternalDNS's record before the EKS side is deleted; with
-    ExternalDNS's default policy (sync) it would then delete that record, which it still owns by its TXT record.
-    The switch is documented in two runs, upsert-only first."""
+def test_switch_from_eks_keeps_the_record(dev: Plan, variant: Any) -> None:
+    """In an EKS -> ECS switch the ECS alias overwrites ExternalDNS's record (deliberately: ecsTakeOverHostnameRecord)
+    before the EKS side is deleted; with ExternalDNS's default policy (sync) it would then delete that record, which
+    it still owns by its TXT record. The switch is documented in runs: upsert-only first, then the switch with the
+    takeover, then the guard back. That Route 53 refuses CREATE over an existing record is only provable on AWS."""
     (release,) = [r["inputs"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")
                   if r["inputs"]["name"] == "external-dns"]
     assert release["values"]["policy"] == "sync", "the premise: the EKS runtime deletes the records it owns"
+    switching = variant("ecs", ecsTakeOverHostnameRecord=True)
+    (record,) = [r["inputs"] for r in switching.of_type(RECORD) if r["name"] == "web-alias"]
+    assert record["allowOverwrite"] is True
     page = (ROOT / "docs" / "operations.md").read_text()
     section = page.split("## Switching an existing stack from EKS to ECS", 1)[1].split("\n#", 1)[0]
     first, second = section.index("externalDnsPolicy upsert-only"), section.index("webstack:runtime ecs")
-    assert first < second, "upsert-only before the runtime switch"
+    take, back = (section.index("set webstack:ecsTakeOverHostnameRecord true"),
+                  section.index("rm webstack:ecsTakeOverHostnameRecord"))
+    assert first < second < take < back, "upsert-only, then the switch with the takeover, then the guard back"
     assert "pulumi up --refresh" in section
 
 

@@ -56,8 +56,11 @@ PROGRAM = textwrap.dedent(f'''
     execution_role = aws.iam.Role("execution", assume_role_policy=trust, tags=TAGS)
     aws.iam.RolePolicy("task-efs", role=task_role.id, policy=files.client_policy(writable=True))
     cluster = aws.ecs.Cluster("cluster", name="{CLUSTER_NAME}", tags=TAGS)
+    aws.cloudwatch.LogGroup("logs", name="/ecs/webstack-test/webapp", retention_in_days=30, tags=TAGS)
     container = {{"name": "webapp", "image": "123456789012.dkr.ecr.{REGION}.amazonaws.com/webapp@sha256:" + "a" * 64,
                  "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
+                 "linuxParameters": {{"capabilities": {{"drop": ["ALL"]}}}},
+                 "healthCheck": {{"command": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]}},
                  "portMappings": [{{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}}],
                  "mountPoints": [{{"sourceVolume": "data", "containerPath": "/srv/data", "readOnly": False}}],
                  "logConfiguration": {{"logDriver": "awslogs", "options": {{
@@ -231,6 +234,8 @@ def test_component_outputs(plan: Plan) -> None:
 
 # --- scheduled task -------------------------------------------------------------------------------------
 def test_schedule_runs_the_task_definition_in_the_private_subnets(plan: Plan) -> None:
+    """The universal target `aws-sdk:ecs:runTask`: the input is RunTask's whole request (PascalCase members), the
+    command an explicit container override; no templated `ecsParameters`."""
     schedule = plan.one("aws:scheduler/schedule:Schedule")["inputs"]
     cluster = plan.one("aws:ecs/cluster:Cluster")
     task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
@@ -241,18 +246,18 @@ def test_schedule_runs_the_task_definition_in_the_private_subnets(plan: Plan) ->
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
     assert schedule["state"] == "ENABLED"
     target = schedule["target"]
-    assert target["arn"] == cluster["state"]["arn"] and target["roleArn"] == role["state"]["arn"]
-    assert json.loads(target["input"]) == {"containerOverrides": [
-        {"name": "webapp", "command": ["/bin/sh", "-c", "echo nightly"]}]}
+    assert target["arn"] == "arn:aws:scheduler:::aws-sdk:ecs:runTask" and target["roleArn"] == role["state"]["arn"]
+    assert "ecsParameters" not in target
     assert target["retryPolicy"] == {"maximumEventAgeInSeconds": 3600, "maximumRetryAttempts": 3}
-    ecs = target["ecsParameters"]
-    assert ecs["taskDefinitionArn"] == task["state"]["arn"] and ecs["taskCount"] == 1
-    assert ecs["networkConfiguration"] == {"subnets": SUBNETS, "securityGroups": [task_sg["id"]],
-                                           "assignPublicIp": False}
-    assert ecs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
-                                                 {"capacityProvider": "FARGATE", "weight": 1, "base": 1}]
-    assert "launchType" not in ecs  # never with a capacity provider strategy
-    assert ecs["propagateTags"] == "TASK_DEFINITION" and ecs["enableEcsManagedTags"] is True
+    assert json.loads(target["input"]) == {
+        "Cluster": cluster["state"]["arn"], "TaskDefinition": task["state"]["arn"], "Count": 1,
+        # never LaunchType with a capacity provider strategy
+        "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 3, "Base": 0},
+                                     {"CapacityProvider": "FARGATE", "Weight": 1, "Base": 1}],
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": SUBNETS, "SecurityGroups": [task_sg["id"]],
+                                                         "AssignPublicIp": "DISABLED"}},
+        "EnableECSManagedTags": True, "PropagateTags": "TASK_DEFINITION",
+        "Overrides": {"ContainerOverrides": [{"Name": "webapp", "Command": ["/bin/sh", "-c", "echo nightly"]}]}}
 
 
 def test_schedule_is_created_after_its_role_policy(plan: Plan) -> None:
@@ -307,12 +312,42 @@ def test_parliament_still_catches_a_broken_scheduler_policy() -> None:
 def test_schedule_target_passes_the_scheduler_api_model(plan: Plan) -> None:
     schedule = plan.one("aws:scheduler/schedule:Schedule")
     params = ecs_api.create_schedule_params(schedule["inputs"], autoname="nightly-schedule-1a2b3c4")
-    assert params["Target"]["EcsParameters"]["NetworkConfiguration"]["awsvpcConfiguration"]["AssignPublicIp"] \
-        == "DISABLED"
     assert ecs_api.validate("scheduler:CreateSchedule", params) == []
-    # the override is a valid ECS TaskOverride, the shape RunTask reads it as
-    override = json.loads(params["Target"]["Input"])
-    assert ecs_api.validate("RunTask", {"taskDefinition": FAMILY, "overrides": override}) == []
+
+
+def test_the_command_reaches_the_run_task_request(plan: Plan) -> None:
+    """What the schedule makes ECS receive, checked against botocore's RunTask input shape: the container override
+    with the command, no public IP, the strategy and the task definition. That Scheduler sends the input unchanged
+    is its documented contract for universal targets; only a real run proves it."""
+    target = plan.one("aws:scheduler/schedule:Schedule")["inputs"]["target"]
+    operation, params, casing = ecs_api.universal_target_request(target)
+    assert (operation, casing) == ("ecs:RunTask", [])
+    assert ecs_api.validate(operation, params) == []
+    assert params["overrides"] == {"containerOverrides": [
+        {"name": "webapp", "command": ["/bin/sh", "-c", "echo nightly"]}]}
+    assert params["taskDefinition"] == plan.one("aws:ecs/taskDefinition:TaskDefinition")["state"]["arn"]
+    assert params["cluster"] == plan.one("aws:ecs/cluster:Cluster")["state"]["arn"]
+    assert params["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+    assert params["capacityProviderStrategy"][1] == {"capacityProvider": "FARGATE", "weight": 1, "base": 1}
+    assert "launchType" not in params and "platformVersion" not in params
+
+
+def test_the_run_task_check_catches_a_broken_input(plan: Plan) -> None:
+    target = plan.one("aws:scheduler/schedule:Schedule")["inputs"]["target"]
+    request = json.loads(target["input"])
+    # camelCase is botocore's spelling but not the universal target's (Scheduler: "missing field TaskDefinition")
+    camel = {**{k: v for k, v in request.items() if k != "TaskDefinition"}, "taskDefinition": FAMILY}
+    _, _, casing = ecs_api.universal_target_request({**target, "input": json.dumps(camel)})
+    assert casing == ["taskDefinition: not PascalCase"]
+    missing = {k: v for k, v in request.items() if k != "TaskDefinition"}
+    operation, params, _ = ecs_api.universal_target_request({**target, "input": json.dumps(missing)})
+    assert any('Missing required parameter in input: "taskDefinition"' in p
+               for p in ecs_api.validate(operation, params))
+    request["Overrides"]["ContainerOverrides"][0]["Command"] = "echo nightly"  # a string, not a list
+    _, params, _ = ecs_api.universal_target_request({**target, "input": json.dumps(request)})
+    assert any("command" in p for p in ecs_api.validate("ecs:RunTask", params))
+    with pytest.raises(ValueError, match="not a universal target"):
+        ecs_api.universal_target_request({**target, "arn": "arn:aws:ecs:eu-west-3:123456789012:cluster/c"})
 
 
 def test_task_definition_and_service_pass_the_ecs_api_model(plan: Plan) -> None:
@@ -439,6 +474,7 @@ def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: P
     ({"schedule_timezone": "Europe/Pariss"}, "not an IANA time zone"),
     ({"command": []}, "command=[]"),
     ({"capacity_provider_strategy": []}, "capacity_provider_strategy is empty"),
+    ({"command": ["echo", "x" * 4096]}, "at most 4096 characters as JSON"),
 ])
 def test_scheduled_task_args_are_checked(changes: dict[str, Any], expect: str) -> None:
     with pytest.raises(ValueError, match=expect.replace("(", r"\(").replace("[", r"\[")):

@@ -143,19 +143,25 @@ def test_no_efs_when_off(fargate: Plan) -> None:
 
 
 def test_scheduled_task_runs_this_task_definition(spot: Plan, fargate: Plan) -> None:
+    """The spot stack's scheduled job: what reaches ECS RunTask (botocore's model) is this task definition in this
+    cluster, the stack's strategy, no public IP, and the configured command as a container override."""
     (schedule,) = spot.of_type("aws:scheduler/schedule:Schedule")
     target = schedule["inputs"]["target"]
-    assert target["arn"] == spot.one("aws:ecs/cluster:Cluster")["state"]["arn"]
-    ecs = target["ecsParameters"]
-    assert ecs["taskDefinitionArn"] == spot.one("aws:ecs/taskDefinition:TaskDefinition")["state"]["arn"]
-    assert ecs["networkConfiguration"]["securityGroups"] == [
-        spot.one("aws:ec2/securityGroup:SecurityGroup", "web-tasks")["id"]]
-    assert ecs["networkConfiguration"]["assignPublicIp"] is False
-    assert [(s["capacityProvider"], s["weight"], s.get("base", 0)) for s in ecs["capacityProviderStrategies"]] == [
+    assert target["arn"] == "arn:aws:scheduler:::aws-sdk:ecs:runTask"
+    operation, params, casing = ecs_api.universal_target_request(target)
+    assert (operation, casing) == ("ecs:RunTask", [])
+    assert ecs_api.validate(operation, params) == []
+    assert params["cluster"] == spot.one("aws:ecs/cluster:Cluster")["state"]["arn"]
+    assert params["taskDefinition"] == spot.one("aws:ecs/taskDefinition:TaskDefinition")["state"]["arn"]
+    vpc = params["networkConfiguration"]["awsvpcConfiguration"]
+    assert vpc["securityGroups"] == [spot.one("aws:ec2/securityGroup:SecurityGroup", "web-tasks")["id"]]
+    assert vpc["assignPublicIp"] == "DISABLED"
+    assert [(s["capacityProvider"], s["weight"], s["base"]) for s in params["capacityProviderStrategy"]] == [
         ("FARGATE", 1, 2), ("FARGATE_SPOT", 3, 0)]
+    assert params["overrides"]["containerOverrides"] == [
+        {"name": "webapp", "command": ["/bin/sh", "-c", "find /srv/shared -mtime +30 -delete"]}]
     assert schedule["inputs"]["scheduleExpression"] == "cron(30 2 * * ? *)"
     assert schedule["inputs"]["scheduleExpressionTimezone"] == "Europe/Dublin"
-    assert json.loads(target["input"])["containerOverrides"][0]["command"][0] == "/bin/sh"
     assert not fargate.of_type("aws:scheduler/schedule:Schedule")
 
 

@@ -310,3 +310,18 @@ def test_mixed_architectures_and_bad_scaling_are_config_errors(variant: Callable
     with pytest.raises(RenderError) as err:
         variant("dev", publicAccessCidrs=None)
     assert "webstack:publicAccessCidrs" in str(err.value)
+
+
+def test_viewer_principals_get_read_only_access_entries(prod: Plan, variant: Callable[..., Plan]) -> None:
+    """CI's preview role (docs/ci.md): AmazonEKSAdminViewPolicy, Secrets included (Helm's release records), no
+    write; the admins' entries keep their keys (no replacement of an existing entry)."""
+    preview = "arn:aws:iam::123456789012:role/webstack-ci-preview"
+    plan = variant("prod", viewerPrincipalArns=[preview])
+    entries = plan.one(EKS)["inputs"]["accessEntries"]
+    admins = prod.one(EKS)["inputs"]["accessEntries"]
+    assert {k: v for k, v in entries.items() if k in admins} == admins
+    (viewer,) = [v for k, v in entries.items() if k not in admins]
+    assert viewer == {"principalArn": preview, "accessPolicies": {"cluster-view": {
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy",
+        "accessScope": {"type": "cluster"}}}}
+    assert [k for k in entries if k not in admins][0].startswith("viewer-")

@@ -37,7 +37,8 @@ def test_cluster_args_carry_the_cluster_and_node_settings() -> None:
     cfg = config()
     args = cluster_args(cfg, NETWORK, {"project": "webstack"})
     assert set(carried(args, cfg.cluster)) == {"name", "kubernetes_version", "endpoint_public_access",
-                                               "public_access_cidrs", "admin_principal_arns", "log_types",
+                                               "public_access_cidrs", "admin_principal_arns",
+                                               "viewer_principal_arns", "log_types",
                                                "log_retention_days", "addon_versions"}
     assert args.addon_versions == {"coredns": "v1.11.4-eksbuild.2"}
     nodes = args.nodes

@@ -27,12 +27,14 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from policy import aws, common, ecs, eks, kubernetes
+from infra.config.app import ALB_SSL_POLICIES
+from policy import aws, common, ecs, ecs_roles, eks, kubernetes
 from policy.validators import POLICIES
 from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
 from tools.render import ROOT, Plan
 
 POLICY_DIR = ROOT / "policy"
+ECS_NAMES = ecs.ECS_POLICY_NAMES | ecs_roles.ROLE_POLICY_NAMES
 UNKNOWN = UNKNOWN_STRING_VALUE
 
 
@@ -385,6 +387,9 @@ VIOLATIONS = [
     Case("ingress-alb-tls-only", "no-ssl-redirect", lambda p: ingress(p, ssl_redirect=None), "ssl-redirect is None"),
     Case("ingress-alb-tls-only", "tls12-policy", lambda p: ingress(p, ssl_policy="ELBSecurityPolicy-2016-08"),
          "ssl-policy is 'ELBSecurityPolicy-2016-08'"),
+    Case("ingress-alb-tls-only", "tls13-family-allowing-tls10",
+         lambda p: ingress(p, ssl_policy="ELBSecurityPolicy-TLS13-1-0-2021-06"),
+         "ssl-policy is 'ELBSecurityPolicy-TLS13-1-0-2021-06': it must be a current TLS policy"),
     Case("ingress-alb-tls-only", "other-class",
          lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
                           lambda d: setp(d, "spec", "ingressClassName", "nginx")), "ingress class is 'nginx'"),
@@ -637,8 +642,13 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 
 def test_every_policy_has_a_violation_case() -> None:
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | ecs.ECS_POLICY_NAMES  # ECS: tests/policy/test_policy_ecs.py
+    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES  # ECS: tests/policy/test_policy_ecs.py
     assert covered == set(BY_NAME)
+
+
+def test_the_tls_policies_are_the_ones_the_config_allows() -> None:
+    """Both TLS policies (Ingress annotations, listeners) accept exactly what the `sslPolicy` key allows."""
+    assert common.TLS_POLICIES == ALB_SSL_POLICIES
 
 
 # --- 4. the pack itself ------------------------------------------------------------------------------------
@@ -650,7 +660,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.enforcement_level == EnforcementLevel.MANDATORY, p.name
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
-    assert [p.name for p in STACK_POLICIES if p.name not in ecs.ECS_POLICY_NAMES] == [NODES]
+    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES] == [NODES]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,

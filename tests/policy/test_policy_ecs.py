@@ -1,6 +1,7 @@
-"""The ECS policies of the pack (policy/ecs.py), on crafted resources shaped like the inputs
+"""The ECS policies of the pack (policy/ecs.py, policy/ecs_roles.py), on crafted resources shaped like the inputs
 pulumi-aws registers: compliant ones pass every policy, and each violation is reported by its own policy only.
-Same harness as tests/policy/test_policy.py (tests/support/pack.py)."""
+Same harness as tests/policy/test_policy.py (tests/support/pack.py). The renders themselves, broken one setting at
+a time, are in tests/policy/test_mutations.py."""
 
 from __future__ import annotations
 
@@ -10,20 +11,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import parliament
 import pytest
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policy import aws, common, ecs
-from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack
+from policy import aws, common, ecs, ecs_roles
+from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_plan, check_resource, check_stack
+from tests.support.plan_edits import add_resource, inputs
+from tools.render import Plan
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:{{}}:us-east-1:{ACCOUNT}:"
 TAGS = {"project": "webstack", "stack": "dev", "managed-by": "pulumi"}
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/"
-LOG_GROUP_ARN = ARN.format("logs") + "log-group:/ecs/webstack-dev/webapp"
+LOG_GROUP_NAME = "/ecs/webstack-dev/webapp"
+LOG_GROUP_ARN = ARN.format("logs") + f"log-group:{LOG_GROUP_NAME}"
 REPO_ARN = ARN.format("ecr") + "repository/webapp"
+PARAMETER_ARN = ARN.format("ssm") + "parameter/webstack/dev/db-password"
+KEY_ARN = ARN.format("kms") + "key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CERT = ARN.format("acm") + "certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
+DIGEST = "@sha256:" + "c" * 64
+HARDENED, IMAGES, NO_PUBLIC_IP = "ecs-containers-hardened", "ecs-images-pinned-by-digest", "ecs-no-public-ip"
+BREAKER, LOGS, LISTENER = "ecs-deployment-circuit-breaker", "ecs-task-logs-to-managed-group", "lb-listener-tls-only"
+EXEC, TASK_ROLE = "ecs-execution-role-least-privilege", "ecs-task-role-least-privilege"
+STACK_LOGS, REACH = "ecs-logs-to-stack-log-group", "ecs-tasks-reachable-only-from-load-balancer"
 
 
 def urn(rtype: str, name: str) -> str:
@@ -36,23 +48,43 @@ def ROLE(name: str) -> str:  # noqa: N802 - reads like a reference in the stacks
 
 # --- compliant resources ------------------------------------------------------------------------------------
 def container(name: str, **changes: Any) -> dict[str, Any]:
+    """A hardened container: numeric non-root user, read-only root, ALL capabilities dropped, a health check,
+    awslogs to the stack's group, its image by digest. `changes` set keys (None removes one)."""
     c: dict[str, Any] = {
-        "name": name, "image": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/webapp@sha256:{'c' * 64}",
+        "name": name, "image": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/webapp{DIGEST}",
         "essential": True, "user": "101:101", "readonlyRootFilesystem": True,
+        "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}},
+        "healthCheck": {"command": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]},
         "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": "/ecs/webstack-dev/webapp", "awslogs-region": "us-east-1",
-            "awslogs-stream-prefix": name}},
+            "awslogs-group": LOG_GROUP_NAME, "awslogs-region": "us-east-1", "awslogs-stream-prefix": name}},
     }
     c.update(changes)
     return {k: val for k, val in c.items() if val is not None}
 
 
-def task_definition(*containers: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    containers = containers or (container("webapp"), container("migrate", essential=False, user="101"))
-    return ecs.ECS_TASK_DEFINITION, {
-        "family": "webstack-dev-webapp", "cpu": "256", "memory": "512", "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"], "containerDefinitions": json.dumps(list(containers), sort_keys=True),
-        "executionRoleArn": ROLE_ARN + "execution", "taskRoleArn": ROLE_ARN + "task", "tags": TAGS}
+def app_container(**changes: Any) -> dict[str, Any]:
+    return container("webapp", secrets=[{"name": "DB_PASSWORD", "valueFrom": PARAMETER_ARN}], **changes)
+
+
+def migrate_container(**changes: Any) -> dict[str, Any]:
+    """A one-shot container (essential false, the init-container analogue: no health check needed)."""
+    return container("migrate", essential=False, user="101", healthCheck=None, **changes)
+
+
+def task_definition(*containers: dict[str, Any], **changes: Any) -> tuple[str, dict[str, Any]]:
+    containers = containers or (app_container(), migrate_container())
+    props = {"family": "webstack-dev-webapp", "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+             "requiresCompatibilities": ["FARGATE"], "containerDefinitions": json.dumps(list(containers)),
+             "executionRoleArn": ROLE_ARN + "execution", "taskRoleArn": ROLE_ARN + "task", "tags": TAGS}
+    props.update(changes)
+    return ecs.ECS_TASK_DEFINITION, {k: val for k, val in props.items() if val is not None}
+
+
+def on_ec2(*containers: dict[str, Any], **changes: Any) -> tuple[str, dict[str, Any]]:
+    """An EC2-only task definition: every container sets no-new-privileges (Fargate would refuse it)."""
+    containers = containers or (app_container(), migrate_container())
+    safe = [{"dockerSecurityOptions": ["no-new-privileges"], **c} for c in containers]
+    return task_definition(*safe, requiresCompatibilities=["EC2"], **changes)
 
 
 def service(**changes: Any) -> tuple[str, dict[str, Any]]:
@@ -67,6 +99,14 @@ def service(**changes: Any) -> tuple[str, dict[str, Any]]:
     return ecs.ECS_SERVICE, {k: val for k, val in props.items() if val is not None}
 
 
+def blue_green(alarms: dict[str, Any] | None = None, strategy: str = "BLUE_GREEN") -> tuple[str, dict[str, Any]]:
+    """A blue/green (or linear, canary) service whose deployment alarms roll it back, without circuit breaker."""
+    return service(deploymentCircuitBreaker=None, deploymentConfiguration={"strategy": strategy,
+                                                                           "bakeTimeInMinutes": "10"},
+                   alarms=alarms if alarms is not None else {"alarmNames": ["webapp-5xx"], "enable": True,
+                                                             "rollback": True})
+
+
 def schedule(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
     return ecs.SCHEDULE, {
         "scheduleExpression": "cron(0 3 * * ? *)", "flexibleTimeWindow": {"mode": "OFF"},
@@ -74,6 +114,18 @@ def schedule(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
                    "ecsParameters": {"taskDefinitionArn": ARN.format("ecs") + "task-definition/webstack-dev-webapp:1",
                                      "networkConfiguration": {"subnets": ["subnet-1"],
                                                               "assignPublicIp": assign_public_ip}}}}
+
+
+def run_task_schedule(assign_public_ip: Any = "DISABLED", request: Any = None) -> tuple[str, dict[str, Any]]:
+    """A schedule on Scheduler's universal target for ECS RunTask: the request in `input`, PascalCase."""
+    body = {"Cluster": ARN.format("ecs") + "cluster/webstack-dev",
+            "TaskDefinition": ARN.format("ecs") + "task-definition/webstack-dev-webapp:1",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"],
+                                                             "AssignPublicIp": assign_public_ip}}}
+    return ecs.SCHEDULE, {
+        "scheduleExpression": "cron(0 3 * * ? *)", "flexibleTimeWindow": {"mode": "OFF"},
+        "target": {"arn": "arn:aws:scheduler:::aws-sdk:ecs:runTask", "roleArn": ROLE_ARN + "scheduler",
+                   "input": json.dumps(body) if request is None else request}}
 
 
 def event_target(assign_public_ip: Any = False) -> tuple[str, dict[str, Any]]:
@@ -112,26 +164,49 @@ def edit_container(index: int, **changes: Any) -> tuple[str, dict[str, Any]]:
     return rtype, props
 
 
-def with_logs(index: int, edit: Callable[[dict[str, Any]], Any]) -> tuple[str, dict[str, Any]]:
-    rtype, props = task_definition()
-    containers = json.loads(props["containerDefinitions"])
+def with_logs(index: int, edit: Callable[[dict[str, Any]], Any], *extra: dict[str, Any]
+              ) -> tuple[str, dict[str, Any]]:
+    """The task definition (plus `extra` containers), `edit(logConfiguration)` applied to container `index`."""
+    containers = [app_container(), migrate_container(), *extra]
     edit(containers[index]["logConfiguration"])
-    props["containerDefinitions"] = json.dumps(containers)
-    return rtype, props
+    return task_definition(*containers)
+
+
+def log_router() -> dict[str, Any]:
+    """A FireLens log router: hardened like any container, its own logs to the stack's group with awslogs."""
+    return container("log-router", image=f"public.ecr.aws/aws-observability/aws-for-fluent-bit{DIGEST}",
+                     firelensConfiguration={"type": "fluentbit"})
+
+
+def firelens(options: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
+    return lambda lc: lc.update(logDriver="awsfirelens", options=options or {})
 
 
 COMPLIANT: list[tuple[str, Callable[[], tuple[str, dict[str, Any]]]]] = [
     ("task-definition", task_definition),
-    ("task-definition-named-user", lambda: edit_container(0, user="nginx")),
-    ("task-definition-firelens-logs", lambda: with_logs(1, lambda lc: lc.update(logDriver="awsfirelens", options={}))),
+    ("task-definition-uid-with-named-group", lambda: edit_container(0, user="101:nginx")),
+    ("task-definition-firelens-logs", lambda: with_logs(1, firelens(), log_router())),
+    ("task-definition-net-bind-service-added-back",
+     lambda: edit_container(0, linuxParameters={"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}})),
+    ("ec2-task-definition-no-new-privileges", on_ec2),
+    ("ec2-task-definition-memory-per-container",
+     lambda: on_ec2(app_container(memory=256), migrate_container(memory=128), memory=None)),
     ("service", service),
     ("service-code-deploy-without-breaker",
      lambda: service(deploymentController={"type": "CODE_DEPLOY"}, deploymentCircuitBreaker=None)),
+    ("service-blue-green-alarms-roll-back", blue_green),
+    ("service-canary-alarm-names-unknown-at-preview",
+     lambda: blue_green({"alarmNames": [UNKNOWN_STRING_VALUE], "enable": True, "rollback": True}, "CANARY")),
+    ("service-linear-with-circuit-breaker",
+     lambda: service(deploymentConfiguration={"strategy": "LINEAR"})),
     ("service-bridge-mode-no-network-configuration", lambda: service(networkConfiguration=None)),
     ("schedule", schedule),
     ("schedule-public-ip-unset", lambda: schedule(None)),
+    ("run-task-schedule", run_task_schedule),
+    ("run-task-schedule-input-unknown-at-preview", lambda: run_task_schedule(request=UNKNOWN_STRING_VALUE)),
     ("event-target", event_target),
     ("https-listener", listener),
+    ("https-listener-fips-tls13-only", lambda: listener(sslPolicy="ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04")),
     ("http-redirect-listener", lambda: listener("HTTP")),
     ("http-redirect-listener-alb-alias-type", lambda: listener("HTTP", rtype="aws:alb/listener:Listener")),
     ("nlb-tls-listener", lambda: listener("TLS")),
@@ -155,33 +230,78 @@ class Case:
     expect: str
 
 
-NON_ROOT, NO_PUBLIC_IP, BREAKER = "ecs-task-non-root-read-only", "ecs-no-public-ip", "ecs-deployment-circuit-breaker"
-LOGS, LISTENER = "ecs-task-logs-to-managed-group", "lb-listener-tls-only"
+def caps(drop: list[str], add: list[str] | None = None) -> dict[str, Any]:
+    return {"capabilities": {"drop": drop, "add": add or []}}
+
+
+def sidecar(**changes: Any) -> dict[str, Any]:
+    """A collector sidecar, hardened unless `changes` say otherwise."""
+    return container("collector", **{"image": f"public.ecr.aws/aws-observability/aws-otel-collector{DIGEST}",
+                                      **changes})
+
 
 VIOLATIONS = [
-    Case(NON_ROOT, "no-user", lambda: edit_container(0, user=None), "container 'webapp': no user"),
-    Case(NON_ROOT, "uid-0", lambda: edit_container(0, user="0:101"), "user '0:101' is root"),
-    Case(NON_ROOT, "root-by-name", lambda: edit_container(1, user="root"), "container 'migrate': user 'root' is root"),
-    Case(NON_ROOT, "writable-root", lambda: edit_container(0, readonlyRootFilesystem=False),
+    Case(HARDENED, "no-user", lambda: edit_container(0, user=None), "container 'webapp': no user"),
+    Case(HARDENED, "uid-0", lambda: edit_container(0, user="0:101"), "user '0:101' is root"),
+    Case(HARDENED, "root-by-name", lambda: edit_container(1, user="root"), "container 'migrate': user 'root' is root"),
+    Case(HARDENED, "named-user", lambda: edit_container(0, user="nginx"), "user 'nginx' is a name, not a numeric uid"),
+    Case(HARDENED, "writable-root", lambda: edit_container(0, readonlyRootFilesystem=False),
          "readonlyRootFilesystem is not true"),
-    Case(NON_ROOT, "camel-case-typo", lambda: edit_container(0, readonlyRootFilesystem=None,
+    Case(HARDENED, "camel-case-typo", lambda: edit_container(0, readonlyRootFilesystem=None,
                                                              readOnlyRootFilesystem=True),
          "readonlyRootFilesystem is not true"),
-    Case(NON_ROOT, "not-json", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1], "containerDefinitions": "["}),
+    Case(HARDENED, "privileged", lambda: on_ec2(app_container(privileged=True)), "privileged is true"),
+    Case(HARDENED, "capabilities-kept", lambda: edit_container(0, linuxParameters=None),
+         "capabilities.drop does not include ALL"),
+    Case(HARDENED, "only-net-raw-dropped", lambda: edit_container(1, linuxParameters=caps(["NET_RAW"])),
+         "container 'migrate': linuxParameters.capabilities.drop does not include ALL"),
+    Case(HARDENED, "sys-admin-added-back", lambda: edit_container(0, linuxParameters=caps(["ALL"], ["CAP_SYS_ADMIN"])),
+         "capabilities.add has SYS_ADMIN: only NET_BIND_SERVICE may be added back"),
+    Case(HARDENED, "all-added-back", lambda: edit_container(0, linuxParameters=caps(["ALL"], ["ALL"])),
+         "capabilities.add has ALL"),
+    Case(HARDENED, "ec2-without-no-new-privileges",
+         lambda: task_definition(app_container(), requiresCompatibilities=["EC2"]),
+         "container 'webapp': dockerSecurityOptions lacks no-new-privileges"),
+    Case(HARDENED, "compatibility-unset-defaults-to-ec2",
+         lambda: task_definition(app_container(), requiresCompatibilities=None), "lacks no-new-privileges"),
+    Case(HARDENED, "ec2-sidecar-without-no-new-privileges",
+         lambda: task_definition(app_container(dockerSecurityOptions=["no-new-privileges"]), sidecar(),
+                                 requiresCompatibilities=["EC2"]),
+         "container 'collector': dockerSecurityOptions lacks no-new-privileges"),
+    Case(HARDENED, "no-health-check", lambda: edit_container(0, healthCheck=None), "no healthCheck"),
+    Case(HARDENED, "essential-sidecar-without-health-check",
+         lambda: task_definition(app_container(), sidecar(healthCheck={"interval": 30})),
+         "container 'collector': no healthCheck"),
+    Case(HARDENED, "sidecar-as-root", lambda: task_definition(app_container(), sidecar(user="0")),
+         "container 'collector': user '0' is root"),
+    Case(HARDENED, "host-network", lambda: on_ec2(networkMode="host"), "networkMode is host"),
+    Case(HARDENED, "host-ipc", lambda: on_ec2(ipcMode="host"), "ipcMode is host"),
+    Case(HARDENED, "no-task-cpu", lambda: on_ec2(cpu=None), "the task sets no cpu"),
+    Case(HARDENED, "soft-memory-only",
+         lambda: on_ec2(app_container(memoryReservation=256), migrate_container(memory=128), memory=None),
+         "no memory limit"),
+    Case(HARDENED, "not-json", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1], "containerDefinitions": "["}),
          "not a JSON list"),
-    Case(NON_ROOT, "bare-container",
+    Case(HARDENED, "bare-container",
          lambda: task_definition(container("webapp", user=None, readonlyRootFilesystem=None)),
          "container 'webapp': no user (the image's USER decides, root unless it says otherwise); "
          "readonlyRootFilesystem is not true"),
-    Case(NON_ROOT, "no-containers", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1],
+    Case(HARDENED, "no-containers", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1],
                                                                      "containerDefinitions": "[]"}),
          "containerDefinitions is empty"),
+    Case(IMAGES, "tag", lambda: edit_container(0, image=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/webapp:1.2.3"),
+         "webapp:1.2.3' is not pinned by digest"),
+    Case(IMAGES, "sidecar-short-digest",
+         lambda: task_definition(app_container(), sidecar(image="otel/opentelemetry-collector@sha256:abc")),
+         "container 'collector' image 'otel/opentelemetry-collector@sha256:abc' is not pinned by digest"),
     Case(NO_PUBLIC_IP, "service", lambda: service(networkConfiguration={"subnets": ["subnet-1"],
                                                                        "assignPublicIp": True}),
          "networkConfiguration.assignPublicIp is true"),
     Case(NO_PUBLIC_IP, "schedule", lambda: schedule(True), "target.ecsParameters.networkConfiguration.assignPublicIp"),
     Case(NO_PUBLIC_IP, "event-target", lambda: event_target(True), "ecsTarget.networkConfiguration.assignPublicIp"),
     Case(NO_PUBLIC_IP, "schedule-api-spelling", lambda: schedule("ENABLED"), "assignPublicIp is true"),
+    Case(NO_PUBLIC_IP, "run-task-schedule", lambda: run_task_schedule("ENABLED"),
+         "target.input (ECS RunTask) NetworkConfiguration.AwsvpcConfiguration.assignPublicIp is true"),
     Case(BREAKER, "missing", lambda: service(deploymentCircuitBreaker=None),
          "deploymentCircuitBreaker.enable and .rollback not true"),
     Case(BREAKER, "no-rollback", lambda: service(deploymentCircuitBreaker={"enable": True, "rollback": False}),
@@ -190,12 +310,27 @@ VIOLATIONS = [
          lambda: service(deploymentController={"type": "ECS"}, deploymentCircuitBreaker={"enable": False,
                                                                                          "rollback": True}),
          "deploymentCircuitBreaker.enable not true"),
+    Case(BREAKER, "rolling-with-alarms-only",  # alarms alone do not stop tasks that never become healthy
+         lambda: blue_green(strategy="ROLLING"), "deploymentCircuitBreaker.enable and .rollback not true"),
+    Case(BREAKER, "blue-green-without-alarms", lambda: blue_green({}), "BLUE_GREEN deployment with no rollback"),
+    Case(BREAKER, "blue-green-alarms-without-rollback",
+         lambda: blue_green({"alarmNames": ["webapp-5xx"], "enable": True, "rollback": False}),
+         "BLUE_GREEN deployment with no rollback"),
+    Case(BREAKER, "linear-alarms-naming-none",
+         lambda: blue_green({"alarmNames": [], "enable": True, "rollback": True}, "LINEAR"),
+         "LINEAR deployment with no rollback"),
     Case(LOGS, "no-log-configuration", lambda: edit_container(1, logConfiguration=None),
          "container 'migrate' has no logConfiguration"),
     Case(LOGS, "agent-creates-group", lambda: with_logs(0, lambda lc: lc["options"].update(
         {"awslogs-create-group": "true"})), "awslogs-create-group creates a log group outside the stack"),
     Case(LOGS, "awslogs-without-group", lambda: with_logs(0, lambda lc: lc["options"].pop("awslogs-group")),
          "awslogs without awslogs-group"),
+    Case(LOGS, "logs-stay-on-the-instance", lambda: with_logs(0, lambda lc: lc.update(logDriver="json-file")),
+         "logDriver 'json-file' does not ship to a CloudWatch log group"),
+    Case(LOGS, "firelens-without-router", lambda: with_logs(1, firelens()),
+         "container 'migrate': awsfirelens without a log router"),
+    Case(LOGS, "firelens-creates-group", lambda: with_logs(1, firelens({"auto_create_group": "true"}), log_router()),
+         "auto_create_group creates a log group outside the stack"),
     Case(LISTENER, "http-forward", lambda: listener("HTTP", defaultActions=[
         {"type": "forward", "targetGroupArn": "arn:tg"}]), "HTTP listener on port 80 does not only redirect"),
     Case(LISTENER, "default-protocol-forward", lambda: listener(None, defaultActions=[
@@ -209,6 +344,9 @@ VIOLATIONS = [
     Case(LISTENER, "https-default-ssl-policy", lambda: listener(sslPolicy=None), "sslPolicy is None"),
     Case(LISTENER, "https-tls12-policy", lambda: listener(sslPolicy="ELBSecurityPolicy-2016-08"),
          "sslPolicy is 'ELBSecurityPolicy-2016-08'"),
+    Case(LISTENER, "https-tls13-family-accepting-tls10",
+         lambda: listener(sslPolicy="ELBSecurityPolicy-TLS13-1-0-2021-06"),
+         "sslPolicy is 'ELBSecurityPolicy-TLS13-1-0-2021-06': it must be a current TLS policy"),
     Case(LISTENER, "https-no-certificate", lambda: listener(certificateArn=None), "HTTPS listener without certificate"),
     Case(LISTENER, "tcp", lambda: listener("TCP", rtype="aws:alb/listener:Listener"), "listener protocol TCP"),
 ]
@@ -224,10 +362,7 @@ def test_policy_reports_violation(case: Case) -> None:
     assert others == []
 
 
-# --- the execution role (stack policy) --------------------------------------------------------------------
-EXEC = "ecs-execution-role-least-privilege"
-
-
+# --- the roles and the log groups (stack policies) --------------------------------------------------------
 def statement(actions: list[str] | str, resources: list[str] | str, **extra: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
 
@@ -239,7 +374,8 @@ def execution_document(*extra: dict[str, Any]) -> dict[str, Any]:
         statement(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], REPO_ARN,
                   Sid="PullAppImage"),
         statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{LOG_GROUP_ARN}:*", Sid="WriteLogs"),
-        statement("ssm:GetParameters", ARN.format("ssm") + "parameter/webstack/dev/*", Sid="ReadParameters"),
+        statement("ssm:GetParameters", PARAMETER_ARN, Sid="ReadParameters"),
+        statement("kms:Decrypt", KEY_ARN, Sid="DecryptSecrets"),
         *extra]}
 
 
@@ -261,22 +397,30 @@ def trust() -> str:
         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]})
 
 
-def ecs_stack(execution_policy: dict[str, Any] | None = None) -> list[Res]:
-    """A task definition, its execution role with a RolePolicy, and a task role with ECS Exec on '*' (allowed:
-    the policy is about the execution role)."""
-    exec_ssm = {"Version": "2012-10-17", "Statement": [statement(
-        ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
-         "ssmmessages:OpenDataChannel"], "*")]}
+EXEC_CHANNELS = {"Version": "2012-10-17", "Statement": [statement(
+    ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+     "ssmmessages:OpenDataChannel"], "*")]}
+
+
+def ecs_stack(execution_policy: dict[str, Any] | None = None, task_policy: dict[str, Any] | None = None
+              ) -> list[Res]:
+    """A task definition, the ECR repository and log group of the stack, its execution role with a RolePolicy,
+    and a task role with ECS Exec on '*' (its channels have no resource-level permission)."""
     _, td = task_definition()
+    repo = {"name": "webapp", "imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True},
+            "tags": TAGS}
     return [
+        Res(aws.ECR_REPOSITORY, "repo", repo, {}),
+        Res(aws.LOG_GROUP, "logs", {"name": LOG_GROUP_NAME, "retentionInDays": 30, "tags": TAGS}, {}),
         Res(common.IAM_ROLE, "execution", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "execution",
-                                      "name": "execution-1a2b3c4", "id": "execution-1a2b3c4"}, {}),
+                                           "name": "execution-1a2b3c4", "id": "execution-1a2b3c4"}, {}),
         Res(common.IAM_ROLE, "task", {"assumeRolePolicy": trust(), "tags": TAGS, "arn": ROLE_ARN + "task",
-                                 "name": "task-5d6e7f8", "id": "task-5d6e7f8"}, {}),
+                                      "name": "task-5d6e7f8", "id": "task-5d6e7f8"}, {}),
         Res(common.IAM_ROLE_POLICY, "execution", {"role": "execution-1a2b3c4",
-                                             "policy": json.dumps(execution_policy or execution_document())},
+                                                  "policy": json.dumps(execution_policy or execution_document())},
             {"role": [ROLE("execution")]}),
-        Res(common.IAM_ROLE_POLICY, "task-exec", {"role": "task-5d6e7f8", "policy": json.dumps(exec_ssm)},
+        Res(common.IAM_ROLE_POLICY, "task-exec", {"role": "task-5d6e7f8",
+                                                  "policy": json.dumps(task_policy or EXEC_CHANNELS)},
             {"role": [ROLE("task")]}),
         Res(ecs.ECS_TASK_DEFINITION, "webapp", td,
             {"executionRoleArn": [ROLE("execution")], "taskRoleArn": [ROLE("task")]}),
@@ -305,9 +449,12 @@ def find(stack: list[Res], rtype: str, name: str) -> Res:
 MANAGED_EXEC = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
-def attach_managed(stack: list[Res]) -> None:
-    stack.append(Res(common.IAM_ROLE_POLICY_ATTACHMENT, "execution-managed",
-                     {"role": "execution-1a2b3c4", "policyArn": MANAGED_EXEC}, {"role": [ROLE("execution")]}))
+def attach_managed(role: str, arn: str = MANAGED_EXEC) -> Callable[[list[Res]], None]:
+    def edit(stack: list[Res]) -> None:
+        stack.append(Res(common.IAM_ROLE_POLICY_ATTACHMENT, f"{role}-managed",
+                         {"role": find(stack, common.IAM_ROLE, role).props["id"], "policyArn": arn},
+                         {"role": [ROLE(role)]}))
+    return edit
 
 
 def attach_stack_policy(stack: list[Res]) -> None:
@@ -357,61 +504,227 @@ def documents_unknown(stack: list[Res]) -> None:
     find(stack, common.IAM_ROLE, "execution").props["inlinePolicies"] = [{"name": "x", "policy": UNKNOWN_STRING_VALUE}]
 
 
-def external_role(stack: list[Res]) -> None:
+def containers_unknown(stack: list[Res]) -> None:
+    """A first preview: the container definitions (image digest) are unknown, the documents known."""
+    find(stack, ecs.ECS_TASK_DEFINITION, "webapp").props["containerDefinitions"] = UNKNOWN_STRING_VALUE
+
+
+def external_role(prop: str, name: str) -> Callable[[list[Res]], None]:
+    def edit(stack: list[Res]) -> None:
+        td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
+        td.props[prop] = ROLE_ARN + name
+        td.deps.pop(prop)
+    return edit
+
+
+def task_role_is_execution_role(stack: list[Res]) -> None:
     td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
-    td.props["executionRoleArn"] = ROLE_ARN + "ecsTaskExecutionRole"
-    td.deps = {}
+    td.props["taskRoleArn"], td.deps["taskRoleArn"] = td.props["executionRoleArn"], [ROLE("execution")]
 
 
+def log_elsewhere(stack: list[Res]) -> None:
+    td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
+    containers = json.loads(td.props["containerDefinitions"])
+    containers[1]["logConfiguration"]["options"]["awslogs-group"] = "/ecs/shared"
+    td.props["containerDefinitions"] = json.dumps(containers)
+
+
+def secret_by_name(stack: list[Res]) -> None:
+    """A secret named by parameter name (same region), not ARN: its ARN is still the one the role may read."""
+    td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
+    containers = json.loads(td.props["containerDefinitions"])
+    containers[0]["secrets"] = [{"name": "DB_PASSWORD", "valueFrom": "/webstack/dev/db-password"},
+                                {"name": "API_TOKEN", "valueFrom": ARN.format("secretsmanager")
+                                 + "secret:webapp/api-token:token::"}]
+    td.props["containerDefinitions"] = json.dumps(containers)
+
+
+TOKEN = ARN.format("secretsmanager") + "secret:webapp/api-token"
 WILDCARD_ECR = execution_document(statement("ecr:*", REPO_ARN))
 LOGS_ON_STAR = execution_document(statement(["logs:CreateLogStream", "logs:PutLogEvents"], "*"))
-STACK_VIOLATIONS: list[tuple[str, Callable[[], list[Res]], str, str]] = [
-    # (id, stack, expected message part, name of the resource it is reported on)
-    ("wildcard-action", lambda: ecs_stack(WILDCARD_ECR), "grants wildcard action(s) ecr:*", "execution"),
-    ("resource-star", lambda: ecs_stack(LOGS_ON_STAR),
+STACK_VIOLATIONS: list[tuple[str, str, Callable[[], list[Res]], str, str]] = [
+    # (policy, id, stack, expected message part, name of the resource it is reported on)
+    (EXEC, "wildcard-action", lambda: ecs_stack(WILDCARD_ECR), "grants wildcard action(s) ecr:*", "execution"),
+    (EXEC, "resource-star", lambda: ecs_stack(LOGS_ON_STAR),
      "grants logs:CreateLogStream, logs:PutLogEvents on Resource '*'", "execution"),
-    ("aws-managed-policy", lambda: edited_stack(attach_managed), f"{MANAGED_EXEC!r} attached", "execution-managed"),
-    ("stack-managed-policy", lambda: edited_stack(attach_stack_policy),
+    (EXEC, "aws-managed-policy", lambda: edited_stack(attach_managed("execution")), f"{MANAGED_EXEC!r} attached",
+     "execution-managed"),
+    (EXEC, "stack-managed-policy", lambda: edited_stack(attach_stack_policy),
      "policy 'execution-extra': statement #0 grants wildcard action(s) secretsmanager:*", "execution-extra"),
-    ("inline-not-action", lambda: edited_stack(inline_not_action), "inline policy #0: statement #0 uses NotAction",
+    (EXEC, "inline-not-action", lambda: edited_stack(inline_not_action),
+     "inline policy #0: statement #0 uses NotAction", "execution"),
+    (EXEC, "matched-by-outputs", lambda: edited_stack(without_dependencies, WILDCARD_ECR),
+     "wildcard action(s) ecr:*", "execution"),
+    (EXEC, "matched-at-preview", lambda: edited_stack(preview, LOGS_ON_STAR), "on Resource '*'", "execution"),
+    (EXEC, "matched-by-role-name", lambda: edited_stack(inputs_and_id_only, WILDCARD_ECR),
+     "wildcard action(s) ecr:*", "execution"),
+    (EXEC, "external-role", lambda: edited_stack(external_role("executionRoleArn", "ecsTaskExecutionRole")),
+     "execution role arn:aws:iam::123456789012:role/ecsTaskExecutionRole is not declared in this stack", "webapp"),
+    (EXEC, "another-repository", lambda: ecs_stack(execution_document(statement(
+        "ecr:BatchGetImage", REPO_ARN.replace("/webapp", "/base")))),
+     f"grants ecr:BatchGetImage on {REPO_ARN.replace('/webapp', '/base')}, outside an ECR repository of this stack",
      "execution"),
-    ("matched-by-outputs", lambda: edited_stack(without_dependencies, WILDCARD_ECR), "wildcard action(s) ecr:*",
+    (EXEC, "every-repository-of-the-account", lambda: ecs_stack(execution_document(statement(
+        "ecr:BatchGetImage", REPO_ARN.replace("/webapp", "/*")))), "outside an ECR repository", "execution"),
+    (EXEC, "another-log-group", lambda: ecs_stack(execution_document(statement(
+        "logs:PutLogEvents", ARN.format("logs") + "log-group:/ecs/shared:*"))),
+     "outside the log groups the task's containers log to", "execution"),
+    (EXEC, "a-secret-not-listed", lambda: ecs_stack(execution_document(statement(
+        "secretsmanager:GetSecretValue", TOKEN + "-AbCdEf"))), "outside the secrets the task's containers list",
      "execution"),
-    ("matched-at-preview", lambda: edited_stack(preview, LOGS_ON_STAR), "on Resource '*'", "execution"),
-    ("matched-by-role-name", lambda: edited_stack(inputs_and_id_only, WILDCARD_ECR), "wildcard action(s) ecr:*",
-     "execution"),
-    ("external-role", lambda: edited_stack(external_role), "ecsTaskExecutionRole is not declared in this stack",
-     "webapp"),
+    (EXEC, "every-parameter-of-the-path", lambda: ecs_stack(execution_document(statement(
+        "ssm:GetParameters", PARAMETER_ARN.replace("db-password", "*")))), "outside the secrets", "execution"),
+    (EXEC, "decrypt-with-any-key", lambda: ecs_stack(execution_document(statement("kms:Decrypt", "*"))),
+     "grants kms:Decrypt on Resource '*'", "execution"),
+    (EXEC, "decrypt-by-alias", lambda: ecs_stack(execution_document(statement(
+        "kms:Decrypt", ARN.format("kms") + "alias/app"))), "outside a named KMS key", "execution"),
+    (EXEC, "an-action-the-agent-never-uses", lambda: ecs_stack(execution_document(statement(
+        "iam:PassRole", ROLE_ARN + "task"))), "grants iam:PassRole, which the ECS agent never uses", "execution"),
+    (TASK_ROLE, "an-action-no-feature-needs", lambda: ecs_stack(task_policy={"Version": "2012-10-17", "Statement": [
+        statement("s3:GetObject", "arn:aws:s3:::assets/*")]}),
+     "grants s3:GetObject, which no feature of the stack needs (task role features: ECS Exec, EFS)", "task-exec"),
+    (TASK_ROLE, "efs-mount-on-star", lambda: ecs_stack(task_policy={"Version": "2012-10-17", "Statement": [
+        statement("elasticfilesystem:ClientMount", "*")]}),
+     "grants elasticfilesystem:ClientMount on Resource '*'", "task-exec"),
+    (TASK_ROLE, "efs-mount-of-a-file-system-outside-the-stack",
+     lambda: ecs_stack(task_policy={"Version": "2012-10-17", "Statement": [statement(
+         "elasticfilesystem:ClientMount", ARN.format("elasticfilesystem") + "file-system/fs-0123")]}),
+     "outside an EFS file system of this stack", "task-exec"),
+    (TASK_ROLE, "aws-managed-policy", lambda: edited_stack(attach_managed(
+        "task", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")), "task role 'task' has policy", "task-managed"),
+    (TASK_ROLE, "also-the-execution-role", lambda: edited_stack(task_role_is_execution_role),
+     "task role 'execution' is also an execution role", "execution"),
+    (TASK_ROLE, "external-role", lambda: edited_stack(external_role("taskRoleArn", "shared-app-role")),
+     "task role arn:aws:iam::123456789012:role/shared-app-role is not declared in this stack", "webapp"),
+    (STACK_LOGS, "log-group-outside-the-stack", lambda: edited_stack(log_elsewhere),
+     "container 'migrate': logs go to '/ecs/shared', which is not a log group of this stack", "webapp"),
 ]
 
 
-@pytest.mark.parametrize(("build", "expect", "on"), [c[1:] for c in STACK_VIOLATIONS],
-                         ids=[c[0] for c in STACK_VIOLATIONS])
-def test_execution_role_violations(build: Callable[[], list[Res]], expect: str, on: str) -> None:
+@pytest.mark.parametrize(("policy", "build", "expect", "on"), [c[0:1] + c[2:] for c in STACK_VIOLATIONS],
+                         ids=[f"{c[0]}:{c[1]}" for c in STACK_VIOLATIONS])
+def test_stack_policy_violations(policy: str, build: Callable[[], list[Res]], expect: str, on: str) -> None:
     stack = build()
-    reported = check_stack(BY_NAME[EXEC], policy_resources(stack))
+    reported = check_stack(BY_NAME[policy], policy_resources(stack))
     assert any(expect in m for m, _ in reported), reported
     assert {u for _, u in reported} <= {r.urn for r in stack if r.name == on}
     # nothing else in the pack objects to these resources
-    others = [(p.name, m) for p in STACK_POLICIES if p.name != EXEC for m, _ in check_stack(p, policy_resources(stack))]
+    others = [(p.name, m) for p in STACK_POLICIES if p.name != policy
+              for m, _ in check_stack(p, policy_resources(stack))]
     others += [(p.name, m) for p in RESOURCE_POLICIES for r in stack
                for m in check_resource(p, r.rtype, r.props, r.urn, r.name)]
     assert others == []
 
 
+SCOPED = execution_document(statement("secretsmanager:GetSecretValue", [TOKEN, TOKEN + "-??????"]))
+
+
 @pytest.mark.parametrize("build", [ecs_stack, lambda: edited_stack(without_dependencies),
                                    lambda: edited_stack(preview), lambda: edited_stack(inputs_and_id_only),
-                                   lambda: edited_stack(documents_unknown, WILDCARD_ECR)],
-                         ids=["dependencies", "outputs", "preview", "role-name", "documents-unknown-at-preview"])
-def test_scoped_execution_role_passes(build: Callable[[], list[Res]]) -> None:
-    """Including the task role's ECS Exec statement on '*': the policy judges execution roles only."""
-    assert check_stack(BY_NAME[EXEC], policy_resources(build())) == []
+                                   lambda: edited_stack(documents_unknown, WILDCARD_ECR),
+                                   lambda: edited_stack(containers_unknown),
+                                   lambda: edited_stack(secret_by_name, SCOPED)],
+                         ids=["dependencies", "outputs", "preview", "role-name", "documents-unknown-at-preview",
+                              "containers-unknown-at-preview", "secrets-by-name-and-json-key"])
+def test_scoped_roles_pass(build: Callable[[], list[Res]]) -> None:
+    """Including the task role's ECS Exec statement on '*' (no resource-level permission for its channels)."""
+    resources = policy_resources(build())
+    assert [(p.name, m) for p in STACK_POLICIES for m, _ in check_stack(p, resources)] == []
+
+
+@pytest.mark.parametrize(("action", "scope"), [
+    *ecs_roles.EXECUTION_ROLE_ACTIONS.items(), *((a, s) for a, (_, s) in ecs_roles.TASK_ROLE_ACTIONS.items())])
+def test_star_is_allowed_exactly_where_iam_has_no_resource_level_permission(action: str, scope: Any) -> None:
+    """parliament's IAM data (the AWS service authorization reference): an action whose every entry has no
+    resource type accepts only '*' (Scope.ANY); one with a resource type must be granted on named ARNs."""
+    prefix, name = action.split(":")
+    entries = [p for service in parliament.iam_definition if service["prefix"] == prefix
+               for p in service["privileges"] if p["privilege"].lower() == name]
+    assert entries, f"{action} is not an IAM action"
+    resource_level = any(r["resource_type"] for p in entries for r in p["resource_types"])
+    assert resource_level == (scope is not ecs_roles.Scope.ANY)
+
+
+# --- who reaches the tasks (stack policy, on the Fargate render) --------------------------------------------
+def edited_render(plan: Plan, *edits: Callable[[Plan], Any]) -> Plan:
+    mutated = copy.deepcopy(plan)
+    for edit in edits:
+        edit(mutated)
+    return mutated
+
+
+def ids_unknown(plan: Plan) -> None:
+    """A first preview: no security group id is known; the property dependencies say which group is which."""
+    for r in plan.resources:
+        if r["type"] == aws.SECURITY_GROUP:
+            r["id"] = UNKNOWN_STRING_VALUE
+    for rtype, keys in ((aws.SECURITY_GROUP_INGRESS_RULE, ("securityGroupId", "referencedSecurityGroupId")),
+                        ("aws:lb/loadBalancer:LoadBalancer", ("securityGroups",))):
+        for r in plan.of_type(rtype):
+            for key in keys:
+                if key in r["inputs"]:
+                    value = r["inputs"][key]
+                    r["inputs"][key] = [UNKNOWN_STRING_VALUE for _ in value] if isinstance(value, list) \
+                        else UNKNOWN_STRING_VALUE
+    network = inputs(plan, ecs.ECS_SERVICE)["networkConfiguration"]
+    network["securityGroups"] = [UNKNOWN_STRING_VALUE for _ in network["securityGroups"]]
+
+
+def rule_from_vpc(plan: Plan) -> None:
+    """The tasks' group also admits the VPC's CIDR on the container port (a SecurityGroupRule)."""
+    tasks = plan.one(aws.SECURITY_GROUP, "web-tasks")
+    add_resource(plan, aws.SECURITY_GROUP_RULE, "tasks-from-vpc", {
+        "type": "ingress", "securityGroupId": tasks["id"], "protocol": "tcp", "fromPort": 8080, "toPort": 8080,
+        "cidrBlocks": ["10.0.0.0/16"]}, {"securityGroupId": [tasks["urn"]]})
+
+
+def inline_admin_port(plan: Plan) -> None:
+    """The tasks' group declares an inline rule from the ALB's group on another port (a debug endpoint)."""
+    alb = plan.one(aws.SECURITY_GROUP, "web-alb")
+    tasks = plan.one(aws.SECURITY_GROUP, "web-tasks")
+    tasks["inputs"]["ingress"] = [{"protocol": "tcp", "fromPort": 9090, "toPort": 9090,
+                                   "securityGroups": [alb["id"]]}]
+    tasks["propertyDependencies"]["ingress"] = [alb["urn"]]
+
+
+def undeclared_group(plan: Plan) -> None:
+    inputs(plan, ecs.ECS_SERVICE)["networkConfiguration"]["securityGroups"].append("sg-0shared")
+
+
+def no_load_balancer(plan: Plan) -> None:
+    """A worker service (no load balancer) sharing the app's group: nobody may reach it."""
+    svc = inputs(plan, ecs.ECS_SERVICE)
+    svc.pop("loadBalancers")
+
+
+REACH_CASES: list[tuple[str, list[Callable[[Plan], Any]], str]] = [
+    ("vpc-cidr-by-security-group-rule", [rule_from_vpc], "admits 10.0.0.0/16 on tcp 8080"),
+    ("vpc-cidr-at-preview", [rule_from_vpc, ids_unknown], "admits 10.0.0.0/16 on tcp 8080"),
+    ("inline-rule-on-another-port", [inline_admin_port], "admits the load balancer on tcp 9090"),
+    ("security-group-outside-the-stack", [undeclared_group], "security group sg-0shared, which this stack does "
+                                                             "not declare"),
+    ("service-without-load-balancer", [no_load_balancer], "container port(s) (none (no load balancer))"),
+]
+
+
+@pytest.mark.parametrize(("edits", "expect"), [c[1:] for c in REACH_CASES], ids=[c[0] for c in REACH_CASES])
+def test_tasks_reachable_only_from_the_load_balancer(fargate: Plan, edits: list[Callable[[Plan], Any]],
+                                                     expect: str) -> None:
+    found = check_plan(BY_NAME[REACH], edited_render(fargate, *edits))
+    assert any(expect in message for _, message in found), found
+
+
+def test_tasks_reachable_at_preview(fargate: Plan) -> None:
+    """At a first preview every group id is unknown: the property dependencies still tell the load balancer's
+    group from another, so the render passes and nothing unknown is reported as undeclared."""
+    assert check_plan(BY_NAME[REACH], edited_render(fargate, ids_unknown)) == []
 
 
 # --- the pack ---------------------------------------------------------------------------------------------
 def test_every_ecs_policy_has_violation_cases() -> None:
-    assert {c.policy for c in VIOLATIONS} | {EXEC} == ecs.ECS_POLICY_NAMES
-    assert set(BY_NAME) >= ecs.ECS_POLICY_NAMES  # registered in POLICIES, which the pack's __main__ builds from
+    covered = {c.policy for c in VIOLATIONS} | {c[0] for c in STACK_VIOLATIONS} | {REACH}
+    assert covered == ecs.ECS_POLICY_NAMES | ecs_roles.ROLE_POLICY_NAMES
+    assert set(BY_NAME) >= covered  # registered in POLICIES, which the pack's __main__ builds from
 
 
 def test_log_retention_is_the_existing_policy() -> None:
@@ -427,7 +740,7 @@ def test_preview_unknowns() -> None:
     run on `pulumi up`. An unknown certificate still counts as set."""
     rtype, td = task_definition()
     td["containerDefinitions"] = UNKNOWN_STRING_VALUE
-    for name in (NON_ROOT, LOGS):
+    for name in (HARDENED, IMAGES, LOGS):
         with pytest.raises(UnknownValueError):
             check_resource(BY_NAME[name], rtype, td)
     rtype, svc = service(networkConfiguration={"subnets": [UNKNOWN_STRING_VALUE], "assignPublicIp": False})

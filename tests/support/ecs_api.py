@@ -231,6 +231,41 @@ def create_schedule_params(schedule_inputs: Mapping[str, Any], *, autoname: str 
     return out
 
 
+# A universal target: arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction> (Scheduler User Guide).
+_UNIVERSAL_TARGET = re.compile(r"arn:[a-z-]+:scheduler:::aws-sdk:(?P<service>[a-z0-9-]+):(?P<action>[a-z][A-Za-z0-9]+)")
+
+
+def universal_target_request(target: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
+    """(operation, params, casing problems) of the API call a Scheduler universal target makes with its `input`
+    (a schedule's Pulumi `target`). The input is the request with every member in PascalCase (the spelling
+    universal targets take; camelCase is reported refused: "missing field TaskDefinition"); `params` renames each
+    member to botocore's spelling, guided by the operation's input shape, so `validate(operation, params)` checks
+    the request the service receives. A member not in PascalCase is listed in the casing problems (and stays as
+    written: for a service whose botocore names are PascalCase, validate then reports it unknown)."""
+    match = _UNIVERSAL_TARGET.fullmatch(str(target.get("arn", "")))
+    if not match:
+        raise ValueError(f"not a universal target ARN: {target.get('arn')!r}")
+    operation = f"{match['service']}:{_pascal(match['action'])}"
+    problems: list[str] = []
+    params = _from_pascal(json.loads(target["input"]), operation_model(operation).input_shape, "", problems)
+    return operation, params, problems
+
+
+def _from_pascal(value: Any, shape: Shape | None, path: str, problems: list[str]) -> Any:
+    if isinstance(value, Mapping) and shape is not None and shape.type_name == "structure":
+        by_pascal = {_pascal(m): m for m in shape.members}
+        out = {}
+        for key, item in value.items():
+            if key != _pascal(key):
+                problems.append(f"{path}{key}: not PascalCase")
+            member = by_pascal.get(key, key)
+            out[member] = _from_pascal(item, shape.members.get(member), f"{path}{key}.", problems)
+        return out
+    if isinstance(value, list) and shape is not None and shape.type_name == "list":
+        return [_from_pascal(v, shape.member, f"{path}[{i}].", problems) for i, v in enumerate(value)]
+    return value
+
+
 # --- Application Auto Scaling -----------------------------------------------------------------------------
 _AUTOSCALING_RENAMES = {"RoleArn": "RoleARN", "Name": "PolicyName"}
 
@@ -307,6 +342,37 @@ def put_file_system_policy_params(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return _efs(inputs)
 
 
+# --- Elastic Load Balancing v2 ---------------------------------------------------------------------------------
+LISTENER_RULE_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn"})
+# A Pulumi rule condition is one block per kind; the API names the kind in `Field` and nests its values.
+_CONDITION_FIELDS = {"hostHeader": "host-header", "pathPattern": "path-pattern", "httpHeader": "http-header",
+                     "queryString": "query-string", "httpRequestMethod": "http-request-method",
+                     "sourceIp": "source-ip"}
+
+
+def _rule_condition(condition: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, config in condition.items():
+        if kind in _CONDITION_FIELDS:
+            out["Field"] = _CONDITION_FIELDS[kind]
+            out[_pascal(kind) + "Config"] = _pascal_keys(config)
+        else:
+            out[_pascal(kind)] = _pascal_keys(config)
+    return out
+
+
+def create_rule_params(rule_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The elbv2 CreateRule request an `aws:lb/listenerRule:ListenerRule`'s inputs make."""
+    params = {_pascal(k): v for k, v in _drop(rule_inputs, LISTENER_RULE_PULUMI_ONLY).items()}
+    if "Conditions" in params:
+        params["Conditions"] = [_rule_condition(c) for c in params["Conditions"]]
+    if "Actions" in params:
+        params["Actions"] = _pascal_keys(params["Actions"])
+    if "Tags" in params:
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(params["Tags"].items())]
+    return params
+
+
 # Mappings by Pulumi type, for tests that sweep a whole plan.
 BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("RegisterTaskDefinition", register_task_definition_params),
@@ -322,6 +388,7 @@ BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = 
     "aws:efs/mountTarget:MountTarget": ("efs:CreateMountTarget", create_mount_target_params),
     "aws:efs/backupPolicy:BackupPolicy": ("efs:PutBackupPolicy", put_backup_policy_params),
     "aws:efs/fileSystemPolicy:FileSystemPolicy": ("efs:PutFileSystemPolicy", put_file_system_policy_params),
+    "aws:lb/listenerRule:ListenerRule": ("elbv2:CreateRule", create_rule_params),
 }
 
 _UNKNOWN_RE = re.compile(r"Unknown parameter in (?P<path>[^:]+): \"(?P<name>[^\"]+)\"")

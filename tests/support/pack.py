@@ -1,7 +1,8 @@
 """The policy pack's test harness: validators get the same argument objects and props proxies as under
 `pulumi preview --policy-pack policy` (ResourceValidationArgs / StackValidationArgs, props wrapped by pulumi-policy's
 unknown-checking proxy). A stack policy sees outputs; here each resource's props are its rendered inputs plus
-{"id": <its id>}."""
+{"id": <its id>}. `check_plan` runs one policy on a whole plan the way `make policy` does (the property
+dependencies the render captured included)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy.validators import POLICIES
+from tools.render import Plan
+from tools.review import policy_report
 
 BY_NAME: dict[str, Any] = {p.name: p for p in POLICIES}
 
@@ -56,3 +59,11 @@ def check_stack(policy: StackValidationPolicy, resources: list[PolicyResource]) 
     policy.validate(StackValidationArgs(resources), lambda message, urn=None: reported.append((message, urn)))
     return reported
 
+
+
+def check_plan(policy: ResourceValidationPolicy | StackValidationPolicy, plan: Plan) -> list[tuple[str, str]]:
+    """(resource name, message) of every violation `policy` reports on `plan`, run as `make policy` runs it: a
+    resource policy on each resource's inputs, a stack policy on every resource's inputs plus id, linked by the
+    property dependencies the render captured. A policy that cannot run (a value unknown) counts as reporting."""
+    report = policy_report.check(plan, [policy])
+    return [(r.resource_name, r.message) for r in report.violations]

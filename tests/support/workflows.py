@@ -60,3 +60,31 @@ def step_lists() -> dict[str, list[dict[str, Any]]]:
     for path in ACTION_FILES:
         out[f"{path.parent.name}/action.yml"] = yaml.safe_load(path.read_text())["runs"]["steps"]
     return out
+
+
+# --- the OIDC subjects GitHub issues, derived here independently of bootstrap/ci_bootstrap/workflows.py ---
+def token_subjects(repository: str, folder: Path = WORKFLOWS) -> dict[str, set[str]]:
+    """`file:job` -> the `sub` claims of the tokens the job can request (docs.github.com "OpenID Connect
+    reference": an environment names the subject whatever the event; else pull_request, else the pushed ref)."""
+    out: dict[str, set[str]] = {}
+    for path in sorted(folder.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        on = doc.pop(True, doc.get("on")) or {}
+        triggers = {on: None} if isinstance(on, str) else dict.fromkeys(on) if isinstance(on, list) else on
+        for name, job in doc["jobs"].items():
+            perms = job.get("permissions", doc.get("permissions")) or {}
+            if not isinstance(perms, dict) or perms.get("id-token") != "write":
+                continue
+            env = job.get("environment")
+            env = env.get("name") if isinstance(env, dict) else env
+            subjects: set[str] = set()
+            if env:
+                subjects.add(f"repo:{repository}:environment:{env}")
+            else:
+                for event, spec in triggers.items():
+                    if event == "pull_request":
+                        subjects.add(f"repo:{repository}:pull_request")
+                    elif event == "push":
+                        subjects |= {f"repo:{repository}:ref:refs/heads/{b}" for b in (spec or {}).get("branches", [])}
+            out[f"{path.name}:{name}"] = subjects
+    return out

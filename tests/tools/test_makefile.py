@@ -16,7 +16,7 @@ from tools.render import ROOT
 pytestmark = pytest.mark.project_root  # runs make on the project's Makefile
 MAKE = shutil.which("make") or "make"
 REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "requirements-checkov.txt", "requirements-uv.txt",
-                "policy/requirements.txt")
+                "policy/requirements.txt", "requirements-awscli.txt", ".pulumi.version")
 VENVS = ("venv", "checkov-venv", "policy-venv")
 
 
@@ -100,3 +100,42 @@ def test_stamps_make_a_second_run_install_nothing(project: Path) -> None:
     (project / "requirements-uv.txt").write_text("uv==0.0.1\n")
     rerun = make("-n", *VENVS, cwd=project).stdout
     assert "-r requirements-uv.txt" in rerun and "uv pip install" not in rerun and "uv venv" not in rerun
+
+
+def test_make_up_installs_its_tools_once_and_puts_them_on_path(project: Path) -> None:
+    """`make up` (and `make bootstrap`) bring the AWS CLI (hash-checked from PyPI) and the pinned Pulumi CLI
+    (tools/install_cli.py verifies the download) and put both first on PATH; installed, they are not fetched again."""
+    version = (project / ".pulumi.version").read_text().strip()
+    for target in ("up", "bootstrap"):
+        run = make("-n", target, cwd=project)
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert ".venv-uv/bin/uv pip install --quiet --require-hashes --python .venv-awscli/bin/python " \
+               "-r requirements-awscli.txt" in lines
+        assert "venv/bin/python -m tools.install_cli" in lines
+        deploy = lines[-1]
+        assert deploy.startswith(f'PATH="{project}/.pulumi-cli/{version}/bin:{project}/.venv-awscli/bin:$PATH" ')
+    stamps(project)
+    for name in ("awscli-venv", "pulumi-cli"):
+        for ln in make("-n", name, cwd=project).stdout.splitlines():
+            if m := re.search(r"touch (\S+)$", ln):
+                (project / m.group(1)).parent.mkdir(parents=True, exist_ok=True)
+                (project / m.group(1)).touch()
+    (project / f".pulumi-cli/{version}/bin").mkdir(parents=True)
+    (project / f".pulumi-cli/{version}/bin/pulumi").touch()
+    assert make("-q", "awscli-venv", "pulumi-cli", cwd=project).returncode == 0
+    (project / ".pulumi.version").write_text("9.9.9\n")  # a new pin installs the new CLI
+    assert "tools.install_cli" in make("-n", "pulumi-cli", cwd=project).stdout
+
+
+def test_every_awscli_requirement_is_pinned_with_hashes() -> None:
+    text = (ROOT / "requirements-awscli.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.MULTILINE)
+    assert ("awscli", "1.46.2") in pins and len(pins) >= 8
+    blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", text, flags=re.MULTILINE)[1:]
+    assert all("--hash=sha256:" in block for block in blocks)
+
+
+def test_make_plan_renders_the_bootstrap_project() -> None:
+    run = make("-n", "plan", "PROJECT=bootstrap")
+    assert run.stdout.splitlines()[-1] == "venv/bin/python -m tools.render --stack ci --project bootstrap"

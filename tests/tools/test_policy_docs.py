@@ -30,8 +30,9 @@ def test_the_table_lists_every_policy_with_its_level_and_area() -> None:
     assert all(m["level"] == levels[m["name"]] for m in found)
     area_of = {p.name: a.title for a in AREAS for p in a.policies}
     assert all(m["area"] == area_of[m["name"]] for m in found)
-    assert [m["name"] for m in found if m["stack"]] == ["eks-nodes-in-private-subnets",
-                                                        "ecs-execution-role-least-privilege"]
+    assert [m["name"] for m in found if m["stack"]] == [
+        "eks-nodes-in-private-subnets", "ecs-logs-to-stack-log-group", "ecs-tasks-reachable-only-from-load-balancer",
+        "ecs-execution-role-least-privilege", "ecs-task-role-least-privilege"]
 
 
 def test_a_policy_declared_without_regenerating_makes_the_table_stale(tmp_path: Path) -> None:

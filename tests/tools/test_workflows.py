@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.support.workflows import (
 )
 from tools.render import ROOT
 
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
 SETUP = "./.github/actions/pulumi-setup"  # the composite action every Pulumi job starts with
 PICKER = "./.github/workflows/pick-runner.yml"  # the reusable workflow that picks the cluster jobs' runners
 
@@ -83,15 +85,20 @@ def test_ci_runs_make_test_on_311_and_312() -> None:
 def test_preview_uses_oidc_least_privilege_policy_pack_and_comments() -> None:
     wf = load("preview.yml")
     assert list(wf["on"]) == ["pull_request"]
-    assert wf["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
+    assert wf["permissions"] == {"contents": "read"}
     assert "github.event.pull_request.number" in wf["concurrency"]["group"]
     job = wf["jobs"]["preview"]
-    assert uses(job, SETUP)["with"] == {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+    # the token and the comment permission belong to this job alone, and only for branches of this repository
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert job["if"] == SAME_REPOSITORY and wf["jobs"]["runner"]["if"] == SAME_REPOSITORY
+    # the read-only preview role (bootstrap/), never a deploy role
+    assert uses(job, SETUP)["with"] == {"role-to-assume": "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
                                         "aws-region": "${{ vars.AWS_REGION }}", "session-name": "pulumi-preview"}
     pulumi = uses(job, "pulumi/actions")["with"]
     assert pulumi["command"] == "preview" and pulumi["stack-name"] == "dev"
     assert pulumi["diff"] is True and pulumi["comment-on-pr"] is True and pulumi["policyPacks"] == "policy"
     assert [s.get("uses", "").split("@")[0] for s in steps(job)] == ["actions/checkout", SETUP, "pulumi/actions"]
+    assert uses(job, "actions/checkout")["with"] == {"persist-credentials": False}
 
 
 def test_the_setup_action_gets_aws_credentials_through_oidc_and_docker_buildx() -> None:
@@ -112,9 +119,10 @@ def test_the_setup_action_gets_aws_credentials_through_oidc_and_docker_buildx() 
 def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
     wf = load("deploy.yml")
     assert wf["on"] == {"push": {"branches": ["main"]}}
-    assert wf["permissions"] == {"id-token": "write", "contents": "read"}
+    assert wf["permissions"] == {"contents": "read"}
     assert wf["concurrency"]["cancel-in-progress"] is False
     dev, prod = wf["jobs"]["dev"], wf["jobs"]["prod"]
+    assert dev["permissions"] == prod["permissions"] == {"contents": "read", "id-token": "write"}
     assert prod["needs"] == ["runner", "dev"] and prod["environment"] == "production"
     assert dev["environment"] == "development"
     for job, stack, prefix in ((dev, "dev", "AWS"), (prod, "prod", "AWS_PROD")):
@@ -143,11 +151,103 @@ def pinned_versions() -> dict[str, set[str]]:
     return out
 
 
-def test_every_action_is_pinned_to_one_version() -> None:
+# The commits the major tags pointed to when pinned (`git rev-parse <tag>^{commit}` in each action's repository);
+# the workflows ran these same commits through the major tags before.
+PINS = {
+    "actions/checkout": ("11d5960a326750d5838078e36cf38b85af677262", "v4.4.0"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/cache": ("0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    "actions/github-script": ("f28e40c7f34bde8b3046d885e986cb6290c5673b", "v7.1.0"),
+    "pulumi/actions": ("8582a9e8cc630786854029b4e09281acd6794b58", "v6.6.1"),
+    "aws-actions/configure-aws-credentials": ("7474bc4690e29a8392af63c5b98e7449536d5c3a", "v4.3.1"),
+    "docker/setup-qemu-action": ("c7c53464625b32c7a7e944ae62b3e17d2b600130", "v3.7.0"),
+    "docker/setup-buildx-action": ("8d2750c68a42422c14e847fe6c8ac0403b4cbd6f", "v3.12.0"),
+}
+USES_LINE = re.compile(r"^\s*(?:- )?uses:\s*(\S+)(.*)$")
+
+
+def uses_lines() -> list[tuple[str, str, str]]:
+    """(file, reference, rest of the line) of every `uses:` line outside the local ./ references."""
+    out = []
+    for path in [*FILES, *ACTION_FILES]:
+        for line in path.read_text().splitlines():
+            if (m := USES_LINE.match(line)) and not m.group(1).startswith("./"):
+                out.append((path.name, m.group(1), m.group(2)))
+    return out
+
+
+def test_every_action_is_pinned_by_commit_with_its_tag_in_a_comment() -> None:
     pins = pinned_versions()
-    assert all(len(v) == 1 and next(iter(v)).startswith("v") for v in pins.values()), pins
-    assert pins["actions/checkout"] == {"v4"} and pins["actions/setup-python"] == {"v5"}
-    assert pins["aws-actions/configure-aws-credentials"] == {"v4"}  # read from the composite action too
+    assert set(pins) == set(PINS)
+    for action, versions in pins.items():
+        assert versions == {PINS[action][0]}, (action, versions)  # one commit per action everywhere
+    lines = uses_lines()
+    assert len(lines) >= 20
+    for name, ref, rest in lines:
+        action, sha = ref.split("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), (name, ref)
+        assert re.fullmatch(rf"\s+# {re.escape(PINS[action][1])}", rest), (name, ref, rest)
+
+
+def test_the_pin_check_rejects_a_tag_and_a_missing_comment(tmp_path: Path) -> None:
+    assert not re.fullmatch(r"[0-9a-f]{40}", "v4")
+    m = USES_LINE.match("      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262")
+    assert m and not re.fullmatch(r"\s+# v4.4.0", m.group(2))
+
+
+def test_workflows_grant_nothing_beyond_contents_read_at_workflow_level() -> None:
+    for path in FILES:
+        assert load(path.name)["permissions"] in ({"contents": "read"}, {}), path.name
+
+
+def test_credentialed_jobs_of_pull_requests_run_only_for_this_repository() -> None:
+    """A job that gets an OIDC token or a write token on a pull_request never runs for a fork's pull request."""
+    seen = 0
+    for path in FILES:
+        wf = load(path.name)
+        if "pull_request" not in wf["on"]:
+            continue
+        for name, job in wf["jobs"].items():
+            perms = job.get("permissions", wf["permissions"])
+            if any(v == "write" for v in perms.values()) or "secrets." in json.dumps(job):
+                assert job.get("if") == SAME_REPOSITORY, f"{path.name}:{name}"
+                seen += 1
+    assert seen == 1  # preview.yml's preview job
+
+
+def zizmor() -> str:
+    exe = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    assert Path(exe).exists(), "zizmor is pinned in requirements-dev.txt"
+    return exe
+
+
+def run_zizmor(target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([zizmor(), "--offline", "--no-progress", "--format", "plain", str(target)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_zizmor_finds_nothing_unjustified() -> None:
+    """zizmor's offline audits: no finding, except those ignored inline with `# zizmor: ignore[rule]` and a why."""
+    result = run_zizmor(ROOT / ".github")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+    for path in [*FILES, *ACTION_FILES]:
+        for line in path.read_text().splitlines():
+            if "zizmor: ignore[" in line:
+                assert re.search(r"zizmor: ignore\[[a-z-]+\] \S.{10,}", line), f"{path.name}: {line.strip()}"
+
+
+def test_zizmor_reports_an_unpinned_action(tmp_path: Path) -> None:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    text = (WORKFLOWS / "deploy.yml").read_text()
+    text = re.sub(r"pulumi/actions@[0-9a-f]{40} # v6.6.1", "pulumi/actions@v6", text)
+    (folder / "deploy.yml").write_text(text)
+    result = run_zizmor(tmp_path / ".github")
+    assert result.returncode != 0
+    assert "error[unpinned-uses]" in result.stdout and "pulumi/actions@v6" in result.stdout, result.stdout
 
 
 def test_local_actions_and_reusable_workflows_exist() -> None:
@@ -188,9 +288,10 @@ def test_review_runs_the_pr_code_read_only_without_secrets() -> None:
 def test_review_comment_posts_without_running_pr_code() -> None:
     wf = load("review-comment.yml")
     assert wf["on"] == {"workflow_run": {"workflows": ["review"], "types": ["completed"]}}
-    assert wf["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert wf["permissions"] == {}
     assert "workflow_run.head_branch" in wf["concurrency"]["group"]
     (job,) = wf["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
     assert "github.event.workflow_run.event == 'pull_request'" in job["if"]
     actions = [str(s.get("uses", "")).split("@")[0] for s in steps(job)]
     assert actions == ["actions/download-artifact", "actions/github-script"]  # no checkout, no run step
@@ -361,7 +462,7 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     first deploy ran from `make up`, every CI `pulumi up` reaches the Kubernetes API as the CI role and is refused
     unless the one-time setup lists that role in the stack's adminPrincipalArns."""
     page = (ROOT / "docs" / "ci.md").read_text()
-    setup = page[page.index("One-time setup:"):page.index("### CI runners that can reach the cluster")]
+    setup = page[page.index("Steps, once per account:"):page.index("### CI runners that can reach the cluster")]
     items = re.split(r"\n(?=\d+\. )", setup)[1:]  # the numbered steps, each with its continuation lines
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"

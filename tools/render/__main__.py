@@ -34,8 +34,9 @@ def _dump_yaml(path: Path, data: Any) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=True, width=120))
 
 
-def write_plan(plan: Plan, out: Path) -> list[Path]:
-    """Write every file of the plan under `out` (emptied first, so nothing stale survives)."""
+def write_plan(plan: Plan, out: Path, diagram: bool = True) -> list[Path]:
+    """Write every file of the plan under `out` (emptied first, so nothing stale survives). The architecture
+    diagram draws the webstack program; another project's plan (the bootstrap) goes without."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -47,7 +48,8 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
         _dump_yaml(out / "releases" / f"{name}.yaml", release)
     for name, doc in iam_documents(plan).items():
         _dump_json(out / "iam" / f"{name}.json", doc)
-    write_diagram(plan, out)
+    if diagram:
+        write_diagram(plan, out)
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
@@ -69,19 +71,23 @@ def tree(plan: Plan) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
+    parser.add_argument("--project", default=None,
+                        help="folder of another Pulumi project to render, e.g. bootstrap (default: the webstack "
+                             "program at the root)")
     parser.add_argument("--stacks", type=Path, default=None,
                         help="folder of the Pulumi.<stack>.yaml files (default: the project root)")
     parser.add_argument("--out", type=Path, default=None, help="default: build/plan/<stack>/")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "build" / "plan" / args.stack
+    root = ROOT / args.project if args.project else ROOT
+    out = args.out or ROOT / "build" / "plan" / (f"{args.project}/{args.stack}" if args.project else args.stack)
     started = time.perf_counter()
     try:
-        plan = render(args.stack, stacks=args.stacks)
+        plan = render(args.stack, root=root, stacks=args.stacks)
     except Exception as err:
         print(f"render of stack {args.stack!r} failed:\n{err}", file=sys.stderr)
         return 1
-    files = write_plan(plan, out)
+    files = write_plan(plan, out, diagram=root == ROOT)
     elapsed = time.perf_counter() - started
     if not args.quiet:
         print(tree(plan))
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         for typ, count in sorted(Counter(r["type"] for r in plan.resources).items()):
             print(f"{count:4d}  {typ}")
     custom = sum(1 for r in plan.resources if r["custom"])
-    print(f"\nstack {args.stack}: {len(plan.resources)} registrations ({custom} resources), "
+    label = f"{args.project} stack" if args.project else "stack"
+    print(f"\n{label} {args.stack}: {len(plan.resources)} registrations ({custom} resources), "
           f"{len(plan.invokes)} data-source calls, {len(plan.outputs)} outputs; "
           f"{len(files)} files in {out} ({elapsed:.1f} s). Rendered under mocks: nothing was deployed.")
     return 0

@@ -156,6 +156,10 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:{p}:logs:{r}:{a}:log-group:{inputs.get('name') or name}"
         if typ == "aws:route53/zone:Zone":
             return f"arn:{p}:route53:::hostedzone/{rid}"
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":  # the bootstrap's GitHub provider
+            return f"arn:{p}:iam::{a}:oidc-provider/{str(inputs.get('url', name)).removeprefix('https://')}"
+        if typ == "aws:s3/bucket:Bucket":
+            return f"arn:{p}:s3:::{inputs.get('bucket') or rid}"
         ecs_arn = self._ecs_arn(typ, name, inputs)
         if ecs_arn:
             return ecs_arn

@@ -1,0 +1,159 @@
+"""Every IAM and KMS document of the bootstrap, as data (the webstack program keeps its own in infra/iam.py).
+
+What the roles may do follows from what the webstack stack manages: `MANAGED_SERVICES` maps each pulumi-aws
+module the stack's renders declare to the IAM service prefixes it calls (a test renders every example stack and
+fails when a module is missing here). The preview role reads (the access levels List and Read of AWS's
+service authorization reference, checked against parliament's copy); the deploy roles manage those services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+OIDC_HOST = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
+DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}  # service endpoints outside China (GovCloud too) end amazonaws.com
+
+# pulumi-aws module -> the IAM service prefixes its resources (and pulumi-eks's children) call.
+MANAGED_SERVICES: dict[str, tuple[str, ...]] = {
+    "acm": ("acm",),
+    "appautoscaling": ("application-autoscaling", "cloudwatch"),  # target tracking creates CloudWatch alarms
+    "autoscaling": ("autoscaling",),
+    "cloudwatch": ("logs",),
+    "ec2": ("ec2",),
+    "ecr": ("ecr",),
+    "ecs": ("ecs",),
+    "efs": ("elasticfilesystem",),
+    "eks": ("eks",),
+    "iam": ("iam",),
+    "kms": ("kms",),
+    "lb": ("elasticloadbalancing",),
+    "route53": ("route53",),
+    "scheduler": ("scheduler",),
+    "ssm": ("ssm",),  # the ECS-optimized AMI's public parameter (a data source)
+    "vpc": ("ec2",),
+}
+
+# Read-only actions over the managed services: enough for `pulumi preview`'s data sources and for
+# `pulumi preview --refresh` (which reads every resource). Every expansion is List or Read (tested).
+PREVIEW_READ_ACTIONS = (
+    "acm:DescribeCertificate", "acm:GetCertificate", "acm:ListCertificates", "acm:ListTagsForCertificate",
+    "application-autoscaling:Describe*", "application-autoscaling:ListTagsForResource",
+    "autoscaling:Describe*",
+    "cloudwatch:DescribeAlarms",
+    "ec2:Describe*",
+    "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken", "ecr:GetLifecyclePolicy",
+    "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource",
+    "ecs:Describe*", "ecs:List*",
+    "eks:Describe*", "eks:List*",
+    "elasticfilesystem:Describe*",
+    "elasticloadbalancing:Describe*",
+    "iam:GetInstanceProfile", "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion",
+    "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+    "iam:ListPolicyVersions", "iam:ListRolePolicies", "iam:ListRoleTags",
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
+    "logs:DescribeLogGroups", "logs:ListTagsForResource",
+    "route53:GetHostedZone", "route53:ListHostedZones", "route53:ListHostedZonesByName",
+    "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange",
+    "scheduler:GetSchedule", "scheduler:ListSchedules",
+    "ssm:GetParameter", "ssm:GetParameters",
+)
+
+# What a deploy creates, updates and deletes. IAM is listed action by action (roles, policies, instance profiles,
+# OIDC providers: never users, groups or access keys); the rest is whole services the stack manages.
+DEPLOY_SERVICE_ACTIONS = (
+    "acm:*", "application-autoscaling:*", "autoscaling:*", "ec2:*", "ecr:*", "ecs:*", "eks:*",
+    "elasticfilesystem:*", "elasticloadbalancing:*", "kms:*", "logs:*", "route53:*", "scheduler:*",
+    "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+    "ssm:GetParameter", "ssm:GetParameters",
+)
+DEPLOY_IAM_ACTIONS = (
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+    "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:PassRole",
+    "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
+    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+    "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+    "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
+    "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile",
+    "iam:UntagInstanceProfile",
+    "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:GetOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:RemoveClientIDFromOpenIDConnectProvider",
+    "iam:CreateServiceLinkedRole",
+)
+
+
+def trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
+    """Only GitHub's tokens for exactly these subjects and AWS's audience: StringEquals, never StringLike."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "GitHubActionsJobs",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{OIDC_HOST}:aud": AUDIENCE,
+                                       f"{OIDC_HOST}:sub": sorted(subjects)}},
+    }]}
+
+
+def state_read_statements(bucket_arn: str | None) -> list[dict[str, Any]]:
+    if bucket_arn is None:
+        return []  # Pulumi Cloud keeps the state
+    return [{"Sid": "ListState", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
+            {"Sid": "ReadState", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/*"}]
+
+
+def preview_policy(bucket_arn: str | None) -> dict[str, Any]:
+    """`pulumi preview` reads the state (the DIY backend takes no lock for a preview) and the cloud."""
+    return {"Version": "2012-10-17", "Statement": [
+        *state_read_statements(bucket_arn),
+        {"Sid": "ReadManagedServices", "Effect": "Allow", "Action": list(PREVIEW_READ_ACTIONS), "Resource": "*"},
+    ]}
+
+
+def deploy_policy(bucket_arn: str | None, protected_arns: list[str]) -> dict[str, Any]:
+    """`pulumi up`: the managed services, the state (objects and the DIY backend's lock files under .pulumi/),
+    and never the CI identities themselves (a deploy must not widen its own trust or policy)."""
+    state = [] if bucket_arn is None else [
+        {"Sid": "ListState", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
+        {"Sid": "WriteState", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": f"{bucket_arn}/*"}]
+    return {"Version": "2012-10-17", "Statement": [
+        *state,
+        {"Sid": "ManageStackServices", "Effect": "Allow", "Action": list(DEPLOY_SERVICE_ACTIONS), "Resource": "*"},
+        {"Sid": "ManageStackIam", "Effect": "Allow", "Action": list(DEPLOY_IAM_ACTIONS), "Resource": "*"},
+        {"Sid": "NeverTheCiIdentities", "Effect": "Deny", "Action": "iam:*", "Resource": sorted(protected_arns)},
+    ]}
+
+
+def bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """TLS only: every request over plain HTTP is refused, whoever sends it."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}
+
+
+def key_policy(partition: str, account: str, region: str, bucket_arn: str,
+               preview_role_arn: str | None) -> dict[str, Any]:
+    """The state key: the account administers it through IAM (the deploy roles' `kms:*` comes from there); the
+    preview role may only decrypt, only through S3, only objects of the state bucket. That grant lives here, in
+    the key's resource policy, so the preview role's own policy keeps no action AWS classes as Write."""
+    statements: list[dict[str, Any]] = [{
+        "Sid": "AccountAdministersThroughIam", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*",
+    }]
+    if preview_role_arn is not None:
+        via_s3 = f"s3.{region}.{DNS_SUFFIX.get(partition, 'amazonaws.com')}"
+        statements.append({
+            "Sid": "PreviewReadsStateThroughS3", "Effect": "Allow", "Principal": {"AWS": preview_role_arn},
+            "Action": "kms:Decrypt", "Resource": "*",
+            # With S3 Bucket Keys on, the encryption context S3 sends is the bucket's ARN (S3 user guide,
+            # "Changes to note before enabling an S3 Bucket Key").
+            "Condition": {"StringEquals": {"kms:ViaService": via_s3,
+                                           "kms:EncryptionContext:aws:s3:arn": bucket_arn}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
