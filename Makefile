@@ -28,13 +28,13 @@ PULUMI_VERSION := $(shell cat .pulumi.version)
 PULUMI_BIN := .pulumi-cli/$(PULUMI_VERSION)/bin
 DEPLOY_PATH := $(CURDIR)/$(PULUMI_BIN):$(CURDIR)/$(AWSCLI_VENV)/bin:$$PATH
 
-.PHONY: help up bootstrap pulumi-cli awscli-venv test plan diff cost policy review generate config-schema aws-data outputs diagram review-sample policy-docs \
+.PHONY: help up bootstrap pulumi-cli awscli-venv test plan diff cost policy review bump generate config-schema aws-data outputs diagram review-sample policy-docs \
 	replacements bench lint unit venv checkov-venv policy-venv clean
 
 help: ## this list
 	@echo "Two commands matter:"
 	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
-	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up), FORMAT=markdown (diff, cost, policy),"
+	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up, bump), FORMAT=markdown (diff, cost, policy),"
 	@echo "           PROJECT=bootstrap (plan), BOOTSTRAP_STACK=$(BOOTSTRAP_STACK) (bootstrap),"
 	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
 	@echo "Everything else:"
@@ -82,6 +82,13 @@ policy: venv ## the policy pack's verdicts on STACK
 
 review: venv ## the pull request comment (diff, cost, policies per stack) in build/review/comment.md
 	$(PY) -m tools.review.review $(if $(BASE),--base $(BASE)) --out build/review
+
+# --- versions: the program reads Pulumi.<stack>.lock.yaml and resolves nothing (docs/operations.md) ---
+# STACKS: the folder of the stack file (tests/stacks for a test stack); DRY_RUN=1 prints without writing;
+# SUMMARY=<file> writes the changes as Markdown (the weekly pull request's body, .github/workflows/bump.yml).
+bump: venv ## rewrite STACK's version lock with the newest compatible versions (read-only AWS calls)
+	$(PY) -m tools.bump --stack $(STACK) $(if $(STACKS),--stacks $(STACKS)) $(if $(DRY_RUN),--dry-run) \
+		$(if $(SUMMARY),--summary $(SUMMARY))
 
 # --- generated files: tools/generate.py lists every generator; a test runs its --check ---
 generate: venv ## refresh every generated file below in one go

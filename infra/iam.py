@@ -7,6 +7,7 @@ components call them inside `Output.apply`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -235,10 +236,11 @@ def ecs_tasks_trust_policy(partition: str, region: str, account_id: str) -> Docu
 
 
 def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: list[str],
-                         kms_key_arn: str | None) -> Document:
+                         kms_key_arn: str | None, environment_files: Sequence[str] = (),
+                         environment_files_kms_key_arn: str | None = None) -> Document:
     """What the ECS agent needs to start the task: pull this repository's image, write to this log group, read
-    exactly the configured secrets (and decrypt them with the configured key only). The ECR token call has no
-    resource-level permissions, so it is the one `*`."""
+    exactly the configured secrets (and decrypt them with the configured key only) and environment files. The ECR
+    token call has no resource-level permissions, so it is the one `*`."""
     statements: list[Document] = [
         {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {"Sid": "PullAppImage", "Effect": "Allow",
@@ -258,7 +260,54 @@ def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: l
     if kms_key_arn and secret_arns:
         statements.append({"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
                            "Resource": kms_key_arn})
+    statements += environment_file_statements(environment_files, environment_files_kms_key_arn)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def environment_file_statements(object_arns: Sequence[str], kms_key_arn: str | None) -> list[Document]:
+    """ECS environment files (Developer Guide, taskdef-envfiles, "Required IAM permissions"): s3:GetObject on exactly
+    these objects and s3:GetBucketLocation on their buckets (the agent looks up each bucket's region first), and
+    kms:Decrypt on the bucket's customer managed key when one encrypts them."""
+    if not object_arns:
+        return []
+    buckets = sorted({arn.split("/", 1)[0] for arn in object_arns})
+    statements: list[Document] = [
+        {"Sid": "ReadEnvironmentFiles", "Effect": "Allow", "Action": "s3:GetObject", "Resource": sorted(object_arns)},
+        {"Sid": "LocateEnvironmentFileBuckets", "Effect": "Allow", "Action": "s3:GetBucketLocation",
+         "Resource": buckets}]
+    if kms_key_arn:
+        statements.append({"Sid": "DecryptEnvironmentFiles", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": kms_key_arn})
+    return statements
+
+
+def ecs_otel_collector_policy(metrics_log_group_arn: str) -> Document:
+    """The ADOT collector sidecar with the configuration infra/ecs/sidecars.py gives it, on the task role: its
+    awsxray exporter calls PutTraceSegments only (PutTelemetryRecords needs `telemetry.enabled`, and the sampling
+    calls come from the awsproxy extension or the X-Ray receiver, neither configured); X-Ray has no resource-level
+    permissions for it, hence `*`. Metrics leave as EMF log events through its awsemf exporter, which calls
+    PutLogEvents and, for a new stream, CreateLogStream (opentelemetry-collector-contrib internal/aws/cwlogs): into
+    the stack's metrics log group only. CloudWatch extracts the metrics from those events, so no
+    cloudwatch:PutMetricData and no CreateLogGroup (the stack creates the group, with its retention)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "SendTraces", "Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"},
+            {"Sid": "WriteMetricsAsEmf", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": f"{metrics_log_group_arn}:*"},
+        ],
+    }
+
+
+def ecs_firelens_policy(log_group_arn: str) -> Document:
+    """The FireLens log router (Fluent Bit's cloudwatch_logs output, run with the task role) writing the app's logs
+    into the stack's log group: CreateLogStream and PutLogEvents (fluent-bit plugins/out_cloudwatch_logs), never
+    CreateLogGroup (auto_create_group is false: the group exists, with its retention)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "RouteAppLogs", "Effect": "Allow",
+                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{log_group_arn}:*"}],
+    }
 
 
 def ecs_exec_policy() -> Document:

@@ -13,6 +13,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from .dockerignore import context_digest
+
 TYPE = "webstack:image:AppImage"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = PROJECT_ROOT / "app"
@@ -26,20 +28,18 @@ def app_contract(path: Path = CONTRACT) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def content_tag(directory: Path = APP_DIR, *, platform: str) -> str:
-    """A tag derived from every file's path, mode and bytes and the target platform: same build, same tag; any change
-    (content or architecture), a new tag.
+def content_tag(directory: Path = APP_DIR, *, platform: str, dockerfile: Path | None = None) -> str:
+    """A tag derived from exactly what the build sends (the context less what its .dockerignore excludes, and the
+    Dockerfile) and the target platform: same build, same tag; a change the build sees (content, file mode,
+    architecture), a new tag.
 
-    The repository's tags are immutable and pulumi-docker pushes again whenever a build input changes, so every
-    build input is part of the tag: a push never reuses a tag (ImageTagAlreadyExists).
+    The repository's tags are immutable and pulumi-docker rebuilds and pushes again whenever its digest of the
+    context changes: the tag covers the same files the same way (infra/dockerignore.py), so a push never reuses a tag
+    (ImageTagAlreadyExists), and a file the build never sees (app/README.md) changes neither.
     """
     digest = hashlib.sha256()
     digest.update(b"platform\0" + platform.encode() + b"\0")
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        # pulumi-docker's context digest covers each file's mode too (a chmod, a clone under another umask).
-        digest.update(oct(path.lstat().st_mode).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(context_digest(directory, dockerfile or directory / "Dockerfile").encode())
     return "sha-" + digest.hexdigest()[:16]
 
 

@@ -58,6 +58,10 @@ HOST_NAMESPACES = ("networkMode", "pidMode", "ipcMode")
 # failure detection"); ROLLING keeps requiring the circuit breaker.
 ALARM_ROLLBACK_STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
 UID = re.compile(r"[0-9]+")
+# A FireLens log router has to run as root: it creates the socket the app's log driver writes to, in a root-owned
+# directory the ECS agent mounts (aws/containers-roadmap#2122). It is the one container allowed uid 0, and only when
+# it says so (user "0"); every other guarantee still applies to it.
+FIRELENS_TYPES = frozenset({"fluentbit", "fluentd"})
 
 
 # --- reading task definitions (also used by policy/ecs_roles.py) -------------------------------------------
@@ -134,11 +138,13 @@ def _task_problems(props: Props, containers: list[Props]) -> list[str]:
     return problems
 
 
-def _user_problem(user: Any) -> str | None:
+def _user_problem(user: Any, log_router: bool = False) -> str | None:
     text = str(user or "")
     if not text:
         return "no user (the image's USER decides, root unless it says otherwise)"
     uid = text.split(":", 1)[0]
+    if log_router and uid == "0":
+        return None
     if uid == "root" or (UID.fullmatch(uid) and int(uid) == 0):
         return f"user {text!r} is root"
     if not UID.fullmatch(uid):  # as Kubernetes' runAsNonRoot refuses an image whose USER is a name
@@ -159,7 +165,8 @@ def _capability_problems(c: Props) -> list[str]:
 
 
 def _container_problems(c: Props, fargate: bool) -> list[str]:
-    problems = [p for p in [_user_problem(c.get("user"))] if p]
+    router = str(dig(c, "firelensConfiguration", "type")) in FIRELENS_TYPES
+    problems = [p for p in [_user_problem(c.get("user"), router)] if p]
     if c.get("privileged") is True:
         problems.append("privileged is true")
     if c.get("readonlyRootFilesystem") is not True:
@@ -176,7 +183,8 @@ def _container_problems(c: Props, fargate: bool) -> list[str]:
 
 
 @RUNTIME.resource("ecs-containers-hardened", "ECS task definitions share no namespace with the instance and bound "
-                  "cpu and memory; every container runs as a numeric non-root uid, unprivileged, with a read-only "
+                  "cpu and memory; every container runs as a numeric non-root uid (a FireLens log router: uid 0, "
+                  "which FireLens requires), unprivileged, with a read-only "
                   "root filesystem, ALL capabilities dropped (only NET_BIND_SERVICE added back), no-new-privileges "
                   "where ECS offers it (EC2), and a health check if essential.")
 def ecs_containers_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:

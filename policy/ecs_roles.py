@@ -19,6 +19,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
+from .aws import LOG_GROUP
 from .common import (
     IAM_MANAGED_POLICY,
     IAM_ROLE,
@@ -55,6 +56,9 @@ class Scope(StrEnum):
     SECRET = "the secrets the task's containers list"
     KEY = "a named KMS key"
     FILE_SYSTEM = "an EFS file system of this stack"
+    ENV_FILE = "the environment files the task's containers list"
+    ENV_FILE_BUCKET = "the buckets of the environment files the task's containers list"
+    STACK_LOG_GROUP = "a log group of this stack"
 
 
 # What the ECS agent does with an execution role (AWS ECS developer guide, "task execution IAM role"): pull from
@@ -69,6 +73,9 @@ EXECUTION_ROLE_ACTIONS: Mapping[str, Scope] = {
     "ssm:getparameters": Scope.SECRET,
     "secretsmanager:getsecretvalue": Scope.SECRET,
     "kms:decrypt": Scope.KEY,
+    # environment files (developer guide, "Specifying environment variables", required IAM permissions)
+    "s3:getobject": Scope.ENV_FILE,
+    "s3:getbucketlocation": Scope.ENV_FILE_BUCKET,
 }
 # The app's own calls, by the feature of the stack that makes them (the static site makes none). Lower case.
 TASK_ROLE_ACTIONS: Mapping[str, tuple[str, Scope]] = {
@@ -78,6 +85,11 @@ TASK_ROLE_ACTIONS: Mapping[str, tuple[str, Scope]] = {
     "ssmmessages:opendatachannel": ("ECS Exec", Scope.ANY),
     "elasticfilesystem:clientmount": ("EFS", Scope.FILE_SYSTEM),
     "elasticfilesystem:clientwrite": ("EFS", Scope.FILE_SYSTEM),
+    # the sidecars (infra/ecs/sidecars.py): the ADOT collector's X-Ray exporter and EMF metrics, the FireLens router
+    # writing the app's logs
+    "xray:puttracesegments": ("ADOT collector", Scope.ANY),
+    "logs:createlogstream": ("sidecars' logs and metrics", Scope.STACK_LOG_GROUP),
+    "logs:putlogevents": ("sidecars' logs and metrics", Scope.STACK_LOG_GROUP),
 }
 # (what, urn to report on, how to read the document) of one policy document of a role.
 Document = tuple[str, str, Callable[[], Any]]
@@ -94,6 +106,8 @@ class Scopes:
     secrets: frozenset[str] | None
     file_systems: frozenset[str]  # ids
     file_system_arns: frozenset[str]
+    env_files: frozenset[str] | None = None  # S3 object ARNs
+    stack_log_groups: frozenset[str] | None = None  # names
 
 
 # --- which roles, which documents -------------------------------------------------------------------------
@@ -161,7 +175,15 @@ def _scopes(task_definitions: list[Any], resources: Sequence[Any]) -> Scopes:
         log_groups=None if every is None else frozenset(g for c in every for g in container_log_groups(c)),
         secrets=None if every is None else frozenset(listed_secrets(every)),
         file_systems=frozenset(str(i) for r in file_systems if (i := known_prop(r, "id"))),
-        file_system_arns=frozenset(str(a) for r in file_systems if (a := known_prop(r, "arn"))))
+        file_system_arns=frozenset(str(a) for r in file_systems if (a := known_prop(r, "arn"))),
+        env_files=None if every is None else frozenset(
+            str(as_map(f).get("value")) for c in every for f in as_list(c.get("environmentFiles"))),
+        stack_log_groups=_stack_log_group_names(resources))
+
+
+def _stack_log_group_names(resources: Sequence[Any]) -> frozenset[str] | None:
+    names = [known_prop(r, "name") or known_prop(r, "id") for r in resources if r.resource_type == LOG_GROUP]
+    return None if not all(names) else frozenset(str(n) for n in names)
 
 
 # --- judging a document -----------------------------------------------------------------------------------
@@ -183,14 +205,20 @@ def _in_scope(resource: str, scope: Scope, scopes: Scopes) -> bool:
         return True
     if scope is Scope.SECRET:
         return scopes.secrets is None or any(_secret_matches(resource, s) for s in scopes.secrets)
-    if WILDCARD.search(resource.removesuffix(":*") if scope is Scope.LOG_GROUP else resource):
+    if WILDCARD.search(resource.removesuffix(":*") if scope in (Scope.LOG_GROUP, Scope.STACK_LOG_GROUP)
+                       else resource):
         return False
     if scope is Scope.REPOSITORY:
         return resource in scopes.repository_arns or any(resource.endswith(f":repository/{n}")
                                                          for n in scopes.repositories)
-    if scope is Scope.LOG_GROUP:
+    if scope in (Scope.LOG_GROUP, Scope.STACK_LOG_GROUP):
+        groups = scopes.log_groups if scope is Scope.LOG_GROUP else scopes.stack_log_groups
         match = LOG_GROUP_ARN.match(resource)
-        return scopes.log_groups is None or bool(match and match["name"] in scopes.log_groups)
+        return groups is None or bool(match and match["name"] in groups)
+    if scope is Scope.ENV_FILE:
+        return scopes.env_files is None or resource in scopes.env_files
+    if scope is Scope.ENV_FILE_BUCKET:
+        return scopes.env_files is None or resource in {f.split("/", 1)[0] for f in scopes.env_files}
     if scope is Scope.KEY:
         return bool(KMS_KEY_ARN.match(resource))
     return resource in scopes.file_system_arns or any(resource.endswith(f":file-system/{i}")
@@ -245,7 +273,8 @@ def _judge(role: Any, kind: str, task_definitions: list[Any], allowed: Mapping[s
 
 
 @ROLES.stack("ecs-execution-role-least-privilege", "ECS execution roles grant only what the ECS agent does: pull "
-             "from the stack's ECR repositories, write to the task's log groups, read the secrets the task lists "
+             "from the stack's ECR repositories, write to the task's log groups, read the secrets and environment "
+             "files the task lists "
              "(ecr:GetAuthorizationToken the only Resource '*'), and carry no policy the stack does not declare.")
 def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """Every permission of a task definition's execution role, wherever it is attached (inline on the role, a
@@ -258,7 +287,8 @@ def ecs_execution_role_least_privilege(args: StackValidationArgs, report_violati
 
 
 @ROLES.stack("ecs-task-role-least-privilege", "ECS task roles grant only what a feature of the stack needs (ECS "
-             "Exec's channels, EFS mounts of the stack's file systems), on named resources, are never an "
+             "Exec's channels, EFS mounts of the stack's file systems, the sidecars' X-Ray traces and writes to the "
+             "stack's log groups), on named resources, are never an "
              "execution role too, and carry no policy the stack does not declare.")
 def ecs_task_role_least_privilege(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """The app's role holds what the stack's features need (`TASK_ROLE_ACTIONS`), and never the ECS agent's

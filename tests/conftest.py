@@ -30,7 +30,7 @@ def variant() -> Callable[..., Plan]:
     return rendered
 
 
-# The ECS runtime's test stacks: Fargate, Fargate with Spot (and EFS), EC2 capacity.
+# The ECS runtime's test stacks: Fargate, Fargate with Spot (and EFS), EC2 capacity, Fargate with sidecars.
 @pytest.fixture(scope="session")
 def fargate() -> Plan:
     return rendered("ecs")
@@ -44,6 +44,12 @@ def spot() -> Plan:
 @pytest.fixture(scope="session")
 def ec2() -> Plan:
     return rendered("ecs-ec2")
+
+
+# Fargate with environment files, the ADOT collector and FireLens sidecars, and step scaling.
+@pytest.fixture(scope="session")
+def sidecars() -> Plan:
+    return rendered("ecs-sidecars")
 
 
 # Tests never read the root stack files (the user's to edit): any test of this process that opens one fails.

@@ -1,4 +1,5 @@
-"""`make up`'s last check before `pulumi up`: refuse the documentation-only values the example stacks ship.
+"""`make up`'s last check before `pulumi up`: refuse the documentation-only values the example stacks ship (their
+config, and their version lock's example versions).
 
 The examples render as they are (`make plan`), but example.com is nobody's zone, TEST-NET addresses are nobody's
 runner and account 123456789012 is nobody's account: a deploy with them fails late (ACM validation waits for a
@@ -43,6 +44,8 @@ KIND_HINTS = {
     "network": "an address range of your own",
     "account": "an ARN or id of your own AWS account (`aws sts get-caller-identity` shows it)",
 }
+# The shipped example locks say so in their header: their versions were not read from an account.
+EXAMPLE_LOCK = "# Example values"
 
 
 class Finding(NamedTuple):
@@ -53,6 +56,8 @@ class Finding(NamedTuple):
     hint: str
 
     def line(self) -> str:
+        if self.kind == "lock":
+            return f"{self.key}: {self.why}; {self.hint}"
         return f"{self.key} = {self.value}: {self.why}; set {self.hint}"
 
 
@@ -110,11 +115,22 @@ def stack_file(stack: str, project: Path) -> Path:
     return project / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"  # org/project/dev -> Pulumi.dev.yaml
 
 
+def lock_findings(stack: str, project: Path) -> list[Finding]:
+    """The stack's version lock as shipped: example versions, never read from an account (a missing lock the
+    program itself refuses, naming `make bump`)."""
+    name = stack.rsplit("/", 1)[-1]
+    path = project / f"Pulumi.{name}.lock.yaml"
+    if not path.is_file() or not any(line.startswith(EXAMPLE_LOCK) for line in path.read_text().splitlines()):
+        return []
+    return [Finding(path.name, "example versions", "lock", "the versions were not read from an AWS account",
+                    f"run `make bump STACK={name}` (read-only AWS calls), then review and commit the lock")]
+
+
 def check(stack: str, project: Path) -> list[Finding]:
     path = stack_file(stack, project)
     if not path.exists():
-        return []
-    return findings(dict((yaml.safe_load(path.read_text()) or {}).get("config") or {}))
+        return lock_findings(stack, project)
+    return findings(dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})) + lock_findings(stack, project)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,15 +71,18 @@ def _nested(cls: type, name: str) -> type | None:
     return getattr(importlib.import_module(cls.__module__.rsplit(".", 1)[0]), name, None)
 
 
-def pulumi_path(token: str, tf_path: str) -> str:
-    """`capacity_provider_strategy.weight` -> `capacityProviderStrategies.weight`, checked against the SDK."""
+def pulumi_path(token: str, tf_path: str, renames: dict[str, str] | None = None) -> str:
+    """`capacity_provider_strategy.weight` -> `capacityProviderStrategies.weight`, checked against the SDK.
+    `renames` maps a top-level Terraform attribute that pulumi-aws renames (its resources.go `Fields`, e.g.
+    `alarm_name` -> `name`) to the Pulumi name; the result is checked against the SDK like any other."""
     cls = args_class(token)
     if cls is None:
         raise LookupError(f"{token}: no Args class in the installed pulumi-aws SDK")
     out = []
-    for segment in tf_path.split("."):
+    for depth, segment in enumerate(tf_path.split(".")):
         props = properties(cls) if cls else {}
-        base = camel(segment)
+        base = (renames or {}).get(segment) if depth == 0 else None
+        base = base or camel(segment)
         options = [base, base + "s", base + "es", base[:-1] + "ies" if base.endswith("y") else base]
         hit = next((o for o in options if o in props), None)
         if hit is None:
@@ -101,11 +104,12 @@ def auto_named(token: str) -> bool:
 # --- building the data ---------------------------------------------------------------------------------------------
 
 def _aws_entry(token: str, spec: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    paths = [pulumi_path(token, p) for p in spec.get("force_new") or []]
+    renames = spec.get("pulumi_names") or {}
+    paths = [pulumi_path(token, p, renames) for p in spec.get("force_new") or []]
     props = properties(args_class(token))
     if "region" in props:  # terraform-provider-aws v6: changing `region` replaces (source: region_note)
         paths.append("region")
-    groups = [[pulumi_path(token, p) for p in g] for g in spec.get("replace_when_kind_changes") or []]
+    groups = [[pulumi_path(token, p, renames) for p in g] for g in spec.get("replace_when_kind_changes") or []]
     where = f"{source['repo']} {spec['file']}" + (f"@{spec['commit'][:12]}" if spec.get("read", True) else
                                                   " (not read: from the provider documentation)")
     entry: dict[str, Any] = {"replace": sorted(set(paths)), "source": where, "terraform": spec["resource"]}

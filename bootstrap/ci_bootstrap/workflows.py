@@ -4,7 +4,8 @@ For every job that may request an OIDC token (`permissions: id-token: write`, on
 workflow), the subject GitHub puts in the token (`sub`) follows from the job and its triggers
 (docs.github.com, "OpenID Connect reference", subject claims; /work/shared/notes/domain-facts.md):
 
-- a job with `environment: <name>`: `repo:<owner>/<repo>:environment:<name>` (whatever the event);
+- a job with `environment: <name>`: `repo:<owner>/<repo>:environment:<name>` (whatever the event); the
+  read-only environments (`READ_ONLY_ENVIRONMENTS`) are trusted by the preview role, every other by its deploy role;
 - otherwise a `pull_request` run: `repo:<owner>/<repo>:pull_request`;
 - otherwise a push to a branch: `repo:<owner>/<repo>:ref:refs/heads/<branch>`.
 
@@ -32,6 +33,9 @@ ROLE_VARIABLE = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 BRANCH_NAME = re.compile(r"^[A-Za-z0-9._/-]+$")
 UNSUPPORTED_EVENTS = ("pull_request_target", "workflow_run")
+# Environments whose jobs only read the cloud: their subject is trusted by the read-only preview role, never by a
+# deploy role of their own (bump.yml's weekly `make bump`: EKS add-on versions and AWS's public AMI parameters).
+READ_ONLY_ENVIRONMENTS = ("versions",)
 
 
 class WorkflowError(ValueError):
@@ -98,7 +102,7 @@ def claims(doc: dict[str, Any], job: dict[str, Any]) -> list[tuple[str, str]]:
     if env is not None:
         if not isinstance(env, str) or not ENVIRONMENT_NAME.match(env):
             raise WorkflowError(f"environment {env!r} is not a literal name: its token subject is unknown")
-        return [(f"environment:{env}", env)]
+        return [(f"environment:{env}", PREVIEW if env in READ_ONLY_ENVIRONMENTS else env)]
     found: list[tuple[str, str]] = []
     for event, spec in events(doc).items():
         if event in UNSUPPORTED_EVENTS:

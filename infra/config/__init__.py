@@ -2,7 +2,8 @@
 
 `load_config` takes the raw `project:key` values (strings as the Pulumi CLI hands them over, or already-parsed
 YAML values) and either returns a fully validated `StackConfig` or raises one `ConfigError` listing every
-problem, before any resource is declared. See core.py for the mechanism.
+problem, before any resource is declared. See core.py for the mechanism; the stack's version lock (lock.py) is
+checked by the same call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .cluster import (
 from .core import PROJECT, ConfigError, Invalid, Setting, rule, setting
 from .dns import DnsConfig
 from .ecs import EcsConfig
+from .lock import LockError, LockFile, Versions, lock_path, read_lock
 from .network import LOG_RETENTION_DAYS, NetworkConfig
 from .region import partition_of
 from .registry import RegistryConfig
@@ -32,8 +34,9 @@ __all__ = [
     "ALB_CONTROLLER_CHART_VERSIONS", "ALB_SSL_POLICIES", "CLUSTER_LOG_TYPES", "DEFAULT_KUBERNETES_VERSION",
     "EKS_ADDONS", "EXTERNAL_DNS_CHART_VERSIONS", "LOG_RETENTION_DAYS", "PROJECT", "REQUIRED_CLUSTER_LOG_TYPES",
     "SUPPORTED_KUBERNETES_VERSIONS", "AddonsConfig", "AppConfig", "ClusterConfig", "ConfigError", "DnsConfig",
-    "EcsConfig", "Invalid", "NetworkConfig", "RegistryConfig", "Setting", "StackConfig", "alb_name", "from_pulumi",
-    "load_config", "partition_of", "quantity", "rule", "schema", "setting", "settings",
+    "EcsConfig", "Invalid", "LockError", "LockFile", "NetworkConfig", "RegistryConfig", "Setting", "StackConfig",
+    "Versions", "alb_name", "from_pulumi", "load_config", "lock_path", "partition_of", "quantity", "read_lock", "rule",
+    "schema", "setting", "settings",
 ]
 
 
@@ -48,7 +51,9 @@ def from_pulumi() -> StackConfig:
         if ns == PROJECT:
             raw[name] = value
     region = pulumi.Config("aws").get("region")
-    cfg = load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region)
+    stack = pulumi.get_stack()
+    # The stack's version lock is part of its configuration: nothing the program deploys is resolved at run time.
+    cfg = load_config(raw, project=pulumi.get_project(), stack=stack, region=region, lock=read_lock(lock_path(stack)))
     for message in capacity.not_checked(cfg):
         pulumi.log.warn(message)
     return cfg

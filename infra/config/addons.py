@@ -1,35 +1,60 @@
-"""Platform add-on keys: pinned chart versions (controller, ExternalDNS, metrics-server, Cluster Autoscaler) and
-the ExternalDNS policy."""
+"""Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler) and the
+ExternalDNS policy. A chart version key left empty takes the stack's version lock (Pulumi.<stack>.lock.yaml,
+infra/config/lock.py); set, it pins that version and wins over the lock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from .core import matches, one_of, setting
+from .core import matches, one_of, setting, when_set
 
 # The chart versions whose published IAM policy / values schema this project ships (infra/data/).
 ALB_CONTROLLER_CHART_VERSIONS = ("3.5.0",)
 EXTERNAL_DNS_CHART_VERSIONS = ("1.21.1",)
 # Cluster Autoscaler chart versions whose values keys the tests check (tests/data/charts/).
 CLUSTER_AUTOSCALER_CHART_VERSIONS = ("9.59.0",)
+CHART_VERSION = r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}"
+
+
+class ChartPin(NamedTuple):
+    """A chart the EKS runtime installs: its config key (a pin), the AddonsConfig field, and the versions this
+    project supports (empty: any exact version)."""
+
+    key: str
+    attr: str
+    supported: tuple[str, ...]
+
+
+# By chart name (infra/eks keeps each chart's repository next to its release; a test keeps the names equal).
+CHARTS = {
+    "aws-load-balancer-controller": ChartPin("albControllerChartVersion", "alb_controller_chart_version",
+                                             ALB_CONTROLLER_CHART_VERSIONS),
+    "external-dns": ChartPin("externalDnsChartVersion", "external_dns_chart_version", EXTERNAL_DNS_CHART_VERSIONS),
+    "metrics-server": ChartPin("metricsServerChartVersion", "metrics_server_chart_version", ()),
+    "cluster-autoscaler": ChartPin("clusterAutoscalerChartVersion", "cluster_autoscaler_chart_version",
+                                   CLUSTER_AUTOSCALER_CHART_VERSIONS),
+}
+_LOCKED = " Empty: the version in the stack's lock (make bump)."
 
 
 @dataclass(frozen=True, kw_only=True)
 class AddonsConfig:
     alb_controller_chart_version: str = setting(
-        "albControllerChartVersion", "3.5.0", "aws-load-balancer-controller chart version.",
-        one_of(*ALB_CONTROLLER_CHART_VERSIONS))
-    external_dns_chart_version: str = setting("externalDnsChartVersion", "1.21.1", "external-dns chart version.",
-                                              one_of(*EXTERNAL_DNS_CHART_VERSIONS))
+        "albControllerChartVersion", "", "Pins the aws-load-balancer-controller chart version." + _LOCKED,
+        when_set(one_of(*ALB_CONTROLLER_CHART_VERSIONS)))
+    external_dns_chart_version: str = setting(
+        "externalDnsChartVersion", "", "Pins the external-dns chart version." + _LOCKED,
+        when_set(one_of(*EXTERNAL_DNS_CHART_VERSIONS)))
     external_dns_policy: str = setting(
         "externalDnsPolicy", "sync",
         "ExternalDNS policy: 'sync' (deletes the records it owns once their Ingress is gone) or 'upsert-only' "
         "(never deletes records).",
         one_of("upsert-only", "sync"))
     metrics_server_chart_version: str = setting(
-        "metricsServerChartVersion", "3.13.0", "metrics-server chart version.",
-        matches(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}", "3.13.0", "an exact chart version"))
+        "metricsServerChartVersion", "", "Pins the metrics-server chart version." + _LOCKED,
+        when_set(matches(CHART_VERSION, "3.13.0", "an exact chart version")))
     cluster_autoscaler_chart_version: str = setting(
-        "clusterAutoscalerChartVersion", CLUSTER_AUTOSCALER_CHART_VERSIONS[0],
-        "cluster-autoscaler chart version (it scales the node group between nodeMinSize and nodeMaxSize).",
-        one_of(*CLUSTER_AUTOSCALER_CHART_VERSIONS))
+        "clusterAutoscalerChartVersion", "",
+        "Pins the cluster-autoscaler chart version (it scales the node group between nodeMinSize and nodeMaxSize)."
+        + _LOCKED, when_set(one_of(*CLUSTER_AUTOSCALER_CHART_VERSIONS)))

@@ -115,8 +115,10 @@ class ClusterConfig:
                         when_set(length(1, NODE_GROUP_NAME_MAX - len(NODE_GROUP_SUFFIX)),
                                  matches(CLUSTER_NAME, "webstack-dev",
                                          "letters, digits, '-' or '_', starting alphanumeric,")))
-    kubernetes_version: str = setting("kubernetesVersion", DEFAULT_KUBERNETES_VERSION, "EKS Kubernetes version.",
-                                      one_of(*SUPPORTED_KUBERNETES_VERSIONS))
+    kubernetes_version: str = setting(
+        "kubernetesVersion", DEFAULT_KUBERNETES_VERSION,
+        "EKS Kubernetes version (the minor); the stack's lock must be resolved for it (make bump).",
+        one_of(*SUPPORTED_KUBERNETES_VERSIONS))
     endpoint_public_access: bool = setting(
         "endpointPublicAccess", True,
         "Expose the API server publicly (only to publicAccessCidrs); false for runners inside the VPC.")
@@ -159,7 +161,7 @@ class ClusterConfig:
     node_labels: tuple[tuple[str, str], ...] = setting("nodeLabels", (), "Kubernetes labels put on every node.",
                                                        each(label_pair))
     addon_versions: tuple[tuple[str, str], ...] = setting(
-        "addonVersions", (), "Pinned EKS add-on versions by name (default: the newest for the cluster version).",
+        "addonVersions", (), "Pins EKS add-on versions by name; the others are the stack's lock's (make bump).",
         each(addon_pair))
 
     @property

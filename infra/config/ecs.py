@@ -11,7 +11,31 @@ from typing import TYPE_CHECKING, Any
 
 from infra.instances import instance_architecture, is_instance_type
 
-from .core import Invalid, Setting, between, declared, each, length, matches, one_of, rule, setting, when_set
+from .core import (
+    Invalid,
+    Setting,
+    between,
+    declared,
+    each,
+    length,
+    matches,
+    one_of,
+    rule,
+    setting,
+    unique,
+    when_set,
+)
+from .ecs_extras import (
+    ADOT_IMAGE,
+    APP_MIN_CPU,
+    APP_MIN_MEMORY,
+    ENV_FILES_MAX,
+    FLUENT_BIT_IMAGE,
+    METRICS_NAMESPACE,
+    StepScaling,
+    env_file_problem,
+    parse_step_scaling,
+)
 from .network import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -32,7 +56,9 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
-# The Linux Fargate platform version; pinned so a new one is adopted deliberately ("LATEST" moves by itself).
+# The Linux Fargate platform versions this project supports, newest last; every launch names one (the lock's or
+# ecsPlatformVersion) so a new one is adopted deliberately ("LATEST" moves by itself). No AWS API lists them:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-linux-fargate.html
 PLATFORM_VERSIONS = ("1.4.0",)
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 # SSM parameter or Secrets Manager secret ARN (the `valueFrom` of an ECS secret; full ARNs only, so the
@@ -218,8 +244,10 @@ class EcsConfig:
                             one_of(*FARGATE_SIZES))
     task_memory: int = setting("ecsTaskMemory", 512, "Task memory (MiB); a Fargate pair with ecsTaskCpu.",
                                between(512, 122880))
-    platform_version: str = setting("ecsPlatformVersion", "1.4.0", "Fargate platform version (pinned).",
-                                    one_of(*PLATFORM_VERSIONS))
+    platform_version: str = setting(
+        "ecsPlatformVersion", "",
+        "Pins the Fargate platform version of the service and the scheduled task. Empty: the version in the "
+        "stack's lock (make bump).", when_set(one_of(*PLATFORM_VERSIONS)))
     log_retention_days: int = setting("ecsLogRetentionDays", 90, "Retention of the app's log group, in days.",
                                       one_of(*LOG_RETENTION_DAYS))
     environment: tuple[tuple[str, str], ...] = setting(
@@ -234,6 +262,46 @@ class EcsConfig:
         "ecsSecretsKmsKeyArn", None,
         "Customer managed KMS key of the secrets (adds kms:Decrypt on this key only; unset: AWS managed keys).",
         matches(KMS_KEY_ARN, "arn:aws:kms:us-east-1:123456789012:key/<key id>", "a KMS key ARN"))
+    environment_files: tuple[str, ...] = setting(
+        "ecsEnvironmentFiles", (),
+        "S3 object ARNs of .env files loaded into the app container, first file first (at most 10; the execution "
+        "role reads exactly these). ecsEnvironment values win over the files' (ECS precedence).",
+        length(0, ENV_FILES_MAX), each(env_file_problem), unique())
+    environment_files_kms_key_arn: str | None = setting(
+        "ecsEnvironmentFilesKmsKeyArn", None,
+        "Customer managed KMS key encrypting the environment files (adds kms:Decrypt on this key only).",
+        matches(KMS_KEY_ARN, "arn:aws:kms:us-east-1:123456789012:key/<key id>", "a KMS key ARN"))
+    adot_collector: bool = setting(
+        "ecsAdotCollector", False,
+        "AWS Distro for OpenTelemetry collector sidecar: OTLP on localhost:4317/4318, traces to X-Ray, metrics to "
+        "CloudWatch (EMF). Needs ecsAdotCollectorImage.")
+    adot_collector_image: str = setting(
+        "ecsAdotCollectorImage", "",
+        "The collector image by digest: public.ecr.aws/aws-observability/aws-otel-collector@sha256:<digest>.",
+        when_set(matches(ADOT_IMAGE, "public.ecr.aws/aws-observability/aws-otel-collector@sha256:<64 hex>",
+                         "the official ADOT collector image by digest")))
+    adot_collector_cpu: int = setting(
+        "ecsAdotCollectorCpu", 128, "CPU units of the collector sidecar (part of ecsTaskCpu).", between(16, 16384))
+    adot_collector_memory: int = setting(
+        "ecsAdotCollectorMemory", 256, "Memory limit of the collector sidecar, MiB (part of ecsTaskMemory).",
+        between(64, 122880))
+    adot_metrics_namespace: str = setting(
+        "ecsAdotMetricsNamespace", "ECS/AWSOTel/Application", "CloudWatch namespace of the app's OTLP metrics.",
+        matches(METRICS_NAMESPACE, "ECS/AWSOTel/Application", "1-255 letters, digits or . _ / # -, not AWS/..."))
+    fire_lens: bool = setting(
+        "ecsFireLens", False,
+        "Route the app's logs through a FireLens (Fluent Bit) log router sidecar into its log group. Needs "
+        "ecsFireLensImage.")
+    fire_lens_image: str = setting(
+        "ecsFireLensImage", "",
+        "The log router image by digest: public.ecr.aws/aws-observability/aws-for-fluent-bit@sha256:<digest>.",
+        when_set(matches(FLUENT_BIT_IMAGE, "public.ecr.aws/aws-observability/aws-for-fluent-bit@sha256:<64 hex>",
+                         "the official AWS for Fluent Bit image by digest")))
+    fire_lens_cpu: int = setting(
+        "ecsFireLensCpu", 64, "CPU units of the log router sidecar (part of ecsTaskCpu).", between(16, 16384))
+    fire_lens_memory: int = setting(
+        "ecsFireLensMemory", 128, "Memory limit of the log router sidecar, MiB (part of ecsTaskMemory).",
+        between(64, 122880))
     min_tasks: int = setting("ecsMinTasks", 2, "Auto scaling minimum task count (also the initial count).",
                              between(0, 1000))
     max_tasks: int = setting("ecsMaxTasks", 6, "Auto scaling maximum task count.", between(1, 1000))
@@ -244,6 +312,11 @@ class EcsConfig:
     scale_on_requests_per_target: int = setting(
         "ecsScaleOnRequestsPerTarget", 0, "Target tracking on ALB requests per target per minute; 0: off.",
         between(0, 1000000))
+    step_scaling: StepScaling | None = setting(
+        "ecsStepScaling", None,
+        "Step scale-out on the ALB's requests per target per minute: {threshold, steps: [{over, add}], "
+        "evaluationPeriods, cooldown}; needs ecsScaleOnRequestsPerTarget below the threshold (it scales in).",
+        parse=parse_step_scaling)
     scheduled_scaling: tuple[ScheduledScaling, ...] = setting(
         "ecsScheduledScaling", (),
         "Scheduled task count bounds: [{name, schedule: cron(...), timezone, minTasks, maxTasks}]; with schedules, "
@@ -294,6 +367,13 @@ class EcsConfig:
     @property
     def spot(self) -> bool:
         return self.capacity == "fargate" and self.fargate_spot_weight > 0
+
+    @property
+    def sidecar_reservations(self) -> tuple[tuple[str, int, int], ...]:
+        """(config key prefix, CPU units, MiB) of each sidecar that is on."""
+        return tuple((key, cpu, mem) for key, on, cpu, mem in (
+            ("ecsAdotCollector", self.adot_collector, self.adot_collector_cpu, self.adot_collector_memory),
+            ("ecsFireLens", self.fire_lens, self.fire_lens_cpu, self.fire_lens_memory)) if on)
 
 
 def is_production(stack: str) -> bool:
@@ -385,6 +465,24 @@ def _scaling_has_room(cfg: StackConfig) -> str | None:
     policies = e.scale_on_cpu_percent or e.scale_on_memory_percent or e.scale_on_requests_per_target
     if policies and e.max_tasks == e.min_tasks:
         return "target tracking needs room to scale: ecsMaxTasks must exceed ecsMinTasks"
+    return None
+
+
+@rule("ecsStepScaling", "ecsScaleOnRequestsPerTarget")
+def _step_scaling_beside_tracking(cfg: StackConfig) -> str | None:
+    # The step policy only scales out; scale-in is left to target tracking on the same metric, whose target lies
+    # below the step threshold. So when the step alarm fires, the tracking policy wants more tasks too and never
+    # removes what the step added (Application Auto Scaling scales in only when every target tracking policy
+    # agrees, and a step scale-in would not be blocked: PutScalingPolicy's documentation, botocore's model).
+    step, target = cfg.ecs.step_scaling, cfg.ecs.scale_on_requests_per_target
+    if step is None:
+        return None
+    if not target:
+        return ("step scaling only scales out: set ecsScaleOnRequestsPerTarget (target tracking on the same metric, "
+                "below the threshold) so the service scales back in")
+    if step.threshold <= target:
+        return (f"the step threshold ({step.threshold}) must exceed the target tracking value ({target}): at or "
+                "below it the step policy adds tasks that target tracking would then remove")
     return None
 
 
@@ -481,3 +579,65 @@ def _kms_key_needs_secrets(cfg: StackConfig) -> str | None:
     if cfg.ecs.secrets_kms_key_arn and not cfg.ecs.secrets:
         return "a key for the secrets, but ecsSecrets is empty: the execution role would not use it"
     return None
+
+
+# --- environment files, sidecars --------------------------------------------------------------------------------
+@rule("ecsEnvironmentFiles", "aws:region")
+def _env_files_in_partition(cfg: StackConfig) -> str | None:
+    other = [a for a in cfg.ecs.environment_files if a.split(":")[1] != cfg.partition]
+    if other:
+        return f"S3 ARNs must be in the stack's partition (arn:{cfg.partition}:s3:::...); not {', '.join(other)}"
+    return None
+
+
+@rule("ecsEnvironmentFilesKmsKeyArn", "ecsEnvironmentFiles", "aws:region")
+def _env_files_key(cfg: StackConfig) -> str | None:
+    key = cfg.ecs.environment_files_kms_key_arn
+    if key and not cfg.ecs.environment_files:
+        return "a key for the environment files, but ecsEnvironmentFiles is empty: the execution role would not use it"
+    if key and key.split(":")[1] != cfg.partition:
+        return f"the key must be in the stack's partition (arn:{cfg.partition}:kms:...)"
+    return None
+
+
+_ADOT = ("ecsAdotCollectorImage", "ecsAdotCollectorCpu", "ecsAdotCollectorMemory", "ecsAdotMetricsNamespace")
+_FIRE_LENS = ("ecsFireLensImage", "ecsFireLensCpu", "ecsFireLensMemory")
+
+
+@rule("ecsAdotCollector", *_ADOT)
+def _adot_keys_need_adot(cfg: StackConfig) -> str | None:
+    if cfg.ecs.adot_collector:
+        return None if cfg.ecs.adot_collector_image else (
+            "the collector runs an image pinned by digest: set ecsAdotCollectorImage to "
+            "public.ecr.aws/aws-observability/aws-otel-collector@sha256:<digest> (docs/runtimes.md: finding it)")
+    unused = _set_keys(cfg, _ADOT)
+    return f"{', '.join(unused)} set while ecsAdotCollector is false: they would be ignored" if unused else None
+
+
+@rule("ecsFireLens", *_FIRE_LENS)
+def _fire_lens_keys_need_fire_lens(cfg: StackConfig) -> str | None:
+    if cfg.ecs.fire_lens:
+        return None if cfg.ecs.fire_lens_image else (
+            "the log router runs an image pinned by digest: set ecsFireLensImage to "
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit@sha256:<digest> (docs/runtimes.md: finding it)")
+    unused = _set_keys(cfg, _FIRE_LENS)
+    return f"{', '.join(unused)} set while ecsFireLens is false: they would be ignored" if unused else None
+
+
+@rule("ecsTaskCpu", "ecsTaskMemory", "ecsAdotCollectorCpu", "ecsAdotCollectorMemory", "ecsFireLensCpu",
+      "ecsFireLensMemory")
+def _sidecars_fit_the_task(cfg: StackConfig) -> str | None:
+    # ECS refuses a task definition whose containers reserve more than the task size; the app keeps the rest.
+    e = cfg.ecs
+    sidecars = e.sidecar_reservations
+    if not sidecars:
+        return None
+    cpu, memory = sum(c for _, c, _ in sidecars), sum(m for _, _, m in sidecars)
+    if e.task_cpu - cpu >= APP_MIN_CPU and e.task_memory - memory >= APP_MIN_MEMORY:
+        return None
+    names = " + ".join(f"{key}Cpu {c}" for key, c, _ in sidecars)
+    mems = " + ".join(f"{key}Memory {m}" for key, _, m in sidecars)
+    return (f"the sidecars take {cpu} CPU units ({names}) and {memory} MiB ({mems}), leaving the app "
+            f"{e.task_cpu - cpu} of ecsTaskCpu {e.task_cpu} and {e.task_memory - memory} of ecsTaskMemory "
+            f"{e.task_memory}: the app needs at least {APP_MIN_CPU} CPU units and {APP_MIN_MEMORY} MiB. Raise "
+            "ecsTaskCpu/ecsTaskMemory (a Fargate size) or lower the sidecars'")

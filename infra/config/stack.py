@@ -32,6 +32,7 @@ from .core import (
 )
 from .dns import DnsConfig
 from .ecs import RUNTIMES, EcsConfig
+from .lock import LockFile, Versions, locked_versions
 from .network import NetworkConfig
 from .region import partition_of
 from .registry import RegistryConfig, default_repository_name
@@ -81,6 +82,17 @@ class StackConfig:
     extra_tags: tuple[tuple[str, str], ...] = setting(
         "extraTags", (), f"Extra tags added to every AWS resource (at most {EXTRA_TAGS_MAX}).",
         length(0, EXTRA_TAGS_MAX), each(tag_pair))
+    locked: Versions | None = None
+    """The versions from the stack's lock (config pins applied), when `load_config` was given the lock."""
+
+    @property
+    def versions(self) -> Versions:
+        """What the program deploys of everything versioned (infra/config/lock.py). `from_pulumi` always reads
+        the lock; a config loaded without it (the config tests) has none, and asking is a bug."""
+        if self.locked is None:
+            raise RuntimeError(f"stack {self.stack!r}: the config was loaded without its version lock "
+                               "(load_config(..., lock=read_lock(lock_path(stack))))")
+        return self.locked
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
@@ -156,7 +168,8 @@ def _region(region: Any) -> tuple[str, str, str | None]:
     return region, partition, None
 
 
-def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any) -> StackConfig:
+def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any, lock: LockFile | None = None
+          ) -> StackConfig:
     problems = _unknown_keys(raw)
     failed: set[str] = set()
     values: dict[tuple[str, ...], Any] = {}
@@ -179,7 +192,8 @@ def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any) -> S
         problems.append(why)
     if problems:
         raise ConfigError(problems)
-    return cfg
+    # The lock is checked against a valid config only (what it must hold depends on the runtime, the minor...).
+    return cfg if lock is None else dataclasses.replace(cfg, locked=locked_versions(cfg, lock))
 
 
 # Keys of the EKS sections the ECS runtime reads too (the app's name, the ALB's TLS policy).
@@ -208,9 +222,11 @@ def _extra_tags_case(cfg: StackConfig) -> str | None:
         lowered) else None
 
 
-def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None) -> Any:
+def load_config(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None,
+                lock: LockFile | None = None) -> Any:
     """Validate every key and build the StackConfig, or raise one ConfigError listing all problems.
 
-    `raw` maps bare key names (no `project:` prefix) to their raw values.
+    `raw` maps bare key names (no `project:` prefix) to their raw values. With `lock` (the stack's version lock as
+    read), the lock is checked against the config too (LockError, a ConfigError) and `cfg.versions` is set.
     """
-    return build(raw, project=project, stack=stack, region=region)
+    return build(raw, project=project, stack=stack, region=region, lock=lock)

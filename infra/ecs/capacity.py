@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,10 @@ from .. import iam
 from ..tags import named
 
 TYPE = "webstack:ecs:Ec2Capacity"
-# The public SSM parameters AWS maintains for the recommended ECS-optimized Amazon Linux 2023 AMI.
-AMI_PARAMETERS = {
-    "amd64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-    "arm64": "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id",
-}
+# The AMI is the stack's lock's: `make bump` reads AWS's "recommended" ECS-optimized AL2023 parameter
+# (tools/bump.py); read here on every run it would change the launch template, hence refresh every instance, on
+# an unrelated deploy whenever AWS publishes a new AMI.
+AMI_ID = re.compile(r"ami-[0-9a-f]{8,17}")
 ECS_INSTANCE_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 
 
@@ -89,6 +89,9 @@ class Ec2CapacityArgs:
     endpoint, never registers, and managed scaling waits for it (the EKS node group waits the same way)."""
     instance_type: str
     architecture: str  # amd64 | arm64: the image's, hence the AMI's
+    ami_id: str
+    """The ECS-optimized AL2023 AMI for `architecture` in the stack's region: a new one (a commit of the lock)
+    makes a new launch template version, which the instance refresh rolls out."""
     min_size: int
     max_size: int
     disk_size_gb: int
@@ -98,6 +101,10 @@ class Ec2CapacityArgs:
     """The capacity provider's name as deployed before names followed the group (`<cluster>-ec2`); None: derived
     from the group (`provider_name`)."""
     tags: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if not AMI_ID.fullmatch(self.ami_id):
+            raise ValueError(f"Ec2CapacityArgs.ami_id={self.ami_id!r}: an AMI id such as ami-0123456789abcdef0")
 
 
 class Ec2Capacity(pulumi.ComponentResource):
@@ -111,10 +118,9 @@ class Ec2Capacity(pulumi.ComponentResource):
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         role, profile, sg = self._instance_identity(name, args)
-        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETERS[args.architecture],
-                                           opts=pulumi.InvokeOutputOptions(parent=self))
         template = aws.ec2.LaunchTemplate(
-            f"{name}-lt", image_id=ami.value, iam_instance_profile={"arn": profile.arn}, vpc_security_group_ids=[sg.id],
+            f"{name}-lt", image_id=args.ami_id, iam_instance_profile={"arn": profile.arn},
+            vpc_security_group_ids=[sg.id],
             **launch_template_spec(args.cluster_name, args.instance_type, args.disk_size_gb, tags), opts=child)
         group = self._auto_scaling_group(name, args, template)
         provider = aws.ecs.CapacityProvider(
@@ -169,7 +175,7 @@ class Ec2Capacity(pulumi.ComponentResource):
             # Scale-in protected instances would hold a plain delete forever; the service is gone by then.
             force_delete=True,
             health_check_type="EC2",
-            # A new launch template version (a newer ECS-optimized AMI from SSM, another instance type) replaces the
+            # A new launch template version (a newer ECS-optimized AMI in the lock, another instance type) replaces the
             # instances: ECS drains each one (managed draining) while a new one is already up (max 200 %).
             instance_refresh={"strategy": "Rolling", "preferences": {
                 "min_healthy_percentage": 100, "max_healthy_percentage": 200, "skip_matching": True,

@@ -38,6 +38,8 @@ class Ec2CapacitySpec:
     max_size: int
     disk_size_gb: int
     target_capacity_percent: int
+    ami_id: str
+    """The ECS-optimized AMI of the region and architecture (the stack's lock)."""
     provider_name: str | None = None
     """Keep a capacity provider deployed under this name (see Ec2CapacityArgs.provider_name)."""
 
@@ -97,7 +99,7 @@ class EcsCluster(pulumi.ComponentResource):
                 cluster_name=args.name, cluster=cluster, vpc_id=args.vpc_id, subnet_ids=args.private_subnet_ids,
                 egress_ready=args.egress_ready,
                 instance_type=args.ec2.instance_type, architecture=args.architecture, min_size=args.ec2.min_size,
-                max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb,
+                max_size=args.ec2.max_size, disk_size_gb=args.ec2.disk_size_gb, ami_id=args.ec2.ami_id,
                 target_capacity_percent=args.ec2.target_capacity_percent, partition=args.partition,
                 provider_name=args.ec2.provider_name, tags=tags),
                 opts=child)

@@ -17,12 +17,13 @@ from ..dns import Dns
 from ..image import APP_UID, AppImage, AppImageArgs, app_contract
 from ..network import Network
 from ..registry import Registry
-from .autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs
+from .autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs, StepScaleOut
 from .cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
 from .efs import AppFileSystem, AppFileSystemArgs
 from .loadbalancer import AppLoadBalancer, AppLoadBalancerArgs
 from .scheduled import ScheduledTask, ScheduledTaskArgs
 from .service import AppService, AppServiceArgs
+from .sidecars import CollectorSpec, LogRouterSpec
 from .task import EXEC_VOLUMES, AppTask, AppTaskArgs, ContainerSpec
 
 
@@ -72,7 +73,7 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
     ecs = cfg.ecs
     ec2 = Ec2CapacitySpec(instance_type=ecs.ec2_instance_type, min_size=ecs.ec2_min_size, max_size=ecs.ec2_max_size,
                           disk_size_gb=ecs.ec2_disk_size_gb, target_capacity_percent=ecs.ec2_target_capacity_percent,
-                          provider_name=ecs.ec2_capacity_provider_name or None)
+                          ami_id=cfg.versions.ecs_ami_id, provider_name=ecs.ec2_capacity_provider_name or None)
     return EcsClusterArgs(
         name=ecs_cluster_name(cfg), container_insights=ecs.container_insights, fargate_base=ecs.fargate_base,
         fargate_weight=ecs.fargate_weight, fargate_spot_weight=ecs.fargate_spot_weight,
@@ -111,7 +112,7 @@ def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppF
         # Fargate Spot warns 2 minutes ahead: let nginx finish its requests (default stopTimeout is 30 s).
         stop_timeout=120 if ecs.spot else None, init_process=ecs.exec_enabled,
         exec_volumes=EXEC_VOLUMES[runs_on] if ecs.exec_enabled else (),
-        extra_mount=("files", ecs.efs_mount_path) if files else None)
+        extra_mount=("files", ecs.efs_mount_path) if files else None, environment_files=ecs.environment_files)
     return AppTaskArgs(
         family=f"{ecs_cluster_name(cfg)}-{cfg.app.name}", container=container, image=image.repo_digest,
         repository_arn=registry.repository_arn, cpu=ecs.task_cpu, memory=ecs.task_memory,
@@ -121,7 +122,23 @@ def task_args(cfg: StackConfig, image: AppImage, registry: Registry, files: AppF
         account_id=aws.get_caller_identity_output().account_id,
         extra_volumes=[files.volume("files")] if files else [],
         extra_task_policies=[("efs", files.client_policy(writable=True))] if files else [],
-        tags=tags)
+        environment_files_kms_key_arn=ecs.environment_files_kms_key_arn, collector=collector_spec(cfg),
+        log_router=log_router_spec(cfg), tags=tags)
+
+
+def collector_spec(cfg: StackConfig) -> CollectorSpec | None:
+    ecs = cfg.ecs
+    if not ecs.adot_collector:
+        return None
+    return CollectorSpec(image=ecs.adot_collector_image, cpu=ecs.adot_collector_cpu,
+                         memory=ecs.adot_collector_memory, metrics_namespace=ecs.adot_metrics_namespace)
+
+
+def log_router_spec(cfg: StackConfig) -> LogRouterSpec | None:
+    ecs = cfg.ecs
+    if not ecs.fire_lens:
+        return None
+    return LogRouterSpec(image=ecs.fire_lens_image, cpu=ecs.fire_lens_cpu, memory=ecs.fire_lens_memory)
 
 
 def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb: AppLoadBalancer,
@@ -129,7 +146,7 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
     ecs, ec2 = cfg.ecs, cfg.ecs.capacity == "ec2"
     return AppServiceArgs(
         name=cfg.app.name, cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
-        strategy=ecs_cluster.strategy, platform_version=None if ec2 else ecs.platform_version,
+        strategy=ecs_cluster.strategy, platform_version=None if ec2 else cfg.versions.fargate_platform,
         subnet_ids=network.private_subnet_ids, security_group_ids=[lb.task_security_group_id],
         target_group_arn=lb.target_group_arn, container_name=task.container_name,
         container_port=app_contract()["port"], desired_count=ecs.min_tasks, autoscaled=True,
@@ -154,6 +171,8 @@ def autoscaling_args(cfg: StackConfig, service: AppService, lb: AppLoadBalancer,
         target_group_arn_suffix=lb.target_group_arn_suffix,
         scheduled=[ScheduledCapacity(name=s.name, schedule=s.schedule, timezone=s.timezone, min_tasks=s.min_tasks,
                                      max_tasks=s.max_tasks) for s in ecs.scheduled_scaling],
+        step=StepScaleOut(threshold=step.threshold, steps=step.steps, evaluation_periods=step.evaluation_periods,
+                          cooldown=step.cooldown) if (step := ecs.step_scaling) else None,
         tags=tags)
 
 
@@ -167,6 +186,6 @@ def scheduled_task_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Netw
         schedule_timezone=ecs.scheduled_task_timezone, subnet_ids=network.private_subnet_ids,
         security_group_ids=[lb.task_security_group_id], capacity_provider_strategy=ecs_cluster.strategy,
         task_role_arn=task.task_role_arn, execution_role_arn=task.execution_role_arn,
-        # Not sent yet, as before the universal target (RunTask then uses LATEST): the platform version lock
-        # (issue 17) sets it here, on Fargate only (ECS wants none with an EC2 capacity provider).
-        platform_version=None, tags=tags)
+        # Every run names the lock's platform version, as the service does; on Fargate only (ECS wants none with an
+        # EC2 capacity provider).
+        platform_version=None if ecs.capacity == "ec2" else cfg.versions.fargate_platform, tags=tags)

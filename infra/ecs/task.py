@@ -16,8 +16,19 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import iam
+from .sidecars import (
+    CollectorSpec,
+    LogRouterSpec,
+    collector_container,
+    firelens_logs,
+    log_router_container,
+    reservations,
+    sidecar_dependencies,
+)
 
 TYPE = "webstack:ecs:AppTask"
+# "Task definition max containers: 10" (ECS service quotas, not adjustable).
+MAX_CONTAINERS = 10
 # Where nginx writes with a read-only root filesystem (pid and temp files, see app/nginx.conf). The image declares
 # the same path as a VOLUME so Fargate gives the bind mount the image's ownership and mode (app/Dockerfile).
 SCRATCH_VOLUME = "tmp"
@@ -43,7 +54,8 @@ _LIST_DEFAULTS = ("environment", "mountPoints", "portMappings", "volumesFrom", "
 def canonical_container_definitions(containers: Sequence[Mapping[str, Any]]) -> str:
     """The JSON ECS would return for these container definitions: containers sorted by name, `cpu` 0,
     `essential` true, empty lists present, `hostPort` = `containerPort` and protocol tcp (awsvpc), environment
-    and secrets sorted by name, keys sorted, compact. Idempotent."""
+    and secrets sorted by name, `dependsOn` by container name, keys sorted, compact. `environmentFiles` keep their
+    order (it is ECS's order of precedence). Idempotent."""
     out = []
     for c in sorted(containers, key=lambda c: str(c["name"])):
         d: dict[str, Any] = json.loads(json.dumps(c))
@@ -55,6 +67,8 @@ def canonical_container_definitions(containers: Sequence[Mapping[str, Any]]) -> 
         d["environment"] = sorted(d["environment"], key=lambda e: e["name"])
         if "secrets" in d:
             d["secrets"] = sorted(d["secrets"], key=lambda e: e["name"])
+        if "dependsOn" in d:  # ECS keeps the order given: ours is by container name
+            d["dependsOn"] = sorted(d["dependsOn"], key=lambda e: e["containerName"])
         d["mountPoints"] = [{"readOnly": False, **m} for m in d["mountPoints"]]
         out.append(d)
     return _go_json(out)
@@ -86,6 +100,8 @@ class ContainerSpec:
     """(volume name, container path) the SSM agent of ECS Exec writes to (EXEC_VOLUMES of the capacity)."""
     extra_mount: tuple[str, str] | None = None
     """(volume name, container path) of an extra volume, e.g. the EFS one."""
+    environment_files: Sequence[str] = ()
+    """S3 object ARNs of .env files, in ECS's order of precedence (the first value of a variable wins)."""
 
 
 def container_definition(spec: ContainerSpec, image: str, log_group: str, region: str,
@@ -123,6 +139,8 @@ def container_definition(spec: ContainerSpec, image: str, log_group: str, region
         c["dockerSecurityOptions"] = ["no-new-privileges"]
     if spec.secrets:
         c["secrets"] = [{"name": k, "valueFrom": v} for k, v in spec.secrets]
+    if spec.environment_files:
+        c["environmentFiles"] = [{"value": arn, "type": "s3"} for arn in spec.environment_files]
     if spec.stop_timeout is not None:
         c["stopTimeout"] = spec.stop_timeout
     return c
@@ -151,7 +169,37 @@ class AppTaskArgs:
     """Task definition volumes beyond the scratch one (aws.ecs.TaskDefinitionVolumeArgs, e.g. EFS)."""
     extra_task_policies: Sequence[tuple[str, pulumi.Input[str]]] = field(default_factory=tuple)
     """(name, policy JSON) put on the task role, e.g. the EFS client policy."""
+    environment_files_kms_key_arn: str | None = None
+    collector: CollectorSpec | None = None
+    """An ADOT collector sidecar (traces to X-Ray, metrics as EMF into a metrics log group of the stack)."""
+    log_router: LogRouterSpec | None = None
+    """A FireLens log router sidecar: the app's logs go through it into the task's log group."""
     tags: Mapping[str, str]
+
+
+def task_containers(args: AppTaskArgs, image: str, log_group: str, metrics_log_group: str | None) -> list[Any]:
+    """The app container and its sidecars. With sidecars the app starts after them and reserves what they leave of
+    the task size (its CPU share under contention; a soft memory reservation, the task size bounding it)."""
+    app = container_definition(args.container, image, log_group, args.region, args.compatibilities)
+    sidecars: list[dict[str, Any]] = []
+    if args.collector:
+        sidecars.append(collector_container(args.collector, log_group=log_group,
+                                            metrics_log_group=metrics_log_group or "", region=args.region))
+    if args.log_router:
+        sidecars.append(log_router_container(args.log_router, log_group=log_group, region=args.region))
+        app["logConfiguration"] = firelens_logs(log_group, args.region, args.container.name)
+    if not sidecars:
+        return [app]
+    if "FARGATE" not in args.compatibilities:  # no-new-privileges like the app (Fargate refuses the option)
+        for sidecar in sidecars:
+            sidecar["dockerSecurityOptions"] = list(app["dockerSecurityOptions"])
+    cpu, memory = reservations(sidecars)
+    if len(sidecars) + 1 > MAX_CONTAINERS or cpu >= args.cpu or memory >= args.memory:
+        raise ValueError(f"{len(sidecars) + 1} containers reserving {cpu} CPU units and {memory} MiB do not fit a "
+                         f"task of {args.cpu} CPU units and {args.memory} MiB (at most {MAX_CONTAINERS} containers)")
+    app["dependsOn"] = sidecar_dependencies(args.collector is not None, args.log_router is not None)
+    app["cpu"], app["memoryReservation"] = args.cpu - cpu, args.memory - memory
+    return [app, *sidecars]
 
 
 class AppTask(pulumi.ComponentResource):
@@ -176,21 +224,19 @@ class AppTask(pulumi.ComponentResource):
         execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, tags=tags, opts=child)
         secret_arns = [arn for _, arn in args.container.secrets]
         policies = [aws.iam.RolePolicy(f"{name}-execution", role=execution.id, policy=iam.json_output(
-            lambda repo, group: iam.ecs_execution_policy(repo, group, secret_arns, args.secrets_kms_key_arn),
+            lambda repo, group: iam.ecs_execution_policy(
+                repo, group, secret_arns, args.secrets_kms_key_arn, args.container.environment_files,
+                args.environment_files_kms_key_arn),
             args.repository_arn, log_group.arn), opts=child)]
 
-        # Task role: the app's own AWS calls. The static site makes none; ECS Exec and EFS add theirs.
+        # Task role: the app's own AWS calls. The static site makes none; ECS Exec, EFS and the sidecars add theirs.
         task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, tags=tags, opts=child)
-        if args.exec_enabled:
-            policies.append(aws.iam.RolePolicy(f"{name}-task-exec", role=task_role.id,
-                                               policy=iam.to_json(iam.ecs_exec_policy()), opts=child))
-        for policy_name, document in args.extra_task_policies:
-            policies.append(aws.iam.RolePolicy(f"{name}-task-{policy_name}", role=task_role.id, policy=document,
-                                               opts=child))
+        metrics_group = self._metrics_log_group(name, args, tags) if args.collector else None
+        policies += self._task_role_policies(name, args, task_role, log_group, metrics_group)
 
-        definitions = pulumi.Output.all(args.image, log_group.name).apply(
-            lambda v: canonical_container_definitions(
-                [container_definition(args.container, v[0], v[1], args.region, args.compatibilities)]))
+        metrics_name = metrics_group.name if metrics_group else None
+        definitions = pulumi.Output.all(args.image, log_group.name, metrics_name).apply(
+            lambda v: canonical_container_definitions(task_containers(args, v[0], v[1], v[2])))
         task = aws.ecs.TaskDefinition(
             f"{name}-taskdef",
             family=args.family,
@@ -218,3 +264,25 @@ class AppTask(pulumi.ComponentResource):
         self.task_role_name = task_role.name
         self.register_outputs({"task_definition_arn": self.task_definition_arn,
                                "execution_role_arn": self.execution_role_arn, "task_role_arn": self.task_role_arn})
+
+    def _metrics_log_group(self, name: str, args: AppTaskArgs, tags: dict[str, str]) -> aws.cloudwatch.LogGroup:
+        """Where the collector writes the app's metrics as EMF events (CloudWatch extracts the metrics), with the
+        stack's retention: created here so the exporter never creates one that would never expire."""
+        return aws.cloudwatch.LogGroup(f"{name}-metrics", name=f"/ecs/{args.family}/metrics",
+                                       retention_in_days=args.log_retention_days, tags=tags,
+                                       opts=pulumi.ResourceOptions(parent=self))
+
+    def _task_role_policies(self, name: str, args: AppTaskArgs, task_role: aws.iam.Role,
+                            log_group: aws.cloudwatch.LogGroup,
+                            metrics_group: aws.cloudwatch.LogGroup | None) -> list[aws.iam.RolePolicy]:
+        child = pulumi.ResourceOptions(parent=self)
+        documents: list[tuple[str, pulumi.Input[str]]] = []
+        if args.exec_enabled:
+            documents.append(("exec", iam.to_json(iam.ecs_exec_policy())))
+        documents += list(args.extra_task_policies)
+        if metrics_group is not None:
+            documents.append(("otel", iam.json_output(iam.ecs_otel_collector_policy, metrics_group.arn)))
+        if args.log_router:
+            documents.append(("firelens", iam.json_output(iam.ecs_firelens_policy, log_group.arn)))
+        return [aws.iam.RolePolicy(f"{name}-task-{short}", role=task_role.id, policy=document, opts=child)
+                for short, document in documents]

@@ -132,6 +132,9 @@ class NodeGroupSpec:
     max_size: int
     max_unavailable: int
     labels: Mapping[str, str]
+    release_version: str
+    """The EKS AL2023 AMI release the nodes run (the stack's lock): a newer one rolls the nodes in place
+    (UpdateNodegroupVersion); left unset, EKS would pick the newest at creation and never move it."""
 
 
 def launch_template_spec(cluster_name: str, nodes: NodeGroupSpec, tags: Mapping[str, str]) -> dict[str, Any]:
@@ -183,8 +186,9 @@ class ClusterArgs:
     """Read-only principals (CI's preview role): AmazonEKSAdminViewPolicy."""
     log_types: Sequence[str]
     log_retention_days: int
-    addon_versions: Mapping[str, str]
-    """Pinned EKS add-on versions by name; the others get the newest for the Kubernetes version."""
+    eks_addon_versions: Mapping[str, str]
+    """The version of every managed add-on (the stack's lock, config pins applied): nothing is resolved at deploy
+    time, so a new add-on version reaches a cluster only through a commit."""
     nodes: NodeGroupSpec
     vpc_id: pulumi.Input[str]
     public_subnet_ids: Sequence[pulumi.Input[str]]
@@ -195,6 +199,12 @@ class ClusterArgs:
     """The region's ARN partition (aws, aws-cn, aws-us-gov): AWS-managed policy ARNs live in it."""
     region: str
     tags: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        missing = [a for a in (*ADDONS_BEFORE_NODES, *ADDONS_AFTER_NODES) if not self.eks_addon_versions.get(a)]
+        if missing:
+            raise ValueError(f"ClusterArgs.eks_addon_versions: no version for {', '.join(missing)} (every managed "
+                             "add-on is pinned; the stack's lock has them)")
 
 
 class Cluster(pulumi.ComponentResource):
@@ -305,13 +315,10 @@ class Cluster(pulumi.ComponentResource):
 
     def _addon(self, name: str, addon_name: str, args: ClusterArgs, cluster: eks.Cluster,
                depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
-        version = args.addon_versions.get(addon_name) or aws.eks.get_addon_version_output(
-            addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True,
-            opts=pulumi.InvokeOutputOptions(parent=self)).version
         configuration = ADDON_CONFIGURATION.get(addon_name)
         return aws.eks.Addon(
             f"{name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
-            addon_version=version, resolve_conflicts_on_create="OVERWRITE",
+            addon_version=args.eks_addon_versions[addon_name], resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             configuration_values=json.dumps(configuration, sort_keys=True) if configuration else None,
             # Deleting the add-on object leaves its software running (as pulumi-eks does for its own):
@@ -333,6 +340,7 @@ class Cluster(pulumi.ComponentResource):
             # Without this pulumi-eks leaves `version` unset when a launch template is given: nodes would never
             # follow a control plane upgrade.
             version=args.kubernetes_version,
+            release_version=nodes.release_version,
             node_role_arn=node_role.arn,
             subnet_ids=list(args.private_subnet_ids),
             instance_types=None if single_type else list(nodes.instance_types),

@@ -48,25 +48,26 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         name_prefix=c.node_group_name_prefix, instance_types=c.node_instance_types, architecture=c.node_architecture,
         capacity_type=c.node_capacity_type, disk_size_gb=c.node_disk_size_gb, min_size=c.node_min_size,
         desired_size=c.node_desired_size, max_size=c.node_max_size, max_unavailable=c.node_max_unavailable,
-        labels=dict(c.node_labels))
+        labels=dict(c.node_labels), release_version=cfg.versions.eks_node_release)
     return ClusterArgs(
         name=c.name, kubernetes_version=c.kubernetes_version, endpoint_public_access=c.endpoint_public_access,
         public_access_cidrs=c.public_access_cidrs, admin_principal_arns=c.admin_principal_arns,
         viewer_principal_arns=c.viewer_principal_arns,
-        log_types=c.log_types, log_retention_days=c.log_retention_days, addon_versions=dict(c.addon_versions),
-        nodes=nodes, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
+        log_types=c.log_types, log_retention_days=c.log_retention_days,
+        eks_addon_versions=dict(cfg.versions.eks_addons), nodes=nodes, vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
         partition=cfg.partition, region=cfg.region, tags=tags)
 
 
 def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
                 tags: Mapping[str, str]) -> PlatformAddonsArgs:
-    a = cfg.addons
+    a, charts = cfg.addons, cfg.versions.charts
     return PlatformAddonsArgs(
-        alb_controller_chart_version=a.alb_controller_chart_version,
-        external_dns_chart_version=a.external_dns_chart_version, external_dns_policy=a.external_dns_policy,
-        metrics_server_chart_version=a.metrics_server_chart_version,
-        cluster_autoscaler_chart_version=a.cluster_autoscaler_chart_version,
+        alb_controller_chart_version=charts["aws-load-balancer-controller"],
+        external_dns_chart_version=charts["external-dns"], external_dns_policy=a.external_dns_policy,
+        metrics_server_chart_version=charts["metrics-server"],
+        cluster_autoscaler_chart_version=charts["cluster-autoscaler"],
         kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name, region=cfg.region,
         partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,

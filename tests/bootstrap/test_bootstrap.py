@@ -63,12 +63,14 @@ def trust_problems(expected: dict[str, set[str]], trust: dict[str, list[str]]) -
 
 def test_every_credentialed_job_is_trusted_by_exactly_one_role(plan: Plan) -> None:
     expected = token_subjects(REPOSITORY)
-    assert set(expected) == {"preview.yml:preview", "deploy.yml:dev", "deploy.yml:prod"}
+    assert set(expected) == {"preview.yml:preview", "deploy.yml:dev", "deploy.yml:prod", "bump.yml:resolve"}
     assert expected["deploy.yml:prod"] == {f"repo:{REPOSITORY}:environment:production"}
     assert expected["preview.yml:preview"] == {f"repo:{REPOSITORY}:pull_request"}
     trust = trusted(plan)
     assert trust_problems(expected, trust) == []
-    assert trust == {"webstack-ci-preview": [f"repo:{REPOSITORY}:pull_request"],
+    # the weekly `make bump` (environment `versions`) reads only: the read-only preview role trusts it
+    assert trust == {"webstack-ci-preview": [f"repo:{REPOSITORY}:environment:versions",
+                                             f"repo:{REPOSITORY}:pull_request"],
                      "webstack-ci-deploy-development": [f"repo:{REPOSITORY}:environment:development"],
                      "webstack-ci-deploy-production": [f"repo:{REPOSITORY}:environment:production"]}
 

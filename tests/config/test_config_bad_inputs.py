@@ -409,17 +409,36 @@ GENERIC: dict[str, list[tuple[Any, str]]] = {
                (5, "map of string to string"), ({1: "x"}, "map of string to string"),
                ({"a": ["b"]}, "map of string to string"), ({"a\n": "b"}, "control characters"),
                ("{" * 5000, "map of string to string"), (True, "map of string to string")],
-    # keys with their own parser (parse=): only ecsScheduledScaling, whose parser says what a schedule list is
-    "custom": [("not json", "must be a list of {name"), (5, "must be a list of {name"), (True, "must be a list of"),
-               ({"a": "b"}, "must be a list of {name"), ([1], "must be a list of {name"), ([None], "must be a list"),
-               ([{"name": "n"}], "must be a list of {name"), ("[" * 5000, "must be a list of {name"),
-               ([{"name": "n", "schedule": "cron(0 1 ? * * *)", "minTasks": "0", "maxTasks": 1}], "whole numbers"),
-               ([{"name": "N!", "schedule": "cron(0 1 ? * * *)", "minTasks": 0, "maxTasks": 1}], "lowercase")],
+}
+
+# Keys with their own parser (parse=): each parser says what its structure is.
+CUSTOM: dict[str, list[tuple[Any, str]]] = {
+    "ecsScheduledScaling": [
+        ("not json", "must be a list of {name"), (5, "must be a list of {name"), (True, "must be a list of"),
+        ({"a": "b"}, "must be a list of {name"), ([1], "must be a list of {name"), ([None], "must be a list"),
+        ([{"name": "n"}], "must be a list of {name"), ("[" * 5000, "must be a list of {name"),
+        ([{"name": "n", "schedule": "cron(0 1 ? * * *)", "minTasks": "0", "maxTasks": 1}], "whole numbers"),
+        ([{"name": "N!", "schedule": "cron(0 1 ? * * *)", "minTasks": 0, "maxTasks": 1}], "lowercase")],
+    "ecsStepScaling": [("not json", "must be {threshold, steps"), (5, "must be {threshold"), (True, "must be {thresh"),
+                       ([1], "must be {threshold"), ({"threshold": 1500}, "must be {threshold"),
+                       ("{" * 5000, "must be {threshold"), ({"threshold": 1, "steps": [], "x": 1}, "must be {thres"),
+                       ({"threshold": "1500", "steps": [{"over": 0, "add": 1}]}, "threshold must be a whole"),
+                       ({"threshold": 0, "steps": [{"over": 0, "add": 1}]}, "threshold must be a whole number"),
+                       ({"threshold": 1500, "steps": []}, "steps must be a list of 1 to 5"),
+                       ({"threshold": 1500, "steps": [{"over": 0}]}, "steps must be a list of 1 to 5"),
+                       ({"threshold": 1500, "steps": [{"over": 5, "add": 1}]}, "the first `over` must be 0"),
+                       ({"threshold": 1500, "steps": [{"over": 0, "add": 1}, {"over": 0, "add": 2}]}, "each next"),
+                       ({"threshold": 1500, "steps": [{"over": 0, "add": 101}]}, "add must be a whole number"),
+                       ({"threshold": 1500, "steps": [{"over": 0, "add": 1}] * 6}, "1 to 5"),
+                       ({"threshold": 1500, "steps": [{"over": 0, "add": 1}], "cooldown": -1}, "cooldown must"),
+                       ({"threshold": 1500, "steps": [{"over": 0, "add": 1}], "evaluationPeriods": 6},
+                        "evaluationPeriods must be a whole number from 1 to 5")],
 }
 
 
 def generic_rows() -> list[Row]:
-    return [({decl.key: value}, decl.key, fragment) for decl in settings() for value, fragment in GENERIC[decl.kind]]
+    return [({decl.key: value}, decl.key, fragment) for decl in settings()
+            for value, fragment in (CUSTOM[decl.key] if decl.kind == "custom" else GENERIC[decl.kind])]
 
 
 ROWS = SEMANTIC + generic_rows()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, load_config
-from infra.config.ecs import FARGATE_SIZES, cron_problem, ecs_cluster_name
+from infra.config.ecs import FARGATE_SIZES, PLATFORM_VERSIONS, cron_problem, ecs_cluster_name
 
 ECS = {"runtime": "ecs", "zoneName": "example.com", "hostname": "app.example.com"}
 
@@ -29,7 +29,8 @@ def test_ecs_defaults_need_no_eks_settings() -> None:
     cfg = load()
     assert cfg.runtime == "ecs"
     e = cfg.ecs
-    assert (e.capacity, e.task_cpu, e.task_memory, e.platform_version) == ("fargate", 256, 512, "1.4.0")
+    # ecsPlatformVersion only pins: unset, every launch takes the lock's version (infra/config/lock.py)
+    assert (e.capacity, e.task_cpu, e.task_memory, e.platform_version) == ("fargate", 256, 512, "")
     assert (e.fargate_base, e.fargate_weight, e.fargate_spot_weight, e.spot) == (1, 1, 0, False)
     assert (e.min_tasks, e.max_tasks, e.scale_on_cpu_percent, e.log_retention_days) == (2, 6, 70, 90)
     assert ecs_cluster_name(cfg) == "webstack-dev"
@@ -165,7 +166,8 @@ def test_fargate_spot_on_graviton_is_accepted() -> None:
     text = " ".join(re.sub(r"<[^>]+>", "", doc["documentation"]).split())
     assert "FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0" in text
     cfg = load(ecsFargateSpotWeight=2, ecsCpuArchitecture="arm64")
-    assert cfg.ecs.spot and cfg.ecs.cpu_architecture == "arm64" and cfg.ecs.platform_version == "1.4.0"
+    assert cfg.ecs.spot and cfg.ecs.cpu_architecture == "arm64"
+    assert PLATFORM_VERSIONS == ("1.4.0",)  # what a lock or a pin can name: 1.4.0 only
 
 
 def test_all_problems_at_once() -> None:

@@ -37,7 +37,8 @@ def test_container_instances_join_their_cluster_with_imdsv2_and_an_encrypted_dis
 def test_both_runtimes_harden_instance_metadata_and_root_volumes_alike() -> None:
     nodes = eks_cluster.NodeGroupSpec(
         name_prefix="c-nodes-", instance_types=("m6i.large",), architecture="amd64", capacity_type="ON_DEMAND",
-        disk_size_gb=60, min_size=1, desired_size=1, max_size=1, max_unavailable=1, labels={})
+        disk_size_gb=60, min_size=1, desired_size=1, max_size=1, max_unavailable=1, labels={},
+        release_version="1.35.0-20260108")
     eks = eks_cluster.launch_template_spec("c", nodes, {})
     ecs = launch_template_spec("c", "m6i.large", 60, {})
     assert ecs["metadata_options"] == eks["metadata_options"]

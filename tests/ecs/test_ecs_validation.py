@@ -1,6 +1,7 @@
 """The ECS renders against third-party checks: botocore's API models (ECS RegisterTaskDefinition and CreateService,
 Application Auto Scaling, Scheduler), parliament on every IAM document, the CrossGuard policy pack, the diagram;
-and the destroy order around EFS. Same three renders as tests/ecs/test_ecs.py (cached per session)."""
+and the destroy order around EFS. The three renders of tests/ecs/test_ecs.py and the sidecar one (cached per
+session)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tools.render import Plan
 from tools.render.artifacts import iam_documents
 from tools.review.diagram import build_graph, to_mermaid
 
-STACKS = ("ecs", "ecs-spot", "ecs-ec2")
+STACKS = ("ecs", "ecs-spot", "ecs-ec2", "ecs-sidecars")
 
 
 @pytest.fixture(scope="session", params=STACKS)

@@ -18,6 +18,7 @@ from infra.eks.cluster import (
     node_group_update_config,
 )
 from infra.image import APP_DIR, content_tag
+from tests.support import committed_lock
 from tools.render import ROOT, Plan
 
 EKS = "eks:index:Cluster"
@@ -200,18 +201,26 @@ def test_managed_addons_versions_and_order(request: pytest.FixtureRequest, stack
             assert mng in addon["dependencies"]
         else:  # nodes need the CNI and kube-proxy to become Ready
             assert addon["urn"] in plan.one(MNG)["dependencies"]
-    lookups = {i["args"]["addonName"]: i["args"] for i in plan.invokes
-               if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"}
-    assert set(lookups) == set(addons)
-    assert all(a["kubernetesVersion"] == "1.35" and a["mostRecent"] is True for a in lookups.values())
+    # Each version is the lock's: nothing is resolved at deploy time (no getAddonVersion mostRecent lookup), so a new
+    # add-on version reaches the cluster only through a commit of the lock.
+    assert {n: a["inputs"]["addonVersion"] for n, a in addons.items()} == committed_lock(stack)["eksAddons"]
+    assert not [i for i in plan.invokes if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"]
 
 
 def test_addon_versions_can_be_pinned(variant: Callable[..., Plan]) -> None:
     plan = variant("dev", addonVersions={"coredns": "v1.11.4-eksbuild.2"})
-    coredns = next(a for a in plan.of_type(ADDON) if a["inputs"]["addonName"] == "coredns")
-    assert coredns["inputs"]["addonVersion"] == "v1.11.4-eksbuild.2"
-    assert "coredns" not in {i["args"]["addonName"] for i in plan.invokes
-                             if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"}
+    versions = {a["inputs"]["addonName"]: a["inputs"]["addonVersion"] for a in plan.of_type(ADDON)}
+    assert versions == {**committed_lock("dev")["eksAddons"], "coredns": "v1.11.4-eksbuild.2"}  # the pin wins
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_nodes_run_the_locks_ami_release(request: pytest.FixtureRequest, stack: str) -> None:
+    """Set, the release moves only with the lock (a newer one rolls the nodes in place); unset, EKS would take the
+    newest at creation and never patch the nodes within a minor."""
+    plan: Plan = request.getfixturevalue(stack)
+    release = plan.one(MNG)["inputs"]["releaseVersion"]
+    assert release == committed_lock(stack)["eksNodeReleaseVersions"]["amd64"]
+    assert release.startswith(plan.one(EKS)["inputs"]["version"] + ".")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -271,6 +280,7 @@ def test_image_never_waits_for_the_cluster(request: pytest.FixtureRequest, stack
 
 
 def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
     (tmp_path / "a.txt").write_text("one")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("two")
@@ -291,6 +301,7 @@ def test_content_tag_changes_with_content_and_only_then(tmp_path: Path) -> None:
 def test_content_tag_changes_with_file_modes(tmp_path: Path) -> None:
     """pulumi-docker's context digest covers each file's mode (provider.go hashPath): a mode change (a chmod, a
     clone under another umask) rebuilds and pushes, so it must get a new tag too."""
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
     (tmp_path / "a.txt").write_text("one")
     (tmp_path / "a.txt").chmod(0o644)
     first = content_tag(tmp_path, platform="linux/amd64")

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string
 
+from tests.support import committed_lock
 from tools.render import ROOT, Plan, RenderError
 
 EKS = "eks:index:Cluster"
@@ -33,6 +34,11 @@ HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
 CHARTS = ROOT / "tests" / "data" / "charts"
 STACKS = ["dev", "prod"]
 # The arm64 variant test_cluster_image renders too (same overrides: one shared render).
+# What `make bump` writes for a cluster moved to 1.36 (test values of the right form).
+LOCK_1_36 = {"kubernetesVersion": "1.36",
+             "eksAddons": {"coredns": "v1.13.1-eksbuild.1", "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
+                           "kube-proxy": "v1.36.1-eksbuild.1", "vpc-cni": "v1.20.6-eksbuild.1"},
+             "eksNodeReleaseVersions": {"amd64": "1.36.3-20261023", "arm64": "1.36.3-20261023"}}
 ARM64 = {"nodeInstanceTypes": ["m7g.large", "c7g.large"], "nodeCapacityType": "SPOT", "nodeLabels": {"tier": "web"}}
 
 
@@ -175,18 +181,29 @@ def test_finding_3_architecture_switch_pushes_a_new_tag(dev: Plan, variant: Call
 
 def test_finding_4_kubernetes_version_bump_reaches_control_plane_nodes_and_addons(
         dev: Plan, variant: Callable[..., Plan]) -> None:
-    bumped = variant("dev", kubernetesVersion="1.36")
+    # The upgrade is one commit: the config's minor and the lock `make bump` rewrote for it (add-ons, node AMI).
+    bumped = variant("dev", kubernetesVersion="1.36", lock=LOCK_1_36)
     for plan, version in ((dev, "1.35"), (bumped, "1.36")):
         assert plan.one(EKS)["inputs"]["version"] == version
         assert plan.one(MNG)["inputs"]["version"] == version  # pulumi-eks leaves it unset with a launch template
-        lookups = {i["args"]["addonName"]: i["args"] for i in plan.invokes
-                   if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"}
-        assert {a["kubernetesVersion"] for a in lookups.values()} == {version}
-        assert set(lookups) == {a["inputs"]["addonName"] for a in plan.of_type(ADDON)}
+        assert plan.one(MNG)["inputs"]["releaseVersion"].startswith(f"{version}.")  # the minor's node AMI release
+        addons = {a["inputs"]["addonName"]: a["inputs"]["addonVersion"] for a in plan.of_type(ADDON)}
+        assert addons == (LOCK_1_36["eksAddons"] if version == "1.36" else committed_lock("dev")["eksAddons"])
         tag = release(plan, "cluster-autoscaler")["inputs"]["values"]["image"]["tag"]
         assert tag.startswith(f"v{version}.")  # the autoscaler's minor follows the cluster's
     # the node group is updated after the control plane (it depends on it)
     assert bumped.one(EKS)["urn"] in bumped.one(MNG)["inputs"]["cluster"]
+
+
+def test_finding_4_a_kubernetes_upgrade_without_its_lock_fails_before_any_resource(
+        variant: Callable[..., Plan]) -> None:
+    with pytest.raises(RenderError) as err:
+        variant("dev", kubernetesVersion="1.36")
+    text = str(err.value)
+    assert "kubernetesVersion = '1.35': the add-on versions and node AMI releases were resolved for Kubernetes 1.35, "\
+           "but webstack:kubernetesVersion = '1.36'" in text
+    assert "make bump STACK=dev STACKS=tests/stacks" in text
+    assert err.value.registered == []  # like a config error: nothing declared
 
 
 def test_finding_4_every_supported_version_has_a_matching_autoscaler_image() -> None:

@@ -3,13 +3,15 @@ components whose outputs the Args take)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from infra.config import StackConfig, load_config
+from infra.config import LockFile, StackConfig, load_config
+from infra.config.lock import lock_name
 from infra.eks.runtime import addons_args, cluster_args, webapp_args
 from infra.image import app_contract
-from tests.support import carried
+from tests.support import carried, committed_lock
 
 # Settings of the same type set apart from each other and from their defaults, so a swap shows.
 RAW = {
@@ -21,7 +23,11 @@ RAW = {
     "appReplicas": "3", "hpaMinReplicas": "4", "hpaMaxReplicas": "9", "hpaCpuTargetPercent": "60",
     "appCpuRequest": "250m", "appCpuLimit": "750m", "appMemoryRequest": "100Mi", "appMemoryLimit": "300Mi",
     "serviceType": "ClusterIP", "externalDnsPolicy": "upsert-only",
+    # Chart pins win over the lock (metrics-server's differs from the lock's; the others allow one version each).
+    "albControllerChartVersion": "3.5.0", "externalDnsChartVersion": "1.21.1", "metricsServerChartVersion": "3.12.2",
+    "clusterAutoscalerChartVersion": "9.59.0",
 }
+LOCK = committed_lock("dev")
 NETWORK: Any = SimpleNamespace(vpc_id="vpc-1", public_subnet_ids=["pub-a"], private_subnet_ids=["priv-a"],
                                private_default_routes=["route-a"])
 CLUSTER: Any = SimpleNamespace(cluster_name="shop", oidc_provider_arn="arn:oidc", oidc_issuer="oidc.example",
@@ -29,8 +35,9 @@ CLUSTER: Any = SimpleNamespace(cluster_name="shop", oidc_provider_arn="arn:oidc"
 DNS: Any = SimpleNamespace(zone_id="Z1", zone_arn="arn:zone", zone_name="example.com", certificate_arn="arn:cert")
 
 
-def config() -> StackConfig:
-    return load_config(RAW, project="webstack", stack="t", region="eu-west-1")
+def config(**raw: Any) -> StackConfig:
+    return load_config({**RAW, **raw}, project="webstack", stack="t", region="eu-west-1",
+                       lock=LockFile(Path(lock_name("t")), LOCK))
 
 
 def test_cluster_args_carry_the_cluster_and_node_settings() -> None:
@@ -38,10 +45,12 @@ def test_cluster_args_carry_the_cluster_and_node_settings() -> None:
     args = cluster_args(cfg, NETWORK, {"project": "webstack"})
     assert set(carried(args, cfg.cluster)) == {"name", "kubernetes_version", "endpoint_public_access",
                                                "public_access_cidrs", "admin_principal_arns",
-                                               "viewer_principal_arns", "log_types",
-                                               "log_retention_days", "addon_versions"}
-    assert args.addon_versions == {"coredns": "v1.11.4-eksbuild.2"}
+                                               "viewer_principal_arns", "log_types", "log_retention_days"}
+    # Every managed add-on: the lock's version, the config's pin where there is one.
+    assert args.eks_addon_versions == {**LOCK["eksAddons"], "coredns": "v1.11.4-eksbuild.2"}
+    assert LOCK["eksAddons"]["coredns"] != "v1.11.4-eksbuild.2"
     nodes = args.nodes
+    assert nodes.release_version == LOCK["eksNodeReleaseVersions"]["arm64"]  # the nodes' architecture's
     assert set(carried(nodes, cfg.cluster, prefix="node_")) == {
         "instance_types", "architecture", "capacity_type", "disk_size_gb", "min_size", "desired_size", "max_size",
         "max_unavailable", "labels"}
@@ -57,9 +66,21 @@ def test_addons_args_carry_the_chart_versions_and_the_clusters_identity() -> Non
     assert set(carried(args, cfg.addons)) == {
         "alb_controller_chart_version", "external_dns_chart_version", "external_dns_policy",
         "metrics_server_chart_version", "cluster_autoscaler_chart_version"}
+    assert args.metrics_server_chart_version == "3.12.2" != LOCK["charts"]["metrics-server"]
     assert args.external_dns_policy == "upsert-only" and args.kubernetes_version == cfg.cluster.kubernetes_version
     assert (args.oidc_provider_arn, args.zone_arn, args.zone_name, args.provider) == (
         "arn:oidc", "arn:zone", "example.com", "k8s-provider")
+
+
+def test_chart_versions_nobody_pins_are_the_locks() -> None:
+    keys = ("albControllerChartVersion", "externalDnsChartVersion", "metricsServerChartVersion",
+            "clusterAutoscalerChartVersion")
+    args = addons_args(config(**dict.fromkeys(keys)), CLUSTER, NETWORK, DNS, {})
+    charts = LOCK["charts"]
+    assert (args.alb_controller_chart_version, args.external_dns_chart_version, args.metrics_server_chart_version,
+            args.cluster_autoscaler_chart_version) == (
+        charts["aws-load-balancer-controller"], charts["external-dns"], charts["metrics-server"],
+        charts["cluster-autoscaler"])
 
 
 def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:

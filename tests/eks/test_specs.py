@@ -118,7 +118,7 @@ def test_the_hpa_scales_the_deployment_on_cpu() -> None:
 def nodes(**changes: object) -> NodeGroupSpec:
     args = {"name_prefix": "c-nodes-", "instance_types": ("m6i.large",), "architecture": "amd64",
             "capacity_type": "ON_DEMAND", "disk_size_gb": 80, "min_size": 1, "desired_size": 2, "max_size": 3,
-            "max_unavailable": 1, "labels": {}}
+            "max_unavailable": 1, "labels": {}, "release_version": "1.35.0-20260108"}
     return NodeGroupSpec(**{**args, **changes})  # type: ignore[arg-type]
 
 

@@ -172,10 +172,10 @@ def with_logs(index: int, edit: Callable[[dict[str, Any]], Any], *extra: dict[st
     return task_definition(*containers)
 
 
-def log_router() -> dict[str, Any]:
+def log_router(**changes: Any) -> dict[str, Any]:
     """A FireLens log router: hardened like any container, its own logs to the stack's group with awslogs."""
-    return container("log-router", image=f"public.ecr.aws/aws-observability/aws-for-fluent-bit{DIGEST}",
-                     firelensConfiguration={"type": "fluentbit"})
+    return container("log-router", **{"image": f"public.ecr.aws/aws-observability/aws-for-fluent-bit{DIGEST}",
+                                      "firelensConfiguration": {"type": "fluentbit"}, **changes})
 
 
 def firelens(options: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
@@ -186,6 +186,8 @@ COMPLIANT: list[tuple[str, Callable[[], tuple[str, dict[str, Any]]]]] = [
     ("task-definition", task_definition),
     ("task-definition-uid-with-named-group", lambda: edit_container(0, user="101:nginx")),
     ("task-definition-firelens-logs", lambda: with_logs(1, firelens(), log_router())),
+    # FireLens needs its router to run as root (infra/ecs/sidecars.py): uid 0, said explicitly, is allowed there only
+    ("task-definition-firelens-router-as-root", lambda: with_logs(1, firelens(), log_router(user="0"))),
     ("task-definition-net-bind-service-added-back",
      lambda: edit_container(0, linuxParameters={"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}})),
     ("ec2-task-definition-no-new-privileges", on_ec2),
@@ -286,6 +288,16 @@ VIOLATIONS = [
          lambda: task_definition(container("webapp", user=None, readonlyRootFilesystem=None)),
          "container 'webapp': no user (the image's USER decides, root unless it says otherwise); "
          "readonlyRootFilesystem is not true"),
+    Case(HARDENED, "firelens-router-as-root-writable",
+         lambda: with_logs(1, firelens(), log_router(user="0", readonlyRootFilesystem=False)),
+         "container 'log-router': readonlyRootFilesystem is not true"),
+    Case(HARDENED, "firelens-router-root-by-name", lambda: with_logs(1, firelens(), log_router(user="root")),
+         "container 'log-router': user 'root' is root"),
+    Case(HARDENED, "firelens-router-user-left-to-the-image", lambda: with_logs(1, firelens(), log_router(user=None)),
+         "container 'log-router': no user"),
+    Case(HARDENED, "root-app-beside-a-router",
+         lambda: task_definition(app_container(user="0"), migrate_container(), log_router(user="0")),
+         "container 'webapp': user '0' is root"),
     Case(HARDENED, "no-containers", lambda: (ecs.ECS_TASK_DEFINITION, {**task_definition()[1],
                                                                      "containerDefinitions": "[]"}),
          "containerDefinitions is empty"),
@@ -582,7 +594,17 @@ STACK_VIOLATIONS: list[tuple[str, str, Callable[[], list[Res]], str, str]] = [
         "iam:PassRole", ROLE_ARN + "task"))), "grants iam:PassRole, which the ECS agent never uses", "execution"),
     (TASK_ROLE, "an-action-no-feature-needs", lambda: ecs_stack(task_policy={"Version": "2012-10-17", "Statement": [
         statement("s3:GetObject", "arn:aws:s3:::assets/*")]}),
-     "grants s3:GetObject, which no feature of the stack needs (task role features: ECS Exec, EFS)", "task-exec"),
+     "grants s3:GetObject, which no feature of the stack needs (task role features: ADOT collector, ECS Exec, EFS, "
+     "sidecars' logs and metrics)", "task-exec"),
+    (TASK_ROLE, "sidecar-logs-to-a-group-outside-the-stack", lambda: ecs_stack(task_policy={
+        "Version": "2012-10-17", "Statement": [statement(["logs:CreateLogStream", "logs:PutLogEvents"],
+                                                         ARN.format("logs") + "log-group:/other/app:*")]}),
+     "on arn:aws:logs:us-east-1:123456789012:log-group:/other/app:*, outside a log group of this stack", "task-exec"),
+    (EXEC, "an-environment-file-the-task-does-not-list", lambda: ecs_stack(execution_document(
+        statement("s3:GetObject", "arn:aws:s3:::config/other.env"),
+        statement("s3:GetBucketLocation", "arn:aws:s3:::config"))),
+     "grants s3:GetObject on arn:aws:s3:::config/other.env, outside the environment files the task's containers list",
+     "execution"),
     (TASK_ROLE, "efs-mount-on-star", lambda: ecs_stack(task_policy={"Version": "2012-10-17", "Statement": [
         statement("elasticfilesystem:ClientMount", "*")]}),
      "grants elasticfilesystem:ClientMount on Resource '*'", "task-exec"),
@@ -617,15 +639,33 @@ def test_stack_policy_violations(policy: str, build: Callable[[], list[Res]], ex
 
 
 SCOPED = execution_document(statement("secretsmanager:GetSecretValue", [TOKEN, TOKEN + "-??????"]))
+ENV_FILE = "arn:aws:s3:::config/webapp.env"
+
+
+def with_environment_files_and_sidecars() -> list[Res]:
+    """The execution role reads exactly the environment files the task lists (and their bucket's location); the task
+    role sends traces and writes the sidecars' logs into the stack's log group (infra/iam.py)."""
+    stack = ecs_stack(
+        execution_document(statement("s3:GetObject", [ENV_FILE]),
+                           statement("s3:GetBucketLocation", ["arn:aws:s3:::config"])),
+        {"Version": "2012-10-17", "Statement": [
+            statement("xray:PutTraceSegments", "*"),
+            statement(["logs:CreateLogStream", "logs:PutLogEvents"], LOG_GROUP_ARN + ":*")]})
+    td = find(stack, ecs.ECS_TASK_DEFINITION, "webapp")
+    containers = json.loads(td.props["containerDefinitions"])
+    containers[0]["environmentFiles"] = [{"value": ENV_FILE, "type": "s3"}]
+    td.props["containerDefinitions"] = json.dumps(containers)
+    return stack
 
 
 @pytest.mark.parametrize("build", [ecs_stack, lambda: edited_stack(without_dependencies),
                                    lambda: edited_stack(preview), lambda: edited_stack(inputs_and_id_only),
                                    lambda: edited_stack(documents_unknown, WILDCARD_ECR),
                                    lambda: edited_stack(containers_unknown),
-                                   lambda: edited_stack(secret_by_name, SCOPED)],
+                                   lambda: edited_stack(secret_by_name, SCOPED), with_environment_files_and_sidecars],
                          ids=["dependencies", "outputs", "preview", "role-name", "documents-unknown-at-preview",
-                              "containers-unknown-at-preview", "secrets-by-name-and-json-key"])
+                              "containers-unknown-at-preview", "secrets-by-name-and-json-key",
+                              "environment-files-and-sidecars"])
 def test_scoped_roles_pass(build: Callable[[], list[Res]]) -> None:
     """Including the task role's ECS Exec statement on '*' (no resource-level permission for its channels)."""
     resources = policy_resources(build())

@@ -36,9 +36,9 @@ def test_the_check_fails_on_stale_data(tmp_path, monkeypatch) -> None:  # type: 
 
 
 def test_every_rendered_type_has_replacement_data(dev: Plan, prod: Plan, fargate: Plan, spot: Plan, ec2: Plan,
-                                                  variant) -> None:  # type: ignore[no-untyped-def]
+                                                  sidecars: Plan, variant) -> None:  # type: ignore[no-untyped-def]
     data = rp.load()
-    plans = [dev, prod, fargate, spot, ec2, variant("govcloud")]
+    plans = [dev, prod, fargate, spot, ec2, sidecars, variant("govcloud")]
     rendered = {r["type"] for p in plans for r in p.resources}
     assert not {t for t in rendered if data.rules(t) is None}, "add these types to replacement-sources.yaml"
     # the check itself: a type the data lacks is found
@@ -54,6 +54,12 @@ def test_paths_are_the_pinned_sdks_names_nested_and_pluralised() -> None:
         "capacityProviderStrategies.weight")
     assert gen.pulumi_path("aws:ecs/service:Service", "deployment_controller.type") == "deploymentController.type"
     assert gen.pulumi_path("aws:eks/nodeGroup:NodeGroup", "launch_template.id") == "launchTemplate.id"
+    # a top-level attribute pulumi-aws renames is given by the entry, and still checked against the SDK
+    assert gen.pulumi_path("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm_name", {"alarm_name": "name"}) == "name"
+    assert gen.pulumi_path("aws:sns/topicSubscription:TopicSubscription", "topic_arn", {"topic_arn": "topic"}) == (
+        "topic")
+    with pytest.raises(LookupError, match="no `alarm_name`"):
+        gen.pulumi_path("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm_name")
     with pytest.raises(LookupError, match="no `cidr_blok`"):
         gen.pulumi_path("aws:ec2/vpc:Vpc", "cidr_blok")
     types = json.loads(gen.OUTPUT.read_text())["types"]

@@ -110,6 +110,7 @@ def test_cut_markdown_keeps_short_text_and_closes_blocks() -> None:
 def test_example_stacks_are_the_root_stack_files(tmp_path: Path) -> None:
     for name in ("staging", "prod", "ecs", "dev"):
         (tmp_path / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+        (tmp_path / f"Pulumi.{name}.lock.yaml").write_text("region: us-east-1\n")  # its version lock: not a stack
     (tmp_path / "Pulumi.yaml").write_text("name: x\n")
     assert rv.example_stacks(tmp_path) == ["dev", "prod", "ecs", "staging"]
     assert rv.example_stacks()[:2] == ["dev", "prod"]  # this repository's root

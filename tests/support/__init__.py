@@ -11,19 +11,27 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from tools.render import TEST_STACKS, Plan, render
+import yaml
+
+from tools.render import TEST_STACKS, Plan, lock_file, render
 
 _cache: dict[tuple[str, str], Plan] = {}
 
 
-def rendered(stack: str, **overrides: Any) -> Plan:
+def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any) -> Plan:
     """The plan of the test stack tests/stacks/Pulumi.<stack>.yaml with `webstack:<key>` overrides (None removes
-    a key), rendered once per session. Tests never read the root stack files: those are the user's to edit."""
+    a key) and its lock Pulumi.<stack>.lock.yaml with `lock` changes (what `make bump` would write for the changed
+    config), rendered once per session. Tests never read the root stack files: those are the user's to edit."""
     full = {(k if ":" in k else f"webstack:{k}"): v for k, v in overrides.items()}
-    key = (stack, json.dumps(full, sort_keys=True))
+    key = (stack, json.dumps([full, lock], sort_keys=True))
     if key not in _cache:
-        _cache[key] = render(stack, full, stacks=TEST_STACKS)
+        _cache[key] = render(stack, full, stacks=TEST_STACKS, lock=lock)
     return _cache[key]
+
+
+def committed_lock(stack: str) -> dict[str, Any]:
+    """The committed lock of test stack `stack` (tests/stacks/Pulumi.<stack>.lock.yaml) as a YAML map."""
+    return dict(yaml.safe_load(lock_file(stack, stacks=TEST_STACKS).read_text()))
 
 
 def carried(args: Any, section: Any, prefix: str = "") -> list[str]:

@@ -308,6 +308,25 @@ def _pascal_keys(value: Any, convert: Callable[[str], str] = _pascal) -> Any:
     return value
 
 
+# --- CloudWatch alarms ------------------------------------------------------------------------------------
+ALARM_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn"})
+_ALARM_RENAMES = {"Name": "AlarmName", "OkActions": "OKActions"}
+
+
+def put_metric_alarm_params(alarm_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The PutMetricAlarm request an `aws:cloudwatch/metricAlarm:MetricAlarm`'s inputs make: the dimension and tag
+    maps become lists of {Name, Value} / {Key, Value}."""
+    params = _drop(alarm_inputs, ALARM_PULUMI_ONLY)
+    out = {_ALARM_RENAMES.get(_pascal(k), _pascal(k)): v for k, v in params.items() if k not in ("dimensions", "tags")}
+    if "dimensions" in params:
+        out["Dimensions"] = [{"Name": k, "Value": v} for k, v in sorted(params["dimensions"].items())]
+    if "tags" in params:
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(params["tags"].items())]
+    if isinstance(out.get("Threshold"), int):
+        out["Threshold"] = float(out["Threshold"])  # a double in the API
+    return out
+
+
 # --- EFS ------------------------------------------------------------------------------------------------
 # Set by other calls than the create (PutLifecycleConfiguration, UpdateFileSystemProtection), or Pulumi's own.
 EFS_PULUMI_ONLY = frozenset({"region", "tagsAll", "arn", "lifecyclePolicies", "protection"})
@@ -383,6 +402,7 @@ BY_TYPE: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = 
     "aws:appautoscaling/policy:Policy": ("application-autoscaling:PutScalingPolicy", put_scaling_policy_params),
     "aws:appautoscaling/scheduledAction:ScheduledAction": ("application-autoscaling:PutScheduledAction",
                                                            put_scheduled_action_params),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", put_metric_alarm_params),
     "aws:efs/fileSystem:FileSystem": ("efs:CreateFileSystem", create_file_system_params),
     "aws:efs/accessPoint:AccessPoint": ("efs:CreateAccessPoint", create_access_point_params),
     "aws:efs/mountTarget:MountTarget": ("efs:CreateMountTarget", create_mount_target_params),

@@ -78,3 +78,21 @@ def test_main_exit_status_and_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "Pulumi.mine.yaml").write_text("config:\n  webstack:zoneName: acme-corp.net\n")
     assert main(["--stack", "acme/webstack/mine", "--project", str(tmp_path)]) == 0
     assert main(["--stack", "absent", "--project", str(tmp_path)]) == 0  # nothing set: nothing to refuse
+
+
+@pytest.mark.project_root  # main() reads the stack files of a folder (tmp files)
+def test_an_example_lock_is_refused_for_a_deploy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped example locks hold versions of the right form, not read from an account: `make up` asks for
+    `make bump` first. A lock `make bump` wrote, or the test stacks' fixtures, pass."""
+    from infra.config.lock import lock_name
+    from tools.preflight import EXAMPLE_LOCK
+
+    (tmp_path / "Pulumi.mine.yaml").write_text("config:\n  webstack:zoneName: acme-corp.net\n")
+    (tmp_path / lock_name("mine")).write_text(f"# Version lock of stack mine\n{EXAMPLE_LOCK} (release notes)\n"
+                                              "region: us-east-1\n")
+    assert main(["--stack", "acme/webstack/mine", "--project", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"  - {lock_name('mine')}: the versions were not read from an AWS account; run `make bump STACK=mine`" in err
+    (tmp_path / lock_name("mine")).write_text("# Written by `make bump STACK=mine` on 2026-11-09\nregion: us-east-1\n")
+    assert main(["--stack", "mine", "--project", str(tmp_path)]) == 0
+    assert [f for s in ("dev", "prod", "ecs", "ecs-ec2") for f in check(s, TEST_STACKS) if f.kind == "lock"] == []

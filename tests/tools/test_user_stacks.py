@@ -1,7 +1,8 @@
 """A user edits the root Pulumi.dev.yaml / Pulumi.prod.yaml the way the README says: the suite still passes.
 
 Design (the suite must stay under 60 s on 2 cores, so the suite is not run twice):
-- The edit changes two top-level files. A test can only notice it if it reads top-level files of the project
+- The edit changes two top-level files (and each stack's version lock, Pulumi.<stack>.lock.yaml, is the user's too:
+  the copy gets the test stack's). A test can only notice it if it reads top-level files of the project
   (README.md, Pulumi*.yaml, __main__.py, scripts such as up.sh) or runs something that does; every other test reads
   the committed test stacks (tests/stacks/) and the project's code in subfolders, which the edit leaves alone.
 - Such tests carry the `project_root` marker (per test or per module). `test_the_suite_passes_on_edited_stacks`
@@ -30,7 +31,7 @@ import yaml
 
 from infra.config import load_config
 from tools import preflight
-from tools.render import ROOT, TEST_STACKS
+from tools.render import ROOT, TEST_STACKS, lock_file
 
 MARKER = "project_root"
 THIS = Path(__file__).name
@@ -76,6 +77,9 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     copy = copy_tracked_files(tmp_path / "repo")
     for stack, values in EDITS.items():
         config = edit_stack(copy / f"Pulumi.{stack}.yaml", values)
+        # its version lock, the user's too (skipped by the copy): the test stack's, which fits the edits (EKS
+        # versions hold for any region and both architectures)
+        shutil.copy2(lock_file(stack, stacks=TEST_STACKS), copy / lock_file(stack).name)
         # the edited files are valid and hold nothing documentation-only: `make up` would go ahead
         raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("webstack:")}
         load_config(raw, project="webstack", stack=stack, region=config["aws:region"])

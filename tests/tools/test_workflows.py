@@ -34,7 +34,7 @@ PICKER = "./.github/workflows/pick-runner.yml"  # the reusable workflow that pic
 
 
 def test_the_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["ci.yml", "deploy.yml", "pick-runner.yml", "preview.yml",
+    assert [f.name for f in FILES] == ["bump.yml", "ci.yml", "deploy.yml", "pick-runner.yml", "preview.yml",
                                        "review-comment.yml", "review.yml"]
     assert [f.parent.name for f in ACTION_FILES] == ["pulumi-setup"]
 
@@ -164,6 +164,7 @@ PINS = {
     "aws-actions/configure-aws-credentials": ("7474bc4690e29a8392af63c5b98e7449536d5c3a", "v4.3.1"),
     "docker/setup-qemu-action": ("c7c53464625b32c7a7e944ae62b3e17d2b600130", "v3.7.0"),
     "docker/setup-buildx-action": ("8d2750c68a42422c14e847fe6c8ac0403b4cbd6f", "v3.12.0"),
+    "peter-evans/create-pull-request": ("22a9089034f40e5a961c8808d113e2c98fb63676", "v7.0.11"),
 }
 USES_LINE = re.compile(r"^\s*(?:- )?uses:\s*(\S+)(.*)$")
 
@@ -467,6 +468,46 @@ def test_ci_setup_makes_the_ci_roles_cluster_admins() -> None:
     admin = [item for item in items if "adminPrincipalArns" in item]
     assert len(admin) == 1, "no setup step makes the CI roles cluster admins"
     assert "AWS_ROLE_ARN" in admin[0] and "AWS_PROD_ROLE_ARN" in admin[0]
+
+
+# --- the weekly version bump ----------------------------------------------------------------------------------------
+def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -> None:
+    """`make bump` of each example stack with the read-only role (OIDC), each job with what it needs only: the jobs
+    that hold AWS credentials cannot push, the job that pushes holds no AWS credentials."""
+    from tools.review.diff import STACK_ORDER
+
+    wf = load("bump.yml")
+    assert set(wf["on"]) == {"schedule", "workflow_dispatch"}
+    (schedule,) = wf["on"]["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    assert wf["permissions"] == {}  # nothing by default: each job says what it needs
+    resolve, pull_request = wf["jobs"]["resolve"], wf["jobs"]["pull-request"]
+    assert resolve["permissions"] == {"id-token": "write", "contents": "read"}
+    assert pull_request["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert tuple(resolve["strategy"]["matrix"]["stack"]) == STACK_ORDER  # the example stacks
+    aws = uses(resolve, "aws-actions/configure-aws-credentials")["with"]
+    # the read-only role (the bootstrap's preview role trusts the `versions` environment), never a deploy role
+    assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and resolve["environment"] == "versions"
+    (run,) = [s for s in steps(resolve) if "make bump" in str(s.get("run", ""))]
+    assert run["env"] == {"STACK": "${{ matrix.stack }}"} and "${{" not in run["run"]  # no expression in the script
+    assert uses(resolve, "actions/checkout")["with"]["persist-credentials"] is False
+    assert "aws-actions" not in str(pull_request) and "id-token" not in str(pull_request)
+    assert pull_request["needs"] == "resolve"
+
+
+def test_bump_opens_one_pull_request_with_the_locks_only() -> None:
+    from infra.config.lock import lock_name
+
+    job = load("bump.yml")["jobs"]["pull-request"]
+    pr = uses(job, "peter-evans/create-pull-request")["with"]
+    assert pr["add-paths"] == lock_name("*") and pr["branch"] == "bump/versions"  # every stack's lock, nothing else
+    assert pr["body-path"] == "build/bump/body.md" and pr["delete-branch"] is True
+    # a pull request opened with GITHUB_TOKEN starts no workflow (no review comment): a token of its own first
+    assert pr["token"] == "${{ secrets.BUMP_PR_TOKEN || github.token }}"
+    assert any("BUMP_PR_TOKEN" in str(s.get("env", "")) and "::warning::" in s["run"] for s in steps(job) if "run" in s)
+    download = uses(job, "actions/download-artifact")["with"]
+    assert download["pattern"] == "lock-*" and download["merge-multiple"] is True
 
 
 @pytest.mark.parametrize("name", ["ci.yml", "review.yml"])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import runpy
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # The stacks the tests render: committed copies owned by the tests, so a user editing the root
 # Pulumi.<stack>.yaml files (as the README says) never breaks the suite.
 TEST_STACKS = ROOT / "tests" / "stacks"
+# The program reads the stack's version lock from the file this variable names (infra/config/lock.py; the engine
+# imports nothing of the program, a test keeps the two names equal): the lock beside the stack file rendered.
+LOCK_FILE_ENV = "WEBSTACK_LOCK_FILE"
+_environment = threading.Lock()  # one render at a time sets the variable
 
 
 def stack_config(stack: str, root: Path = ROOT, stacks: Path | None = None) -> dict[str, Any]:
@@ -29,6 +36,39 @@ def stack_config(stack: str, root: Path = ROOT, stacks: Path | None = None) -> d
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {folder}")
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+
+
+def lock_file(stack: str, root: Path = ROOT, stacks: Path | None = None) -> Path:
+    """Pulumi.<stack>.lock.yaml beside the stack file (in `stacks`, default the project root)."""
+    return (stacks or root) / f"Pulumi.{stack}.lock.yaml"
+
+
+@contextlib.contextmanager
+def _locked_versions(path: Path, changes: Mapping[str, Any] | None) -> Iterator[None]:
+    """Points the program at the lock `path`, or at a copy with `changes` (top-level entries replaced, None removes
+    one; a map value is merged into the lock's map), for the duration of one render."""
+    with _environment, tempfile.TemporaryDirectory(prefix="webstack-lock-") as tmp:
+        target = path
+        if changes:
+            doc = dict((yaml.safe_load(path.read_text()) if path.is_file() else None) or {})
+            for key, value in changes.items():
+                if value is None:
+                    doc.pop(key, None)
+                elif isinstance(value, Mapping) and isinstance(doc.get(key), Mapping):
+                    doc[key] = {k: v for k, v in {**doc[key], **value}.items() if v is not None}
+                else:
+                    doc[key] = value
+            target = Path(tmp) / path.name
+            target.write_text(yaml.safe_dump(doc, sort_keys=True))
+        before = os.environ.get(LOCK_FILE_ENV)
+        os.environ[LOCK_FILE_ENV] = str(target)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(LOCK_FILE_ENV, None)
+            else:
+                os.environ[LOCK_FILE_ENV] = before
 
 
 def project_name(root: Path = ROOT) -> str:
@@ -44,11 +84,14 @@ class RenderError(RuntimeError):
 
 
 def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT,
-           stacks: Path | None = None, secret_salt: bytes | None = None) -> Plan:
+           stacks: Path | None = None, secret_salt: bytes | None = None,
+           lock: Mapping[str, Any] | None = None) -> Plan:
     """Evaluate the program of `root` for one stack (plus config overrides; a None value removes a key).
 
-    The stack file is read from `stacks` (default: `root`, the user's stack files). With `secret_salt`, each
-    registration with secret inputs gets `secretDigests` (path -> salted digest, see `secret_digests`)."""
+    The stack file and its version lock (Pulumi.<stack>.lock.yaml) are read from `stacks` (default: `root`, the
+    user's stack files); `lock` changes entries of the lock for this render (what `make bump` would write for a
+    changed config). With `secret_salt`, each registration with secret inputs gets `secretDigests` (path -> salted
+    digest, see `secret_digests`)."""
     config = stack_config(stack, root, stacks)
     for key, value in (overrides or {}).items():
         if value is None:
@@ -65,9 +108,10 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
         except BaseException as err:
             result["error"] = err
 
-    thread = threading.Thread(target=target, name=f"render-{stack}")
-    thread.start()
-    thread.join()
+    with _locked_versions(lock_file(stack, root, stacks), lock):
+        thread = threading.Thread(target=target, name=f"render-{stack}")
+        thread.start()
+        thread.join()
     if "error" in result:
         raise result["error"]
     return result["plan"]

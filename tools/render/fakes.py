@@ -169,7 +169,8 @@ class FakeCloud(pulumi.runtime.Mocks):
         return None
 
     def _ecs_arn(self, typ: str, name: str, inputs: dict) -> str | None:
-        """ARNs of the ECS runtime's types (ECS, ELBv2, Auto Scaling, instance profiles, EFS, Scheduler)."""
+        """ARNs of the ECS runtime's types (ECS, ELBv2, Auto Scaling, instance profiles, EFS, Scheduler, scaling
+        policies, alarms)."""
         r, a, p, n = self.region, ACCOUNT_ID, self.partition, inputs.get("name") or name
         if typ == "aws:ecs/cluster:Cluster":
             return f"arn:{p}:ecs:{r}:{a}:cluster/{n}"
@@ -196,6 +197,11 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:{p}:elasticfilesystem:{r}:{a}:access-point/{self._id(typ, name, inputs)}"
         if typ == "aws:scheduler/schedule:Schedule":
             return f"arn:{p}:scheduler:{r}:{a}:schedule/default/{n}"
+        if typ == "aws:appautoscaling/policy:Policy":  # the PutScalingPolicy response's PolicyARN
+            return (f"arn:{p}:autoscaling:{r}:{a}:scalingPolicy:{_uuid(typ, name)}:resource/"
+                    f"{inputs.get('serviceNamespace')}/{inputs.get('resourceId')}:policyName/{n}")
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return f"arn:{p}:cloudwatch:{r}:{a}:alarm:{n}"
         return None
 
     def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:

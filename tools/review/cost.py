@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import re
 import sys
@@ -440,6 +441,7 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     else:
         split = {"FARGATE" if str(i.get("launchType") or "EC2") == "FARGATE" else "EC2": desired}
     bounds = _scaling_range(ctx, r)
+    sidecars = _sidecar_names(t)
     for provider, tasks in split.items():
         family = _FARGATE.get(provider)
         if family is None:
@@ -450,13 +452,32 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
         low, high = ((bounds[0] * share, bounds[1] * share) if bounds else (tasks, tasks))
         arch = ".arm" if arm else ""
         label = f"{'Fargate Spot' if provider == 'FARGATE_SPOT' else 'Fargate'}{' ARM' if arm else ''}"
-        note = "" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks"
+        note = "; ".join(filter(None, ["" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks",
+                                       # Fargate bills the task size: the sidecars' share is inside it
+                                       f"task size includes sidecars {', '.join(sidecars)}" if sidecars else ""]))
         yield ctx.line(r, f"{label} vCPU ({tasks:g} tasks x {vcpu:g} vCPU)", f"{family}{arch}.vcpu",
                        tasks * vcpu * ctx.hours, unit="vCPU-hour", low=low * vcpu * ctx.hours,
                        high=high * vcpu * ctx.hours, note=note)
         yield ctx.line(r, f"{label} memory ({tasks:g} tasks x {gb:g} GB)", f"{family}{arch}.gb",
                        tasks * gb * ctx.hours, unit="GB-hour", low=low * gb * ctx.hours, high=high * gb * ctx.hours,
                        note=note)
+
+
+def _sidecar_names(task_definition_inputs: dict[str, Any]) -> list[str]:
+    """The containers beside the app (the one that `dependsOn` the others), when the task runs several."""
+    try:
+        raw = json.loads(task_definition_inputs.get("containerDefinitions") or "[]")
+        defs = [c for c in raw if isinstance(c, dict)]
+    except (ValueError, TypeError):
+        return []
+    app = next((c.get("name") for c in defs if c.get("dependsOn")), None)
+    return sorted(str(c.get("name")) for c in defs if c.get("name") != app) if len(defs) > 1 else []
+
+
+def _metric_alarm(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    high = _num(r["inputs"].get("period"), 60) < 60  # 10 or 30 s periods are high-resolution alarms
+    yield ctx.line(r, f"CloudWatch {'high' if high else 'standard'}-resolution alarm (one metric)",
+                   f"cloudwatch.alarm.{'high' if high else 'standard'}", 1)
 
 
 HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
@@ -471,6 +492,7 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     LB: _load_balancer,
     "aws:kms/key:Key": _kms,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:route53/zone:Zone": _zone,
     "aws:ecr/repository:Repository": _ecr,
     "aws:efs/fileSystem:FileSystem": _efs,

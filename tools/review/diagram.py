@@ -113,6 +113,24 @@ def _capacity(i: dict[str, Any]) -> str:
     return str(i.get("launchType") or "")
 
 
+_OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=", "LessThanThreshold": "<",
+              "LessThanOrEqualToThreshold": "<="}
+
+
+def _sidecars(i: dict[str, Any]) -> str:
+    """`, <app> + sidecars a, b` when the task definition runs several containers (the app is the one that waits
+    for the others: it has `dependsOn`); nothing for a single container."""
+    try:
+        defs = [c for c in json.loads(i.get("containerDefinitions") or "[]") if isinstance(c, dict)]
+    except (ValueError, TypeError):
+        return ""
+    if len(defs) < 2:
+        return ""
+    app = next((str(c.get("name")) for c in defs if c.get("dependsOn")), None)
+    others = sorted(str(c.get("name")) for c in defs if str(c.get("name")) != app)
+    return f", {app} + sidecars {', '.join(others)}" if app else f", containers {', '.join(others)}"
+
+
 def _listener(i: dict[str, Any]) -> str:
     actions = [a.get("type") for a in i.get("defaultActions") or []]
     return f"listener {i.get('protocol') or ''} {i.get('port') or ''}" + (
@@ -127,8 +145,13 @@ TYPES: dict[str, Kind] = {
         lambda i: f"ECS service {i.get('name') or ''} x{i.get('desiredCount', '?')} {_capacity(i)}", True),
     "aws:ecs/taskDefinition:TaskDefinition": Kind(
         "aws.compute.ElasticContainerServiceTask",
-        lambda i: f"task definition {i.get('family') or ''} {i.get('cpu') or ''} CPU / {i.get('memory') or ''} MiB",
-        False),
+        lambda i: f"task definition {i.get('family') or ''} {i.get('cpu') or ''} CPU / {i.get('memory') or ''} MiB"
+                  + _sidecars(i), False),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Kind(
+        "aws.management.CloudwatchAlarm",
+        lambda i: f"alarm {i.get('metricName') or ''} {_OPERATORS.get(str(i.get('comparisonOperator')), '?')} "
+                  f"{i.get('threshold', '?'):g} x{i.get('evaluationPeriods', '?')}"
+                  if isinstance(i.get("threshold"), int | float) else f"alarm {i.get('metricName') or ''}", False),
     "aws:lb/loadBalancer:LoadBalancer": Kind(
         "aws.network.ElbApplicationLoadBalancer",
         lambda i: f"{'internal' if i.get('internal') else 'internet-facing'} "
@@ -177,6 +200,10 @@ def _generic(plan: Plan, g: Graph, ids: dict[str, str]) -> list[str]:
         ids[r["urn"]] = node
         if kind.in_vpc:
             in_vpc.append(node)
+    for policy in plan.of_type("aws:appautoscaling/policy:Policy"):  # an alarm's action: drawn as its target
+        targets = [ids[u] for u in (policy.get("propertyDependencies") or {}).get("resourceId", []) if u in ids]
+        if targets:
+            ids[policy["urn"]] = targets[0]
     for r in drawn:
         if r["urn"] not in ids:
             continue

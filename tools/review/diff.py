@@ -837,7 +837,8 @@ TEST_STACKS_DIR = "tests/stacks"
 
 def example_stacks(folder: Path = ROOT) -> list[str]:
     """The stacks with a Pulumi.<stack>.yaml in `folder`: dev, prod, ecs first, then any other."""
-    found = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
+    found = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml")
+                   if not p.name.endswith(".lock.yaml"))  # a stack's version lock, not a stack
     return [s for s in STACK_ORDER if s in found] + [s for s in found if s not in STACK_ORDER]
 
 
