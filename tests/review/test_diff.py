@@ -474,3 +474,30 @@ def test_the_same_rename_without_an_alias_deletes_and_creates(renamed: dict[str,
                                           "test:index:Network$test:index:Subnet::net-subnet"]
     assert [r.key for r in d.added] == [k.replace("Network", "Net") for k in (r.key for r in d.removed)]
     assert "3 to add, 3 to remove, 1 to change." in format_text(d)
+
+
+def test_a_stack_file_new_since_the_base_is_all_added_not_a_failure(tmp_path: Path) -> None:
+    """`make diff STACK=all` (and `make diff STACK=x`) on a branch adding a stack: the base has no stack file to
+    render, so every resource of the new stack is an addition."""
+    repo = program(tmp_path / "repo", network(), stacks=("dev", "tests/stacks/dev"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    program(repo, network(), stacks=("staging", "tests/stacks/qa"))  # two new stack files, not committed
+    results, _ = diff_all("HEAD", repo)
+    by_label = {r.label: r for r in results}
+    assert sorted(by_label) == ["dev", "staging", "tests/stacks/dev", "tests/stacks/qa"]
+    for label in ("staging", "tests/stacks/qa"):
+        new = by_label[label]
+        assert new.error == "" and new.diff is not None, new.error
+        assert [r.key for r in new.diff.added] == [
+            "test:index:Network::net", "test:index:Network$test:index:Vpc::net-vpc",
+            "test:index:Network$test:index:Subnet::net-subnet", "test:index:Peer::peer"]
+        assert not new.diff.removed and not new.diff.changed and new.new
+    assert by_label["dev"].diff is not None and by_label["dev"].diff.empty and not by_label["dev"].new
+    text = format_all(results, "HEAD").splitlines()
+    assert "Plan diff of stack staging: new (no Pulumi.staging.yaml at HEAD) -> working tree" in text
+    assert text[-1] == "2 of 4 stacks change or failed: staging, tests/stacks/qa."
+    assert "staging           new stack: 4 to add, 0 to remove, 0 to change." in text
+    base, head, _ = render_pair("staging", "HEAD", repo)  # one stack, as `make diff STACK=staging` renders it
+    assert base.resources == [] and len(head.resources) == 4

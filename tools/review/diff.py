@@ -821,12 +821,32 @@ def base_tree(repo: Path, ref: str) -> Iterator[tuple[Path, str, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def absent(stack: str) -> Plan:
+    """The base of a stack whose file the base does not have (a stack added since): nothing, so every resource of
+    the working tree's render is an addition. A render always has the stack's config; this has none."""
+    return Plan(stack=stack, resources=[], invokes=[], outputs={}, config={})
+
+
+def is_absent(plan: Plan) -> bool:
+    return not plan.resources and not plan.config
+
+
+def render_base_and_head(tree: Path, repo: Path, stack: str, stacks: str | None, workdir: Path,
+                         salt: str) -> tuple[Plan, Plan]:
+    """Both renders; only the working tree's when the base tree has no Pulumi.<stack>.yaml (see `absent`)."""
+    if ((tree / stacks) if stacks else tree).joinpath(f"Pulumi.{stack}.yaml").is_file():
+        base_plan, head_plan = render_trees([tree, repo], stack, stacks, workdir, salt)
+        return base_plan, head_plan
+    (head_plan,) = render_trees([repo], stack, stacks, workdir, salt)
+    return absent(stack), head_plan
+
+
 def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
                 stacks: str | None = None) -> tuple[Plan, Plan, str]:
     """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
     salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
     with base_tree(repo, base or default_base(repo)[0]) as (tree, commit, tmp):
-        base_plan, head_plan = render_trees([tree, repo], stack, stacks, tmp, salt)
+        base_plan, head_plan = render_base_and_head(tree, repo, stack, stacks, tmp, salt)
     return base_plan, head_plan, commit
 
 
@@ -846,6 +866,7 @@ class StackDiff(NamedTuple):
     label: str  # `dev` for a root stack file, `tests/stacks/dev` for a test stack
     diff: PlanDiff | None
     error: str = ""
+    new: bool = False  # the base has no such stack file: everything is added
 
 
 def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: int = 2) -> tuple[list[StackDiff], str]:
@@ -861,10 +882,10 @@ def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: i
             work = tmp / f"job-{i}"
             work.mkdir()
             try:
-                plans = render_trees([tree, repo], stack, folder, work, salt)
+                base_plan, head_plan = render_base_and_head(tree, repo, stack, folder, work, salt)
             except RuntimeError as err:
                 return StackDiff(label, None, str(err))
-            return StackDiff(label, diff_plans(*plans))
+            return StackDiff(label, diff_plans(base_plan, head_plan), new=is_absent(base_plan))
 
         with ThreadPoolExecutor(max_workers=workers) as pool:  # each render process uses one core
             return list(pool.map(one, range(len(jobs)))), commit
@@ -875,7 +896,8 @@ def format_all(results: list[StackDiff], base_label: str, markdown: bool = False
     """Each stack's diff under its label, then one line per stack and a last line a script can test."""
     parts = []
     for r in results:
-        title = f"Plan diff of stack {r.label}: {base_label} -> working tree"
+        since = new_label(r.label, base_label) if r.new else base_label
+        title = f"Plan diff of stack {r.label}: {since} -> working tree"
         if r.diff is None:
             parts.append(f"Plan diff of stack {r.label} failed:\n{r.error}\n")
         else:
@@ -892,11 +914,15 @@ def format_all(results: list[StackDiff], base_label: str, markdown: bool = False
     return "\n".join([*parts, *fence, *table, *fence, last]) + "\n"
 
 
+def new_label(label: str, base_label: str) -> str:
+    return f"new (no Pulumi.{label.rsplit('/', 1)[-1]}.yaml at {base_label})"
+
+
 def _all_line(r: StackDiff, allow: tuple[str, ...]) -> str:
     if r.diff is None:
         return "render failed"
     blocking = len(r.diff.blocking(allow))
-    return summary(r.diff) + (f" BLOCKING: {blocking}." if blocking else "")
+    return ("new stack: " if r.new else "") + summary(r.diff) + (f" BLOCKING: {blocking}." if blocking else "")
 
 
 TRAILER = "Allow-Replace"
@@ -941,7 +967,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make diff failed: {detail}", file=sys.stderr)
         return 1
     d = diff_plans(base_plan, head_plan)
-    title = f"Plan diff of stack {args.stack}: {base_label} ({commit[:12]}) -> working tree"
+    base_label = f"{base_label} ({commit[:12]})"
+    if is_absent(base_plan):
+        base_label = new_label(args.stack, base_label)
+    title = f"Plan diff of stack {args.stack}: {base_label} -> working tree"
     print(format_markdown(d, title, allow=allow) if args.format == "markdown" else format_text(d, title, allow), end="")
     return BLOCKED_EXIT if d.blocking(allow) else 0
 
