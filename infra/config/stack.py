@@ -36,6 +36,7 @@ from .lock import LockFile, Versions, locked_versions
 from .network import NetworkConfig
 from .region import partition_of
 from .registry import RegistryConfig, default_repository_name
+from .review import ReviewConfig
 
 # Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
 COMMON_TAG_KEYS = ("project", "stack", "managed-by")
@@ -77,6 +78,7 @@ class StackConfig:
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     app: AppConfig = field(default_factory=AppConfig)
     ecs: EcsConfig = field(default_factory=EcsConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     runtime: str = setting("runtime", "eks", "Where the app runs: 'eks' (Kubernetes) or 'ecs' (ECS, no EKS at all).",
                            one_of(*RUNTIMES))
     extra_tags: tuple[tuple[str, str], ...] = setting(
@@ -96,7 +98,8 @@ class StackConfig:
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
-                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig}
+                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig,
+                             "review": ReviewConfig}
 
 
 @functools.cache

@@ -156,12 +156,12 @@ def test_prod_total_matches_an_independent_computation_with_no_unpriced_line(pro
 
 
 def test_a_large_cost_increase_is_flagged_over_either_threshold() -> None:
-    from tools.review.cost import BUDGET_INCREASE_PERCENT, BUDGET_INCREASE_USD, budget_flag, format_delta
+    from tools.review.cost import Budget, budget_flag, default_budget, format_delta
 
     def total(amount: float) -> Estimate:
         return Estimate("s", "eu-west-1", (_line(unit_price=amount),))
 
-    assert (BUDGET_INCREASE_USD, BUDGET_INCREASE_PERCENT) == (100.0, 20.0)
+    assert default_budget() == Budget(100.0, 20.0)  # the keys' defaults (infra/config/review.py)
     assert budget_flag(total(1000), total(1099)) == ""  # +$99, +9.9%: under both
     assert "+$101.00 a month (+10%)" in budget_flag(total(1000), total(1101))  # over the dollar threshold
     assert "+$25.00 a month (+25%)" in budget_flag(total(100), total(125))  # over the percentage
@@ -171,6 +171,38 @@ def test_a_large_cost_increase_is_flagged_over_either_threshold() -> None:
     assert "**⚠️ Large cost increase" in markdown and "<!-- cost-flag -->" in markdown
     assert "WARNING: Large cost increase" in format_delta(total(100), total(125), "main")
     assert "cost-flag" not in format_delta(total(100), total(110), "main", markdown=True)
+
+
+def test_the_thresholds_are_the_stacks_own_config(dev: Plan, variant: Callable[..., Plan],
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """costIncreaseLimitUsd / costIncreaseLimitPercent in the stack file (the working tree's) decide the flag of
+    `make cost BASE=...` and of the review comment (which runs that command)."""
+    from tools.review.cost import Budget, budget_flag, budget_of
+
+    def total(amount: float) -> Estimate:
+        return Estimate("s", "eu-west-1", (_line(unit_price=amount),))
+
+    def with_config(p: Plan, **keys: Any) -> Plan:
+        config = {**p.config, **{f"webstack:{k}": v for k, v in keys.items()}}
+        return Plan(p.stack, p.resources, p.invokes, p.outputs, config=config)
+
+    assert budget_of(dev) == Budget(100.0, 20.0)  # the test dev stack sets neither key
+    strict = with_config(dev, costIncreaseLimitUsd=10, costIncreaseLimitPercent="5")  # CLI strings too
+    assert budget_of(strict) == Budget(10.0, 5.0)
+    assert budget_flag(total(1000), total(1020)) == ""  # +$20, +2%: under the defaults
+    assert "(+$10.00 a month or +5%: costIncreaseLimitUsd" in budget_flag(total(1000), total(1020), budget_of(strict))
+    with pytest.raises(ValueError, match="webstack:costIncreaseLimitPercent.*0 to 10000"):
+        budget_of(with_config(dev, costIncreaseLimitPercent=-1))
+    # `make cost BASE=...` of a second NAT gateway (the render the NAT test uses): the working tree's thresholds
+    per_az = variant("dev", natStrategy="per-az")
+    strictest = with_config(per_az, costIncreaseLimitUsd=0, costIncreaseLimitPercent=0)
+    loosest = with_config(per_az, costIncreaseLimitUsd=1_000_000, costIncreaseLimitPercent=10_000)
+    for head, flagged in ((strictest, True), (loosest, False)):
+        monkeypatch.setattr(diff_module, "render_pair", lambda *a, h=head, **k: (dev, h, "0123456789abcdef"))
+        monkeypatch.setattr(cost_module, "load_usage", lambda path=None: USAGE)
+        assert cost_module.main(["--stack", "dev", "--stacks", "tests/stacks", "--base", "main"]) == 0
+        assert ("WARNING: Large cost increase" in capsys.readouterr().out) is flagged
 
 
 def test_nat_strategy_changes_the_total_by_exactly_one_gateway_and_its_address(

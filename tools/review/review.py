@@ -278,7 +278,8 @@ def plans_review(pair: SamplePair, base_label: str) -> StackReview:
     usage = cost.load_usage(None)
     head = cost.estimate(pair.head, cost.load_prices(pair.head.region), usage)
     base = cost.estimate(pair.base, cost.load_prices(pair.base.region), usage)
-    c = cost.format_markdown(head) + "\n" + cost.format_delta(base, head, base_label, markdown=True)
+    c = cost.format_markdown(head) + "\n" + cost.format_delta(base, head, base_label, markdown=True,
+                                                               budget=cost.budget_of(pair.head))
     return StackReview(pair.stack, d, c, check(pair.head))
 
 
