@@ -314,8 +314,9 @@ class CliRun(NamedTuple):
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
-    """Two copies of the repository, each diffed by the CLI at the same time (each render process uses one core):
-    `clean` against HEAD, and `one-key` on a branch whose commit changes one config key, against the default base."""
+    """Copies of the repository, each diffed by the CLI at the same time (each render process uses one core):
+    `clean` against HEAD, `one-key` on a branch whose commit changes one config key, against the default base, and
+    `vpc-cidr` with the working tree's stack file edited, against HEAD."""
     clean = _repo_copy(tmp_path_factory.mktemp("clean") / "webstack")
     changed = _repo_copy(tmp_path_factory.mktemp("one-key") / "webstack")
     _git(changed, "checkout", "-q", "-b", "feature")
@@ -323,8 +324,14 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     stack = changed / dev_stack.relative_to(ROOT)  # the copy's test stack, never a root stack file
     stack.write_text(stack.read_text().replace("webstack:nodeDesiredSize: 2", "webstack:nodeDesiredSize: 3"))
     _git(changed, "commit", "-q", "-am", "one more node")
+    # the acceptance check of a replacement: on a clean tree, vpcCidr edited in the stack file (not committed)
+    edited = _repo_copy(tmp_path_factory.mktemp("vpc-cidr") / "webstack")
+    stack = edited / dev_stack.relative_to(ROOT)
+    assert "vpcCidr" not in stack.read_text()  # the default 10.0.0.0/16
+    stack.write_text(stack.read_text().replace("config:\n", "config:\n  webstack:vpcCidr: 10.1.0.0/16\n", 1))
     procs = {"clean": (clean, _cli(clean, diff_module, "--base", "HEAD")),
-             "one-key": (changed, _cli(changed, diff_module))}  # default base: the merge base with main
+             "one-key": (changed, _cli(changed, diff_module)),  # default base: the merge base with main
+             "vpc-cidr": (edited, _cli(edited, diff_module, "--base", "HEAD"))}
     runs = {}
     for name, (repo, proc) in procs.items():
         out, err = proc.communicate(timeout=300)
@@ -361,6 +368,19 @@ def test_a_commit_changing_one_config_key_shows_exactly_that_change(cli_runs: di
     assert [line for line in lines if line[:2] in ("+ ", "- ", "~ ")] == [
         "~ eks:index:ManagedNodeGroup  webstack:cluster:Cluster$eks:index:ManagedNodeGroup::cluster-nodes  [update]"]
     assert [line.strip() for line in lines if line.startswith("    ")] == ["inputs.scalingConfig.desiredSize: 2 -> 3"]
+
+
+def test_a_new_vpc_range_in_the_stack_file_reports_the_vpc_and_subnets_replaced_and_blocks(
+        cli_runs: dict[str, CliRun]) -> None:
+    run = cli_runs["vpc-cidr"]
+    assert run.returncode == 3, run.stderr  # guarded replacements, not acknowledged: `make diff` fails
+    lines = run.stdout.splitlines()
+    vpc = [line for line in lines if line.startswith("~ aws:ec2/vpc:Vpc ")]
+    assert len(vpc) == 1 and vpc[0].endswith("[replace (cidrBlock)]"), vpc
+    subnets = [line for line in lines if line.startswith("~ aws:ec2/subnet:Subnet ")]
+    assert len(subnets) == 4 and all("[replace (cidrBlock" in line for line in subnets), subnets
+    destroys = lines[lines.index(next(line for line in lines if line.startswith("Destroys ("))):]
+    assert any("network-vpc" in line and "BLOCKING" in line for line in destroys), destroys[:12]
 
 
 # --- moves: a new URN whose aliases claim a removed one --------------------------------------------------------------

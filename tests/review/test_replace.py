@@ -4,6 +4,7 @@ deleted first, moved; destructive changes come first and guarded ones block unti
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,17 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets_and_blocks(dev_changes
     blocking = {x.ref.name for x in dev_changes.blocking()}
     assert {"network-vpc", "network-private-0", "network-public-1"} <= blocking
     assert "network-private-rt-0" not in blocking  # replaced, but not a guarded type
+
+
+def test_a_new_flow_log_retention_is_exactly_one_update_in_place(prod: Plan, variant) -> None:  # type: ignore[no-untyped-def]
+    """The acceptance check of an update: prod keeps flow logs (dev turns them off, where the key changes nothing)."""
+    d = diff_plans(prod, variant("prod", flowLogsRetentionDays=30))
+    assert [(c.ref.type, c.ref.name, c.action.kind, c.action.reasons, [ch.path for ch in c.changes])
+            for c in d.changed] == [("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs", rp.UPDATE, (),
+                                     ["inputs.retentionInDays"])]
+    assert not (d.added or d.removed or d.moved or d.affected or d.destroyed or d.blocking())
+    changes = [line for line in format_text(d).splitlines() if line[:2] in ("+ ", "- ", "~ ")]
+    assert len(changes) == 1 and changes[0].endswith("[update]") and "Destroys" not in format_text(d)
 
 
 def test_a_new_repository_name_replaces_it_and_the_fixed_name_deletes_it_first(dev_changes: PlanDiff) -> None:
@@ -182,6 +194,43 @@ def test_a_helm_release_in_a_new_namespace_is_replaced_create_first() -> None:
     rel = "kubernetes:helm.sh/v3:Release"
     d = diff_plans(*[plan(res("r", rel, {"name": "r", "namespace": ns, "values": {}})) for ns in ("a", "b")])
     assert actions(d)["Release/r"] == rp.Action(rp.REPLACE, ("namespace",))
+
+
+@pytest.mark.parametrize(("typ", "before", "after", "expected"), [
+    # Kubernetes immutable fields (pulumi-kubernetes diff.go): a fixed name in the same namespace deletes first
+    ("kubernetes:core/v1:Service", {"spec": {"clusterIP": "10.100.0.10"}}, {"spec": {"clusterIP": "10.100.0.11"}},
+     rp.Action(rp.DELETE_FIRST, ("spec.clusterIP",), "fixed Kubernetes name: deleted first")),
+    ("kubernetes:core/v1:Service", {"spec": {"type": "ClusterIP"}}, {"spec": {"type": "NodePort"}},
+     rp.Action(rp.UPDATE)),
+    ("kubernetes:batch/v1:Job", {"spec": {"template": {"spec": {"restartPolicy": "Never"}}}},
+     {"spec": {"template": {"spec": {"restartPolicy": "OnFailure"}}}},
+     rp.Action(rp.DELETE_FIRST, ("spec.template",), "fixed Kubernetes name: deleted first")),
+    ("kubernetes:batch/v1:Job", {"spec": {"backoffLimit": 1}}, {"spec": {"backoffLimit": 2}}, rp.Action(rp.UPDATE)),
+    ("kubernetes:apps/v1:Deployment", {"spec": {"replicas": 2}}, {"spec": {"replicas": 3}}, rp.Action(rp.UPDATE)),
+    # Helm: a release's name and namespace
+    ("kubernetes:helm.sh/v3:Release", {"name": "a"}, {"name": "b"}, rp.Action(rp.REPLACE, ("name",))),
+    ("kubernetes:helm.sh/v3:Release", {"version": "1.0.0"}, {"version": "1.1.0"}, rp.Action(rp.UPDATE)),
+    # pulumi-eks component inputs (the aws:eks/cluster and aws:eks/nodeGroup they pass them to)
+    ("eks:index:Cluster", {"serviceRole": "arn:a"}, {"serviceRole": "arn:b"}, rp.REPLACE),
+    ("eks:index:Cluster", {"version": "1.33"}, {"version": "1.34"}, rp.Action(rp.UPDATE)),
+    ("eks:index:ManagedNodeGroup", {"instanceTypes": ["t3.medium"]}, {"instanceTypes": ["t3.large"]}, rp.REPLACE),
+    ("eks:index:ManagedNodeGroup", {"amiType": "AL2023_x86_64_STANDARD"}, {"amiType": "AL2023_ARM_64_STANDARD"},
+     rp.REPLACE),
+    ("eks:index:ManagedNodeGroup", {"releaseVersion": "a"}, {"releaseVersion": "b"}, rp.Action(rp.UPDATE)),
+])
+def test_immutable_fields_helm_and_pulumi_eks_inputs(typ: str, before: dict[str, Any], after: dict[str, Any],
+                                                     expected: rp.Action | str) -> None:
+    meta: dict[str, Any] = {}
+    if typ.startswith("kubernetes:") and "helm" not in typ:  # a manifest: apiVersion, kind, a fixed name
+        group_version, kind = typ.split(":")[1].rsplit(":", 1)[0], typ.rsplit(":", 1)[1]
+        meta = {"apiVersion": group_version.removeprefix("core/"), "kind": kind,
+                "metadata": {"name": "x", "namespace": "apps"}}
+    d = diff_plans(*[plan(res("x", typ, {**meta, **inputs})) for inputs in (before, after)])
+    act = next(iter(actions(d).values()))
+    if isinstance(expected, str):  # the kind, and the input named as the reason
+        assert act.kind == expected and act.reasons == tuple(before), act
+    else:
+        assert dataclasses.replace(act, guard="") == expected
 
 
 def test_options_and_dependencies_alone_change_only_pulumi_state() -> None:
