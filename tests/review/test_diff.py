@@ -516,7 +516,7 @@ def test_a_stack_file_new_since_the_base_is_all_added_not_a_failure(tmp_path: Pa
         assert not new.diff.removed and not new.diff.changed and new.new
     assert by_label["dev"].diff is not None and by_label["dev"].diff.empty and not by_label["dev"].new
     text = format_all(results, "HEAD").splitlines()
-    assert "Plan diff of stack staging: new (no Pulumi.staging.yaml at HEAD) -> working tree" in text
+    assert "Plan diff of stack staging: new stack, no stack file at HEAD -> working tree" in text
     assert text[-1] == "2 of 4 stacks change or failed: staging, tests/stacks/qa."
     assert "staging           new stack: 4 to add, 0 to remove, 0 to change." in text
     base, head, _ = render_pair("staging", "HEAD", repo)  # one stack, as `make diff STACK=staging` renders it

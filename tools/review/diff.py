@@ -896,7 +896,7 @@ def format_all(results: list[StackDiff], base_label: str, markdown: bool = False
     """Each stack's diff under its label, then one line per stack and a last line a script can test."""
     parts = []
     for r in results:
-        since = new_label(r.label, base_label) if r.new else base_label
+        since = new_label(base_label) if r.new else base_label
         title = f"Plan diff of stack {r.label}: {since} -> working tree"
         if r.diff is None:
             parts.append(f"Plan diff of stack {r.label} failed:\n{r.error}\n")
@@ -914,8 +914,9 @@ def format_all(results: list[StackDiff], base_label: str, markdown: bool = False
     return "\n".join([*parts, *fence, *table, *fence, last]) + "\n"
 
 
-def new_label(label: str, base_label: str) -> str:
-    return f"new (no Pulumi.{label.rsplit('/', 1)[-1]}.yaml at {base_label})"
+def new_label(base_label: str) -> str:
+    """In place of the base's label for a stack the base has no stack file of."""
+    return f"new stack, no stack file at {base_label}"
 
 
 def _all_line(r: StackDiff, allow: tuple[str, ...]) -> str:
@@ -969,7 +970,7 @@ def main(argv: list[str] | None = None) -> int:
     d = diff_plans(base_plan, head_plan)
     base_label = f"{base_label} ({commit[:12]})"
     if is_absent(base_plan):
-        base_label = new_label(args.stack, base_label)
+        base_label = new_label(base_label)
     title = f"Plan diff of stack {args.stack}: {base_label} -> working tree"
     print(format_markdown(d, title, allow=allow) if args.format == "markdown" else format_text(d, title, allow), end="")
     return BLOCKED_EXIT if d.blocking(allow) else 0
