@@ -494,7 +494,10 @@ def test_day2_runtime_switch_to_ecs_deletes_the_cluster_and_keeps_network_dns_an
                   lock={"kubernetesVersion": None, "eksAddons": None, "eksNodeReleaseVersions": None, "charts": None,
                         "fargatePlatformVersion": "1.4.0"})
     found = what_up_does(dev, ecs)
-    assert found["update"] == found["replace"] == found["replace, delete first"] == found["moved"] == set()
+    # the alarms and the dashboard follow the app to the ECS load balancer and target group (new dimensions)
+    assert found["update"] == {"Dashboard/alarms-dashboard", "MetricAlarm/alarms-five-xx-rate",
+                               "MetricAlarm/alarms-latency-p99", "MetricAlarm/alarms-no-healthy-targets"}
+    assert found["replace"] == found["replace, delete first"] == found["moved"] == set()
     kinds = lambda keys: {k.split("/")[0] for k in keys}  # noqa: E731
     assert {"Cluster", "ManagedNodeGroup", "Release", "Ingress", "Deployment", "Namespace"} <= kinds(found["removed"])
     assert {"Cluster", "Service", "TaskDefinition", "LoadBalancer", "TargetGroup", "Record"} <= kinds(found["added"])
