@@ -1,6 +1,7 @@
 """What the tests share: renders of the committed test stacks (once per session), the policy-pack harness
 (`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`),
-the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`), tiny programs to render
+the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`), the labelled diff of a Day-2
+change as plain data (`day2`), tiny programs to render
 (`programs`) and the check that a wiring function copies config to Args (`carried`). Tests import from here, never
 from another test module."""
 
