@@ -21,6 +21,9 @@ TYPE = "webstack:ops:WebAcl"
 # WAF sends logs only to a log group whose name starts with this (WAF developer guide, "CloudWatch Logs").
 LOG_GROUP_PREFIX = "aws-waf-logs-"
 RATE_WINDOW_SECONDS = 300
+# Headers whose values never reach the log group: credentials and session cookies of the app's users (WAF writes the
+# header name with the value REDACTED). Lower case: the provider accepts only that for single_header names.
+REDACTED_HEADERS = ("authorization", "cookie")
 
 
 class ManagedGroup(NamedTuple):
@@ -94,6 +97,10 @@ def logging_filter() -> dict[str, Any]:
             "filters": [{"behavior": "KEEP", "requirement": "MEETS_ANY", "conditions": kept}]}
 
 
+def redacted_fields() -> list[dict[str, Any]]:
+    return [{"single_header": {"name": header}} for header in REDACTED_HEADERS]
+
+
 class WebAcl(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     name: str
@@ -118,12 +125,16 @@ class WebAcl(pulumi.ComponentResource):
             opts=child)
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging", resource_arn=acl.arn, log_destination_configs=[log_group.arn],
-            logging_filter=logging_filter(),
+            logging_filter=logging_filter(), redacted_fields=redacted_fields(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery]))
         if args.alb_arn is not None:
             # Deleted before the ACL and the ALB; WAF refuses to delete an ACL still associated (the provider
-            # retries WAFAssociatedItemException for 5 minutes).
-            aws.wafv2.WebAclAssociation(f"{name}-alb", resource_arn=args.alb_arn, web_acl_arn=acl.arn, opts=child)
+            # retries WAFAssociatedItemException for 5 minutes). Replaced delete-first: the provider's delete calls
+            # DisassociateWebACL(ResourceArn) alone, which removes whatever ACL the ALB has, so after a
+            # create-first replacement on the same ALB (a new web ACL ARN) the old one's delete would detach the new.
+            aws.wafv2.WebAclAssociation(
+                f"{name}-alb", resource_arn=args.alb_arn, web_acl_arn=acl.arn,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
         self.arn = acl.arn
         self.name = args.name
         self.metric_name = args.name

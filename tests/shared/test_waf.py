@@ -23,6 +23,13 @@ from tests.support.ops_api import (
 )
 from tools.render import Plan
 
+
+def botocore_input_members(service: str, operation: str) -> list[str]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    return list(model.input_shape.members)
+
 ACL = "aws:wafv2/webAcl:WebAcl"
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
@@ -89,6 +96,10 @@ def test_ecs_an_association_attaches_it_to_this_stacks_alb(ecs_waf: Plan) -> Non
     assert association["inputs"] == {"resourceArn": alb["state"]["arn"], "webAclArn": acl["state"]["arn"]}
     # deleted before both (WAF refuses to delete an ACL still associated)
     assert ecs_waf.depends_on(association["urn"], acl["urn"]) and ecs_waf.depends_on(association["urn"], alb["urn"])
+    # replaced delete-first: DisassociateWebACL takes the ALB's ARN alone (botocore's model: no web ACL in the
+    # request), so the old association's delete after a create-first replacement would detach the new web ACL
+    assert set(botocore_input_members("wafv2", "DisassociateWebACL")) == {"ResourceArn"}
+    assert association["options"]["deleteBeforeReplace"] is True
 
 
 @pytest.mark.parametrize("stack", ["prod", "ecs_waf"])
@@ -105,6 +116,9 @@ def test_it_logs_what_it_blocks_to_a_group_waf_accepts(request: pytest.FixtureRe
     kept = {c["actionCondition"]["action"] for f in logging["inputs"]["loggingFilter"]["filters"]
             for c in f["conditions"]}
     assert kept == {"BLOCK", "COUNT", "EXCLUDED_AS_COUNT"}
+    # the users' credentials and session cookies never reach the log group
+    assert logging["inputs"]["redactedFields"] == [{"singleHeader": {"name": "authorization"}},
+                                                   {"singleHeader": {"name": "cookie"}}]
     delivery = plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
     doc = json.loads(delivery["inputs"]["policyDocument"])
     [statement] = doc["Statement"]
