@@ -61,6 +61,7 @@ PREVIEW_READ_ACTIONS = (
     "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource",
     "ssm:GetParameter", "ssm:GetParameters",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:ListTagsForResource",
+    "wafv2:ListAvailableManagedRuleGroupVersions",  # make bump: the WAF rule groups' default versions
 )
 
 # What a deploy creates, updates and deletes. IAM is listed action by action (roles, policies, instance profiles,

@@ -182,6 +182,17 @@ def test_the_preview_role_has_no_write_action(plan: Plan) -> None:
     assert not any("NotAction" in s or "NotResource" in s for s in doc["Statement"])
 
 
+def test_the_preview_role_can_run_make_bump(plan: Plan) -> None:
+    """The weekly bump (.github/workflows/bump.yml) runs with the preview role: it allows every action of
+    `make bump`'s read-only policy (tools/bump.py READ_ONLY_POLICY), the WAF rule group versions included."""
+    from tools.bump import READ_ONLY_POLICY
+
+    granted = expanded(allowed_actions(iam_documents(plan)["ci-preview-policy-policy"]))
+    needed = expanded(allowed_actions(READ_ONLY_POLICY))
+    assert "wafv2:listavailablemanagedrulegroupversions" in needed
+    assert sorted(needed - granted) == []
+
+
 def test_the_write_check_catches_a_write_action() -> None:
     levels = access_levels()
     actions = expanded(["ecr:Batch*", "s3:GetObject"])

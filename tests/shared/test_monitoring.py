@@ -16,6 +16,7 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs
 from infra.config import OpsConfig
 from infra.eks.workload import controller_target_group_problem, controller_target_group_tags
 from infra.monitoring import AlarmsArgs, EcsServiceMetrics, alarm_specs
+from tests.support import WAF_LOCK
 from tests.support.ecs_api import validate
 from tests.support.ops_api import dashboard_problems, put_metric_alarm_params
 from tests.support.programs import program
@@ -31,7 +32,7 @@ EKS_ALARMS = {"five-xx-rate", "no-healthy-targets", "latency-p99"}
 
 @pytest.fixture(scope="module")
 def ecs_waf(variant: Callable[..., Plan]) -> Plan:
-    return variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    return variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
 
 
 def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
