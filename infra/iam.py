@@ -250,7 +250,8 @@ def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: l
          "Resource": f"{log_group_arn}:*"},
     ]
     ssm = sorted(a for a in secret_arns if ":ssm:" in a)
-    secrets_manager = sorted(a for a in secret_arns if ":secretsmanager:" in a)
+    # IAM names the secret itself: its first 7 ARN fields, without a :json-key:version-stage:version-id tail.
+    secrets_manager = sorted({":".join(a.split(":")[:7]) for a in secret_arns if ":secretsmanager:" in a})
     if ssm:
         statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
                            "Resource": ssm})

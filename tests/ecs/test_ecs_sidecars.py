@@ -257,8 +257,10 @@ def test_the_alarm_spec_refuses_what_put_metric_alarm_would() -> None:
                 dimensions={}, statistic="Sum", period=60, evaluation_periods=2, threshold=1.0,
                 operator="GreaterThanThreshold")
     AlarmSpec(**base)
-    for bad in ({"statistic": "Total"}, {"operator": "Above"}, {"period": 90}, {"period": 5},
-                {"datapoints": 3}):
+    for ok in ({"period": 10}, {"period": 30}, {"period": 3600, "evaluation_periods": 24}):
+        AlarmSpec(**{**base, **ok})
+    for bad in ({"statistic": "Total"}, {"operator": "Above"}, {"period": 90}, {"period": 5}, {"period": 15},
+                {"period": 25}, {"period": 3600, "evaluation_periods": 25}, {"datapoints": 3}):
         with pytest.raises(ValueError, match="alarm a"):
             AlarmSpec(**{**base, **bad})
 
