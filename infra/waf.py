@@ -17,19 +17,19 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .config.ops import WAF_VERSIONED_GROUPS
 
 TYPE = "webstack:ops:WebAcl"
 # WAF sends logs only to a log group whose name starts with this (WAF developer guide, "CloudWatch Logs").
 LOG_GROUP_PREFIX = "aws-waf-logs-"
 RATE_WINDOW_SECONDS = 300
 # Headers whose values never reach the log group: credentials and session cookies of the app's users (WAF writes the
-# header name with the value REDACTED). Lower case: the provider accepts only that for single_header names.
+# header name with the value REDACTED). Lower case: "must be provided in lowercase characters" (pulumi-aws docs).
 REDACTED_HEADERS = ("authorization", "cookie")
 
 
 # The managed rule groups, in evaluation order (rules() sets the rate limit between the first two). The versioned
-# ones (WAF_VERSIONED_GROUPS) get the static version of the stack's version lock: AWS moves a group's default
+# ones (infra/config/ops.py WAF_VERSIONED_GROUPS, the keys of WebAclArgs.group_versions) get the static version of
+# the stack's version lock: AWS moves a group's default
 # version by itself, and a new static version can block requests the app needs. `make bump` writes AWS's current
 # default version there (ListAvailableManagedRuleGroupVersions' CurrentDefaultVersion, the static version AWS
 # recommends); review its changelog
@@ -49,8 +49,8 @@ class WebAclArgs:
     """Requests per client IP per 5 minutes above which the IP is blocked (WAF: 10 to 2,000,000,000)."""
     log_retention_days: int
     group_versions: Mapping[str, str | None]
-    """Every versioned managed rule group (WAF_VERSIONED_GROUPS) -> its static version from the lock, None for
-    AWS's default version (the lock's `unpinned`)."""
+    """Every versioned managed rule group -> its static version from the lock, None for AWS's default version (the
+    lock's `unpinned`). A group not named (the IP reputation list: no versions) is sent without a version."""
     alb_arn: pulumi.Input[str] | None
     """The ALB to attach (ECS); None when the LB controller attaches it from the Ingress (EKS)."""
     region: str
@@ -70,7 +70,7 @@ def rules(name: str, rate_limit: int, group_versions: Mapping[str, str | None]) 
     out: list[dict[str, Any]] = []
     for index, group in enumerate(MANAGED_GROUPS):
         statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
-        if group in WAF_VERSIONED_GROUPS and group_versions[group]:
+        if group_versions.get(group):
             statement["version"] = group_versions[group]
         out.append({"name": group, "priority": (index + 1) * 10, "override_action": {"none": {}},
                     "statement": {"managed_rule_group_statement": statement},
@@ -83,7 +83,7 @@ def rules(name: str, rate_limit: int, group_versions: Mapping[str, str | None]) 
 
 
 def unpinned_warning(group_versions: Mapping[str, str | None]) -> str | None:
-    unpinned = [g for g in WAF_VERSIONED_GROUPS if not group_versions[g]]
+    unpinned = [g for g in MANAGED_GROUPS if g in group_versions and not group_versions[g]]
     if not unpinned:
         return None
     return (f"the version lock leaves the WAF rule group(s) {', '.join(unpinned)} unpinned: AWS's default version is "
