@@ -129,14 +129,16 @@ $(UV_STAMP): requirements-uv.txt
 	$(PYTHON) -m pip --python $(UV_VENV)/bin/python install --quiet --disable-pip-version-check -r requirements-uv.txt
 	@rm -f $(UV_VENV)/.installed-* && touch $@
 
-# Python writes the bytecode of what it imports on first import: a fraction of pulumi_aws's 120 MB of source.
-# When PYTHONDONTWRITEBYTECODE forbids that, every process would recompile it: uv compiles everything at install.
-COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+# Python writes the bytecode of what it imports on first import (a fraction of pulumi_aws's 120 MB of source), and
+# pytest caches its rewritten test modules the same way. PYTHONDONTWRITEBYTECODE in the environment forbids both:
+# every process would recompile the program, the tests and the SDK modules it imports, or uv would have to compile
+# all of every package at install. No recipe runs with it (measured: docs/development.md, "Bytecode").
+unexport PYTHONDONTWRITEBYTECODE
 # $(call uv_venv,DIR,REQUIREMENTS,VENV FLAGS): make DIR once, install REQUIREMENTS into it, stamp.
 # --seed adds pip: Pulumi's pip toolchain runs `python -m pip list` in the virtualenv it uses.
 define uv_venv
 	@test -x $(1)/bin/python || $(UV) venv --quiet --no-python-downloads --python $(PYTHON) $(3) $(1)
-	$(UV) pip install --quiet --python $(1)/bin/python -r $(2) $(COMPILE)
+	$(UV) pip install --quiet --python $(1)/bin/python -r $(2)
 	@rm -f $(1)/.installed-* && touch $@
 endef
 
