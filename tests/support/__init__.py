@@ -19,6 +19,12 @@ from tools.render import TEST_STACKS, Plan, lock_file, render
 _cache: dict[tuple[str, str], Plan] = {}
 
 
+# What `make bump` would add to the ecs test stack's lock for `wafEnabled: true` (values of the right form, not read
+# from AWS): the variants with the firewall render with `lock=WAF_LOCK`.
+WAF_LOCK = {"wafRuleGroups": {"AWSManagedRulesCommonRuleSet": "Version_1.19",
+                              "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.99"}}
+
+
 def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any) -> Plan:
     """The plan of the test stack tests/stacks/Pulumi.<stack>.yaml with `webstack:<key>` overrides (None removes
     a key) and its lock Pulumi.<stack>.lock.yaml with `lock` changes (what `make bump` would write for the changed
