@@ -29,7 +29,7 @@ PULUMI_BIN := .pulumi-cli/$(PULUMI_VERSION)/bin
 DEPLOY_PATH := $(CURDIR)/$(PULUMI_BIN):$(CURDIR)/$(AWSCLI_VENV)/bin:$$PATH
 
 .PHONY: help up down bootstrap pulumi-cli awscli-venv test plan diff cost policy review bump generate config-schema aws-data outputs diagram review-sample policy-docs \
-	bench lint unit venv checkov-venv policy-venv clean
+	replacements bench lint unit venv checkov-venv policy-venv clean
 
 help: ## this list
 	@echo "Two commands matter:"
@@ -70,8 +70,11 @@ awscli-venv: $(AWSCLI_STAMP) ## the AWS CLI v1 in .venv-awscli/ (hash-checked; t
 plan: venv ## render STACK (of PROJECT, e.g. bootstrap) under the Pulumi mocks into build/plan/
 	$(PY) -m tools.render --stack $(if $(PROJECT),$(if $(filter command line,$(origin STACK)),$(STACK),$(BOOTSTRAP_STACK)) --project $(PROJECT),$(STACK))
 
-diff: venv ## the plan diff of STACK (all: every root and test stack) against BASE
-	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
+# A replacement or deletion of a stateful or shared type exits 3 unless acknowledged: ALLOW_REPLACE="network-vpc ..."
+# or a commit trailer `Allow-Replace: network-vpc` (docs/review.md).
+diff: venv ## the plan diff of STACK (all: every root and test stack) against BASE; ALLOW_REPLACE=names
+	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT)) \
+		$(foreach p,$(ALLOW_REPLACE),--allow-replace $(p))
 
 cost: venv ## the monthly cost of STACK and its change against BASE (USAGE=file for your traffic)
 	$(PY) -m tools.review.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
@@ -106,6 +109,9 @@ outputs: venv ## README's Outputs table, from the export(name, value, descriptio
 
 diagram: venv ## docs/architecture-*.png (+ .json) and README's picture block, from the example stacks
 	$(PY) -m tools.review.diagram
+
+replacements: venv ## tools/review/data/replacements.json: what replaces each resource type, for make diff
+	$(PY) -m tools.replacements
 
 review-sample: venv ## docs/review-sample.md: the sample review comment, from the test stacks
 	$(PY) -m tools.review.review --sample

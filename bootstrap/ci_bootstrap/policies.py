@@ -106,8 +106,10 @@ def trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
 
 # What the versions role may do: exactly tools/bump.py's READ_ONLY_POLICY (a test compares them): the add-on
 # versions EKS lists and AWS's public AMI parameters, which have no account in their ARN
-# (arn:<partition>:ssm:<region>::parameter/aws/service/...); an account cannot create names under /aws/.
+# (arn:<partition>:ssm:<region>::parameter/aws/service/...); an account cannot create names under /aws/; and the
+# static versions of the AWS managed WAF rule groups (an action with no resource type: `*` only).
 VERSIONS_ACTIONS = ("eks:DescribeAddonVersions",)
+VERSIONS_WAF_ACTION = "wafv2:ListAvailableManagedRuleGroupVersions"
 VERSIONS_PARAMETER_ACTIONS = ("ssm:GetParameters", "ssm:GetParameter")
 VERSIONS_PARAMETER_PATHS = ("parameter/aws/service/eks/optimized-ami/*", "parameter/aws/service/ecs/optimized-ami/*")
 
@@ -166,7 +168,8 @@ def versions_policy(partition: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": VERSIONS_ACTIONS[0], "Resource": "*"},
         {"Effect": "Allow", "Action": list(VERSIONS_PARAMETER_ACTIONS),
-         "Resource": [f"arn:{partition}:ssm:*:*:{path}" for path in VERSIONS_PARAMETER_PATHS]}]}
+         "Resource": [f"arn:{partition}:ssm:*:*:{path}" for path in VERSIONS_PARAMETER_PATHS]},
+        {"Effect": "Allow", "Action": VERSIONS_WAF_ACTION, "Resource": "*"}]}
 
 
 def deploy_policy(bucket_arn: str | None, protected_arns: list[str]) -> dict[str, Any]:
