@@ -5,9 +5,11 @@ that AWS accepts the documents and that GitHub's tokens carry these subjects."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import warnings
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,7 @@ def test_an_edited_preview_job_whose_identity_is_not_exact_is_refused(tmp_path: 
 
 
 # --- what the roles may do -------------------------------------------------------------------------------------
+@functools.cache
 def access_levels() -> dict[str, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -170,13 +173,28 @@ def access_levels() -> dict[str, str]:
             for s in iam_definition for p in s["privileges"]}
 
 
-def expanded(actions: list[str]) -> set[str]:
-    from fnmatch import fnmatchcase
+@functools.cache
+def _by_service() -> dict[str, list[str]]:
+    """parliament's actions by service prefix: a pattern whose prefix has no wildcard matches only its service's
+    actions (the ':' is literal), so it is matched against those alone, not all ~15,000."""
+    services: dict[str, list[str]] = {}
+    for action in access_levels():
+        services.setdefault(action.partition(":")[0], []).append(action)
+    return services
 
-    levels = access_levels()
-    out = set()
+
+@functools.cache
+def _matches(pattern: str) -> frozenset[str]:
+    prefix, colon, _ = pattern.partition(":")
+    literal = colon and not any(c in prefix for c in "*?[")
+    candidates = _by_service().get(prefix, []) if literal else list(access_levels())
+    return frozenset(a for a in candidates if fnmatchcase(a, pattern))
+
+
+def expanded(actions: list[str]) -> set[str]:
+    out: set[str] = set()
     for action in actions:
-        hits = {a for a in levels if fnmatchcase(a, action.lower())}
+        hits = _matches(action.lower())
         assert hits, f"{action} matches no action in parliament's IAM data"
         out |= hits
     return out
