@@ -7,6 +7,7 @@ still ties two modules together), so these tests cost milliseconds and need noth
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,11 +39,22 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
     return found
 
 
-def imported(path: Path, name: str, known: set[str]) -> Iterator[str]:
+def imported(path: Path, name: str, known: set[str] | frozenset[str]) -> Iterator[str]:
     """First-party modules `path` (module `name`) imports: `from a import b` counts as `a.b` when that is a module,
     else as `a` (b is a name defined in a's __init__)."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text(), str(path))
+    yield from _imports(path.read_text(), path.name, str(path), name, frozenset(known))
+
+
+@functools.cache
+def _imports(text: str, file_name: str, filename: str, name: str, known: frozenset[str]) -> tuple[str, ...]:
+    """`imported` of one file's text, parsed once per run: several tests build the import graph of the whole
+    tree (keyed by the text, so an edited or temporary file is parsed afresh)."""
+    return tuple(_parsed_imports(text, file_name, filename, name, known))
+
+
+def _parsed_imports(text: str, file_name: str, filename: str, name: str, known: frozenset[str]) -> Iterator[str]:
+    package = name if file_name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(text, filename)
     typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking_block(block)
                    for stmt in block.body for n in ast.walk(stmt)}
     for node in ast.walk(tree):
@@ -73,7 +85,7 @@ def _is_type_checking_block(node: ast.AST) -> bool:
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     found = modules(root)
-    known = set(found)
+    known = frozenset(found)
     return {name: set(imported(path, name, known)) - {name} for name, path in found.items()}
 
 
