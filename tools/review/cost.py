@@ -453,6 +453,9 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
         arch = ".arm" if arm else ""
         label = f"{'Fargate Spot' if provider == 'FARGATE_SPOT' else 'Fargate'}{' ARM' if arm else ''}"
         note = "; ".join(filter(None, ["" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks",
+                                       # no fixed Spot rate: the price data holds the on-demand one as a ceiling
+                                       "CEILING: Spot priced at the on-demand rate (no fixed rate, up to 70 % "
+                                       "less)" if provider == "FARGATE_SPOT" else "",
                                        # Fargate bills the task size: the sidecars' share is inside it
                                        f"task size includes sidecars {', '.join(sidecars)}" if sidecars else ""]))
         yield ctx.line(r, f"{label} vCPU ({tasks:g} tasks x {vcpu:g} vCPU)", f"{family}{arch}.vcpu",
