@@ -22,6 +22,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidati
 
 from .aws import LOG_GROUP, SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE, SECURITY_GROUP_RULE, TCP
 from .common import (
+    ADDABLE_CAPABILITIES,
     DIGEST,
     TLS_POLICIES,
     Area,
@@ -47,9 +48,6 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LB_LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
-# The one capability a container may add back after dropping ALL: the Kubernetes Pod Security Standards'
-# "restricted" profile allows only this one (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
-ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
 NO_NEW_PRIVILEGES = "no-new-privileges"
 # Task-level namespaces a task could share with its EC2 instance (Kubernetes: hostNetwork, hostPID, hostIPC).
 HOST_NAMESPACES = ("networkMode", "pidMode", "ipcMode")

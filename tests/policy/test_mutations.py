@@ -186,6 +186,9 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("privilege-escalation", "prod", edit_props(DEPLOYMENT, None, lambda d: setp(
             d["spec"]["template"]["spec"]["containers"][0], "securityContext", "allowPrivilegeEscalation", True)),
             "allowPrivilegeEscalation"),
+        Mutation("sys-admin-added", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
+            d["spec"]["template"]["spec"]["containers"][0], "securityContext", "capabilities", "add",
+            ["SYS_ADMIN", "NET_ADMIN"])), "capabilities.add has SYS_ADMIN, NET_ADMIN"),
     ),
     "images-pinned-by-digest": (
         Mutation("image-by-tag", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
