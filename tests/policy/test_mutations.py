@@ -172,6 +172,13 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("default-group-admits-itself", "dev", edit_props(DEFAULT_SG, None, lambda d: setp(
             d, "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])), "1 ingress rule"),
     ),
+    "default-security-group-managed": (
+        Mutation("default-group-left-to-aws", "dev", lambda plan: plan.resources.remove(plan.one(DEFAULT_SG)),
+                 "has no DefaultSecurityGroup resource"),
+        Mutation("default-group-of-another-vpc", "ec2", lambda plan: (
+            setp(inputs(plan, DEFAULT_SG), "vpcId", "vpc-0ther"), setp(plan.one(DEFAULT_SG), "propertyDependencies",
+                                                                          {})), "'network-vpc'"),
+    ),
     "aws-common-tags": (
         Mutation("task-definition-without-stack-tag", "fargate", edit_props(TASK, None, lambda d: drop(
             d, "tags", "stack")), "missing common tag(s) stack"),
