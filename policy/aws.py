@@ -130,8 +130,8 @@ def default_security_group_closed(args: ResourceValidationArgs, report_violation
 
 
 @BASELINE.stack("default-security-group-managed", "Every VPC of the stack has its default security group adopted "
-                                                "(a DefaultSecurityGroup resource), which default-security-group-closed "
-                                                "then holds to no rules.")
+                                                "(a DefaultSecurityGroup resource), which "
+                                                "default-security-group-closed then holds to no rules.")
 def default_security_group_managed(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """A VPC whose default group the stack does not adopt keeps AWS's default rules (every member reaches every
     other, all egress): default-security-group-closed would then have nothing to judge. A DefaultSecurityGroup
