@@ -13,6 +13,7 @@ Tested on crafted resources in tests/policy/test_policy_ecs.py, on the renders i
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,11 @@ ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LB_LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LB_LISTENER_RULE_TYPES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+# Documentation-only networks (RFC 5737 TEST-NET-1/2/3, RFC 3849), never routed on the internet: a source-ip
+# condition on these alone never matches a request (infra/ecs/loadbalancer.py UNROUTABLE_SOURCE).
+TEST_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+                                                     "2001:db8::/32"))
 LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 NO_NEW_PRIVILEGES = "no-new-privileges"
 # Task-level namespaces a task could share with its EC2 instance (Kubernetes: hostNetwork, hostPID, hostIPC).
@@ -372,6 +378,57 @@ def lb_listener_tls_only(args: ResourceValidationArgs, report_violation: ReportV
                              f"(default actions: {', '.join(forwards) or 'none'})")
         return
     report_violation(f"listener protocol {protocol}: listeners must be HTTPS/TLS, or HTTP redirecting to HTTPS")
+
+
+def _in_test_net(cidr: Any) -> bool:
+    try:
+        network = ipaddress.ip_network(str(cidr), strict=False)
+    except ValueError:
+        return False
+    return any(network.version == t.version and network.subnet_of(t) for t in TEST_NETS)
+
+
+def _never_matches(conditions: list[Any]) -> bool:
+    """Whether a rule's conditions (ANDed) include a source-ip condition on documentation networks only (its values
+    are ORed, so every one must be)."""
+    for condition in conditions:
+        values = [str(v) for v in as_list(dig(condition, "sourceIp", "values"))]
+        if values and all(_in_test_net(v) for v in values):
+            return True
+    return False
+
+
+def _redirects_to_https(action: Any) -> bool:
+    return as_map(action).get("type") == "redirect" and str(dig(action, "redirect", "protocol")).upper() == "HTTPS"
+
+
+@RUNTIME.stack("lb-http-listener-rules-never-serve", "Listener rules of an HTTP listener only redirect to HTTPS, "
+               "or never match a request (a source-ip condition on documentation networks only, as the rule that "
+               "attaches the target group).")
+def lb_http_listener_rules_never_serve(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """lb-listener-tls-only judges a listener's default actions; a rule of the HTTP listener forwarding requests
+    it matches would serve the app in clear text all the same. A rule belongs to a listener by property dependency
+    of its listenerArn (known at a first preview) or by the listener's arn."""
+    listeners = [r for r in args.resources if r.resource_type in LB_LISTENER_TYPES]
+    for rule in args.resources:
+        if rule.resource_type not in LB_LISTENER_RULE_TYPES:
+            continue
+        arn = known_prop(rule, "listenerArn")
+        matched = [lst for lst in listeners if depends_on(rule, "listenerArn", {lst.urn})
+                   or (arn and known_prop(lst, "arn") == arn)]
+        if not matched and arn:
+            report_violation(f"listener rule {rule.name!r} is on listener {arn}, which this stack does not declare: "
+                             "whether it is HTTPS cannot be checked", rule.urn)
+        http = [lst for lst in matched if str(known_prop(lst, "protocol") or "HTTP").upper() == "HTTP"]
+        if not http:
+            continue
+        actions = [as_map(a) for a in known_items(lambda rule=rule: rule.props.get("actions"))]
+        serving = [str(a.get("type")) for a in actions if not _redirects_to_https(a)]
+        if serving and not _never_matches(known_items(lambda rule=rule: rule.props.get("conditions"))):
+            report_violation(f"listener rule {rule.name!r} of HTTP listener {http[0].name!r} has action(s) "
+                             f"{', '.join(serving)} on requests it can match: plain HTTP must only redirect to HTTPS "
+                             "(or the rule must never match: a source-ip condition on TEST-NET addresses only)",
+                             rule.urn)
 
 
 # --- who reaches the tasks (stack policy: services, security groups and rules are separate resources) --------

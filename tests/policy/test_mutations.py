@@ -46,6 +46,7 @@ from tools.review.policy_report import check
 
 SERVICE, MANAGED_POLICY = "aws:ecs/service:Service", "aws:iam/policy:Policy"
 LISTENER, SCHEDULE = "aws:lb/listener:Listener", "aws:scheduler/schedule:Schedule"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG, DEFAULT_SG = "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ecr/repository:Repository",
@@ -308,6 +309,13 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
                  "sslPolicy is None"),
         Mutation("http-serves-the-app", "spot", edit_props(LISTENER, "web-http", lambda d: setp(
             d, "defaultActions", inputs_of_https_forward(d))), "does not only redirect"),
+    ),
+    "lb-http-listener-rules-never-serve": (
+        # the rule attaching the target group, on the HTTP listener, made to match every request
+        Mutation("attach-rule-matches-every-path", "fargate", edit_props(LISTENER_RULE, "web-attach-tg", lambda d: setp(
+            d, "conditions", [{"pathPattern": {"values": ["/*"]}}])), "has action(s) forward on requests it can match"),
+        Mutation("attach-rule-from-anywhere", "spot", edit_props(LISTENER_RULE, "web-attach-tg", lambda d: d[
+            "conditions"][0]["sourceIp"]["values"].append("0.0.0.0/0")), "'web-http'"),
     ),
     "ecs-tasks-reachable-only-from-load-balancer": (
         Mutation("app-port-from-the-vpc", "fargate", open_tasks_to(cidrIpv4="10.0.0.0/16"), "admits 10.0.0.0/16"),
