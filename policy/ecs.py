@@ -66,6 +66,11 @@ UID = re.compile(r"[0-9]+")
 # directory the ECS agent mounts (aws/containers-roadmap#2122). It is the one container allowed uid 0, and only when
 # it says so (user "0"); every other guarantee still applies to it.
 FIRELENS_TYPES = frozenset({"fluentbit", "fluentd"})
+# The Fluent Bit outputs that write to CloudWatch Logs: cloudwatch_logs (the core plugin) and cloudwatch (the older
+# Go plugin of aws-for-fluent-bit), both taking log_group_name
+# (https://docs.fluentbit.io/manual/pipeline/outputs/cloudwatch, aws/amazon-cloudwatch-logs-for-fluent-bit).
+# Any other (http, s3, kinesis, es...) ships the app's logs out of the stack's log group.
+FIRELENS_CLOUDWATCH_OUTPUTS = frozenset({"cloudwatch_logs", "cloudwatch"})
 
 
 # --- reading task definitions (also used by policy/ecs_roles.py) -------------------------------------------
@@ -222,8 +227,8 @@ def ecs_images_pinned_by_digest(args: ResourceValidationArgs, report_violation: 
 
 
 @RUNTIME.resource("ecs-task-logs-to-managed-group", "ECS containers log with awslogs to a named group, or with "
-                  "awsfirelens through a log router of the task, and never create a log group (it would never "
-                  "expire).")
+                  "awsfirelens through a log router of the task to a CloudWatch Logs output (cloudwatch_logs) "
+                  "naming its group, and never create a log group (it would never expire).")
 def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """Containers ship their logs to CloudWatch (awslogs to a named group, or FireLens through a log router
     container of the same task) and never let the agent create a log group, which would be outside the stack and
@@ -250,6 +255,12 @@ def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violatio
             if str(options.get("auto_create_group")).lower() == "true":
                 report_violation(f"container {name!r}: auto_create_group creates a log group outside the stack, "
                                  "with no retention; log to the stack's log group")
+            output = str(options.get("Name") or "")
+            if output not in FIRELENS_CLOUDWATCH_OUTPUTS or not options.get("log_group_name"):
+                report_violation(f"container {name!r}: awsfirelens output Name {output or None!r} with log_group_name "
+                                 f"{options.get('log_group_name')!r}: FireLens must ship to CloudWatch Logs (Name "
+                                 f"{' or '.join(sorted(FIRELENS_CLOUDWATCH_OUTPUTS))}) in a named log group of the "
+                                 "stack, not to another destination")
         else:
             report_violation(f"container {name!r}: logDriver {driver!r} does not ship to a CloudWatch log group "
                              "(use awslogs, or awsfirelens through a log router)")
@@ -408,14 +419,14 @@ def _redirects_to_https(action: Any) -> bool:
 def lb_http_listener_rules_never_serve(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """lb-listener-tls-only judges a listener's default actions; a rule of the HTTP listener forwarding requests
     it matches would serve the app in clear text all the same. A rule belongs to a listener by property dependency
-    of its listenerArn (known at a first preview) or by the listener's arn."""
+    of its listenerArn (known at a first preview) or by the listener's arn (its id)."""
     listeners = [r for r in args.resources if r.resource_type in LB_LISTENER_TYPES]
     for rule in args.resources:
         if rule.resource_type not in LB_LISTENER_RULE_TYPES:
             continue
         arn = known_prop(rule, "listenerArn")
         matched = [lst for lst in listeners if depends_on(rule, "listenerArn", {lst.urn})
-                   or (arn and known_prop(lst, "arn") == arn)]
+                   or (arn and arn in (known_prop(lst, "arn"), known_prop(lst, "id")))]  # a listener's id is its ARN
         if not matched and arn:
             report_violation(f"listener rule {rule.name!r} is on listener {arn}, which this stack does not declare: "
                              "whether it is HTTPS cannot be checked", rule.urn)

@@ -30,6 +30,7 @@ from tests.support.plan_edits import (
     allow,
     app,
     attach,
+    containers,
     document,
     drop,
     edit_props,
@@ -278,6 +279,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             "logDriver": "json-file", "options": {"max-size": "10m"}})), "logDriver 'json-file'"),
         Mutation("firelens-without-router", "fargate", app(lambda c: setp(c, "logConfiguration", {
             "logDriver": "awsfirelens", "options": {"Name": "cloudwatch_logs"}})), "without a log router"),
+        Mutation("firelens-to-an-http-endpoint", "sidecars", containers(lambda defs: setp(
+            defs[-1], "logConfiguration", "options", {"Name": "http", "Host": "logs.example.net", "Port": "443",
+                                                      "tls": "on"})), "awsfirelens output Name 'http'"),
+        Mutation("firelens-to-s3-keeping-the-group-name", "sidecars", containers(lambda defs: setp(
+            defs[-1], "logConfiguration", "options", "Name", "s3")), "awsfirelens output Name 's3'"),
     ),
     "ecs-logs-to-stack-log-group": (
         Mutation("logs-to-a-group-outside-the-stack", "fargate", app(lambda c: setp(
