@@ -100,6 +100,14 @@ def node_group_in_public_subnet(plan: Plan) -> None:
     ng["propertyDependencies"]["subnetIds"].append(public["urn"])
 
 
+def instances_in_public_subnets(plan: Plan) -> None:
+    """The ECS container instances' group moved to the public subnets (the reviewer's probe)."""
+    group = plan.one("aws:autoscaling/group:Group")
+    public = [r for r in plan.resources if r["type"] == SUBNET and "public" in r["name"]]
+    group["inputs"]["vpcZoneIdentifiers"] = [s["id"] for s in public]
+    group["propertyDependencies"]["vpcZoneIdentifiers"] = [s["urn"] for s in public]
+
+
 def wildcard_trust(condition: dict[str, Any]) -> None:
     """The IRSA trust's exact :sub replaced by a StringLike wildcard on the whole namespace."""
     sub = next(k for k in condition["StringEquals"] if k.endswith(":sub"))
@@ -131,6 +139,15 @@ SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webapp/other-AbCd
 MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "eks-nodes-in-private-subnets": (
         Mutation("node-group-in-a-public-subnet", "dev", node_group_in_public_subnet, "public subnet(s)"),
+    ),
+    "instances-in-private-subnets": (
+        Mutation("ecs-instances-in-public-subnets", "ec2", instances_in_public_subnets, "public subnet(s)"),
+        Mutation("ecs-instances-with-public-ips", "ec2", edit_props(LT, None, lambda d: setp(
+            d, "networkInterfaces", [{"deviceIndex": 0, "associatePublicIpAddress": "true"}])),
+            "associatePublicIpAddress is true"),
+        Mutation("ecs-instances-in-the-default-vpc", "ec2", edit_props("aws:autoscaling/group:Group", None, lambda d: (
+            drop(d, "vpcZoneIdentifiers"), setp(d, "availabilityZones", ["us-gov-west-1a"]))),
+            "declares no vpcZoneIdentifiers"),
     ),
     "launch-template-imdsv2": (
         Mutation("imdsv1-allowed", "dev", edit_props(LT, None, lambda d: setp(d, "metadataOptions", "httpTokens",
