@@ -251,27 +251,43 @@ def _any_zone(resource: str) -> bool:
     return any(fnmatch.fnmatchcase(probe, resource) for probe in ANY_ZONE_PROBES)
 
 
-@ADDONS.resource("route53-changes-scoped", "IAM policies grant route53:ChangeResourceRecordSets only on named "
-                                           "hosted zones, never on * or hostedzone/*.")
-def route53_changes_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type not in IAM_POLICY_TYPES:
-        return
-    doc = json_doc(args.props.get("policy"))
-    if doc is None:
-        report_violation("the policy document is not a JSON object, so its Route 53 scope cannot be checked")
-        return
+def _zone_problems(doc: Props) -> list[str]:
+    problems = []
     for i, st in enumerate(statements(doc)):
         if not action_granted(st, ZONE_CHANGE_ACTION):
             continue
         sid = st.get("Sid") or f"#{i}"
         if "NotResource" in st:
-            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets with NotResource, i.e. on "
-                             "every other hosted zone: name the zone ARN(s) in Resource")
+            problems.append(f"statement {sid} grants route53:ChangeResourceRecordSets with NotResource, i.e. on "
+                            "every other hosted zone: name the zone ARN(s) in Resource")
             continue
         wide = [str(r) for r in as_list(st.get("Resource")) if _any_zone(str(r))]
         if wide:
-            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets on {', '.join(wide)}: "
-                             "record changes must be limited to named hosted zone ARN(s)")
+            problems.append(f"statement {sid} grants route53:ChangeResourceRecordSets on {', '.join(wide)}: "
+                            "record changes must be limited to named hosted zone ARN(s)")
+    return problems
+
+
+@ADDONS.resource("route53-changes-scoped", "IAM policies (managed, role, user and group policies, and a role's "
+                                           "inline policies) grant route53:ChangeResourceRecordSets only on named "
+                                           "hosted zones, never on * or hostedzone/*.")
+def route53_changes_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type == IAM_ROLE:
+        documents = [(f"inline policy {as_map(p).get('name') or i!r}: ", as_map(p).get("policy"))
+                     for i, p in enumerate(as_list(args.props.get("inlinePolicies")))
+                     if as_map(p).get("policy") is not None]  # an empty block ({}) removes every inline policy
+    elif args.resource_type in IAM_POLICY_TYPES:
+        documents = [("", args.props.get("policy"))]
+    else:
+        return
+    for where, raw in documents:
+        doc = json_doc(raw)
+        if doc is None:
+            report_violation(f"{where}the policy document is not a JSON object, so its Route 53 scope cannot be "
+                             "checked")
+            continue
+        for problem in _zone_problems(doc):
+            report_violation(where + problem)
 
 
 def _is_external_dns(props: Props) -> bool:

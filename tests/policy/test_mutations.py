@@ -230,6 +230,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("every-hosted-zone", "dev", document(MANAGED_POLICY, "platform-external-dns-irsa", statement(
             "ChangeOwnZoneOnly", lambda s: setp(s, "Resource", "arn:aws:route53:::hostedzone/*"))),
             "hostedzone/*"),
+        # the reviewer's probe: the grant moved into an inline policy of the ExternalDNS role
+        Mutation("every-zone-inline-on-the-role", "dev", edit_props(ROLE, "platform-external-dns-irsa", lambda d: setp(
+            d, "inlinePolicies", [{"name": "records", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "route53:*", "Resource": "*"}]})}])),
+            "inline policy 'records': statement #0 grants route53:ChangeResourceRecordSets on *"),
     ),
     "external-dns-filtered": (
         Mutation("no-domain-filter", "dev", edit_props(RELEASE, "external-dns", lambda d: drop(

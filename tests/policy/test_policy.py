@@ -105,6 +105,14 @@ def sg_rule(kind: str, cidr: str, port: tuple[int, int], protocol: str = "tcp") 
                                      "fromPort": port[0], "toPort": port[1], "protocol": protocol}
 
 
+def role_with_inline(plan: Plan, *policies: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ExternalDNS role with `policies` inline ({"name", "policy"}; a policy given as a dict is JSON-encoded)."""
+    props = inputs(plan, "aws:iam/role:Role", "platform-external-dns-irsa")
+    props["inlinePolicies"] = [{k: json.dumps(v) if isinstance(v, dict) else v for k, v in p.items()}
+                               for p in policies]
+    return "aws:iam/role:Role", props
+
+
 def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "aws:iam/policy:Policy"
              ) -> tuple[str, dict[str, Any]]:
     props = inputs(plan, "aws:iam/policy:Policy", "platform-external-dns-irsa")
@@ -422,6 +430,12 @@ VIOLATIONS = [
     Case("route53-changes-scoped", "not-resource",
          lambda p: with_doc(p, lambda d: d["Statement"][0].update(
              NotResource=d["Statement"][0].pop("Resource"))), "with NotResource"),
+    Case("route53-changes-scoped", "every-zone-inline-on-the-role",
+         lambda p: role_with_inline(p, {"name": "dns", "policy": {"Version": "2012-10-17", "Statement": [
+             {"Effect": "Allow", "Action": "route53:ChangeResourceRecordSets", "Resource": "arn:aws:route53:::*"}]}}),
+         "inline policy 'dns': statement #0 grants route53:ChangeResourceRecordSets on arn:aws:route53:::*"),
+    Case("route53-changes-scoped", "inline-not-json", lambda p: role_with_inline(p, {"name": "x", "policy": "{"}),
+         "inline policy 'x': the policy document is not a JSON object"),
     Case("route53-changes-scoped", "not-json",
          lambda p: edited(p, "aws:iam/policy:Policy", "platform-external-dns-irsa",
                           lambda d: setp(d, "policy", "{not json")), "not a JSON object"),
@@ -626,6 +640,9 @@ def _dns_statement(d: dict[str, Any], effect: str, action: str, resource: str) -
 
 
 COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
+    ("role-inline-policies-removed", lambda p: role_with_inline(p, {})),  # an empty block: no inline policy
+    ("role-inline-zone-scoped", lambda p: role_with_inline(p, {"name": "dns", "policy": inputs(
+        p, "aws:iam/policy:Policy", "platform-external-dns-irsa")["policy"]})),
     ("sg-https-and-http-from-world", lambda p: security_group(p, rule(443, "0.0.0.0/0", "::/0"), rule(80, "::/0"))),
     ("sg-ssh-from-vpc", lambda p: security_group(p, rule(22, "10.0.0.0/16"), rule(0, "10.0.0.0/8", protocol="-1"))),
     ("sg-rule-egress-to-world", lambda p: sg_rule("egress", "0.0.0.0/0", (0, 65535), protocol="-1")),
