@@ -427,9 +427,6 @@ def lb_http_listener_rules_never_serve(args: StackValidationArgs, report_violati
         arn = known_prop(rule, "listenerArn")
         matched = [lst for lst in listeners if depends_on(rule, "listenerArn", {lst.urn})
                    or (arn and arn in (known_prop(lst, "arn"), known_prop(lst, "id")))]  # a listener's id is its ARN
-        if not matched and arn:
-            report_violation(f"listener rule {rule.name!r} is on listener {arn}, which this stack does not declare: "
-                             "whether it is HTTPS cannot be checked", rule.urn)
         http = [lst for lst in matched if str(known_prop(lst, "protocol") or "HTTP").upper() == "HTTP"]
         if not http:
             continue
