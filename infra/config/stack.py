@@ -37,6 +37,7 @@ from .network import NetworkConfig
 from .ops import OpsConfig, resolved
 from .region import partition_of
 from .registry import RegistryConfig, default_repository_name
+from .review import ReviewConfig
 
 # Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
 COMMON_TAG_KEYS = ("project", "stack", "managed-by")
@@ -79,6 +80,7 @@ class StackConfig:
     app: AppConfig = field(default_factory=AppConfig)
     ecs: EcsConfig = field(default_factory=EcsConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     runtime: str = setting("runtime", "eks", "Where the app runs: 'eks' (Kubernetes) or 'ecs' (ECS, no EKS at all).",
                            one_of(*RUNTIMES))
     extra_tags: tuple[tuple[str, str], ...] = setting(
@@ -99,7 +101,7 @@ class StackConfig:
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
                              "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig,
-                             "ops": OpsConfig}
+                             "ops": OpsConfig, "review": ReviewConfig}
 
 
 @functools.cache
@@ -151,10 +153,20 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
     return StackConfig(project=project, stack=stack, region=region, partition=partition, **parts, **top)
 
 
+# Keys that existed once, with what replaces them: a stack file that still sets one is told where it went.
+RETIRED_KEYS = {
+    "ecsAlbDeletionProtection": "replaced by deletionProtection (both runtimes, the EKS cluster too; unset: on for "
+                                "prod* stacks)",
+}
+
+
 def _unknown_keys(raw: Mapping[Any, Any]) -> list[str]:
     known = settings_by_key()
     lines = []
     for name in sorted((k for k in raw if k not in known), key=str):
+        if isinstance(name, str) and name in RETIRED_KEYS:
+            lines.append(f"{PROJECT}:{name}: {RETIRED_KEYS[name]}")
+            continue
         close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) and len(name) < 200 else []
         hint = f" (did you mean {close[0]}?)" if close else ""
         lines.append(f"{PROJECT}:{show(name).strip(chr(39))}: unknown key{hint}; known keys are listed in Pulumi.yaml")

@@ -18,12 +18,28 @@ ALB = "alb.ingress.kubernetes.io/"
 # detaches it (v3.5.0 pkg/ingress/model_build_load_balancer_addons.go), so turning the firewall off detaches it
 # before the web ACL is deleted.
 WAF_NONE = "none"
+# pulumi-kubernetes (provider/pkg/await/deployment.go) does not stop at ProgressDeadlineExceeded: it logs it as a
+# warning and waits until its timeout (10 minutes unless `pulumi.com/timeoutSeconds` or customTimeouts say otherwise),
+# then fails with it. The timeout is the deadline plus this margin, for the controller to post the condition.
+AWAIT_MARGIN_SECONDS = 120
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
 
 
+def load_balancer_attributes(*, deletion_protection: bool) -> str:
+    """The ALB attributes the controller sets. Deletion protection is always named, `false` too: the controller
+    (v3.5.0 pkg/deploy/elbv2/load_balancer_attributes_reconciler.go) changes only the attributes the annotation
+    names, so dropping it would leave a protected ALB protected. While the annotation says `true`, deleting the
+    Ingress fails in the controller ("deletion_protection is enabled, cannot delete the ingress",
+    pkg/ingress/model_builder.go) and its finalizer stays: `pulumi destroy` would wait on it (docs/operations.md)."""
+    return (f"routing.http.drop_invalid_header_fields.enabled=true,"
+            f"deletion_protection.enabled={str(deletion_protection).lower()}")
+
+
 def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy: str, hostname: str,
-                        certificate_arn: str, health_path: str, waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
+                        certificate_arn: str, health_path: str, deletion_protection: bool,
+                        waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
     return {
         f"{ALB}scheme": "internet-facing",
         f"{ALB}load-balancer-name": load_balancer_name,
@@ -40,7 +56,7 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
         f"{ALB}ssl-redirect": "443",
         f"{ALB}certificate-arn": certificate_arn,
         f"{ALB}ssl-policy": ssl_policy,
-        f"{ALB}load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+        f"{ALB}load-balancer-attributes": load_balancer_attributes(deletion_protection=deletion_protection),
         f"{ALB}wafv2-acl-arn": waf_acl_arn,
         "external-dns.alpha.kubernetes.io/hostname": hostname,
     }
@@ -54,6 +70,27 @@ def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: 
     this app's target group, whatever other clusters share the account."""
     return {"elbv2.k8s.aws/cluster": cluster_name, "ingress.k8s.aws/stack": f"{namespace}/{ingress}",
             "ingress.k8s.aws/resource": f"{namespace}/{ingress}-{service}:{port}"}
+
+
+def controller_target_group_problem(*, target_group_arn: str, target_type: str, load_balancer_arns: list[str],
+                                    want_target_type: str, alb_arn: str, alb_name: str) -> str | None:
+    """Why the target group found by the controller's tags is not the one the Ingress now asks for, or None.
+    After `pulumi up` changes the Service type (so the target type) or the ALB name, the Ingress update returns
+    before the controller has reconciled: the tags then still find the old target group (the controller makes a
+    new one and deletes the old, tagged alike), or the new one not yet attached to the new ALB. Alarms on it would
+    watch nothing: fail instead, and say that a second run finds the right one."""
+    wrong = []
+    if target_type != want_target_type:
+        wrong.append(f"its target type is {target_type!r}, the Ingress asks for {want_target_type!r}")
+    if alb_arn not in load_balancer_arns:
+        wrong.append(f"it is not attached to the ALB {alb_name} ({alb_arn}); it serves "
+                     f"{', '.join(load_balancer_arns) or 'no load balancer'}")
+    if not wrong:
+        return None
+    return (f"the target group the AWS Load Balancer Controller made for the Ingress ({target_group_arn}) is not "
+            f"the one the alarms must watch: {'; '.join(wrong)}. The controller is still reconciling the Ingress "
+            "change (a new serviceType or loadBalancerName): run `pulumi up` again in a minute "
+            "(docs/operations.md, \"Changing the ALB name or the Service type on EKS\").")
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -90,13 +127,20 @@ def container_spec(*, name: str, image: pulumi.Input[str], port: int, health_pat
     }
 
 
+def rollout_timeout_seconds(progress_deadline_seconds: int) -> int:
+    """How long `pulumi up` waits for the Deployment: until just after it reports ProgressDeadlineExceeded."""
+    return progress_deadline_seconds + AWAIT_MARGIN_SECONDS
+
+
 def deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
-                    container: Mapping[str, Any]) -> dict[str, Any]:
-    """The Deployment's spec: rolling updates that never drop below the replica count, pods spread over zones and
-    nodes, on nodes of the image's architecture only, with the restricted Pod Security profile."""
+                    container: Mapping[str, Any], progress_deadline_seconds: int) -> dict[str, Any]:
+    """The Deployment's spec: rolling updates that never drop below the replica count and report a stuck rollout
+    after the progress deadline, pods spread over zones and nodes, on nodes of the image's architecture only, with
+    the restricted Pod Security profile."""
     selector = app_selector(name)
     return {
         "replicas": replicas,
+        "progressDeadlineSeconds": progress_deadline_seconds,
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": selector},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -169,6 +213,8 @@ class WebAppArgs:
     hpa_min_replicas: int
     hpa_max_replicas: int
     hpa_cpu_target_percent: int
+    progress_deadline_seconds: int
+    """The Deployment's progressDeadlineSeconds; `pulumi up` waits for the rollout until just after it."""
     service_type: str
     """NodePort (ALB target type instance) | ClusterIP (target type ip)."""
     target_type: str
@@ -178,6 +224,8 @@ class WebAppArgs:
     certificate_arn: pulumi.Input[str]
     waf_acl_arn: pulumi.Input[str] | None
     """The web ACL the controller attaches to the ALB; None detaches any (annotation "none")."""
+    deletion_protection: bool
+    """The controller sets the ALB's deletion protection from the Ingress annotation."""
     cluster_name: pulumi.Input[str]
     """The cluster the LB controller tags its target groups with (to find this app's)."""
     provider: k8s.Provider
@@ -210,10 +258,12 @@ class WebApp(pulumi.ComponentResource):
             name=args.name, image=args.image, port=args.container_port, health_path=args.health_path,
             requests={"cpu": args.cpu_request, "memory": args.memory_request},
             limits={"cpu": args.cpu_limit, "memory": args.memory_limit})
+        timeout = rollout_timeout_seconds(args.progress_deadline_seconds)
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=self._meta(args),
+            f"{name}-deployment", metadata=self._meta(args, annotations={TIMEOUT_ANNOTATION: str(timeout)}),
             spec=deployment_spec(name=args.name, replicas=args.replicas, service_account=account.metadata.name,
-                                 architecture=args.architecture, container=container),
+                                 architecture=args.architecture, container=container,
+                                 progress_deadline_seconds=args.progress_deadline_seconds),
             # The HPA owns the replica count once running.
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
@@ -246,14 +296,29 @@ class WebApp(pulumi.ComponentResource):
     def _controller_made(self, args: WebAppArgs, ingress: k8s.networking.v1.Ingress
                          ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The ALB and target group the controller created for the Ingress, by the ALB's name and the target
-        group's tags. The lookups wait for the Ingress (pulumi-kubernetes returns once the controller has set its
-        load balancer address, after the ALB and target group exist); at the first preview they are unknown."""
+        group's tags. The lookups wait for the Ingress: pulumi-kubernetes returns once the Ingress has a load
+        balancer address, which on an update may still be the old one (the awaiter does not wait for the
+        controller to reconcile the change), so the target group found is checked against this Ingress's target
+        type and ALB (`controller_target_group_problem`). Cost of the target group lookup: the data source lists
+        every target group of the region and reads their tags (DescribeTargetGroups, DescribeTags in 20s), on
+        every preview and up. At the first preview both are unknown."""
         after = pulumi.InvokeOutputOptions(parent=self, depends_on=[ingress])
         alb = aws.lb.get_load_balancer_output(name=args.load_balancer_name, opts=after)
         tags = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: controller_target_group_tags(
             cluster_name=cluster, namespace=args.namespace, ingress=args.name, service=args.name, port="http"))
         target_group = aws.lb.get_target_group_output(tags=tags, opts=after)
-        return alb.arn_suffix, target_group.arn_suffix
+
+        def checked(found: list[Any]) -> str:
+            alb_arn, group = found
+            problem = controller_target_group_problem(
+                target_group_arn=group.arn, target_type=group.target_type,
+                load_balancer_arns=list(group.load_balancer_arns or []), want_target_type=args.target_type,
+                alb_arn=alb_arn, alb_name=args.load_balancer_name)
+            if problem:
+                raise ValueError(problem)
+            return str(group.arn_suffix)
+
+        return alb.arn_suffix, pulumi.Output.all(alb.arn, target_group).apply(checked)
 
     @staticmethod
     def _meta(args: WebAppArgs, **extra: Any) -> dict[str, Any]:
@@ -279,7 +344,7 @@ class WebApp(pulumi.ComponentResource):
             lambda arns: ingress_annotations(
                 load_balancer_name=args.load_balancer_name, target_type=args.target_type,
                 ssl_policy=args.ssl_policy, hostname=args.hostname, certificate_arn=arns[0],
-                health_path=args.health_path, waf_acl_arn=arns[1]))
+                health_path=args.health_path, waf_acl_arn=arns[1], deletion_protection=args.deletion_protection))
         return k8s.networking.v1.Ingress(
             f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
             spec=ingress_spec(args.hostname, service.metadata.name),

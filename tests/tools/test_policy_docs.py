@@ -34,7 +34,7 @@ def test_the_table_lists_every_policy_with_its_level_and_area() -> None:
         "eks-nodes-in-private-subnets", "instances-in-private-subnets", "default-security-group-managed",
         "ecs-logs-to-stack-log-group", "lb-http-listener-rules-never-serve",
         "ecs-tasks-reachable-only-from-load-balancer", "ecs-execution-role-least-privilege",
-        "ecs-task-role-least-privilege", "waf-on-production"]
+        "ecs-task-role-least-privilege", "waf-on-production", "deletion-protection-on-production"]
 
 
 def test_a_policy_declared_without_regenerating_makes_the_table_stale(tmp_path: Path) -> None:
