@@ -43,6 +43,8 @@ UNTAGGED = frozenset({
     "aws:scheduler/schedule:Schedule",
     # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
     "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
+    # Karpenter's interruption queue policy (nodeProvisioner karpenter).
+    "aws:sqs/queuePolicy:QueuePolicy",
 })
 # Types whose `tags` is a list of {key, value, ...} instead of a map.
 TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})
