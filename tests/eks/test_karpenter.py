@@ -232,3 +232,20 @@ def test_destroy_rule_karpenter_nodes_go_before_what_they_need(plan: Plan) -> No
              *[r for r in plan.of_type("aws:ec2/route:Route") if r["inputs"].get("natGatewayId")]]
     for need in needs:
         assert plan.depends_on(nodeclass["urn"], need["urn"]), f"EC2NodeClass not deleted before {need['name']}"
+
+
+def test_day2_switching_a_stack_to_karpenter_adds_and_removes_but_replaces_nothing(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    """dev moved to nodeProvisioner karpenter (with the lock `make bump` writes for it): the Cluster Autoscaler
+    and its IRSA role go, Karpenter's resources come, and every resource in both renders keeps its inputs (the
+    cluster, the node group, its launch template, the app: nothing updated, so nothing replaced or rolled)."""
+    moved = variant("dev", lock={"charts": {"cluster-autoscaler": None, "karpenter": "1.14.1"}},
+                    nodeProvisioner="karpenter")
+    before, after = {r["urn"]: r for r in dev.resources}, {r["urn"]: r for r in moved.resources}
+    removed = {before[u]["name"] for u in before.keys() - after.keys()}
+    added = {after[u]["name"] for u in after.keys() - before.keys()}
+    assert removed == {"cluster-autoscaler", "platform-cluster-autoscaler", "platform-cluster-autoscaler-irsa"}
+    assert all(name.startswith("karpenter") for name in added)
+    assert {"karpenter-nodepool", "karpenter-nodeclass"} <= added
+    changed = [before[u]["name"] for u in before.keys() & after.keys() if before[u]["inputs"] != after[u]["inputs"]]
+    assert changed == []
