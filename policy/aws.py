@@ -45,6 +45,10 @@ UNTAGGED = frozenset({
     "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
     # Karpenter's interruption queue policy (nodeProvisioner karpenter).
     "aws:sqs/queuePolicy:QueuePolicy",
+    # The alarms' and the firewall's types that take no tags (pulumi-aws 7.51.1).
+    "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
+    "aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "aws:wafv2/webAclAssociation:WebAclAssociation",
 })
 # Types whose `tags` is a list of {key, value, ...} instead of a map.
 TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})

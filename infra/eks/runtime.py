@@ -14,8 +14,11 @@ from ..config import StackConfig
 from ..config.lock import karpenter_ami_alias
 from ..dns import Dns
 from ..image import AppImage, AppImageArgs, app_contract
+from ..monitoring import Alarms
 from ..network import Network
 from ..registry import Registry
+from ..waf import WebAcl
+from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .karpenter import Karpenter, KarpenterArgs
@@ -30,6 +33,8 @@ class EksRuntime:
     alb_hostname: pulumi.Output[str]
     image: AppImage
     cluster: Cluster
+    alarms: Alarms
+    firewall: WebAcl | None
 
 
 def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
@@ -44,10 +49,18 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     if cfg.cluster.node_provisioner == "karpenter":
         capacity = Karpenter("karpenter", karpenter_args(cfg, cluster, network, tags)).capacity
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
-    app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, ingress_controllers=[addons.alb_controller,
-                                                                                      addons.dns_drain],
+    # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
+    account = account_id()
+    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
+    app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
+                                       ingress_controllers=[addons.alb_controller, addons.dns_drain],
                                        capacity=capacity))
-    return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster)
+    # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
+    alarms = Alarms("alarms", alarms_args(
+        cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
+        ecs_service=None, firewall=firewall, after=[app.ingress], account=account))
+    return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster, alarms=alarms,
+                      firewall=firewall)
 
 
 def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]) -> KarpenterArgs:
@@ -96,7 +109,7 @@ def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns, 
         provider=cluster.provider, tags=tags, capacity=capacity)
 
 
-def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *,
+def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *, firewall: WebAcl | None,
                 ingress_controllers: list[pulumi.Resource], capacity: Sequence[pulumi.Resource] = ()) -> WebAppArgs:
     app, contract = cfg.app, app_contract()
     return WebAppArgs(
@@ -106,5 +119,6 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         memory_limit=app.memory_limit, hpa_min_replicas=app.hpa_min_replicas, hpa_max_replicas=app.hpa_max_replicas,
         hpa_cpu_target_percent=app.hpa_cpu_target_percent, service_type=app.service_type,
         target_type=app.target_type, load_balancer_name=app.load_balancer_name, ssl_policy=app.ssl_policy,
-        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn, provider=cluster.provider,
+        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
+        waf_acl_arn=firewall.arn if firewall else None, cluster_name=cluster.cluster_name, provider=cluster.provider,
         ingress_controllers=ingress_controllers, capacity=capacity)

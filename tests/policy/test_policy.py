@@ -28,7 +28,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from infra.config.app import ALB_SSL_POLICIES
-from policy import aws, common, ecs, ecs_roles, eks, kubernetes
+from policy import aws, common, ecs, ecs_roles, eks, kubernetes, ops
 from policy.validators import POLICIES
 from tests.support import rendered
 from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
@@ -232,6 +232,7 @@ class Case:
 
 
 LT, REPO, CLUSTER = eks.LAUNCH_TEMPLATE, aws.ECR_REPOSITORY, eks.EKS_CLUSTER_COMPONENT
+SECRETS_KEY = "cluster-secrets"  # the EKS secrets key (the alarm topic has a key of its own)
 ALB_RELEASE, DNS_RELEASE = "aws-load-balancer-controller", "external-dns"
 
 VIOLATIONS = [
@@ -325,7 +326,7 @@ VIOLATIONS = [
          lambda p: edited(p, "aws:ec2/vpc:Vpc", None, lambda d: setp(d, "tags", "stack", "prod")),
          "tag stack='prod' should be 'dev'"),
     Case("aws-common-tags", "kms-key-wrong-project",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "tags", "project", "other")),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: setp(d, "tags", "project", "other")),
          "tag project='other' should be 'webstack'"),
     # 10. containers
     Case("containers-hardened", "root-allowed",
@@ -448,10 +449,10 @@ VIOLATIONS = [
     Case("irsa-trust-scoped", "wrong-aud", lambda p: with_trust(p, set_condition(":aud", "example.com")),
          ":aud = sts.amazonaws.com"),
     Case("kms-key-rotation", "rotation-off",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: setp(d, "enableKeyRotation", False)),
          "enableKeyRotation is not true"),
     Case("kms-key-rotation", "rotation-unset",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
     Case("log-group-retention", "never-expire",
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
     Case("log-group-retention", "zero",
@@ -614,7 +615,7 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
      lambda p: with_trust(p, set_condition(":sub", "system:serviceaccount:kube-system:x", "StringLike"))),
     ("service-trust-role", lambda p: edited(p, common.IAM_ROLE, "cluster-node", lambda d: None)),
     ("asymmetric-kms-key-without-rotation",
-     lambda p: edited(p, aws.KMS_KEY, None, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
+     lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
                                                              customerMasterKeySpec="ECC_NIST_P256"))),
     ("tags-from-provider-default-tags",
      lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
@@ -659,7 +660,8 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 
 def test_every_policy_has_a_violation_case() -> None:
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES  # ECS: tests/policy/test_policy_ecs.py
+    # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
+    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES | ops.OPS_POLICY_NAMES
     assert covered == set(BY_NAME)
 
 
@@ -677,7 +679,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.enforcement_level == EnforcementLevel.MANDATORY, p.name
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
-    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES] == [NODES]
+    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [NODES]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,
