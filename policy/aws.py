@@ -44,6 +44,8 @@ UNTAGGED = frozenset({
     "aws:scheduler/schedule:Schedule",
     # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
     "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
+    # Karpenter's interruption queue policy (nodeProvisioner karpenter).
+    "aws:sqs/queuePolicy:QueuePolicy",
     # The alarms' and the firewall's types that take no tags (pulumi-aws 7.51.1).
     "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
     "aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",

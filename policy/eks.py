@@ -179,6 +179,45 @@ def launch_template_encrypted_volumes(args: ResourceValidationArgs, report_viola
             report_violation(f"EBS volume {device} is not encrypted (ebs.encrypted must be 'true')")
 
 
+# Karpenter's custom resources (nodeProvisioner karpenter): the nodes it launches, hardened like the launch template.
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+@NODE_GROUPS.resource("karpenter-nodeclass-hardened", "Karpenter EC2NodeClasses require IMDSv2 with a hop limit of 1, "
+                                                      "encrypt the root volume and give nodes no public IP.")
+def karpenter_nodeclass_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != EC2_NODE_CLASS:
+        return
+    spec = as_map(args.props.get("spec"))
+    md = as_map(spec.get("metadataOptions"))
+    # Karpenter's own defaults are the same, but an unset value is the CRD's to change: stated, not assumed.
+    if md.get("httpTokens") != "required" or md.get("httpPutResponseHopLimit") != 1:
+        report_violation(f"metadataOptions httpTokens={md.get('httpTokens')!r}, httpPutResponseHopLimit="
+                         f"{md.get('httpPutResponseHopLimit')!r}: they must be 'required' and 1 (IMDSv2 only, pods "
+                         "cannot reach the node's instance credentials)")
+    roots = [as_map(m) for m in as_list(spec.get("blockDeviceMappings")) if as_map(m).get("rootVolume") is True]
+    if not roots or any(as_map(m.get("ebs")).get("encrypted") is not True for m in roots):
+        report_violation("blockDeviceMappings must declare the root volume (rootVolume true) with ebs.encrypted "
+                         "true (otherwise its encryption depends on the AMI and account defaults)")
+    if spec.get("associatePublicIPAddress") is not False:
+        report_violation(f"associatePublicIPAddress is {spec.get('associatePublicIPAddress')!r}: it must be false "
+                         "(nodes take no public address, whatever the subnet's default)")
+
+
+@NODE_GROUPS.resource("karpenter-nodepool-bounded", "Karpenter NodePools cap their CPU (limits.cpu) and the nodes "
+                                                    "disrupted at once (a disruption budget).")
+def karpenter_nodepool_bounded(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != NODE_POOL:
+        return
+    spec = as_map(args.props.get("spec"))
+    if not as_map(spec.get("limits")).get("cpu"):
+        report_violation("limits.cpu is not set: Karpenter would launch nodes without bound for any pending pod")
+    if not as_list(as_map(spec.get("disruption")).get("budgets")):
+        report_violation("disruption.budgets is empty: Karpenter's default lets 10% of nodes go at once, stated "
+                         "nowhere in this stack")
+
+
 # --- cluster ------------------------------------------------------------------------------------------------
 def _hidden_component(args: ResourceValidationArgs) -> bool:
     """True for a pulumi-eks component whose inputs the engine does not see (its children are checked)."""

@@ -55,6 +55,7 @@ LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec
 CLUSTER, NODES, SUBNET = "eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:ec2/subnet:Subnet"
 DEPLOYMENT, INGRESS = "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_CLASS, NODE_POOL = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "kubernetes:karpenter.sh/v1:NodePool"
 WEB_ACL, TOPIC = "aws:wafv2/webAcl:WebAcl", "aws:sns/topic:Topic"
 ALB = "alb.ingress.kubernetes.io/"
 TLS10 = "ELBSecurityPolicy-TLS13-1-0-2021-06"  # in the TLS13 family, yet it accepts TLS 1.0 and 1.1
@@ -160,6 +161,20 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d["blockDeviceMappings"][0], "ebs", "encrypted", "false")), "is not encrypted"),
         Mutation("ecs-instances-unencrypted", "ec2", edit_props(LT, None, lambda d: drop(
             d["blockDeviceMappings"][0], "ebs", "encrypted")), "is not encrypted"),
+    ),
+    "karpenter-nodeclass-hardened": (
+        Mutation("nodeclass-hop-limit-2", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"], "metadataOptions", "httpPutResponseHopLimit", 2)), "httpPutResponseHopLimit=2"),
+        Mutation("nodeclass-unencrypted-root", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"]["blockDeviceMappings"][0], "ebs", "encrypted", False)), "ebs.encrypted"),
+        Mutation("nodeclass-public-ip", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"], "associatePublicIPAddress", True)), "associatePublicIPAddress is True"),
+    ),
+    "karpenter-nodepool-bounded": (
+        Mutation("nodepool-unlimited", "karpenter", edit_props(NODE_POOL, None, lambda d: drop(d["spec"], "limits")),
+                 "limits.cpu is not set"),
+        Mutation("nodepool-no-budget", "karpenter", edit_props(NODE_POOL, None, lambda d: setp(
+            d["spec"], "disruption", "budgets", [])), "disruption.budgets is empty"),
     ),
     "eks-secrets-encryption": (
         Mutation("no-kms-key", "dev", edit_props(CLUSTER, None, lambda d: drop(d, "encryptionConfigKeyArn")),

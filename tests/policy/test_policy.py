@@ -30,6 +30,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 from infra.config.app import ALB_SSL_POLICIES
 from policy import aws, common, ecs, ecs_roles, eks, kubernetes, ops
 from policy.validators import POLICIES
+from tests.support import rendered
 from tests.support.pack import (
     BY_NAME,
     RESOURCE_POLICIES,
@@ -478,6 +479,22 @@ VIOLATIONS = [
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
     Case("log-group-retention", "zero",
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: setp(d, "retentionInDays", 0)), "retentionInDays is 0"),
+    # Karpenter's custom resources: from the karpenter test stack's render (dev has none)
+    Case("karpenter-nodeclass-hardened", "imdsv1",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: setp(
+             d["spec"], "metadataOptions", "httpTokens", "optional")), "httpTokens='optional'"),
+    Case("karpenter-nodeclass-hardened", "no-root-volume",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "blockDeviceMappings")), "must declare the root volume"),
+    Case("karpenter-nodeclass-hardened", "public-ip-unset",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "associatePublicIPAddress")), "associatePublicIPAddress is None"),
+    Case("karpenter-nodepool-bounded", "no-cpu-limit",
+         lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: setp(d["spec"], "limits", {})),
+         "limits.cpu is not set"),
+    Case("karpenter-nodepool-bounded", "no-budgets",
+         lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: drop(d["spec"], "disruption")),
+         "disruption.budgets is empty"),
 ]
 
 

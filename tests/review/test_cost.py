@@ -367,3 +367,16 @@ def _line(**kw: Any) -> CostLine:
 def test_unpriced_lines_stay_out_of_the_total() -> None:
     e = Estimate("s", "us-east-1", (_line(quantity=2.0), _line(unit_price=None, quantity=5.0)))
     assert e.total == 2.0 and len(e.unpriced) == 1 and "unpriced" in format_text(e)
+
+
+def test_karpenter_nodes_range_from_none_to_the_nodepools_cpu_limit(karpenter: Plan,
+                                                                    variant: Callable[..., Plan]) -> None:
+    """No Karpenter node while the system group holds every pod; at most limits.cpu vCPUs, priced per 2 vCPUs as
+    m6i.large (on-demand allowed; Spot preferred is noted); Spot only is unpriced."""
+    prices = load_prices("us-east-1")
+    [line] = [ln for ln in estimate(karpenter, prices).lines if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert (line.monthly, line.low, line.high) == (0, 0, pytest.approx(16 / 2 * 730 * 0.096))
+    assert "Spot allowed" in line.note
+    spot_only = variant("karpenter", karpenterCapacityTypes=["spot"])
+    [line] = [ln for ln in estimate(spot_only, prices).lines if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert line.unit_price is None and line.high_quantity == 16 / 2 * 730
