@@ -1,6 +1,6 @@
-"""Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler) and the
-ExternalDNS policy. A chart version key left empty takes the stack's version lock (Pulumi.<stack>.lock.yaml,
-infra/config/lock.py); set, it pins that version and wins over the lock."""
+"""Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler), the
+ExternalDNS policy and how the add-ons get their AWS identity. A chart version key left empty takes the stack's
+version lock (Pulumi.<stack>.lock.yaml, infra/config/lock.py); set, it pins that version and wins over the lock."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ CHARTS = {
                                    CLUSTER_AUTOSCALER_CHART_VERSIONS),
 }
 _LOCKED = " Empty: the version in the stack's lock (make bump)."
+WORKLOAD_IDENTITIES = ("pod-identity", "irsa")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,3 +59,11 @@ class AddonsConfig:
         "clusterAutoscalerChartVersion", "",
         "Pins the cluster-autoscaler chart version (it scales the node group between nodeMinSize and nodeMaxSize)."
         + _LOCKED, when_set(one_of(*CLUSTER_AUTOSCALER_CHART_VERSIONS)))
+    workload_identity: str = setting(
+        "workloadIdentity", "pod-identity",
+        "How the add-ons that call AWS (LB controller, ExternalDNS, Cluster Autoscaler) get their IAM role: "
+        "'pod-identity' (an EKS Pod Identity association per service account, its role trusted by "
+        "pods.eks.amazonaws.com for this cluster, namespace and service account) or 'irsa' (IAM roles for service "
+        "accounts through the cluster's OIDC provider). A switch creates the new role and association before the "
+        "controllers roll and the old role goes: docs/operations.md, \"Switching workloadIdentity\".",
+        one_of(*WORKLOAD_IDENTITIES))

@@ -17,6 +17,7 @@ from ..network import Network
 from ..registry import Registry
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
+from .identity import IdentityContext, cluster_arn
 from .workload import WebApp, WebAppArgs
 
 
@@ -40,6 +41,15 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, ingress_controllers=[addons.alb_controller,
                                                                                       addons.dns_drain]))
     return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster)
+
+
+def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:
+    """How every AWS-calling controller of the cluster gets its role (webstack:workloadIdentity)."""
+    return IdentityContext(
+        mode=cfg.addons.workload_identity, cluster_name=cluster.cluster_name,
+        cluster_arn=cluster_arn(cfg.partition, cfg.region, cluster.oidc_provider_arn, cluster.cluster_name),
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+        pod_identity_agent=cluster.pod_identity_agent, tags=tags)
 
 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> ClusterArgs:
@@ -69,9 +79,8 @@ def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
         metrics_server_chart_version=charts["metrics-server"],
         cluster_autoscaler_chart_version=charts["cluster-autoscaler"],
         kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name, region=cfg.region,
-        partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
-        provider=cluster.provider, tags=tags)
+        partition=cfg.partition, vpc_id=network.vpc_id, identity=identity_context(cfg, cluster, tags),
+        zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name, provider=cluster.provider)
 
 
 def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *,
