@@ -1,8 +1,8 @@
 """webstack: an HTTPS web app on EKS or ECS, fed from a private ECR registry, in one `pulumi up`.
 
 Reads like the architecture: config -> network, registry, DNS/TLS (shared) -> the runtime `webstack:runtime`
-picks (EKS: cluster, image, platform add-ons, workload; ECS: cluster, image, ALB, task, service, scaling) ->
-outputs. No resource is declared here directly.
+picks (EKS: cluster, image, platform add-ons, firewall, workload, alarms; ECS: cluster, image, ALB, firewall,
+alarms, task, service, scaling) -> outputs. No resource is declared here directly.
 """
 
 import pulumi_aws as aws
@@ -27,6 +27,7 @@ dns = Dns("dns", dns_args(cfg, tags))
 if cfg.runtime == "ecs":
     ecs = ecs_runtime(cfg, network=network, registry=registry, dns=dns, tags=tags)
     url, alb_hostname, cluster_name, image = ecs.url, ecs.alb_hostname, ecs.cluster_name, ecs.image
+    alarms, firewall = ecs.alarms, ecs.firewall
     export("service_name", ecs.service_name,
            "ECS runtime: the service's name (for `aws ecs update-service`, ECS Exec).")
     export("task_definition_arn", ecs.task_definition_arn,
@@ -35,6 +36,7 @@ if cfg.runtime == "ecs":
 else:
     eks = eks_runtime(cfg, network=network, registry=registry, dns=dns, tags=tags)
     url, alb_hostname, cluster_name, image = eks.url, eks.alb_hostname, eks.cluster.cluster_name, eks.image
+    alarms, firewall = eks.alarms, eks.firewall
     cluster = eks.cluster
     export("cluster_endpoint", cluster.endpoint, "EKS runtime: URL of the cluster's Kubernetes API server.")
     export("kubeconfig", cluster.kubeconfig,
@@ -55,3 +57,7 @@ export("image_digest", image.repo_digest, "The deployed image, `<repository>@sha
 export("zone_name_servers", dns.name_servers,
        "Name servers of the public zone: with createZone, set them as NS records at your registrar.")
 export("certificate_arn", dns.certificate_arn, "ARN of the validated ACM certificate the ALB serves.")
+export("alarm_topic_arn", alarms.topic_arn, "SNS topic the alarms notify (alarmEmails are subscribed; add others).")
+export("alarm_dashboard_url", alarms.dashboard_url, "CloudWatch dashboard of the app's ALB, targets and alarms.")
+export("web_acl_arn", firewall.arn if firewall else None,
+       "The WAF web ACL in front of the ALB (null when wafEnabled is off).")

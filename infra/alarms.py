@@ -43,8 +43,12 @@ class AlarmSpec:
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS or self.operator not in OPERATORS:
             raise ValueError(f"alarm {self.name}: statistic {self.statistic!r} or operator {self.operator!r} unknown")
-        if self.period < 10 or (self.period > 30 and self.period % 60):
+        # PutMetricAlarm: Period is 10, 20, 30 (high resolution) or a multiple of 60, and Period x
+        # EvaluationPeriods at most one day (CloudWatch API reference, PutMetricAlarm).
+        if not (self.period in (10, 20, 30) or (self.period > 0 and self.period % 60 == 0)):
             raise ValueError(f"alarm {self.name}: period {self.period} must be 10, 20, 30 or a multiple of 60")
+        if self.period * self.evaluation_periods > 86400:
+            raise ValueError(f"alarm {self.name}: period x evaluation_periods must be at most 86400 seconds")
         if not 1 <= (self.datapoints or self.evaluation_periods) <= self.evaluation_periods:
             raise ValueError(f"alarm {self.name}: datapoints must be 1 to evaluation_periods")
 

@@ -5,7 +5,8 @@ The data: vCPUs and memory from the AWS Price List API as apache-libcloud ships 
 (infra/data/ec2-eni-limits.json, with its source and date). A type missing from one of them cannot be checked: the
 functions return None and the config says so.
 
-These are necessary conditions only: a pod or task bigger than one empty instance never runs, whatever the
+The numbers are a conservative estimate (the 7.5 % VM overhead may put a type some tens of MiB below what it
+really allocates) and necessary conditions only: a pod or task bigger than one empty instance never runs, whatever the
 autoscaler does; one that fits may still wait for room beside the add-ons' pods or other tasks.
 """
 

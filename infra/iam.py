@@ -275,7 +275,8 @@ def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: l
          "Resource": f"{log_group_arn}:*"},
     ]
     ssm = sorted(a for a in secret_arns if ":ssm:" in a)
-    secrets_manager = sorted(a for a in secret_arns if ":secretsmanager:" in a)
+    # IAM names the secret itself: its first 7 ARN fields, without a :json-key:version-stage:version-id tail.
+    secrets_manager = sorted({":".join(a.split(":")[:7]) for a in secret_arns if ":secretsmanager:" in a})
     if ssm:
         statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
                            "Resource": ssm})
@@ -344,5 +345,67 @@ def ecs_exec_policy() -> Document:
             "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
             "Resource": "*",
+        }],
+    }
+
+
+# --- alarms and the firewall (infra/monitoring.py, infra/waf.py) -----------------------------------------------
+CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+
+
+def alarm_source(partition: str, region: str, account_id: str, alarm_prefix: str) -> Document:
+    """Confused deputy: CloudWatch acts only for this account's alarms named <prefix>-* in this region (CloudWatch
+    sets aws:SourceArn to the alarm's ARN and aws:SourceAccount when it publishes to SNS and uses the topic's key)."""
+    return {"StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{alarm_prefix}-*"}}
+
+
+def alarm_topic_key_policy(partition: str, region: str, account_id: str, alarm_prefix: str) -> Document:
+    """The alarm topic's customer managed key. The AWS managed key alias/aws/sns cannot work: its policy cannot be
+    edited, so CloudWatch could never use it and every alarm notification would be dropped ("Enable compatibility
+    between event sources from AWS services and encrypted topics",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). The account
+    keeps full control through IAM (the default key policy's first statement); CloudWatch may only make and read
+    data keys, for this stack's alarms."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountAdministersTheKeyThroughIam", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "CloudWatchAlarmsEncryptNotifications", "Effect": "Allow",
+             "Principal": {"Service": CLOUDWATCH_SERVICE}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+             "Resource": "*", "Condition": alarm_source(partition, region, account_id, alarm_prefix)},
+        ],
+    }
+
+
+def alarm_topic_policy(topic_arn: str, partition: str, region: str, account_id: str, alarm_prefix: str) -> Document:
+    """Who may publish to the alarm topic: CloudWatch, for this stack's alarms only; nobody without TLS. (The
+    account's own principals keep what their IAM policies grant: a same-account topic policy need not list them.)"""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": CLOUDWATCH_SERVICE},
+             "Action": "sns:Publish", "Resource": topic_arn,
+             "Condition": alarm_source(partition, region, account_id, alarm_prefix)},
+            {"Sid": "DenyWithoutTls", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+             "Resource": topic_arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
+    }
+
+
+def waf_log_delivery_policy(log_group_arn: str, partition: str, region: str, account_id: str) -> Document:
+    """The log group resource policy WAF's log delivery needs (the statement AWS would otherwise add to an
+    account-wide policy it creates itself, AWSLogDeliveryWrite20150319, outside the stack): delivery.logs writes
+    streams of this group only, for this account's deliveries
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-CWL.html)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "WafLogDelivery", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{log_group_arn}:log-stream:*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
+                          "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}},
         }],
     }

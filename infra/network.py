@@ -98,8 +98,10 @@ class Network(pulumi.ComponentResource):
             args.vpc_cidr, args.az_count, args.private_subnet_prefix_length, args.public_subnet_prefix_length
         )
         # Standard zones needing no opt-in, chosen by zone ID: never a Local Zone, and stable when zones are added.
+        # In any state: a zone that is `impaired` or `constrained` during an AWS event must not drop out of the
+        # choice (the lowest IDs would shift and plan to move subnets; pinned IDs would stop every deploy).
         zones = aws.get_availability_zones_output(
-            state="available", filters=[aws.GetAvailabilityZonesFilterArgs(name=k, values=v)
+            filters=[aws.GetAvailabilityZonesFilterArgs(name=k, values=v)
                                         for k, v in ZONE_FILTERS.items()],
             opts=pulumi.InvokeOutputOptions(parent=self))
         az_names = pulumi.Output.all(zones.names, zones.zone_ids).apply(

@@ -6,14 +6,17 @@ components, `infra/eks/runtime.py` and `infra/ecs/runtime.py` for each runtime's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
+import pulumi_aws as aws
 
-from .config import StackConfig
+from .config import StackConfig, ops_prefix
 from .dns import DnsArgs
+from .monitoring import AlarmsArgs, EcsServiceMetrics
 from .network import NetworkArgs
 from .registry import RegistryArgs
+from .waf import WebAcl, WebAclArgs
 
 
 def network_args(cfg: StackConfig, tags: Mapping[str, str], account_id: pulumi.Input[str]) -> NetworkArgs:
@@ -38,3 +41,29 @@ def registry_args(cfg: StackConfig, tags: Mapping[str, str]) -> RegistryArgs:
 def dns_args(cfg: StackConfig, tags: Mapping[str, str]) -> DnsArgs:
     return DnsArgs(zone_name=cfg.dns.zone_name, create_zone=cfg.dns.create_zone, hostname=cfg.dns.hostname,
                    certificate_extra_names=cfg.dns.certificate_extra_names, tags=tags)
+
+
+def account_id() -> pulumi.Output[str]:
+    """The deploying account's id (policies name it in their confused-deputy conditions)."""
+    return aws.get_caller_identity_output().account_id
+
+
+def waf_args(cfg: StackConfig, tags: Mapping[str, str], *, alb_arn: pulumi.Input[str] | None,
+             account: pulumi.Input[str]) -> WebAclArgs:
+    """The firewall of either runtime: ECS attaches it to its ALB (`alb_arn`), EKS through the Ingress (None)."""
+    ops = cfg.ops
+    return WebAclArgs(name=f"{ops_prefix(cfg)}-app", rate_limit=ops.waf_rate_limit,
+                      log_retention_days=ops.waf_log_retention_days, alb_arn=alb_arn, region=cfg.region,
+                      partition=cfg.partition, account_id=account, tags=tags)
+
+
+def alarms_args(cfg: StackConfig, tags: Mapping[str, str], *, load_balancer: pulumi.Input[str],
+                target_group: pulumi.Input[str], ecs_service: EcsServiceMetrics | None, firewall: WebAcl | None,
+                after: Sequence[pulumi.Resource], account: pulumi.Input[str]) -> AlarmsArgs:
+    """The alarms of either runtime, on its ALB and target group (and, on ECS, its service's tasks)."""
+    ops = cfg.ops
+    return AlarmsArgs(
+        prefix=ops_prefix(cfg), emails=ops.alarm_emails, load_balancer=load_balancer, target_group=target_group,
+        five_xx_percent=ops.alarm_5xx_percent, latency_p99_ms=ops.alarm_latency_p99_ms, ecs_service=ecs_service,
+        waf_metric_name=firewall.metric_name if firewall else None, after=after, region=cfg.region,
+        partition=cfg.partition, account_id=account, tags=tags)

@@ -43,6 +43,10 @@ UNTAGGED = frozenset({
     "aws:scheduler/schedule:Schedule",
     # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
     "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
+    # The alarms' and the firewall's types that take no tags (pulumi-aws 7.51.1).
+    "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
+    "aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "aws:wafv2/webAclAssociation:WebAclAssociation",
 })
 # Types whose `tags` is a list of {key, value, ...} instead of a map.
 TAG_LISTS = frozenset({"aws:autoscaling/group:Group"})

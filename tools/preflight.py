@@ -38,6 +38,8 @@ KEY_HINTS = {
                                   "'webstack:publicAccessCidrs[0]' \"$(curl -s https://checkip.amazonaws.com)/32\"",
     "webstack:adminPrincipalArns": "IAM roles or users of your own account (`aws sts get-caller-identity` shows "
                                    "its id), or remove the key",
+    "webstack:alarmEmails": "the addresses your alarms should reach, e.g. pulumi config set --path "
+                            "'webstack:alarmEmails[0]' oncall@<your domain>",
 }
 KIND_HINTS = {
     "domain": "a DNS name in a zone you own",

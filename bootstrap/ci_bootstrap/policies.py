@@ -19,7 +19,7 @@ MANAGED_SERVICES: dict[str, tuple[str, ...]] = {
     "acm": ("acm",),
     "appautoscaling": ("application-autoscaling", "cloudwatch"),  # target tracking creates CloudWatch alarms
     "autoscaling": ("autoscaling",),
-    "cloudwatch": ("logs",),
+    "cloudwatch": ("logs", "cloudwatch"),  # log groups and their resource policies; alarms and the dashboard
     "ec2": ("ec2",),
     "ecr": ("ecr",),
     "ecs": ("ecs",),
@@ -30,8 +30,10 @@ MANAGED_SERVICES: dict[str, tuple[str, ...]] = {
     "lb": ("elasticloadbalancing",),
     "route53": ("route53",),
     "scheduler": ("scheduler",),
+    "sns": ("sns",),  # the alarm topic, its policy and e-mail subscriptions
     "ssm": ("ssm",),  # the ECS-optimized AMI's public parameter (a data source)
     "vpc": ("ec2",),
+    "wafv2": ("wafv2",),  # the web ACL, its logging and (ECS) its association with the ALB
 }
 
 # Read-only actions over the managed services: enough for `pulumi preview`'s data sources and for
@@ -40,7 +42,7 @@ PREVIEW_READ_ACTIONS = (
     "acm:DescribeCertificate", "acm:GetCertificate", "acm:ListCertificates", "acm:ListTagsForCertificate",
     "application-autoscaling:Describe*", "application-autoscaling:ListTagsForResource",
     "autoscaling:Describe*",
-    "cloudwatch:DescribeAlarms",
+    "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource",
     "ec2:Describe*",
     "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken", "ecr:GetLifecyclePolicy",
     "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource",
@@ -52,19 +54,24 @@ PREVIEW_READ_ACTIONS = (
     "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
     "iam:ListPolicyVersions", "iam:ListRolePolicies", "iam:ListRoleTags",
     "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
-    "logs:DescribeLogGroups", "logs:ListTagsForResource",
+    "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:ListTagsForResource",
     "route53:GetHostedZone", "route53:ListHostedZones", "route53:ListHostedZonesByName",
     "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange",
     "scheduler:GetSchedule", "scheduler:ListSchedules",
+    "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource",
     "ssm:GetParameter", "ssm:GetParameters",
+    "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:ListTagsForResource",
 )
 
 # What a deploy creates, updates and deletes. IAM is listed action by action (roles, policies, instance profiles,
 # OIDC providers: never users, groups or access keys); the rest is whole services the stack manages.
 DEPLOY_SERVICE_ACTIONS = (
     "acm:*", "application-autoscaling:*", "autoscaling:*", "ec2:*", "ecr:*", "ecs:*", "eks:*",
-    "elasticfilesystem:*", "elasticloadbalancing:*", "kms:*", "logs:*", "route53:*", "scheduler:*",
+    "elasticfilesystem:*", "elasticloadbalancing:*", "kms:*", "logs:*", "route53:*", "scheduler:*", "sns:*",
+    "wafv2:*",
     "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+    "cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards",
+    "cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource",
     "ssm:GetParameter", "ssm:GetParameters",
 )
 DEPLOY_IAM_ACTIONS = (

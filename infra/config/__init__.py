@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, capacity, cluster, dns, ecs, network, registry  # noqa: F401 - each registers its rules
+from . import addons, app, capacity, cluster, dns, ecs, network, ops, registry  # noqa: F401 - each registers its rules
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
@@ -26,6 +26,7 @@ from .dns import DnsConfig
 from .ecs import EcsConfig
 from .lock import LockError, LockFile, Versions, lock_path, read_lock
 from .network import LOG_RETENTION_DAYS, NetworkConfig
+from .ops import OpsConfig, ops_prefix
 from .region import partition_of
 from .registry import RegistryConfig
 from .stack import StackConfig, load_config, schema, settings
@@ -34,9 +35,9 @@ __all__ = [
     "ALB_CONTROLLER_CHART_VERSIONS", "ALB_SSL_POLICIES", "CLUSTER_LOG_TYPES", "DEFAULT_KUBERNETES_VERSION",
     "EKS_ADDONS", "EXTERNAL_DNS_CHART_VERSIONS", "LOG_RETENTION_DAYS", "PROJECT", "REQUIRED_CLUSTER_LOG_TYPES",
     "SUPPORTED_KUBERNETES_VERSIONS", "AddonsConfig", "AppConfig", "ClusterConfig", "ConfigError", "DnsConfig",
-    "EcsConfig", "Invalid", "LockError", "LockFile", "NetworkConfig", "RegistryConfig", "Setting", "StackConfig",
-    "Versions", "alb_name", "from_pulumi", "load_config", "lock_path", "partition_of", "quantity", "read_lock", "rule",
-    "schema", "setting", "settings",
+    "EcsConfig", "Invalid", "LockError", "LockFile", "NetworkConfig", "OpsConfig", "RegistryConfig", "Setting",
+    "StackConfig", "Versions", "alb_name", "from_pulumi", "load_config", "lock_path", "ops_prefix", "partition_of",
+    "quantity", "read_lock", "rule", "schema", "setting", "settings",
 ]
 
 

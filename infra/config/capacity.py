@@ -46,6 +46,42 @@ def _pod_fits_a_node(cfg: StackConfig) -> str | None:
             + "; ".join(misfits) + ". Lower the requests or choose larger nodeInstanceTypes")
 
 
+def _eks_pods_per_node(cpu_millicores: int, memory_mib: float, instance_type: str) -> int | None:
+    """App pods one empty node of the type holds (its allocatable CPU and memory, and its max pods), or None."""
+    room = capacity.eks_allocatable(instance_type)
+    if room is None:
+        return None
+    bounds = [capacity.max_pods(instance_type)]
+    bounds += [int(room[0] // cpu_millicores)] if cpu_millicores > 0 else []
+    bounds += [int(room[1] // memory_mib)] if memory_mib > 0 else []
+    return min(bounds)
+
+
+@rule("appReplicas", "hpaMinReplicas", "appCpuRequest", "appMemoryRequest", "nodeInstanceTypes", "nodeMaxSize")
+def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
+    """The Deployment's pods, and the one more a rolling update starts (maxSurge 1, maxUnavailable 0), must fit
+    nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its
+    maximum with pods Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the
+    add-ons' pods take room too."""
+    if cfg.runtime != "eks":
+        return None
+    cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
+    if cpu is None or memory is None:
+        return None
+    per_node = [n for t in cfg.cluster.node_instance_types
+                if (n := _eks_pods_per_node(int(cpu * 1000), float(memory) / MIB, t)) is not None]
+    if not per_node or min(per_node) == 0:
+        return None  # unknown types (said by not_checked) or a pod that fits no node (_pod_fits_a_node says so)
+    needed = max(cfg.app.replicas, cfg.app.hpa_min_replicas) + 1
+    room = min(per_node) * cfg.cluster.node_max_size
+    if needed <= room:
+        return None
+    return (f"{needed - 1} replica(s) plus the one a rolling update adds need {needed} pod slot(s); "
+            f"{cfg.cluster.node_max_size} node(s) (nodeMaxSize) hold at most {room} ({min(per_node)} per node of "
+            "the smallest nodeInstanceTypes, by allocatable CPU, memory and max pods): pods would stay Pending. "
+            "Raise nodeMaxSize, use larger nodes, or lower the requests or replicas")
+
+
 @rule("ecsTaskCpu", "ecsTaskMemory", "ecsEc2InstanceType")
 def _task_fits_an_instance(cfg: StackConfig) -> str | None:
     e = cfg.ecs

@@ -203,7 +203,7 @@ def kind_of(annotation: Any) -> tuple[str, str]:
     """(kind, item kind) of a field annotation."""
     if annotation is str or annotation == (str | None):
         return "string", ""
-    if annotation is bool:
+    if annotation is bool or annotation == (bool | None):  # None: unset, derived (e.g. on for prod stacks)
         return "boolean", ""
     if annotation is int:
         return "integer", ""

@@ -62,9 +62,11 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 PLATFORM_VERSIONS = ("1.4.0",)
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 # SSM parameter or Secrets Manager secret ARN (the `valueFrom` of an ECS secret; full ARNs only, so the
-# execution role can name exactly these).
+# execution role can name exactly these). A Secrets Manager one may end in `:json-key:version-stage:version-id`
+# (each part may be empty), which ECS resolves inside the secret (Developer Guide, "secrets-envvar-secrets-manager").
 SECRET_ARN = (r"arn:(aws|aws-[a-z-]+):(ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]{1,2011}"
-              r"|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})")
+              r"|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"
+              r"(:[^:\s]*:[A-Za-z0-9_+=.@-]*:[A-Za-z0-9-]*)?)")
 # Secrets Manager appends "-" and 6 random letters or digits to a secret's name in its ARN. The execution role is
 # granted exactly the configured ARNs, and IAM matches the secret's full ARN: a partial ARN (the name without the
 # suffix, which ECS and GetSecretValue would resolve) matches no grant, and the task fails with AccessDenied.
@@ -192,11 +194,14 @@ def _secret_arn(pair: tuple[str, str]) -> str | None:
     arn = pair[1]
     if not re.fullmatch(SECRET_ARN, arn, re.ASCII):
         return "values must be SSM parameter or Secrets Manager secret ARNs"
-    if ":secretsmanager:" in arn and not re.search(SECRETS_MANAGER_ARN_SUFFIX + "$", arn, re.ASCII):
+    secret = ":".join(arn.split(":")[:7])  # without a :json-key:version-stage:version-id tail
+    if ":secretsmanager:" in arn and not re.search(SECRETS_MANAGER_ARN_SUFFIX + "$", secret, re.ASCII):
         return ("a Secrets Manager ARN must be complete, ending in the '-' and 6 characters Secrets Manager adds to "
                 "the name (e.g. ...:secret:webapp/api-token-AbCdEf, as `aws secretsmanager describe-secret "
-                "--secret-id <name> --query ARN` prints it): the execution role is granted exactly this ARN, and a "
-                "partial one matches no secret")
+                "--secret-id <name> --query ARN` prints it), optionally followed by :json-key:version-stage:"
+                "version-id: the execution role is granted exactly the secret's ARN, and a partial one matches no "
+                "secret. (A name that itself ends in '-' and 6 letters or digits, like db-passwd, cannot be told "
+                "apart from a complete ARN: copy the ARN describe-secret prints)")
     return None
 
 
@@ -256,7 +261,7 @@ class EcsConfig:
     secrets: tuple[tuple[str, str], ...] = setting(
         "ecsSecrets", (),
         "Env var name -> SSM parameter or Secrets Manager secret ARN (complete: a Secrets Manager ARN ends in "
-        "-<6 characters>), read by the execution role.",
+        "-<6 characters>, optionally :json-key:version-stage:version-id), read by the execution role.",
         each(_env_name, _secret_arn))
     secrets_kms_key_arn: str | None = setting(
         "ecsSecretsKmsKeyArn", None,

@@ -34,6 +34,7 @@ from .dns import DnsConfig
 from .ecs import RUNTIMES, EcsConfig
 from .lock import LockFile, Versions, locked_versions
 from .network import NetworkConfig
+from .ops import OpsConfig, resolved
 from .region import partition_of
 from .registry import RegistryConfig, default_repository_name
 
@@ -77,6 +78,7 @@ class StackConfig:
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     app: AppConfig = field(default_factory=AppConfig)
     ecs: EcsConfig = field(default_factory=EcsConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     runtime: str = setting("runtime", "eks", "Where the app runs: 'eks' (Kubernetes) or 'ecs' (ECS, no EKS at all).",
                            one_of(*RUNTIMES))
     extra_tags: tuple[tuple[str, str], ...] = setting(
@@ -96,7 +98,8 @@ class StackConfig:
 
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
-                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig}
+                             "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig,
+                             "ops": OpsConfig}
 
 
 @functools.cache
@@ -143,6 +146,7 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
         registry, repository_name=registry.repository_name or default_repository_name(project, stack))
     parts["app"] = dataclasses.replace(app, load_balancer_name=app.load_balancer_name or alb_name(cluster.name,
                                                                                                   app.name))
+    parts["ops"] = resolved(parts["ops"], stack)
     top = {p[0]: v for p, v in values.items() if len(p) == 1}
     return StackConfig(project=project, stack=stack, region=region, partition=partition, **parts, **top)
 

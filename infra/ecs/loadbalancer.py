@@ -3,11 +3,14 @@ configured TLS policy) and HTTP->HTTPS redirect, an `ip` target group health-che
 for the hostname, and the two security groups of the path ALB -> tasks (the tasks admit only the ALB's group, on
 the container port).
 
-Order around the service (a target group replacement must not drop traffic): the target group -> a listener rule
-that attaches it to the ALB -> the service (ECS refuses a target group no load balancer uses) -> the HTTPS listener
-(`route_https`, declared by the runtime after the service). A replaced target group (port, protocol) is created
-first; the attaching rule moves to it, the service deploys into it and `pulumi up` waits for a steady service; only
-then does the HTTPS listener forward to it; the old group is deleted last."""
+Order around the service (a target group replacement drops as little traffic as ECS allows): the target group -> a
+listener rule that attaches it to the ALB -> the service (ECS refuses a target group no load balancer uses) -> the
+HTTPS listener (`route_https`, declared by the runtime after the service). A replaced target group (port, protocol)
+is created first; the attaching rule moves to it, the service deploys into it and `pulumi up` waits for a steady
+service; only then does the HTTPS listener forward to it; the old group is deleted last. ECS deregisters the old
+tasks from the old group before the deployment counts as steady, so requests can fail for about the deregistration
+delay plus Pulumi's steady-state poll before the listener moves (docs/operations.md); only one run registering the
+service in both groups would close that gap."""
 
 from __future__ import annotations
 

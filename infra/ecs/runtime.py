@@ -15,8 +15,11 @@ from ..config import StackConfig, alb_name
 from ..config.ecs import ecs_cluster_name
 from ..dns import Dns
 from ..image import APP_UID, AppImage, AppImageArgs, app_contract
+from ..monitoring import Alarms, EcsServiceMetrics
 from ..network import Network
 from ..registry import Registry
+from ..waf import WebAcl
+from ..wiring import account_id, alarms_args, waf_args
 from .autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs, StepScaleOut
 from .cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
 from .efs import AppFileSystem, AppFileSystemArgs
@@ -38,6 +41,8 @@ class EcsRuntime:
     service_name: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
+    alarms: Alarms
+    firewall: WebAcl | None
 
 
 def task_compatibilities(runs_on: str, fargate_compatible: bool) -> tuple[str, ...]:
@@ -56,6 +61,14 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                          architecture=cfg.ecs.cpu_architecture))
     lb = AppLoadBalancer("web", load_balancer_args(cfg, network, dns, tags))
+    account = account_id()
+    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=lb.alb_arn, account=account)) if cfg.ops.waf else None
+    # Before the service: the alarms need only the ALB and plain names (a deployment can roll back on them).
+    alarms = Alarms("alarms", alarms_args(
+        cfg, tags, load_balancer=lb.alb_arn_suffix, target_group=lb.target_group_arn_suffix,
+        ecs_service=EcsServiceMetrics(cluster_name=ecs_cluster_name(cfg), service_name=cfg.app.name,
+                                      container_insights=cfg.ecs.container_insights != "disabled"),
+        firewall=firewall, after=[lb.target_group, lb.attach_rule], account=account))
     files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
     service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))
@@ -66,7 +79,7 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
         ScheduledTask("job", scheduled_task_args(cfg, ecs_cluster, network, lb, task, tags))
     return EcsRuntime(url=lb.url, alb_hostname=lb.dns_name, cluster_name=ecs_cluster.cluster_name, image=image,
                       service_name=service.service_name, task_definition_arn=task.task_definition_arn,
-                      log_group_name=task.log_group_name)
+                      log_group_name=task.log_group_name, alarms=alarms, firewall=firewall)
 
 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> EcsClusterArgs:

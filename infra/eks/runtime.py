@@ -13,8 +13,11 @@ import pulumi
 from ..config import StackConfig
 from ..dns import Dns
 from ..image import AppImage, AppImageArgs, app_contract
+from ..monitoring import Alarms
 from ..network import Network
 from ..registry import Registry
+from ..waf import WebAcl
+from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .identity import IdentityContext, cluster_arn
@@ -29,6 +32,8 @@ class EksRuntime:
     alb_hostname: pulumi.Output[str]
     image: AppImage
     cluster: Cluster
+    alarms: Alarms
+    firewall: WebAcl | None
 
 
 def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: Dns,
@@ -38,9 +43,17 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                          architecture=cfg.cluster.node_architecture))
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags))
-    app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, ingress_controllers=[addons.alb_controller,
-                                                                                      addons.dns_drain]))
-    return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster)
+    # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
+    account = account_id()
+    firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
+    app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
+                                       ingress_controllers=[addons.alb_controller, addons.dns_drain]))
+    # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
+    alarms = Alarms("alarms", alarms_args(
+        cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
+        ecs_service=None, firewall=firewall, after=[app.ingress], account=account))
+    return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster, alarms=alarms,
+                      firewall=firewall)
 
 
 def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:
@@ -83,7 +96,7 @@ def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
         zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name, provider=cluster.provider)
 
 
-def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *,
+def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *, firewall: WebAcl | None,
                 ingress_controllers: list[pulumi.Resource]) -> WebAppArgs:
     app, contract = cfg.app, app_contract()
     return WebAppArgs(
@@ -93,5 +106,6 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         memory_limit=app.memory_limit, hpa_min_replicas=app.hpa_min_replicas, hpa_max_replicas=app.hpa_max_replicas,
         hpa_cpu_target_percent=app.hpa_cpu_target_percent, service_type=app.service_type,
         target_type=app.target_type, load_balancer_name=app.load_balancer_name, ssl_policy=app.ssl_policy,
-        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn, provider=cluster.provider,
+        hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
+        waf_acl_arn=firewall.arn if firewall else None, cluster_name=cluster.cluster_name, provider=cluster.provider,
         ingress_controllers=ingress_controllers)

@@ -9,16 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 TYPE = "webstack:workload:WebApp"
 ALB = "alb.ingress.kubernetes.io/"
+# The LB controller attaches no web ACL when the annotation is absent but leaves an attached one in place; "none"
+# detaches it (v3.5.0 pkg/ingress/model_build_load_balancer_addons.go), so turning the firewall off detaches it
+# before the web ACL is deleted.
+WAF_NONE = "none"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
 
 
 def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy: str, hostname: str,
-                        certificate_arn: str, health_path: str) -> dict[str, str]:
+                        certificate_arn: str, health_path: str, waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
     return {
         f"{ALB}scheme": "internet-facing",
         f"{ALB}load-balancer-name": load_balancer_name,
@@ -36,8 +41,19 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
         f"{ALB}certificate-arn": certificate_arn,
         f"{ALB}ssl-policy": ssl_policy,
         f"{ALB}load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+        f"{ALB}wafv2-acl-arn": waf_acl_arn,
         "external-dns.alpha.kubernetes.io/hostname": hostname,
     }
+
+
+def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: str, service: str,
+                                  port: str) -> dict[str, str]:
+    """The tags the LB controller (v3.5.0, pkg/deploy/tracking/provider.go) puts on the target group it makes for
+    one Ingress backend: the cluster, the stack (`<namespace>/<ingress>` for an Ingress in no group) and the
+    resource (`<namespace>/<ingress>-<service>:<port>`, buildTargetGroupResourceID). Together they name exactly
+    this app's target group, whatever other clusters share the account."""
+    return {"elbv2.k8s.aws/cluster": cluster_name, "ingress.k8s.aws/stack": f"{namespace}/{ingress}",
+            "ingress.k8s.aws/resource": f"{namespace}/{ingress}-{service}:{port}"}
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -160,6 +176,10 @@ class WebAppArgs:
     ssl_policy: str
     hostname: str
     certificate_arn: pulumi.Input[str]
+    waf_acl_arn: pulumi.Input[str] | None
+    """The web ACL the controller attaches to the ALB; None detaches any (annotation "none")."""
+    cluster_name: pulumi.Input[str]
+    """The cluster the LB controller tags its target groups with (to find this app's)."""
     provider: k8s.Provider
     ingress_controllers: Sequence[pulumi.Resource]
     """What the Service and Ingress need running (created after, deleted before them): the LB controller release
@@ -169,6 +189,11 @@ class WebAppArgs:
 class WebApp(pulumi.ComponentResource):
     url: str
     alb_hostname: pulumi.Output[str]
+    ingress: k8s.networking.v1.Ingress
+    load_balancer_arn_suffix: pulumi.Output[str]
+    """The ALB the controller made from the Ingress (CloudWatch's LoadBalancer dimension), looked up once the
+    Ingress exists: read, never written (the controller owns it)."""
+    target_group_arn_suffix: pulumi.Output[str]
 
     def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -210,11 +235,25 @@ class WebApp(pulumi.ComponentResource):
                   "ingress": [{"ports": [{"protocol": "TCP", "port": args.container_port}]}], "egress": []},
             opts=in_ns)
 
+        self.ingress = ingress
+        self.load_balancer_arn_suffix, self.target_group_arn_suffix = self._controller_made(args, ingress)
         self.url = f"https://{args.hostname}"
         self.alb_hostname = ingress.status.apply(
             lambda s: s.load_balancer.ingress[0].hostname if s and s.load_balancer and s.load_balancer.ingress
             else "")
         self.register_outputs({"url": self.url, "alb_hostname": self.alb_hostname})
+
+    def _controller_made(self, args: WebAppArgs, ingress: k8s.networking.v1.Ingress
+                         ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The ALB and target group the controller created for the Ingress, by the ALB's name and the target
+        group's tags. The lookups wait for the Ingress (pulumi-kubernetes returns once the controller has set its
+        load balancer address, after the ALB and target group exist); at the first preview they are unknown."""
+        after = pulumi.InvokeOutputOptions(parent=self, depends_on=[ingress])
+        alb = aws.lb.get_load_balancer_output(name=args.load_balancer_name, opts=after)
+        tags = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: controller_target_group_tags(
+            cluster_name=cluster, namespace=args.namespace, ingress=args.name, service=args.name, port="http"))
+        target_group = aws.lb.get_target_group_output(tags=tags, opts=after)
+        return alb.arn_suffix, target_group.arn_suffix
 
     @staticmethod
     def _meta(args: WebAppArgs, **extra: Any) -> dict[str, Any]:
@@ -236,9 +275,11 @@ class WebApp(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[namespace])),
         )
-        annotations = pulumi.Output.from_input(args.certificate_arn).apply(lambda arn: ingress_annotations(
-            load_balancer_name=args.load_balancer_name, target_type=args.target_type, ssl_policy=args.ssl_policy,
-            hostname=args.hostname, certificate_arn=arn, health_path=args.health_path))
+        annotations = pulumi.Output.all(args.certificate_arn, args.waf_acl_arn or WAF_NONE).apply(
+            lambda arns: ingress_annotations(
+                load_balancer_name=args.load_balancer_name, target_type=args.target_type,
+                ssl_policy=args.ssl_policy, hostname=args.hostname, certificate_arn=arns[0],
+                health_path=args.health_path, waf_acl_arn=arns[1]))
         return k8s.networking.v1.Ingress(
             f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
             spec=ingress_spec(args.hostname, service.metadata.name),

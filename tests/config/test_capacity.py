@@ -54,6 +54,22 @@ def test_a_pod_bigger_than_a_node_is_refused_with_the_numbers() -> None:
     loads(EKS, appCpuRequest="1900m", appCpuLimit="1900m", appMemoryRequest="3Gi", appMemoryLimit="3Gi")
 
 
+def test_replicas_that_fit_no_node_group_at_its_maximum_are_refused() -> None:
+    """Review: one pod fitting one node is not enough: 4 replicas of 1500m (one per t3.medium, 1930m allocatable)
+    and the surge pod need 5 nodes, nodeMaxSize 3 holds 3: the fourth stays Pending with the autoscaler at max."""
+    big = dict(appCpuRequest="1500m", appCpuLimit="1500m", nodeMaxSize=3, nodeDesiredSize=2, nodeMinSize=2)
+    [line] = problems(EKS, appReplicas=4, hpaMinReplicas=4, **big)
+    assert line.startswith("webstack:appReplicas/hpaMinReplicas/appCpuRequest/appMemoryRequest/nodeInstanceTypes/"
+                           "nodeMaxSize = 4/4/'1500m'/'128Mi'/['t3.medium']/3: 4 replica(s) plus the one a rolling "
+                           "update adds need 5 pod slot(s); 3 node(s) (nodeMaxSize) hold at most 3 (1 per node"), line
+    loads(EKS, appReplicas=2, hpaMinReplicas=2, **big)  # 3 slots: fits
+    loads(EKS, appReplicas=4, hpaMinReplicas=4, **{**big, "nodeMaxSize": 5})
+    # max pods bounds it too: 17 per t3.medium (tiny requests), 2 nodes hold 34
+    [pods] = problems(EKS, appReplicas=40, hpaMinReplicas=40, hpaMaxReplicas=40, appCpuRequest="10m",
+                      appCpuLimit="10m", nodeMaxSize=2, nodeDesiredSize=2, nodeMinSize=2)
+    assert "hold at most 34 (17 per node" in pods
+
+
 def test_a_task_bigger_than_the_instance_type_is_refused_with_the_numbers() -> None:
     [line] = problems(ECS, ecsTaskCpu="2048", ecsTaskMemory="8192")
     assert line.startswith("webstack:ecsTaskCpu/ecsTaskMemory/ecsEc2InstanceType = 2048/8192/'t3.medium': "

@@ -218,6 +218,8 @@ SM = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
     (f"{SM}db", "describe-secret --secret-id <name> --query ARN"),
     (f"{SM}webapp/api-token-AbCdE", "must be complete"),
     (f"{SM}webapp/api-token-AbCdE!", "must be SSM parameter or Secrets Manager secret ARNs"),
+    (f"{SM}webapp/api-token:password::", "must be complete"),
+    (f"{SM}webapp/api-token-AbCdEf:password:", "must be SSM parameter or Secrets Manager secret ARNs"),
 ])
 def test_partial_secrets_manager_arns_are_refused(arn: str, expect: str) -> None:
     found = problems(ecsSecrets={"API_TOKEN": arn, "DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"})
@@ -226,7 +228,9 @@ def test_partial_secrets_manager_arns_are_refused(arn: str, expect: str) -> None
 
 @pytest.mark.parametrize("arn", [f"{SM}webapp/api-token-AbCdEf", f"{SM}db-x1Y2z3",
                                  "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:a/b-000000",
-                                 "arn:aws:ssm:us-east-1:123456789012:parameter/webapp/db-password"])
+                                 "arn:aws:ssm:us-east-1:123456789012:parameter/webapp/db-password",
+                                 f"{SM}db-x1Y2z3:password::", f"{SM}db-x1Y2z3:password:AWSCURRENT:",
+                                 f"{SM}db-x1Y2z3::AWSPREVIOUS:"])
 def test_complete_secret_arns_are_accepted(arn: str) -> None:
     assert dict(load(ecsSecrets={"API_TOKEN": arn}).ecs.secrets) == {"API_TOKEN": arn}
 
@@ -235,3 +239,12 @@ def test_a_deployed_ec2_stack_keeps_its_provider_name() -> None:
     cfg = load(ecsCapacity="ec2", ecsEc2CapacityProviderName="webstack-dev-ec2")
     assert cfg.ecs.ec2_capacity_provider_name == "webstack-dev-ec2"
     assert load(ecsCapacity="ec2", ecsClusterName="c" * 242).ecs.ec2_capacity_provider_name == ""
+
+
+def test_the_execution_role_is_granted_the_secret_not_its_json_key() -> None:
+    """ECS reads `...:secret:name-AbCdEf:json-key:stage:id` with GetSecretValue on the secret itself: IAM matches
+    the secret's ARN, so a grant on the whole valueFrom would match nothing (AccessDenied at task start)."""
+    from infra.iam import ecs_execution_policy
+    arns = [f"{SM}db-x1Y2z3:password::", f"{SM}db-x1Y2z3:username::", f"{SM}api-AbCdEf"]
+    (read,) = [s for s in ecs_execution_policy("repo", "logs", arns, None)["Statement"] if s["Sid"] == "ReadSecrets"]
+    assert read["Resource"] == [f"{SM}api-AbCdEf", f"{SM}db-x1Y2z3"]

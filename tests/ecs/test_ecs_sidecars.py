@@ -33,6 +33,11 @@ FILES = ["arn:aws:s3:::webstack-config-123456789012/webapp/common.env",
 FILES_KEY = "arn:aws:kms:us-east-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 
 
+def step_alarms(plan: Plan) -> list[dict[str, Any]]:
+    """The step scaling alarms (not the alarms that notify people: infra/monitoring.py, under webstack:ops:Alarms)."""
+    return [a for a in plan.of_type(ALARM) if "webstack:ops:Alarms" not in (a["parent"] or "")]
+
+
 def containers(plan: Plan) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in json.loads(plan.one(TASKDEF)["inputs"]["containerDefinitions"])}
 
@@ -154,7 +159,7 @@ def test_nothing_of_it_without_the_keys(fargate: Plan, spot: Plan, ec2: Plan) ->
         (app,) = containers(plan).values()
         assert not {"dependsOn", "environmentFiles", "memoryReservation"} & set(app), plan.stack
         assert app["logConfiguration"]["logDriver"] == "awslogs"
-        assert not plan.of_type(ALARM) and [r["name"] for r in plan.of_type(LOG_GROUP)] == ["app-logs"]
+        assert not step_alarms(plan) and [r["name"] for r in plan.of_type(LOG_GROUP)] == ["app-logs"]
         assert not [r for r in plan.of_type(ROLE_POLICY) if r["name"] in ("app-task-otel", "app-task-firelens")]
         assert all(r["inputs"]["policyType"] == "TargetTrackingScaling" for r in plan.of_type(POLICY))
 
@@ -225,7 +230,7 @@ def test_step_policy_scales_out_by_band_above_the_alarm_threshold(sidecars: Plan
 
 
 def test_the_alarm_invokes_the_step_policy_on_requests_per_target(sidecars: Plan) -> None:
-    (alarm,) = sidecars.of_type(ALARM)
+    (alarm,) = step_alarms(sidecars)
     (step,) = [r for r in sidecars.of_type(POLICY) if r["inputs"]["policyType"] == "StepScaling"]
     i = alarm["inputs"]
     assert i["alarmActions"] == [step["state"]["arn"]]
@@ -252,8 +257,10 @@ def test_the_alarm_spec_refuses_what_put_metric_alarm_would() -> None:
                 dimensions={}, statistic="Sum", period=60, evaluation_periods=2, threshold=1.0,
                 operator="GreaterThanThreshold")
     AlarmSpec(**base)
-    for bad in ({"statistic": "Total"}, {"operator": "Above"}, {"period": 90}, {"period": 5},
-                {"datapoints": 3}):
+    for ok in ({"period": 10}, {"period": 30}, {"period": 3600, "evaluation_periods": 24}):
+        AlarmSpec(**{**base, **ok})
+    for bad in ({"statistic": "Total"}, {"operator": "Above"}, {"period": 90}, {"period": 5}, {"period": 15},
+                {"period": 25}, {"period": 3600, "evaluation_periods": 25}, {"datapoints": 3}):
         with pytest.raises(ValueError, match="alarm a"):
             AlarmSpec(**{**base, **bad})
 
@@ -283,7 +290,7 @@ def test_the_diagram_names_the_sidecars_and_draws_the_alarm(sidecars: Plan, farg
     assert "app_requests_step -->|alarmActions| app_target" in mermaid, "the alarm scales the service's target"
     assert "app_requests_step -->|dimensions| web_tg" in mermaid
     plain = to_mermaid(build_graph(fargate))
-    assert "sidecars" not in plain and "alarm" not in plain
+    assert "sidecars" not in plain and "alarm RequestCountPerTarget" not in plain
 
 
 def test_sidecars_are_billed_inside_the_task_size_and_the_alarm_is_priced(sidecars: Plan) -> None:
@@ -295,7 +302,7 @@ def test_sidecars_are_billed_inside_the_task_size_and_the_alarm_is_priced(sideca
     gb = next(line for c, line in fargate.items() if "memory" in c)
     assert "x 1 vCPU" in vcpu.component and "x 2 GB" in gb.component, "the task size, sidecars included"
     assert "sidecars log-router, otel-collector" in vcpu.note
-    (alarm,) = [line for line in lines if line.type == ALARM]
+    (alarm,) = [line for line in lines if line.type == ALARM and line.resource == "app-requests-step"]
     assert alarm.unit_price == 0.10 and alarm.quantity == 1
 
 

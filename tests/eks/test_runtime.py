@@ -91,7 +91,7 @@ def test_chart_versions_nobody_pins_are_the_locks() -> None:
 def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:
     cfg = config()
     image: Any = SimpleNamespace(repo_digest="repo@sha256:abc")
-    args = webapp_args(cfg, image, CLUSTER, DNS, ingress_controllers=[])
+    args = webapp_args(cfg, image, CLUSTER, DNS, firewall=None, ingress_controllers=[])
     assert set(carried(args, cfg.app)) == {
         "name", "namespace", "replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
         "hpa_min_replicas", "hpa_max_replicas", "hpa_cpu_target_percent", "service_type", "target_type",
@@ -103,3 +103,8 @@ def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:
     contract = app_contract()
     assert (args.container_port, args.health_path) == (contract["port"], contract["healthPath"])
     assert (args.image, args.hostname, args.certificate_arn) == ("repo@sha256:abc", "app.example.com", "arn:cert")
+    # no firewall: the Ingress asks the controller to detach any (annotation "none"); the controller's target
+    # groups are found by this cluster's name
+    assert (args.waf_acl_arn, args.cluster_name) == (None, "shop")
+    firewall: Any = SimpleNamespace(arn="arn:acl")
+    assert webapp_args(cfg, image, CLUSTER, DNS, firewall=firewall, ingress_controllers=[]).waf_acl_arn == "arn:acl"

@@ -53,6 +53,7 @@ LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec
 CLUSTER, NODES, SUBNET = "eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:ec2/subnet:Subnet"
 DEPLOYMENT, INGRESS = "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+WEB_ACL, TOPIC = "aws:wafv2/webAcl:WebAcl", "aws:sns/topic:Topic"
 ALB = "alb.ingress.kubernetes.io/"
 TLS10 = "ELBSecurityPolicy-TLS13-1-0-2021-06"  # in the TLS13 family, yet it accepts TLS 1.0 and 1.1
 
@@ -220,7 +221,8 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             .pop("aws:RequestTag/kubernetes-service-account"), key="assumeRolePolicy"), "kubernetes-service-account"),
     ),
     "kms-key-rotation": (
-        Mutation("rotation-off", "dev", edit_props(KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
+        Mutation("rotation-off", "dev", edit_props(KMS_KEY, "cluster-secrets",
+                                                   lambda d: setp(d, "enableKeyRotation", False)),
                  "enableKeyRotation"),
     ),
     "log-group-retention": (
@@ -345,6 +347,20 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("task-role-is-the-execution-role", "ec2", task_role_is_execution_role, "is also an execution role"),
         Mutation("admin-attached", "fargate", attach("app-task", "arn:aws:iam::aws:policy/AdministratorAccess"),
                  "AdministratorAccess"),
+    ),
+    # firewall and alarms (policy/ops.py; more cases in tests/policy/test_policy_ops.py)
+    "waf-on-production": (
+        Mutation("no-web-acl", "prod", lambda plan: plan.resources.remove(plan.one(WEB_ACL)),
+                 "has no WAFv2 web ACL"),
+        Mutation("ingress-detaches-the-acl", "prod", edit_props(INGRESS, None, lambda d: setp(
+            d, "metadata", "annotations", f"{ALB}wafv2-acl-arn", "none")), "wafv2-acl-arn is 'none'"),
+        Mutation("core-rule-set-dropped", "prod", edit_props(WEB_ACL, None, lambda d: setp(d, "rules", [
+            r for r in d["rules"] if r["name"] != "AWSManagedRulesCommonRuleSet"])), "AWSManagedRulesCommonRuleSet"),
+    ),
+    "sns-topic-customer-key": (
+        Mutation("aws-managed-key", "dev", edit_props(TOPIC, None, lambda d: setp(d, "kmsMasterKeyId",
+                                                                                  "alias/aws/sns")),
+                 "cannot let CloudWatch"),
     ),
 }
 

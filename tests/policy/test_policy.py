@@ -29,7 +29,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from infra import iam
 from infra.config.app import ALB_SSL_POLICIES
-from policy import aws, common, ecs, ecs_roles, eks, kubernetes
+from policy import aws, common, ecs, ecs_roles, eks, kubernetes, ops
 from policy.validators import POLICIES
 from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
 from tools.render import ROOT, Plan
@@ -257,6 +257,7 @@ class Case:
 
 
 LT, REPO, CLUSTER = eks.LAUNCH_TEMPLATE, aws.ECR_REPOSITORY, eks.EKS_CLUSTER_COMPONENT
+SECRETS_KEY = "cluster-secrets"  # the EKS secrets key (the alarm topic has a key of its own)
 ALB_RELEASE, DNS_RELEASE = "aws-load-balancer-controller", "external-dns"
 
 VIOLATIONS = [
@@ -350,7 +351,7 @@ VIOLATIONS = [
          lambda p: edited(p, "aws:ec2/vpc:Vpc", None, lambda d: setp(d, "tags", "stack", "prod")),
          "tag stack='prod' should be 'dev'"),
     Case("aws-common-tags", "kms-key-wrong-project",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "tags", "project", "other")),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: setp(d, "tags", "project", "other")),
          "tag project='other' should be 'webstack'"),
     # 10. containers
     Case("containers-hardened", "root-allowed",
@@ -487,10 +488,10 @@ VIOLATIONS = [
     Case("pod-identity-trust-scoped", "no-condition",
          lambda p: with_pod_trust(p, lambda st: st.pop("Condition")), "any Pod Identity association"),
     Case("kms-key-rotation", "rotation-off",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: setp(d, "enableKeyRotation", False)),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: setp(d, "enableKeyRotation", False)),
          "enableKeyRotation is not true"),
     Case("kms-key-rotation", "rotation-unset",
-         lambda p: edited(p, aws.KMS_KEY, None, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
+         lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: drop(d, "enableKeyRotation")), "enableKeyRotation"),
     Case("log-group-retention", "never-expire",
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
     Case("log-group-retention", "zero",
@@ -640,7 +641,7 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("pod-identity-trust-by-cluster-name",  # the other session tag naming the cluster (the User Guide's example)
      lambda p: with_pod_trust(p, by_cluster_name)),
     ("asymmetric-kms-key-without-rotation",
-     lambda p: edited(p, aws.KMS_KEY, None, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
+     lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
                                                              customerMasterKeySpec="ECC_NIST_P256"))),
     ("tags-from-provider-default-tags",
      lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
@@ -685,7 +686,8 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 
 def test_every_policy_has_a_violation_case() -> None:
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES  # ECS: tests/policy/test_policy_ecs.py
+    # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
+    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES | ops.OPS_POLICY_NAMES
     assert covered == set(BY_NAME)
 
 
@@ -703,7 +705,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.enforcement_level == EnforcementLevel.MANDATORY, p.name
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
-    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES] == [NODES]
+    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [NODES]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,

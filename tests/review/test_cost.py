@@ -112,6 +112,10 @@ def test_dev_total_matches_an_independent_computation(dev: Plan) -> None:
         "control plane logs": 5 * p["logs.ingestion"] + 5 * retention_months * p["logs.storage"],
         "ECR": 5 * p["ecr.storage"],
         "S3 gateway endpoint": 0.0,
+        "alarm topic KMS key": p["kms.key"],
+        # the alarms by metric: the 5xx rate reads 3, no healthy target and p99 latency 1 each
+        "alarms": (3 + 1 + 1) * p["cloudwatch.alarm.standard"],
+        "dashboard": p["cloudwatch.dashboard"],
     }
     assert e.total == pytest.approx(sum(expected.values()))
     assert not e.unpriced
@@ -133,7 +137,8 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
                 + 3 * (p["nat.hour"] * HOURS + 100 * p["nat.data"] + p["ipv4.hour"] * HOURS)  # NAT per AZ + EIPs
                 + 3 * p["ipv4.hour"] * HOURS  # the ALB in 3 public subnets
                 + 3 * 50 * p["ebs.gp3"]  # 3 nodes' 50 GiB gp3 root volumes (the nodeDiskSizeGb default)
-                + p["route53.zone"] + p["kms.key"])  # the created zone, the secrets key
+                + p["route53.zone"] + p["kms.key"]  # the created zone, the secrets key
+                + p["kms.key"])  # the alarm topic's key (alarms, dashboard, e-mail and WAF: unpriced in eu-west-1)
     assert e.total == pytest.approx(expected)
     unpriced = {(line.resource, line.component.split(" (")[0]) for line in e.unpriced}
     assert unpriced == {
@@ -142,10 +147,18 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
         ("network-flow-logs", "log ingestion"), ("network-flow-logs", "log storage"),
         ("cluster-control-plane", "log ingestion"), ("cluster-control-plane", "log storage"),
         ("registry-repo", "ECR image storage"),
+        *((f"alarms-{k}", "CloudWatch standard-resolution alarm") for k in ("five-xx-rate", "no-healthy-targets",
+                                                                              "latency-p99")),
+        ("alarms-dashboard", "CloudWatch dashboard"),
+        ("alarms-email-d11be87d59", "SNS e-mail notifications"), ("firewall-acl", "WAF web ACL"),
+        ("firewall-acl", "WAF rules"), ("firewall-acl", "WAF requests"), ("firewall-logs", "log ingestion"),
+        ("firewall-logs", "log storage"),
     }
     # each unpriced line names the key the eu-west-1 file lacks; each priced line's key is in the file
     missing = {re.search(r"no '([^']+)' price", line.note).group(1) for line in e.unpriced}
-    assert missing == {"ec2.m6i.large", "alb.hour", "alb.lcu", "logs.ingestion", "logs.storage", "ecr.storage"}
+    assert missing == {"ec2.m6i.large", "alb.hour", "alb.lcu", "logs.ingestion", "logs.storage", "ecr.storage",
+                       "cloudwatch.alarm.standard", "cloudwatch.dashboard", "sns.email", "waf.web_acl", "waf.rule",
+                       "waf.requests"}
     assert not missing & set(p)
     nodes = lines_of(e, "cluster-nodes")
     assert "priced as the first, m6i.large" in nodes["m6i.large instances"].note
@@ -156,7 +169,7 @@ def test_prod_total_matches_an_independent_computation_and_names_the_unpriced_li
     assert gp3.unit_price == p["ebs.gp3"] == 0.088
     assert (gp3.quantity, gp3.low_quantity, gp3.high_quantity) == (150, 150, 450)
     assert (gp3.monthly, gp3.high) == (pytest.approx(13.2), pytest.approx(39.6))  # 150 and 450 GB x $0.088, by hand
-    assert "8 line(s) UNPRICED (not in the total)" in format_text(e)
+    assert "18 line(s) UNPRICED (not in the total)" in format_text(e)
 
 
 def test_nat_strategy_changes_the_total_by_exactly_one_gateway_and_its_address(

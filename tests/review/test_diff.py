@@ -164,8 +164,11 @@ def test_render_records_salted_digests_of_secret_inputs_never_the_values(dev: Pl
 
 # --- dev vs prod ---------------------------------------------------------------------------------------------------
 
+# Mock resource ids and ARNs; an account-wide ARN pattern (`arn:aws:logs:<region>:<account>:*`, a policy
+# condition built from the config) is not a resource's mock ARN.
 MOCK_NOISE = re.compile(r"\b(vpc|subnet|nat|rtb|eipalloc|igw|sg|lt|vpce|fl|r|rtbassoc)-[0-9a-f]{17}\b"
-                        r"|urn:pulumi:|arn:aws:(kms|acm|logs):|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                        r"|urn:pulumi:|arn:aws:(kms|acm):|arn:aws:logs:(?![a-z0-9-]+:[0-9]{12}:\*)"
+                        r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                         # the fake's EC2 ARNs; not the program's own pattern in the flow logs role's trust
                         r"|arn:aws:ec2:(?![a-z0-9-]+:[0-9]{12}:vpc-flow-log/\*\")"
                         r"|elb\.amazonaws\.com|hmac-sha256")
@@ -200,6 +203,10 @@ def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: P
         *((kind, f"platform-{c}{suffix}") for c in CONTROLLERS for kind, suffix in (
             ("Role", "-pod-identity"), ("RolePolicyAttachment", "-pod-identity"), ("PodIdentityAssociation", ""),
             ("Command", "-pod-identity-settle"))),
+        # the firewall (on by default on prod* stacks) and its log group; the alarms' e-mail subscription
+        ("WebAcl", "firewall"), ("WebAcl", "firewall-acl"), ("LogGroup", "firewall-logs"),
+        ("LogResourcePolicy", "firewall-log-delivery"), ("WebAclLoggingConfiguration", "firewall-logging"),
+        ("TopicSubscription", "alarms-email-d11be87d59"),
     }
     assert {(r.type.split(":")[-1], r.name) for r in dev_prod.removed} == {
         ("Record", "dns-validation-app.example.com"),
@@ -234,8 +241,11 @@ def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanD
 def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
     iam = {c.document: c for c in dev_prod.iam}
     assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-policy",
-                        "platform-cluster-autoscaler-policy",
+                        "platform-cluster-autoscaler-policy", "firewall-log-delivery-log-policy",
+                        # the alarm topic's key and topic policies name the stack's alarms (region, prefix)
+                        "alarms-topic-key-key-policy", "alarms-topic-policy-topic-policy",
                         *(f"platform-{c}-{mode}-trust" for c in CONTROLLERS for mode in ("irsa", "pod-identity"))}
+    assert not iam["firewall-log-delivery-log-policy"].removed
     trust = iam["platform-alb-controller-pod-identity-trust"]
     assert {g.action for g in trust.added} == {"sts:AssumeRole", "sts:TagSession"} and not trust.removed
     # the autoscaler's scope follows the cluster (name and region): the same actions on other resources
@@ -261,7 +271,7 @@ def test_dev_vs_prod_has_no_mock_noise_and_the_markdown_is_collapsible(dev_prod:
     text, markdown = format_text(dev_prod), format_markdown(dev_prod)
     assert MOCK_NOISE.findall(text) == [] and MOCK_NOISE.findall(markdown) == []
     assert markdown.count("<details>") == markdown.count("</details>") >= len(dev_prod.changed)
-    assert "<summary>29 to add</summary>" in markdown and "```diff" in markdown
+    assert "<summary>35 to add</summary>" in markdown and "```diff" in markdown
     assert f"<details><summary>{len(dev_prod.changed)} to change</summary>" in markdown
     short = format_markdown(dev_prod, limit=4000)  # a comment has a size limit: sections are left out, said so
     assert len(short) < 4400 and short.count("<details>") == short.count("</details>")

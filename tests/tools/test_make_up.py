@@ -118,11 +118,12 @@ def test_documentation_only_values_are_refused_before_pulumi_up(tmp_path: Path, 
     folder = project(tmp_path, (TEST_STACKS / "Pulumi.prod.yaml").read_text(), stacks=("prod",))
     result = run([ready_bin(empty_bin)], tmp_path, folder, PULUMI_CONFIG_PASSPHRASE="x", STACK="prod")
     assert result.returncode == 1
-    assert "Pulumi.prod.yaml still holds 5 documentation-only example value(s)" in result.stderr
+    assert "Pulumi.prod.yaml still holds 6 documentation-only example value(s)" in result.stderr
     for key in ("webstack:zoneName = prod.example.com", "webstack:hostname = www.prod.example.com",
                 "webstack:certificateExtraNames[0] = prod.example.com",
                 "webstack:publicAccessCidrs[0] = 198.51.100.0/24",
-                "webstack:adminPrincipalArns[0] = arn:aws:iam::123456789012:role/platform-admins"):
+                "webstack:adminPrincipalArns[0] = arn:aws:iam::123456789012:role/platform-admins",
+                "webstack:alarmEmails[0] = oncall@prod.example.com"):
         assert f"  - {key}: " in result.stderr, key
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert not [c for c in calls if c.startswith("pulumi ")]  # neither stack selection nor `pulumi up`

@@ -58,7 +58,7 @@ def test_every_finding_names_its_key_and_what_to_set() -> None:
 @pytest.mark.parametrize(("stack", "keys"), [
     ("dev", ["webstack:zoneName", "webstack:hostname", "webstack:publicAccessCidrs[0]"]),
     ("prod", ["webstack:zoneName", "webstack:hostname", "webstack:certificateExtraNames[0]",
-              "webstack:publicAccessCidrs[0]", "webstack:adminPrincipalArns[0]"]),
+              "webstack:publicAccessCidrs[0]", "webstack:adminPrincipalArns[0]", "webstack:alarmEmails[0]"]),
 ])
 def test_the_example_values_render_but_are_refused_for_a_deploy(request: pytest.FixtureRequest, stack: str,
                                                                keys: list[str]) -> None:
@@ -73,8 +73,9 @@ def test_the_example_values_render_but_are_refused_for_a_deploy(request: pytest.
 def test_main_exit_status_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "prod", "--project", str(TEST_STACKS)]) == 1
     err = capsys.readouterr().err
-    assert "still holds 5 documentation-only example value(s); `pulumi up` was not run" in err
-    assert err.count("\n  - webstack:") == 5
+    assert "still holds 6 documentation-only example value(s); `pulumi up` was not run" in err
+    assert err.count("\n  - webstack:") == 6
+    assert "webstack:alarmEmails[0] = oncall@prod.example.com: example.com is reserved" in err
     (tmp_path / "Pulumi.mine.yaml").write_text("config:\n  webstack:zoneName: acme-corp.net\n")
     assert main(["--stack", "acme/webstack/mine", "--project", str(tmp_path)]) == 0
     assert main(["--stack", "absent", "--project", str(tmp_path)]) == 0  # nothing set: nothing to refuse

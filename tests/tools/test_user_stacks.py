@@ -45,7 +45,8 @@ EDITS: dict[str, dict[str, Any]] = {
              "webstack:hostname": "www.prod.acme-corp.net", "webstack:certificateExtraNames": ["prod.acme-corp.net"],
              "webstack:publicAccessCidrs": ["81.2.69.0/28", "81.2.70.4/32"], "webstack:vpcCidr": "172.20.0.0/16",
              "webstack:nodeInstanceTypes": ["m7i.large", "m7a.large"],
-             "webstack:adminPrincipalArns": ["arn:aws:iam::210987654321:role/platform-admins"]},
+             "webstack:adminPrincipalArns": ["arn:aws:iam::210987654321:role/platform-admins"],
+             "webstack:alarmEmails": ["oncall@prod.acme-corp.net"]},
 }
 
 

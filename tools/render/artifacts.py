@@ -42,6 +42,8 @@ _IAM_FIELDS = {
     "aws:iam/rolePolicy:RolePolicy": ("policy", "policy"),
     "aws:iam/policy:Policy": ("policy", "policy"),
     "aws:kms/key:Key": ("policy", "key-policy"),
+    "aws:sns/topicPolicy:TopicPolicy": ("policy", "topic-policy"),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": ("policyDocument", "log-policy"),
 }
 
 

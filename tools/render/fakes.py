@@ -160,7 +160,7 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:{p}:iam::{a}:oidc-provider/{str(inputs.get('url', name)).removeprefix('https://')}"
         if typ == "aws:s3/bucket:Bucket":
             return f"arn:{p}:s3:::{inputs.get('bucket') or rid}"
-        ecs_arn = self._ecs_arn(typ, name, inputs)
+        ecs_arn = self._ecs_arn(typ, name, inputs) or self._ops_arn(typ, name, inputs)
         if ecs_arn:
             return ecs_arn
         if typ.startswith("aws:ec2/"):
@@ -204,6 +204,19 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:{p}:cloudwatch:{r}:{a}:alarm:{n}"
         return None
 
+    def _ops_arn(self, typ: str, name: str, inputs: dict) -> str | None:
+        """ARNs of the alarm topic, the alarms and the web ACL (infra/monitoring.py, infra/waf.py)."""
+        r, a, p, n = self.region, ACCOUNT_ID, self.partition, inputs.get("name") or name
+        if typ == "aws:sns/topic:Topic":
+            return f"arn:{p}:sns:{r}:{a}:{n}"
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            return f"{inputs.get('topic')}:{_uuid(typ, name)}"
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return f"arn:{p}:cloudwatch:{r}:{a}:alarm:{n}"
+        if typ == "aws:wafv2/webAcl:WebAcl":
+            return f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{n}/{_uuid(typ, name)}"
+        return None
+
     def _computed(self, typ: str, name: str, inputs: dict, rid: str) -> dict[str, Any]:
         r, a, dns = self.region, ACCOUNT_ID, self.dns_suffix
         if typ == "aws:lb/loadBalancer:LoadBalancer":
@@ -233,6 +246,8 @@ class FakeCloud(pulumi.runtime.Mocks):
             return {"id": inputs.get("certificateArn")}
         if typ == "aws:kms/key:Key":
             return {"keyId": _uuid(typ, name)}
+        if typ == "aws:cloudwatch/dashboard:Dashboard":
+            return {"dashboardArn": f"arn:{self.partition}:cloudwatch::{a}:dashboard/{inputs.get('dashboardName')}"}
         if typ == "aws:iam/role:Role":
             return {"name": inputs.get("name") or rid, "uniqueId": "AROA" + _hex_id(typ, name).upper()}
         if typ == "aws:ec2/eip:Eip":
@@ -313,11 +328,34 @@ class FakeCloud(pulumi.runtime.Mocks):
             return {"name": param, "value": "ami-" + _hex_id("ami", param), "type": "String", "id": param,
                     "arn": f"arn:{self.partition}:ssm:{self.region}::parameter{param}", "version": 1,
                     "insecureValue": None}
+        if token in (LOAD_BALANCER_LOOKUP, TARGET_GROUP_LOOKUP):
+            return self._lb_lookup(token, a)
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             minor = int(_digest(str(a.get("addonName")), str(a.get("kubernetesVersion")))[:2], 16) % 20
             return {"version": f"v1.{minor}.0-eksbuild.1", "addonName": a.get("addonName"),
                     "kubernetesVersion": a.get("kubernetesVersion"), "id": str(a.get("addonName"))}
         return {}
+
+    def _lb_lookup(self, token: str, a: dict[str, Any]) -> dict[str, Any]:
+        """What the AWS Load Balancer Controller made from the Ingress: its ALB by name, its target group by the
+        controller's tags (the names follow the controller: k8s-<namespace>-<service>-<hash>)."""
+        prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
+        if token == LOAD_BALANCER_LOOKUP:
+            name = str(a.get("name"))
+            suffix = f"app/{name}/{_hex_id('lb', name, 16)}"
+            return {"arn": prefix + "loadbalancer/" + suffix, "arnSuffix": suffix, "name": name, "id": suffix,
+                    "dnsName": f"{name}-{int(_digest(name)[:8], 16)}.{self.region}.elb.{self.dns_suffix}",
+                    "zoneId": "Z35SXDOTRQ7X7K", "loadBalancerType": "application"}
+        tags = {str(k): str(v) for k, v in dict(a.get("tags") or {}).items()}
+        resource = tags.get("ingress.k8s.aws/resource", "")
+        namespace, _, rest = resource.partition("/")
+        name = f"k8s-{namespace[:8]}-{rest.split(':')[0][:8]}-{_hex_id('tg', resource, 10)}"
+        suffix = f"targetgroup/{name}/{_hex_id('tg', name, 16)}"
+        return {"arn": prefix + suffix, "arnSuffix": suffix, "name": name, "id": prefix + suffix, "tags": tags}
+
+
+LOAD_BALANCER_LOOKUP = "aws:lb/getLoadBalancer:getLoadBalancer"
+TARGET_GROUP_LOOKUP = "aws:lb/getTargetGroup:getTargetGroup"
 
 
 def _zones(region: str) -> list[tuple[str, str, str, str]]:

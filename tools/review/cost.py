@@ -475,9 +475,39 @@ def _sidecar_names(task_definition_inputs: dict[str, Any]) -> list[str]:
 
 
 def _metric_alarm(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
-    high = _num(r["inputs"].get("period"), 60) < 60  # 10 or 30 s periods are high-resolution alarms
-    yield ctx.line(r, f"CloudWatch {'high' if high else 'standard'}-resolution alarm (one metric)",
-                   f"cloudwatch.alarm.{'high' if high else 'standard'}", 1)
+    """CloudWatch bills an alarm per metric it evaluates: a metric-math alarm pays for each metric in its query
+    (expressions are free); a period under 60 s (10 or 30 s) makes it a high-resolution alarm."""
+    i = r["inputs"]
+    queries = [q for q in i.get("metricQueries") or [] if q.get("metric")]
+    metrics = len(queries) or 1
+    high = any(_num(q["metric"].get("period"), 60) < 60 for q in queries) or _num(i.get("period"), 60) < 60
+    kind = "high" if high else "standard"
+    yield ctx.line(r, f"CloudWatch {kind}-resolution alarm ({metrics} metric{'s' if metrics > 1 else ''})",
+                   f"cloudwatch.alarm.{kind}", metrics, note="an account's first 10 alarm metrics are free (not "
+                                                             "deducted)")
+
+
+def _dashboard(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    yield ctx.line(r, "CloudWatch dashboard", "cloudwatch.dashboard", 1,
+                   note="an account's first 3 dashboards (up to 50 metrics each) are free (not deducted)")
+
+
+def _subscription(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    if r["inputs"].get("protocol") != "email":
+        return
+    sent = ctx.usage.value(r["type"], r["name"], "monthly_notifications")
+    yield ctx.line(r, f"SNS e-mail notifications ({sent:g}, usage.yml)", "sns.email", sent,
+                   note="the first 1,000 e-mails a month of an account are free (not deducted)")
+
+
+def _web_acl(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    """WAF bills the web ACL, each rule in it (an AWS managed rule group counts as one rule) and the requests it
+    inspects (every request the ALB receives)."""
+    rules = len(r["inputs"].get("rules") or [])
+    yield ctx.line(r, "WAF web ACL", "waf.web_acl", 1)
+    yield ctx.line(r, f"WAF rules ({rules}, managed rule groups included)", "waf.rule", rules)
+    millions = ctx.usage.value(r["type"], r["name"], "monthly_requests_millions")
+    yield ctx.line(r, f"WAF requests ({millions:g} million, usage.yml)", "waf.requests", millions)
 
 
 HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
@@ -498,6 +528,9 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     "aws:efs/fileSystem:FileSystem": _efs,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     "aws:ecs/service:Service": _ecs_service,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:sns/topicSubscription:TopicSubscription": _subscription,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
 }
 
 

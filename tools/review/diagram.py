@@ -188,7 +188,9 @@ def _generic(plan: Plan, g: Graph, ids: dict[str, str]) -> list[str]:
     `ids` maps URNs to node ids: it is extended here, and also names the shared nodes (zone, certificate,
     repository) so a generic resource referring to them gets an edge too."""
     in_vpc: list[str] = []
-    drawn = [r for r in plan.resources if r["type"] in TYPES and r["custom"]]
+    # (the alarms that notify people are drawn as one node by _operations, not one each)
+    drawn = [r for r in plan.resources if r["type"] in TYPES and r["custom"]
+             and "webstack:ops:Alarms" not in (r["parent"] or "")]
     for r in drawn:
         if r["type"] == "aws:route53/record:Record" and r["urn"] not in _alias_records(plan):
             continue  # validation records and the like: the zone already stands for them
@@ -297,8 +299,35 @@ def build_graph(plan: Plan) -> Graph:
         g.edge(ecr, ids[svc["urn"]], "pull by digest")
     for record in (r for r in plan.of_type("aws:route53/record:Record") if r["urn"] in ids):
         g.edge(r53, ids[record["urn"]], "record")
+    _operations(plan, g, ids)
     g.group("vpc", f"VPC {vpc['inputs']['cidrBlock']}", vpc_members, None)
     return g
+
+
+def _operations(plan: Plan, g: Graph, ids: dict[str, str]) -> None:
+    """The firewall in front of the app's ALB, the alarms watching it and the topic they notify (infra/waf.py,
+    infra/monitoring.py); the ALB is the EKS Ingress's (node `alb`) or the ECS runtime's own."""
+    albs = [ids[lb["urn"]] for lb in plan.of_type("aws:lb/loadBalancer:LoadBalancer") if lb["urn"] in ids]
+    alb = "alb" if "alb" in g.nodes else (albs[0] if albs else None)
+    for acl in plan.of_type("aws:wafv2/webAcl:WebAcl"):
+        rules = acl["inputs"].get("rules") or []
+        waf = g.node("waf", f"WAF web ACL {acl['inputs'].get('name')} ({len(rules)} rules: managed groups, rate "
+                            "limit)", "aws.security.WAF")
+        if alb:
+            g.edge(waf, alb, "filters")
+    alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    topics = plan.of_type("aws:sns/topic:Topic")
+    if not alarms or not topics:
+        return
+    names = ", ".join(a["name"].split("-", 1)[-1] for a in alarms)  # alarms-five-xx-rate -> five-xx-rate
+    watch = g.node("alarms", f"CloudWatch alarms ({len(alarms)}): {names}", "aws.management.CloudwatchAlarm")
+    emails = sum(1 for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+                 if s["inputs"].get("protocol") == "email")
+    topic = g.node("alarm_topic", f"SNS topic {topics[0]['inputs'].get('name')} (KMS), {emails} e-mail "
+                                  "subscription(s)", "aws.integration.SimpleNotificationServiceSnsTopic")
+    g.edge(watch, topic, "notifies")
+    if alb:
+        g.edge(watch, alb, "watches")
 
 
 def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, users: str) -> list[str]:
