@@ -266,21 +266,22 @@ def helm_chart_pinned(args: ResourceValidationArgs, report_violation: ReportViol
                          "(x.y.z): releases must be pinned, never empty or a range")
 
 
+def _trust_statements(args: ResourceValidationArgs) -> list[tuple[str, Props]]:
+    """An IAM role's trust statements, each with its Sid (or #<index>); none when the trust is not JSON (AWS
+    rejects that anyway)."""
+    doc = json_doc(args.props.get("assumeRolePolicy")) if args.resource_type == IAM_ROLE else None
+    return [] if doc is None else [(str(st.get("Sid") or f"#{i}"), st) for i, st in enumerate(statements(doc))]
+
+
 @ADDONS.resource("irsa-trust-scoped", "IRSA (web identity) trust policies require an exact :sub service account "
                                       "and :aud sts.amazonaws.com.")
 def irsa_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != IAM_ROLE:
-        return
-    doc = json_doc(args.props.get("assumeRolePolicy"))
-    if doc is None:
-        return  # not JSON: AWS rejects it anyway
-    for i, st in enumerate(statements(doc)):
+    for sid, st in _trust_statements(args):
         federated = [str(p) for p in as_list(as_map(st.get("Principal")).get("Federated"))]
         if not any("oidc-provider/" in p for p in federated):
             continue
         if not action_granted(st, "sts:assumerolewithwebidentity"):
             continue
-        sid = st.get("Sid") or f"#{i}"
         conditions = as_map(st.get("Condition"))
         exact = {str(k): v for k, v in as_map(conditions.get("StringEquals")).items()}
         like = {str(k): v for k, v in as_map(conditions.get("StringLike")).items()}
@@ -315,16 +316,10 @@ def _one_exact_tag(string_equals: Mapping[str, object], tag: str) -> bool:
 @ADDONS.resource("pod-identity-trust-scoped", "EKS Pod Identity trust policies require an exact cluster, namespace "
                                               "and service account (aws:RequestTag conditions).")
 def pod_identity_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != IAM_ROLE:
-        return
-    doc = json_doc(args.props.get("assumeRolePolicy"))
-    if doc is None:
-        return  # not JSON: AWS rejects it anyway
-    for i, st in enumerate(statements(doc)):
+    for sid, st in _trust_statements(args):
         services = [str(p) for p in as_list(as_map(st.get("Principal")).get("Service"))]
         if "pods.eks.amazonaws.com" not in services or not action_granted(st, "sts:assumerole"):
             continue
-        sid = st.get("Sid") or f"#{i}"
         exact = {str(k).lower(): v for k, v in as_map(as_map(st.get("Condition")).get("StringEquals")).items()}
         missing = [t for t in POD_IDENTITY_SCOPE if not _one_exact_tag(exact, t)]
         if not any(_one_exact_tag(exact, t) for t in POD_IDENTITY_CLUSTER):
