@@ -28,13 +28,13 @@ PULUMI_VERSION := $(shell cat .pulumi.version)
 PULUMI_BIN := .pulumi-cli/$(PULUMI_VERSION)/bin
 DEPLOY_PATH := $(CURDIR)/$(PULUMI_BIN):$(CURDIR)/$(AWSCLI_VENV)/bin:$$PATH
 
-.PHONY: help up bootstrap pulumi-cli awscli-venv test plan diff cost policy review bump generate config-schema aws-data outputs diagram review-sample policy-docs \
+.PHONY: help up down bootstrap pulumi-cli awscli-venv test plan diff cost policy review bump generate config-schema aws-data outputs diagram review-sample policy-docs \
 	bench lint unit venv checkov-venv policy-venv clean
 
 help: ## this list
 	@echo "Two commands matter:"
 	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
-	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up, bump), FORMAT=markdown (diff, cost, policy),"
+	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up, down, bump), FORMAT=markdown (diff, cost, policy),"
 	@echo "           PROJECT=bootstrap (plan), BOOTSTRAP_STACK=$(BOOTSTRAP_STACK) (bootstrap),"
 	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
 	@echo "Everything else:"
@@ -43,6 +43,10 @@ help: ## this list
 
 up: venv awscli-venv pulumi-cli ## deploy STACK (default dev): check the prerequisites, pick the state backend, pulumi up
 	PATH="$(DEPLOY_PATH)" STACK=$(STACK) PY=$(PY) ./tools/up.sh
+
+# The same CLIs, PATH and state backend as `make up`.
+down: venv awscli-venv pulumi-cli ## tear STACK down: refuse while deletion-protected, pulumi destroy, list what is left
+	PATH="$(DEPLOY_PATH)" STACK=$(STACK) PY=$(PY) ./tools/down.sh
 
 test: lint unit ## everything offline: ruff, then the whole test suite (makes the virtualenvs first)
 
@@ -125,14 +129,16 @@ $(UV_STAMP): requirements-uv.txt
 	$(PYTHON) -m pip --python $(UV_VENV)/bin/python install --quiet --disable-pip-version-check -r requirements-uv.txt
 	@rm -f $(UV_VENV)/.installed-* && touch $@
 
-# Python writes the bytecode of what it imports on first import: a fraction of pulumi_aws's 120 MB of source.
-# When PYTHONDONTWRITEBYTECODE forbids that, every process would recompile it: uv compiles everything at install.
-COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+# Python writes the bytecode of what it imports on first import (a fraction of pulumi_aws's 120 MB of source), and
+# pytest caches its rewritten test modules the same way. PYTHONDONTWRITEBYTECODE in the environment forbids both:
+# every process would recompile the program, the tests and the SDK modules it imports, or uv would have to compile
+# all of every package at install. No recipe runs with it (measured: docs/development.md, "Bytecode").
+unexport PYTHONDONTWRITEBYTECODE
 # $(call uv_venv,DIR,REQUIREMENTS,VENV FLAGS): make DIR once, install REQUIREMENTS into it, stamp.
 # --seed adds pip: Pulumi's pip toolchain runs `python -m pip list` in the virtualenv it uses.
 define uv_venv
 	@test -x $(1)/bin/python || $(UV) venv --quiet --no-python-downloads --python $(PYTHON) $(3) $(1)
-	$(UV) pip install --quiet --python $(1)/bin/python -r $(2) $(COMPILE)
+	$(UV) pip install --quiet --python $(1)/bin/python -r $(2)
 	@rm -f $(1)/.installed-* && touch $@
 endef
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from .common import Area, as_list, as_map, dig, known, known_prop
 
@@ -17,6 +17,8 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 SNS_TOPIC = "aws:sns/topic:Topic"
+EKS_CLUSTER = "eks:index:Cluster"
+LB_ATTRIBUTES_ANNOTATION = "alb.ingress.kubernetes.io/load-balancer-attributes"
 WAF_ANNOTATION = "alb.ingress.kubernetes.io/wafv2-acl-arn"
 REQUIRED_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                    "AWSManagedRulesAmazonIpReputationList")
@@ -93,6 +95,37 @@ def sns_topic_customer_key(args: ResourceValidationArgs, report_violation: Repor
     elif str(key).endswith("alias/aws/sns"):
         report_violation(f"kmsMasterKeyId is {key}: the AWS managed key's policy cannot let CloudWatch (or any other "
                          "AWS service) publish, so alarm notifications would be dropped")
+
+
+def _annotation_attributes(text: Any) -> dict[str, str]:
+    """`k=v,k=v` as the LB controller parses its load-balancer-attributes annotation."""
+    pairs = (p.split("=", 1) for p in str(text or "").split(",") if "=" in p)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+# Advisory: turning it off on a production stack is the first step of a deliberate teardown (docs/operations.md),
+# which `make up` must be able to deploy; the warning still shows in every review of such a change.
+@OPERATIONS.stack("deletion-protection-on-production", "Production (prod*) stacks protect the EKS cluster "
+                  "(deletionProtection) and every ALB from deletion (enableDeletionProtection, or the Ingress's "
+                  "load-balancer-attributes deletion_protection.enabled=true). Advisory: a deliberate teardown turns "
+                  "it off first.", EnforcementLevel.ADVISORY)
+def deletion_protection_on_production(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    resources = list(args.resources)
+    if not _production(resources):
+        return
+    flags = {EKS_CLUSTER: ("EKS cluster", "deletionProtection"), LOAD_BALANCER: ("ALB", "enableDeletionProtection")}
+    for r in resources:
+        if r.resource_type in flags:
+            what, prop = flags[r.resource_type]
+            ok, on = known(lambda r=r, prop=prop: r.props.get(prop))
+            if ok and on is not True:
+                report_violation(f"{what} {r.name!r}: {prop} is off (webstack:deletionProtection)", r.urn)
+        elif r.resource_type == INGRESS:
+            ok, annotations = known(lambda r=r: dict(as_map(dig(r.props, "metadata", "annotations"))))
+            if ok and _annotation_attributes(annotations.get(LB_ATTRIBUTES_ANNOTATION)).get(
+                    "deletion_protection.enabled") != "true":
+                report_violation(f"Ingress {r.name!r}: no deletion_protection.enabled=true in "
+                                 f"{LB_ATTRIBUTES_ANNOTATION} (webstack:deletionProtection)", r.urn)
 
 
 OPS_POLICY_NAMES = OPERATIONS.names

@@ -100,22 +100,31 @@ def addon_key(version: str) -> tuple[int, ...]:
 
 
 def _bound(op: str, text: str, cluster: tuple[int, int, int, int]) -> bool | None:
+    """One term of a constraint against the cluster's version, as Helm's semver library (Masterminds/semver v3,
+    constraints.go) judges it: a term without a pre-release never admits a pre-release version, and EKS's server
+    version always is one (`v1.N.x-eks-<hash>`), so `>=1.21.0` refuses every EKS cluster where `>=1.21.0-0` does
+    not. Only the "-0" form (a pre-release that sorts below `-eks-...`) is compared."""
     version = semver(text)
     if version is None:
         return None
+    if version[3] == 1:  # a release: "only looking for release versions"
+        return False
     if op == "^":  # same major
         return version <= cluster < (version[0] + 1, 0, 0, 0)
     if op == "~":  # same minor
         return version <= cluster < (version[0], version[1] + 1, 0, 0)
     checks = {">=": cluster >= version, ">": cluster > version, "<=": cluster <= version, "<": cluster < version,
-              "=": cluster[:3] == version[:3], "": cluster[:3] == version[:3], "!=": cluster[:3] != version[:3]}
+              "=": cluster == version, "": cluster == version, "!=": cluster != version}
     return checks.get(op)
 
 
 def kube_version_allows(constraint: str, minor: str) -> bool | None:
-    """Whether a chart's kubeVersion constraint (Helm's semver syntax: `>=1.21.0-0`, `>= 1.19 < 1.36`, `^1.25`,
-    alternatives with ||) admits Kubernetes `minor`.0; None when the constraint uses syntax this does not read."""
+    """Whether a chart's kubeVersion constraint (Helm's semver syntax: `>=1.21.0-0`, `>= 1.19.0-0 < 1.36.0-0`,
+    alternatives with ||) admits an EKS cluster of Kubernetes `minor`, whose version Helm sees as the pre-release
+    `v<minor>.<patch>-eks-<hash>`, judged at patch 0 (charts bound minors; a bound on a patch, rare, is judged for
+    the minor's first release); None when the constraint uses syntax this does not read."""
     major, _, minor_number = minor.partition(".")
+    # 1.N.0-eks-...: after the constraints' "1.N.0-0" ("eks" sorts above the numeric "0"); never compared to a release
     cluster = (int(major), int(minor_number), 0, 1)
     results = []
     for alternative in constraint.split("||"):

@@ -34,13 +34,9 @@ check_prerequisites() {
   fi
 }
 
-use_backend() {
-  if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-    mkdir -p .pulumi-state
-    export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-    echo "make up: using the local state backend $PULUMI_BACKEND_URL (set PULUMI_BACKEND_URL to share state)"
-  fi
-}
+# use_backend: shared with `make down` (tools/down.sh), so both find the same state.
+# shellcheck source=tools/backend.sh
+. tools/backend.sh
 
 select_stack() {
   pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"

@@ -95,6 +95,11 @@ def alb_name(cluster: str, app: str) -> str:
 _NAMES: Check = matches(DNS_1035, "webapp", "a DNS-1035 label (a lowercase letter, then letters, digits, '-'; <= 63)")
 
 
+# A rollout step waits for one new pod to be ready: up to the startup probe's 60 s, plus the scheduling and image
+# pull, plus a new node when the Cluster Autoscaler must add one (a few minutes). Kubernetes' default is 600 s.
+PROGRESS_DEADLINE_MIN, PROGRESS_DEADLINE_MAX = 120, 3600
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppConfig:
     name: str = setting("appName", "webapp", "Name of the app's Kubernetes objects (a DNS-1035 label).", _NAMES)
@@ -113,6 +118,10 @@ class AppConfig:
     hpa_max_replicas: int = setting("hpaMaxReplicas", 6, "HPA maximum replicas.", between(2, REPLICAS_MAX))
     hpa_cpu_target_percent: int = setting("hpaCpuTargetPercent", 70, "HPA target CPU utilisation (%).",
                                           between(1, 100))
+    progress_deadline_seconds: int = setting(
+        "appProgressDeadlineSeconds", 600, "Seconds a rollout may go without progress before the Deployment reports "
+        "ProgressDeadlineExceeded; `pulumi up` gives up 120 s later and fails (docs/operations.md).",
+        between(PROGRESS_DEADLINE_MIN, PROGRESS_DEADLINE_MAX))
     load_balancer_name: str = setting(
         "loadBalancerName", "",
         "ALB name (default: <cluster>-<app>, long names cut with a hash suffix to 32 characters).",

@@ -336,8 +336,6 @@ class EcsConfig:
     health_check_grace_period_seconds: int = setting(
         "ecsHealthCheckGracePeriodSeconds", 60, "Seconds ECS ignores failing ALB health checks of a new task.",
         between(0, 7200))
-    alb_deletion_protection: bool = setting(
-        "ecsAlbDeletionProtection", False, "Deletion protection on the ALB (required on production stacks).")
     take_over_hostname_record: bool = setting(
         "ecsTakeOverHostnameRecord", False,
         "Let the ALB's alias overwrite an A record the hostname already has (the run that switches an EKS stack to "
@@ -426,13 +424,6 @@ def _ec2_architecture(cfg: StackConfig) -> str | None:
     arch = instance_architecture(cfg.ecs.ec2_instance_type)
     if arch != cfg.ecs.cpu_architecture:
         return f"the instance type is {arch}, the image is built for {cfg.ecs.cpu_architecture}: they must match"
-    return None
-
-
-@rule("ecsAlbDeletionProtection", "runtime")
-def _protected_in_prod(cfg: StackConfig) -> str | None:
-    if cfg.runtime == "ecs" and is_production(cfg.stack) and not cfg.ecs.alb_deletion_protection:
-        return f"must be true on a production stack ({cfg.stack})"
     return None
 
 

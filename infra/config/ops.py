@@ -1,5 +1,5 @@
-"""Operations keys, both runtimes: who the alarms page (e-mail), the alarms' thresholds, and the web application
-firewall in front of the app's ALB (on by default on production stacks)."""
+"""Operations keys, both runtimes: who the alarms page (e-mail), the alarms' thresholds, the web application
+firewall in front of the app's ALB and deletion protection (both on by default on production stacks)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ class OpsConfig:
         "wafLogRetentionDays", 90, "WAF: retention of the log group of blocked and counted requests, in days.",
         one_of(*LOG_RETENTION_DAYS))
 
+    deletion_protection: bool | None = setting(
+        "deletionProtection", None, "Deletion protection on the EKS cluster and the app's ALB, both runtimes (unset: "
+        "on for prod* stacks). To tear down on purpose: set false, `make up`, then `make down` (docs/operations.md).")
+
+    @property
+    def protected(self) -> bool:
+        """Deletion protection is on (after `resolved`: deletionProtection, or on for a production stack)."""
+        return bool(self.deletion_protection)
+
     @property
     def waf(self) -> bool:
         """The firewall is on (after `resolved`: wafEnabled, or on for a production stack)."""
@@ -66,11 +75,12 @@ class OpsConfig:
 
 
 def resolved(ops: OpsConfig, stack: str) -> OpsConfig:
-    """wafEnabled unset means: on for a production stack, off otherwise. (No default in Pulumi.yaml, so the CLI
-    never passes one: an explicit value is the user's.)"""
-    if ops.waf_enabled is None:
-        return dataclasses.replace(ops, waf_enabled=is_production(stack))
-    return ops
+    """wafEnabled and deletionProtection unset mean: on for a production stack, off otherwise. (No default in
+    Pulumi.yaml, so the CLI never passes one: an explicit value is the user's.)"""
+    production = is_production(stack)
+    return dataclasses.replace(
+        ops, waf_enabled=production if ops.waf_enabled is None else ops.waf_enabled,
+        deletion_protection=production if ops.deletion_protection is None else ops.deletion_protection)
 
 
 def ops_prefix(cfg: StackConfig) -> str:

@@ -151,10 +151,20 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
     return StackConfig(project=project, stack=stack, region=region, partition=partition, **parts, **top)
 
 
+# Keys that existed once, with what replaces them: a stack file that still sets one is told where it went.
+RETIRED_KEYS = {
+    "ecsAlbDeletionProtection": "replaced by deletionProtection (both runtimes, the EKS cluster too; unset: on for "
+                                "prod* stacks)",
+}
+
+
 def _unknown_keys(raw: Mapping[Any, Any]) -> list[str]:
     known = settings_by_key()
     lines = []
     for name in sorted((k for k in raw if k not in known), key=str):
+        if isinstance(name, str) and name in RETIRED_KEYS:
+            lines.append(f"{PROJECT}:{name}: {RETIRED_KEYS[name]}")
+            continue
         close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) and len(name) < 200 else []
         hint = f" (did you mean {close[0]}?)" if close else ""
         lines.append(f"{PROJECT}:{show(name).strip(chr(39))}: unknown key{hint}; known keys are listed in Pulumi.yaml")

@@ -103,7 +103,7 @@ def load_balancer_args(cfg: StackConfig, network: Network, dns: Dns, tags: Mappi
         name=alb_name(ecs_cluster_name(cfg), "ecs"), vpc_id=network.vpc_id, vpc_cidr=cfg.network.vpc_cidr,
         public_subnet_ids=network.public_subnet_ids, container_port=contract["port"],
         health_path=contract["healthPath"], certificate_arn=dns.certificate_arn, ssl_policy=cfg.app.ssl_policy,
-        hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=cfg.ecs.alb_deletion_protection,
+        hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=cfg.ops.protected,
         take_over_record=cfg.ecs.take_over_hostname_record, nfs_egress=cfg.ecs.efs_enabled, tags=tags)
 
 

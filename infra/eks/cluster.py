@@ -198,6 +198,9 @@ class ClusterArgs:
     partition: str
     """The region's ARN partition (aws, aws-cn, aws-us-gov): AWS-managed policy ARNs live in it."""
     region: str
+    deletion_protection: bool
+    """EKS refuses DeleteCluster while on (pulumi-eks 4.1+ `deletionProtection`, an in-place UpdateClusterConfig):
+    tearing down on purpose turns it off with `make up` first (docs/operations.md)."""
     tags: Mapping[str, str]
 
     def __post_init__(self) -> None:
@@ -309,6 +312,7 @@ class Cluster(pulumi.ComponentResource):
             use_default_vpc_cni=True,
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
+            deletion_protection=args.deletion_protection,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],
                                         transforms=[inherit_common_tags(tags),

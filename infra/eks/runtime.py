@@ -80,7 +80,7 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         eks_addon_versions=dict(cfg.versions.eks_addons), nodes=nodes, vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
-        partition=cfg.partition, region=cfg.region, tags=tags)
+        partition=cfg.partition, region=cfg.region, deletion_protection=cfg.ops.protected, tags=tags)
 
 
 def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
@@ -104,8 +104,10 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         container_port=int(contract["port"]), health_path=str(contract["healthPath"]), replicas=app.replicas,
         cpu_request=app.cpu_request, memory_request=app.memory_request, cpu_limit=app.cpu_limit,
         memory_limit=app.memory_limit, hpa_min_replicas=app.hpa_min_replicas, hpa_max_replicas=app.hpa_max_replicas,
-        hpa_cpu_target_percent=app.hpa_cpu_target_percent, service_type=app.service_type,
+        hpa_cpu_target_percent=app.hpa_cpu_target_percent,
+        progress_deadline_seconds=app.progress_deadline_seconds, service_type=app.service_type,
         target_type=app.target_type, load_balancer_name=app.load_balancer_name, ssl_policy=app.ssl_policy,
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
-        waf_acl_arn=firewall.arn if firewall else None, cluster_name=cluster.cluster_name, provider=cluster.provider,
+        waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
+        cluster_name=cluster.cluster_name, provider=cluster.provider,
         ingress_controllers=ingress_controllers)

@@ -18,12 +18,28 @@ ALB = "alb.ingress.kubernetes.io/"
 # detaches it (v3.5.0 pkg/ingress/model_build_load_balancer_addons.go), so turning the firewall off detaches it
 # before the web ACL is deleted.
 WAF_NONE = "none"
+# pulumi-kubernetes (provider/pkg/await/deployment.go) does not stop at ProgressDeadlineExceeded: it logs it as a
+# warning and waits until its timeout (10 minutes unless `pulumi.com/timeoutSeconds` or customTimeouts say otherwise),
+# then fails with it. The timeout is the deadline plus this margin, for the controller to post the condition.
+AWAIT_MARGIN_SECONDS = 120
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
 
 
+def load_balancer_attributes(*, deletion_protection: bool) -> str:
+    """The ALB attributes the controller sets. Deletion protection is always named, `false` too: the controller
+    (v3.5.0 pkg/deploy/elbv2/load_balancer_attributes_reconciler.go) changes only the attributes the annotation
+    names, so dropping it would leave a protected ALB protected. While the annotation says `true`, deleting the
+    Ingress fails in the controller ("deletion_protection is enabled, cannot delete the ingress",
+    pkg/ingress/model_builder.go) and its finalizer stays: `pulumi destroy` would wait on it (docs/operations.md)."""
+    return (f"routing.http.drop_invalid_header_fields.enabled=true,"
+            f"deletion_protection.enabled={str(deletion_protection).lower()}")
+
+
 def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy: str, hostname: str,
-                        certificate_arn: str, health_path: str, waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
+                        certificate_arn: str, health_path: str, deletion_protection: bool,
+                        waf_acl_arn: str = WAF_NONE) -> dict[str, str]:
     return {
         f"{ALB}scheme": "internet-facing",
         f"{ALB}load-balancer-name": load_balancer_name,
@@ -40,7 +56,7 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
         f"{ALB}ssl-redirect": "443",
         f"{ALB}certificate-arn": certificate_arn,
         f"{ALB}ssl-policy": ssl_policy,
-        f"{ALB}load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+        f"{ALB}load-balancer-attributes": load_balancer_attributes(deletion_protection=deletion_protection),
         f"{ALB}wafv2-acl-arn": waf_acl_arn,
         "external-dns.alpha.kubernetes.io/hostname": hostname,
     }
@@ -90,13 +106,20 @@ def container_spec(*, name: str, image: pulumi.Input[str], port: int, health_pat
     }
 
 
+def rollout_timeout_seconds(progress_deadline_seconds: int) -> int:
+    """How long `pulumi up` waits for the Deployment: until just after it reports ProgressDeadlineExceeded."""
+    return progress_deadline_seconds + AWAIT_MARGIN_SECONDS
+
+
 def deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
-                    container: Mapping[str, Any]) -> dict[str, Any]:
-    """The Deployment's spec: rolling updates that never drop below the replica count, pods spread over zones and
-    nodes, on nodes of the image's architecture only, with the restricted Pod Security profile."""
+                    container: Mapping[str, Any], progress_deadline_seconds: int) -> dict[str, Any]:
+    """The Deployment's spec: rolling updates that never drop below the replica count and report a stuck rollout
+    after the progress deadline, pods spread over zones and nodes, on nodes of the image's architecture only, with
+    the restricted Pod Security profile."""
     selector = app_selector(name)
     return {
         "replicas": replicas,
+        "progressDeadlineSeconds": progress_deadline_seconds,
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": selector},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -169,6 +192,8 @@ class WebAppArgs:
     hpa_min_replicas: int
     hpa_max_replicas: int
     hpa_cpu_target_percent: int
+    progress_deadline_seconds: int
+    """The Deployment's progressDeadlineSeconds; `pulumi up` waits for the rollout until just after it."""
     service_type: str
     """NodePort (ALB target type instance) | ClusterIP (target type ip)."""
     target_type: str
@@ -178,6 +203,8 @@ class WebAppArgs:
     certificate_arn: pulumi.Input[str]
     waf_acl_arn: pulumi.Input[str] | None
     """The web ACL the controller attaches to the ALB; None detaches any (annotation "none")."""
+    deletion_protection: bool
+    """The controller sets the ALB's deletion protection from the Ingress annotation."""
     cluster_name: pulumi.Input[str]
     """The cluster the LB controller tags its target groups with (to find this app's)."""
     provider: k8s.Provider
@@ -210,10 +237,12 @@ class WebApp(pulumi.ComponentResource):
             name=args.name, image=args.image, port=args.container_port, health_path=args.health_path,
             requests={"cpu": args.cpu_request, "memory": args.memory_request},
             limits={"cpu": args.cpu_limit, "memory": args.memory_limit})
+        timeout = rollout_timeout_seconds(args.progress_deadline_seconds)
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=self._meta(args),
+            f"{name}-deployment", metadata=self._meta(args, annotations={TIMEOUT_ANNOTATION: str(timeout)}),
             spec=deployment_spec(name=args.name, replicas=args.replicas, service_account=account.metadata.name,
-                                 architecture=args.architecture, container=container),
+                                 architecture=args.architecture, container=container,
+                                 progress_deadline_seconds=args.progress_deadline_seconds),
             # The HPA owns the replica count once running.
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
@@ -279,7 +308,7 @@ class WebApp(pulumi.ComponentResource):
             lambda arns: ingress_annotations(
                 load_balancer_name=args.load_balancer_name, target_type=args.target_type,
                 ssl_policy=args.ssl_policy, hostname=args.hostname, certificate_arn=arns[0],
-                health_path=args.health_path, waf_acl_arn=arns[1]))
+                health_path=args.health_path, waf_acl_arn=arns[1], deletion_protection=args.deletion_protection))
         return k8s.networking.v1.Ingress(
             f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
             spec=ingress_spec(args.hostname, service.metadata.name),

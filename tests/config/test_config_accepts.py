@@ -28,6 +28,8 @@ ACCEPTED: list[tuple[dict[str, Any], str, Any]] = [
     ({"vpcCidr": "172.31.0.0/16"}, "network.vpc_cidr", "172.31.0.0/16"),
     ({"vpcCidr": "192.168.0.0/16", "azCount": 2}, "network.vpc_cidr", "192.168.0.0/16"),
     ({"appMemoryRequest": "128M"}, "app.memory_request", "128M"),
+    ({"appProgressDeadlineSeconds": 120}, "app.progress_deadline_seconds", 120),
+    ({"appProgressDeadlineSeconds": "3600"}, "app.progress_deadline_seconds", 3600),
     ({"appMemoryLimit": "1G"}, "app.memory_limit", "1G"),
     ({"appMemoryLimit": "1.5Gi"}, "app.memory_limit", "1.5Gi"),
     ({"appCpuRequest": "0.5"}, "app.cpu_request", "0.5"),

@@ -118,17 +118,23 @@ def test_keys_of_a_feature_that_is_off_are_refused_not_ignored(raw: dict[str, An
     assert any(expect in p for p in found), found
 
 
-def test_production_stacks_need_deletion_protection_and_refuse_exec() -> None:
+def test_production_stacks_refuse_exec_and_protect_the_alb_unless_told() -> None:
     found = problems("prod", ecsExec=True)
-    assert any(p.startswith("webstack:ecsAlbDeletionProtection/runtime = False/'ecs': must be true") for p in found)
     exec_line = "webstack:ecsExec/ecsExecAllowedInProd = True/False: ECS Exec opens a shell"
-    assert any(p.startswith(exec_line) for p in found)
-    cfg = load("prod", ecsExec=True, ecsExecAllowedInProd=True, ecsAlbDeletionProtection=True)
-    assert cfg.ecs.exec_enabled and cfg.ecs.alb_deletion_protection
+    assert [p for p in found if p.startswith(exec_line)] == found
+    cfg = load("prod", ecsExec=True, ecsExecAllowedInProd=True)
+    assert cfg.ecs.exec_enabled and cfg.ops.protected  # deletionProtection unset: on for prod*
+    assert not load("prod", deletionProtection=False).ops.protected  # the teardown step (docs/operations.md)
     assert load("dev", ecsExec=True).ecs.exec_enabled, "allowed outside production"
-    efs = problems("prod", ecsEfsEnabled=True, ecsAlbDeletionProtection=True)
+    efs = problems("prod", ecsEfsEnabled=True)
     assert efs == ["webstack:ecsEfsProtect/ecsEfsEnabled = False/True: must be true on a production stack (prod): "
                    "the file system holds the app's data"]
+
+
+def test_the_retired_alb_key_says_what_replaces_it() -> None:
+    assert problems("prod", ecsAlbDeletionProtection=True) == [
+        "webstack:ecsAlbDeletionProtection: replaced by deletionProtection (both runtimes, the EKS cluster too; "
+        "unset: on for prod* stacks)"]
 
 
 @pytest.mark.parametrize(("raw", "stalls_at"), [

@@ -34,6 +34,19 @@ def test_defaults_and_the_firewall_follows_the_stack_name() -> None:
     assert "default" not in schema()["wafEnabled"] and schema()["wafEnabled"]["type"] == "boolean"
 
 
+def test_deletion_protection_follows_the_stack_name_and_can_be_turned_off() -> None:
+    protected = {stack: load(stack).ops.protected for stack in ("dev", "prod", "prod-eu", "production", "staging")}
+    assert protected == {"dev": False, "prod": True, "prod-eu": True, "production": True, "staging": False}
+    # turning it off on a production stack is the first teardown step (docs/operations.md): allowed, not a problem
+    assert not load("prod", deletionProtection=False).ops.protected
+    assert load("dev", deletionProtection="true").ops.protected
+    assert not load("prod", base=ECS, deletionProtection="false").ops.protected
+    # no default in Pulumi.yaml: the CLI would pass it as if set, and prod stacks would lose the protection
+    assert "default" not in schema()["deletionProtection"] and schema()["deletionProtection"]["type"] == "boolean"
+    assert problems("prod", deletionProtection="on") == [
+        "webstack:deletionProtection = 'on': must be true or false"]
+
+
 def test_accepted_values() -> None:
     cfg = load("prod", alarmEmails=["oncall@example.com", "Team.Web+alerts@sub.example.org"], alarm5xxPercent=1,
                alarmLatencyP99Ms=60000, wafRateLimit=10, wafLogRetentionDays=3653).ops

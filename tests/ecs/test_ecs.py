@@ -460,7 +460,7 @@ def test_alb(plan: Plan) -> None:
     assert alb["internal"] is False and alb["loadBalancerType"] == "application"
     assert sorted(alb["subnets"]) == sorted(public_subnet_ids(plan))
     assert alb["dropInvalidHeaderFields"] is True
-    assert alb["enableDeletionProtection"] is False  # test stacks are not production (the rule is in test_config)
+    assert alb["enableDeletionProtection"] is False  # deletionProtection unset: off outside prod*
     assert alb["securityGroups"] == [by_id(plan, SG, "web-alb")]
     # Never the EKS Ingress's ALB name (<cluster>-<app>): a runtime switch creates this one before that one goes.
     assert alb["name"] == f"webstack-{plan.stack}-ecs"

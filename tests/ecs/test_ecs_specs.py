@@ -13,7 +13,7 @@ from infra.eks.workload import ALB, ingress_annotations
 def test_the_target_group_checks_health_as_the_eks_ingress_asks_its_alb_to() -> None:
     check = target_health_check("/ready")
     a = ingress_annotations(load_balancer_name="lb", target_type="ip", ssl_policy="p", hostname="h",
-                            certificate_arn="c", health_path="/ready")
+                            certificate_arn="c", health_path="/ready", deletion_protection=False)
     assert check["enabled"] is True and check["path"] == a[f"{ALB}healthcheck-path"] == "/ready"
     assert (check["port"], check["protocol"], check["matcher"]) == (
         a[f"{ALB}healthcheck-port"], a[f"{ALB}healthcheck-protocol"], a[f"{ALB}success-codes"])

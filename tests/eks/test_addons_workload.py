@@ -164,6 +164,10 @@ def test_deployment(request: pytest.FixtureRequest, stack: str) -> None:
     spec = d["inputs"]["spec"]
     assert spec["replicas"] == {"dev": 2, "prod": 3}[stack]
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    # a stuck rollout: the Deployment reports it after 600 s without progress, `pulumi up` fails 120 s later
+    # (pulumi-kubernetes waits for its timeout, then fails with ProgressDeadlineExceeded among the reasons)
+    assert spec["progressDeadlineSeconds"] == 600
+    assert d["inputs"]["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "720"}
     assert d["options"]["ignoreChanges"] == ["spec.replicas"]  # the HPA owns it
     pod = spec["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False

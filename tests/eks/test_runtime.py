@@ -94,8 +94,8 @@ def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:
     args = webapp_args(cfg, image, CLUSTER, DNS, firewall=None, ingress_controllers=[])
     assert set(carried(args, cfg.app)) == {
         "name", "namespace", "replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
-        "hpa_min_replicas", "hpa_max_replicas", "hpa_cpu_target_percent", "service_type", "target_type",
-        "load_balancer_name", "ssl_policy"}
+        "hpa_min_replicas", "hpa_max_replicas", "hpa_cpu_target_percent", "progress_deadline_seconds",
+        "service_type", "target_type", "load_balancer_name", "ssl_policy"}
     assert (args.replicas, args.hpa_min_replicas, args.hpa_max_replicas) == (3, 4, 9)
     assert (args.cpu_request, args.cpu_limit, args.memory_request, args.memory_limit) == (
         "250m", "750m", "100Mi", "300Mi")
@@ -108,3 +108,8 @@ def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:
     assert (args.waf_acl_arn, args.cluster_name) == (None, "shop")
     firewall: Any = SimpleNamespace(arn="arn:acl")
     assert webapp_args(cfg, image, CLUSTER, DNS, firewall=firewall, ingress_controllers=[]).waf_acl_arn == "arn:acl"
+    # deletionProtection (off outside prod*) reaches the Ingress's ALB and the cluster alike
+    protected = config(deletionProtection=True)
+    assert not args.deletion_protection and not cluster_args(cfg, NETWORK, {}).deletion_protection
+    assert webapp_args(protected, image, CLUSTER, DNS, firewall=None, ingress_controllers=[]).deletion_protection
+    assert cluster_args(protected, NETWORK, {}).deletion_protection

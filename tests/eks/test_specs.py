@@ -35,7 +35,7 @@ def container(**changes: object) -> dict:
 
 def deployment(**changes: object) -> dict:
     args = {"name": "shop", "replicas": 3, "service_account": "shop", "architecture": "arm64",
-            "container": container()}
+            "container": container(), "progress_deadline_seconds": 600}
     return deployment_spec(**{**args, **changes})  # type: ignore[arg-type]
 
 
@@ -100,7 +100,7 @@ def test_the_ingress_routes_the_hostname_to_the_services_http_port_through_the_a
 
 def test_ingress_annotations_carry_the_load_balancer_settings() -> None:
     a = ingress_annotations(load_balancer_name="lb", target_type="ip", ssl_policy="pol", hostname="h.example.com",
-                            certificate_arn="arn:cert", health_path="/hz")
+                            certificate_arn="arn:cert", health_path="/hz", deletion_protection=False)
     assert (a[f"{ALB}load-balancer-name"], a[f"{ALB}target-type"], a[f"{ALB}ssl-policy"]) == ("lb", "ip", "pol")
     assert a[f"{ALB}certificate-arn"] == "arn:cert" and a[f"{ALB}healthcheck-path"] == "/hz"
     assert a["external-dns.alpha.kubernetes.io/hostname"] == "h.example.com"

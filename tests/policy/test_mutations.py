@@ -357,6 +357,14 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("core-rule-set-dropped", "prod", edit_props(WEB_ACL, None, lambda d: setp(d, "rules", [
             r for r in d["rules"] if r["name"] != "AWSManagedRulesCommonRuleSet"])), "AWSManagedRulesCommonRuleSet"),
     ),
+    "deletion-protection-on-production": (
+        Mutation("cluster-unprotected", "prod", edit_props(CLUSTER, None, lambda d: setp(d, "deletionProtection",
+                                                                                         False)),
+                 "deletionProtection is off"),
+        Mutation("ingress-alb-unprotected", "prod", edit_props(INGRESS, None, lambda d: setp(
+            d, "metadata", "annotations", f"{ALB}load-balancer-attributes",
+            "routing.http.drop_invalid_header_fields.enabled=true")), "no deletion_protection.enabled=true"),
+    ),
     "sns-topic-customer-key": (
         Mutation("aws-managed-key", "dev", edit_props(TOPIC, None, lambda d: setp(d, "kmsMasterKeyId",
                                                                                   "alias/aws/sns")),

@@ -10,20 +10,12 @@ from typing import Any
 import pytest
 
 from policy import ops
-from tests.support.pack import BY_NAME, STACK_POLICIES, check_resource, check_stack, stack_resource
+from tests.support.pack import BY_NAME, STACK_POLICIES, check_resource, check_stack, renamed, stack_resource
 from tools.render import Plan
 
 WAF = BY_NAME["waf-on-production"]
 TOPIC_KEY = BY_NAME["sns-topic-customer-key"]
 Resources = list[dict[str, Any]]
-
-
-def renamed(resources: Resources, stack: str) -> Resources:
-    """The plan's resources as if rendered for stack `stack` (the policy reads the stack name from the URNs)."""
-    out = copy.deepcopy(resources)
-    for r in out:
-        r["urn"] = r["urn"].replace(r["urn"].split("::")[0], f"urn:pulumi:{stack}", 1)
-    return out
 
 
 def stack_report(resources: Resources, policy: Any = WAF) -> list[str]:

@@ -67,3 +67,11 @@ def check_plan(policy: ResourceValidationPolicy | StackValidationPolicy, plan: P
     property dependencies the render captured. A policy that cannot run (a value unknown) counts as reporting."""
     report = policy_report.check(plan, [policy])
     return [(r.resource_name, r.message) for r in report.violations]
+
+
+def renamed(resources: list[dict[str, Any]], stack: str) -> list[dict[str, Any]]:
+    """The plan's resources as if rendered for stack `stack` (stack policies read the stack name from the URNs)."""
+    out = copy.deepcopy(resources)
+    for r in out:
+        r["urn"] = r["urn"].replace(r["urn"].split("::")[0], f"urn:pulumi:{stack}", 1)
+    return out

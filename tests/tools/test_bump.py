@@ -280,11 +280,21 @@ def test_ecs_on_fargate_asks_aws_nothing(stacks: Path) -> None:
 
 
 @pytest.mark.parametrize(("constraint", "minor", "allowed"), [
-    (">=1.21.0-0", "1.35", True), (">= 1.19.0-0 < 1.35.0-0", "1.35", False), (">=1.19.0-0, <1.36", "1.35", True),
-    ("^1.25", "1.35", True), ("~1.34.0", "1.35", False), (">=1.36.0-0 || <1.20", "1.35", False),
-    (">=1.36.0-0 || >=1.30", "1.35", True), ("1.35.x", "1.35", None), ("", "1.35", None)])
+    (">=1.21.0-0", "1.35", True), (">= 1.19.0-0 < 1.35.0-0", "1.35", False), (">=1.19.0-0, <1.36.0-0", "1.35", True),
+    ("^1.25.0-0", "1.35", True), ("~1.34.0-0", "1.35", False), ("~1.35.0-0", "1.35", True),
+    (">=1.36.0-0 || <1.20.0-0", "1.35", False), (">=1.36.0-0 || >=1.30.0-0", "1.35", True),
+    (">=1.35.0-0", "1.35", True), (">1.35.0-0", "1.35", True), ("<=1.34.99-0", "1.35", False),
+    ("1.35.x", "1.35", None), ("", "1.35", None)])
 def test_kube_version_constraints(constraint: str, minor: str, allowed: bool | None) -> None:
     assert kube_version_allows(constraint, minor) is allowed
+
+
+@pytest.mark.parametrize("constraint", [">=1.21.0", ">= 1.19 < 1.36", "^1.25", "~1.35.0", ">=1.19.0-0, <1.36",
+                                        "=1.35.0", ">=1.36.0-0 || >=1.30"])
+def test_a_constraint_without_a_prerelease_refuses_eks_as_helm_does(constraint: str) -> None:
+    """EKS's server version is a pre-release (v1.35.2-eks-3025e55); Helm's semver library never lets a term without
+    a pre-release admit one, so `helm install` of such a chart fails on EKS ("incompatible with Kubernetes")."""
+    assert kube_version_allows(constraint, "1.35") is False
 
 
 def test_bump_reads_the_charts_where_the_program_installs_them() -> None:

@@ -39,6 +39,7 @@ def project(tmp_path: Path, stack_text: str = OWN_STACK, stacks: tuple[str, ...]
     folder = tmp_path / "project"
     (folder / "tools").mkdir(parents=True, exist_ok=True)
     shutil.copy2(SCRIPT, folder / "tools" / "up.sh")
+    shutil.copy2(ROOT / "tools" / "backend.sh", folder / "tools" / "backend.sh")  # use_backend, shared with down.sh
     shutil.copy2(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")  # up.sh reads the project name
     for stack in stacks:
         (folder / f"Pulumi.{stack}.yaml").write_text(stack_text)

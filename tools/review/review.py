@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from tools.markers import Block
 from tools.render import ROOT, Plan, render
 
 from .diff import default_base, example_stacks, git
@@ -200,8 +201,8 @@ def write_review(reviews: list[StackReview], out: Path, *, base: str, head: str,
 
 
 # --- the sample comment in docs/ --------------------------------------------------------------------------
-SAMPLE_BEGIN = "<!-- review-sample:begin (make review-sample) -->"
-SAMPLE_END = "<!-- review-sample:end -->"
+SAMPLE = Block("<!-- review-sample:begin (make review-sample) -->", "<!-- review-sample:end -->")
+SAMPLE_BEGIN, SAMPLE_END = SAMPLE
 SAMPLE_FILE = ROOT / "docs" / "review-sample.md"  # the page that shows the sample (`make review-sample`)
 SAMPLE_CHANGE = {"webstack:natStrategy": "per-az"}  # what the sample's pull request changes in the dev stack
 
@@ -228,8 +229,7 @@ def plans_review(pair: SamplePair, base_label: str) -> StackReview:
 
 def sample_block(pairs: list[SamplePair]) -> str:
     text = compose([plans_review(p, "main") for p in pairs], base="main", head="pull request")
-    return (f"{SAMPLE_BEGIN}\n<details><summary>The sample comment, as GitHub shows it</summary>\n\n{text}\n"
-            f"</details>\n{SAMPLE_END}")
+    return SAMPLE.wrap(f"<details><summary>The sample comment, as GitHub shows it</summary>\n\n{text}\n</details>")
 
 
 def sample_pairs() -> list[SamplePair]:
@@ -242,12 +242,7 @@ def sample_pairs() -> list[SamplePair]:
 
 def update_sample(page: Path, block: str) -> bool:
     """Replace the sample block between its markers in `page`; True if it changed."""
-    text = page.read_text()
-    start, end = text.index(SAMPLE_BEGIN), text.index(SAMPLE_END) + len(SAMPLE_END)
-    new = text[:start] + block + text[end:]
-    if new != text:
-        page.write_text(new)
-    return new != text
+    return SAMPLE.rewrite(page, block)
 
 
 def main(argv: list[str] | None = None) -> int:
