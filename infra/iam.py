@@ -52,6 +52,31 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, servi
     }
 
 
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+# The session tags EKS Pod Identity puts on every AssumeRole (EKS User Guide, "Enable or disable session tags",
+# pod-id-abac): the trust below requires three of them to name this cluster and this one service account.
+POD_IDENTITY_TAGS = ("eks-cluster-arn", "kubernetes-namespace", "kubernetes-service-account")
+
+
+def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> Document:
+    """EKS Pod Identity: the EKS Auth service may assume the role (and tag the session, which Pod Identity always
+    does), only for `<namespace>/<service_account>` of this cluster. The conditions are the session tags the EKS
+    User Guide documents for this trust ("Create IAM role with trust policy required by EKS Pod Identity"): they
+    scope the role as IRSA's :sub does. aws:SourceArn/aws:SourceAccount are documented for the cluster role, not for
+    this principal, and a condition on a key the request lacks denies it: they are not used."""
+    values = dict(zip(POD_IDENTITY_TAGS, (cluster_arn, namespace, service_account), strict=True))
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EksPodIdentityForOneServiceAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": POD_IDENTITY_SERVICE},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": value for tag, value in values.items()}},
+        }],
+    }
+
+
 def flow_logs_trust_policy(partition: str, region: str, account_id: str) -> Document:
     """The VPC flow logs service may assume the role only for this account's flow logs in this region (the
     confused-deputy conditions of the VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs").
