@@ -29,7 +29,7 @@ PULUMI_BIN := .pulumi-cli/$(PULUMI_VERSION)/bin
 DEPLOY_PATH := $(CURDIR)/$(PULUMI_BIN):$(CURDIR)/$(AWSCLI_VENV)/bin:$$PATH
 
 .PHONY: help up down bootstrap pulumi-cli awscli-venv test plan diff cost policy review bump generate config-schema aws-data outputs diagram review-sample policy-docs \
-	bench lint unit venv checkov-venv policy-venv clean
+	replacements bench lint unit venv checkov-venv policy-venv clean
 
 help: ## this list
 	@echo "Two commands matter:"
@@ -70,8 +70,11 @@ awscli-venv: $(AWSCLI_STAMP) ## the AWS CLI v1 in .venv-awscli/ (hash-checked; t
 plan: venv ## render STACK (of PROJECT, e.g. bootstrap) under the Pulumi mocks into build/plan/
 	$(PY) -m tools.render --stack $(if $(PROJECT),$(if $(filter command line,$(origin STACK)),$(STACK),$(BOOTSTRAP_STACK)) --project $(PROJECT),$(STACK))
 
-diff: venv ## the plan diff of STACK (all: every root and test stack) against BASE
-	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT))
+# A replacement or deletion of a stateful or shared type exits 3 unless acknowledged: ALLOW_REPLACE="network-vpc ..."
+# or a commit trailer `Allow-Replace: network-vpc` (docs/review.md).
+diff: venv ## the plan diff of STACK (all: every root and test stack) against BASE; ALLOW_REPLACE=names
+	$(PY) -m tools.review.diff --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(FORMAT),--format $(FORMAT)) \
+		$(foreach p,$(ALLOW_REPLACE),--allow-replace $(p))
 
 cost: venv ## the monthly cost of STACK and its change against BASE (USAGE=file for your traffic)
 	$(PY) -m tools.review.cost --stack $(STACK) $(if $(BASE),--base $(BASE)) $(if $(USAGE),--usage $(USAGE)) \
@@ -107,6 +110,9 @@ outputs: venv ## README's Outputs table, from the export(name, value, descriptio
 diagram: venv ## docs/architecture-*.png (+ .json) and README's picture block, from the example stacks
 	$(PY) -m tools.review.diagram
 
+replacements: venv ## tools/review/data/replacements.json: what replaces each resource type, for make diff
+	$(PY) -m tools.replacements
+
 review-sample: venv ## docs/review-sample.md: the sample review comment, from the test stacks
 	$(PY) -m tools.review.review --sample
 
@@ -129,14 +135,16 @@ $(UV_STAMP): requirements-uv.txt
 	$(PYTHON) -m pip --python $(UV_VENV)/bin/python install --quiet --disable-pip-version-check -r requirements-uv.txt
 	@rm -f $(UV_VENV)/.installed-* && touch $@
 
-# Python writes the bytecode of what it imports on first import: a fraction of pulumi_aws's 120 MB of source.
-# When PYTHONDONTWRITEBYTECODE forbids that, every process would recompile it: uv compiles everything at install.
-COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+# Python writes the bytecode of what it imports on first import (a fraction of pulumi_aws's 120 MB of source), and
+# pytest caches its rewritten test modules the same way. PYTHONDONTWRITEBYTECODE in the environment forbids both:
+# every process would recompile the program, the tests and the SDK modules it imports, or uv would have to compile
+# all of every package at install. No recipe runs with it (measured: docs/development.md, "Bytecode").
+unexport PYTHONDONTWRITEBYTECODE
 # $(call uv_venv,DIR,REQUIREMENTS,VENV FLAGS): make DIR once, install REQUIREMENTS into it, stamp.
 # --seed adds pip: Pulumi's pip toolchain runs `python -m pip list` in the virtualenv it uses.
 define uv_venv
 	@test -x $(1)/bin/python || $(UV) venv --quiet --no-python-downloads --python $(PYTHON) $(3) $(1)
-	$(UV) pip install --quiet --python $(1)/bin/python -r $(2) $(COMPILE)
+	$(UV) pip install --quiet --python $(1)/bin/python -r $(2)
 	@rm -f $(1)/.installed-* && touch $@
 endef
 

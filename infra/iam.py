@@ -343,18 +343,22 @@ LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 
 def alarm_source(partition: str, region: str, account_id: str, alarm_prefix: str) -> Document:
     """Confused deputy: CloudWatch acts only for this account's alarms named <prefix>-* in this region (CloudWatch
-    sets aws:SourceArn to the alarm's ARN and aws:SourceAccount when it publishes to SNS and uses the topic's key)."""
+    sets aws:SourceArn to the alarm's ARN and aws:SourceAccount when it publishes to SNS: the topic policy)."""
     return {"StringEquals": {"aws:SourceAccount": account_id},
             "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{alarm_prefix}-*"}}
 
 
-def alarm_topic_key_policy(partition: str, region: str, account_id: str, alarm_prefix: str) -> Document:
+def alarm_topic_key_policy(partition: str, account_id: str) -> Document:
     """The alarm topic's customer managed key. The AWS managed key alias/aws/sns cannot work: its policy cannot be
     edited, so CloudWatch could never use it and every alarm notification would be dropped ("Enable compatibility
     between event sources from AWS services and encrypted topics",
     https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). The account
     keeps full control through IAM (the default key policy's first statement); CloudWatch may only make and read
-    data keys, for this stack's alarms."""
+    data keys. Its statement is AWS's documented one, without aws:SourceArn/aws:SourceAccount conditions: the SNS
+    guide's example has none, and it documents that a service's KMS request may not carry those keys (EventBridge's
+    does not), in which case every notification would be dropped with only the alarm history saying so. The
+    confused-deputy check stays where AWS documents it, on the topic policy (alarm_topic_policy): CloudWatch uses
+    this key only to publish to the topic it encrypts (a key of its own), and only this stack's alarms may."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -362,7 +366,7 @@ def alarm_topic_key_policy(partition: str, region: str, account_id: str, alarm_p
              "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
             {"Sid": "CloudWatchAlarmsEncryptNotifications", "Effect": "Allow",
              "Principal": {"Service": CLOUDWATCH_SERVICE}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-             "Resource": "*", "Condition": alarm_source(partition, region, account_id, alarm_prefix)},
+             "Resource": "*"},
         ],
     }
 

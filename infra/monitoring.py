@@ -110,8 +110,8 @@ class Alarms(pulumi.ComponentResource):
         "pending confirmation", and AWS drops unconfirmed ones after 3 days)."""
         tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
         topic_name = f"{args.prefix}-alarms"
-        key_policy = iam.json_output(lambda account: iam.alarm_topic_key_policy(
-            args.partition, args.region, account, args.prefix), args.account_id)
+        key_policy = iam.json_output(lambda account: iam.alarm_topic_key_policy(args.partition, account),
+                                     args.account_id)
         key = aws.kms.Key(f"{name}-topic-key", description=f"SNS topic {topic_name}: alarm notifications",
                           policy=key_policy, enable_key_rotation=True, deletion_window_in_days=30, tags=tags,
                           opts=child)

@@ -1,6 +1,7 @@
 """WebAcl: the web application firewall in front of the app's ALB. A WAFv2 REGIONAL web ACL with three AWS managed
-rule groups (IP reputation, known bad inputs, the core rule set; the versioned ones pinned) and a per-IP rate limit,
-logging what it blocks or counts to a CloudWatch log group (with retention) named as WAF requires.
+rule groups (IP reputation, known bad inputs, the core rule set; the versioned ones at the version lock's static
+version) and a per-IP rate limit, logging what it blocks or counts to a CloudWatch log group (with retention) named
+as WAF requires.
 
 The ALB is attached by whoever owns it: on ECS this component (a web ACL association, `alb_arn`); on EKS the AWS
 Load Balancer Controller, from the Ingress annotation `alb.ingress.kubernetes.io/wafv2-acl-arn` (its published IAM
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,31 +22,23 @@ TYPE = "webstack:ops:WebAcl"
 # WAF sends logs only to a log group whose name starts with this (WAF developer guide, "CloudWatch Logs").
 LOG_GROUP_PREFIX = "aws-waf-logs-"
 RATE_WINDOW_SECONDS = 300
+# Headers whose values never reach the log group: credentials and session cookies of the app's users (WAF writes the
+# header name with the value REDACTED). Lower case: "must be provided in lowercase characters" (pulumi-aws docs).
+REDACTED_HEADERS = ("authorization", "cookie")
 
 
-class ManagedGroup(NamedTuple):
-    name: str
-    version: str | None
-    """A static version, or None: the IP reputation groups have no versions ("The only rule groups that aren't
-    versioned are the IP reputation rule groups", WAF developer guide, "Deployments for versioned AWS Managed
-    Rules rule groups")."""
-
-
-# The managed rule groups, in evaluation order. The versioned ones are pinned: AWS moves a group's default version
-# by itself, and a new static version can block requests the app needs. To move to a newer version:
-#   aws wafv2 list-available-managed-rule-group-versions --scope REGIONAL --vendor-name AWS --name <group>
-# read its changelog (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-changelog.html),
-# change the version here, check `make diff` shows an in-place update of the web ACL, and watch the dashboard's
+# The managed rule groups, in evaluation order (rules() sets the rate limit between the first two). The versioned
+# ones (infra/config/ops.py WAF_VERSIONED_GROUPS, the keys of WebAclArgs.group_versions) get the static version of
+# the stack's version lock: AWS moves a group's default
+# version by itself, and a new static version can block requests the app needs. `make bump` writes AWS's current
+# default version there (ListAvailableManagedRuleGroupVersions' CurrentDefaultVersion, the static version AWS
+# recommends); review its changelog
+# (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-changelog.html) and the dashboard's
 # blocked requests after `pulumi up`. A pinned version AWS has expired makes CreateWebACL/UpdateWebACL fail
-# (WAFNonexistentItemException): bump it then (AWS e-mails expiry notices to SNS subscribers of the group).
-MANAGED_GROUPS = (
-    ManagedGroup("AWSManagedRulesAmazonIpReputationList", None),
-    # 1.25: the newest static version found in a public deployment (2026); not checked against
-    # ListAvailableManagedRuleGroupVersions here (no AWS account): check it before relying on it.
-    ManagedGroup("AWSManagedRulesKnownBadInputsRuleSet", "Version_1.25"),
-    # 1.19: released 2025-08-14 (the managed rules changelog).
-    ManagedGroup("AWSManagedRulesCommonRuleSet", "Version_1.19"),
-)
+# (WAFNonexistentItemException): bump it then (AWS e-mails expiry notices to SNS subscribers of the group). A group
+# the lock leaves `unpinned` runs AWS's default version (no version in the request), with a warning.
+MANAGED_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet",
+                  "AWSManagedRulesCommonRuleSet")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +48,9 @@ class WebAclArgs:
     rate_limit: int
     """Requests per client IP per 5 minutes above which the IP is blocked (WAF: 10 to 2,000,000,000)."""
     log_retention_days: int
+    group_versions: Mapping[str, str | None]
+    """Every versioned managed rule group -> its static version from the lock, None for AWS's default version (the
+    lock's `unpinned`). A group not named (the IP reputation list: no versions) is sent without a version."""
     alb_arn: pulumi.Input[str] | None
     """The ALB to attach (ECS); None when the LB controller attaches it from the Ingress (EKS)."""
     region: str
@@ -67,23 +63,32 @@ def visibility(metric_name: str) -> dict[str, Any]:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric_name, "sampled_requests_enabled": True}
 
 
-def rules(name: str, rate_limit: int) -> list[dict[str, Any]]:
+def rules(name: str, rate_limit: int, group_versions: Mapping[str, str | None]) -> list[dict[str, Any]]:
     """The rules, first to last: IP reputation (cheapest, drops known bad sources first), the rate limit, known bad
     inputs (Log4Shell and the like), then the core rule set (OWASP-style). Managed groups keep their own actions
     (override: none). 927 WCUs in all, under the 1,500 a web ACL gets without extra charge."""
     out: list[dict[str, Any]] = []
     for index, group in enumerate(MANAGED_GROUPS):
-        statement: dict[str, Any] = {"name": group.name, "vendor_name": "AWS"}
-        if group.version:
-            statement["version"] = group.version
-        out.append({"name": group.name, "priority": (index + 1) * 10, "override_action": {"none": {}},
+        statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+        if group_versions.get(group):
+            statement["version"] = group_versions[group]
+        out.append({"name": group, "priority": (index + 1) * 10, "override_action": {"none": {}},
                     "statement": {"managed_rule_group_statement": statement},
-                    "visibility_config": visibility(f"{name}-{group.name}")})
+                    "visibility_config": visibility(f"{name}-{group}")})
     out.append({"name": "rate-limit-per-ip", "priority": 15, "action": {"block": {}},
                 "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
                                                        "evaluation_window_sec": RATE_WINDOW_SECONDS}},
                 "visibility_config": visibility(f"{name}-rate-limit-per-ip")})
     return sorted(out, key=lambda r: r["priority"])
+
+
+def unpinned_warning(group_versions: Mapping[str, str | None]) -> str | None:
+    unpinned = [g for g in MANAGED_GROUPS if g in group_versions and not group_versions[g]]
+    if not unpinned:
+        return None
+    return (f"the version lock leaves the WAF rule group(s) {', '.join(unpinned)} unpinned: AWS's default version is "
+            "deployed, and AWS moves it by itself. Run `make bump STACK=<stack>` to pin the current default "
+            "(docs/operations.md, \"The firewall (WAF)\").")
 
 
 def logging_filter() -> dict[str, Any]:
@@ -92,6 +97,10 @@ def logging_filter() -> dict[str, Any]:
     kept = [{"action_condition": {"action": action}} for action in ("BLOCK", "COUNT", "EXCLUDED_AS_COUNT")]
     return {"default_behavior": "DROP",
             "filters": [{"behavior": "KEEP", "requirement": "MEETS_ANY", "conditions": kept}]}
+
+
+def redacted_fields() -> list[dict[str, Any]]:
+    return [{"single_header": {"name": header}} for header in REDACTED_HEADERS]
 
 
 class WebAcl(pulumi.ComponentResource):
@@ -103,10 +112,12 @@ class WebAcl(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        if warning := unpinned_warning(args.group_versions):
+            pulumi.log.warn(warning, self)  # on every `make plan` (the render's stderr), preview and up
         # (The description takes letters, digits, spaces and + = : # @ / - , . only: WAF's EntityDescription.)
         acl = aws.wafv2.WebAcl(
             f"{name}-acl", name=args.name, scope="REGIONAL", description="webstack: firewall of the app ALB",
-            default_action={"allow": {}}, rules=rules(args.name, args.rate_limit),
+            default_action={"allow": {}}, rules=rules(args.name, args.rate_limit, args.group_versions),
             visibility_config=visibility(args.name), tags=tags, opts=child)
         self.log_group_name = f"{LOG_GROUP_PREFIX}{args.name}"
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=self.log_group_name,
@@ -118,12 +129,16 @@ class WebAcl(pulumi.ComponentResource):
             opts=child)
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging", resource_arn=acl.arn, log_destination_configs=[log_group.arn],
-            logging_filter=logging_filter(),
+            logging_filter=logging_filter(), redacted_fields=redacted_fields(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery]))
         if args.alb_arn is not None:
             # Deleted before the ACL and the ALB; WAF refuses to delete an ACL still associated (the provider
-            # retries WAFAssociatedItemException for 5 minutes).
-            aws.wafv2.WebAclAssociation(f"{name}-alb", resource_arn=args.alb_arn, web_acl_arn=acl.arn, opts=child)
+            # retries WAFAssociatedItemException for 5 minutes). Replaced delete-first: the provider's delete calls
+            # DisassociateWebACL(ResourceArn) alone, which removes whatever ACL the ALB has, so after a
+            # create-first replacement on the same ALB (a new web ACL ARN) the old one's delete would detach the new.
+            aws.wafv2.WebAclAssociation(
+                f"{name}-alb", resource_arn=args.alb_arn, web_acl_arn=acl.arn,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
         self.arn = acl.arn
         self.name = args.name
         self.metric_name = args.name

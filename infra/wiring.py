@@ -53,7 +53,8 @@ def waf_args(cfg: StackConfig, tags: Mapping[str, str], *, alb_arn: pulumi.Input
     """The firewall of either runtime: ECS attaches it to its ALB (`alb_arn`), EKS through the Ingress (None)."""
     ops = cfg.ops
     return WebAclArgs(name=f"{ops_prefix(cfg)}-app", rate_limit=ops.waf_rate_limit,
-                      log_retention_days=ops.waf_log_retention_days, alb_arn=alb_arn, region=cfg.region,
+                      log_retention_days=ops.waf_log_retention_days,
+                      group_versions=dict(cfg.versions.waf_rule_groups), alb_arn=alb_arn, region=cfg.region,
                       partition=cfg.partition, account_id=account, tags=tags)
 
 

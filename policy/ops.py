@@ -45,14 +45,24 @@ def acl_problems(props: Any) -> list[str]:
     missing = [g for g in REQUIRED_GROUPS if g not in groups]
     if missing:
         problems.append(f"lacks the AWS managed rule group(s) {', '.join(missing)}")
-    if not any(dig(r, "statement", "rateBasedStatement") for r in rules):
+    # A group overridden to count (overrideAction count) only labels what it would block: present, yet off.
+    for r in rules:
+        name = dig(r, "statement", "managedRuleGroupStatement", "name")
+        if name in REQUIRED_GROUPS and as_map(r.get("overrideAction")) != {"none": {}}:
+            problems.append(f"rule {r.get('name')!r} ({name}) has overrideAction {r.get('overrideAction')!r}: only "
+                            "none keeps the group's own block actions (count blocks nothing)")
+    rates = [r for r in rules if dig(r, "statement", "rateBasedStatement")]
+    if not rates:
         problems.append("has no rate-based rule")
+    if rates and not any(as_map(r.get("action")).get("block") is not None for r in rates):
+        problems.append(f"no rate-based rule blocks (action {rates[0].get('action')!r}): the rate limit only counts")
     return problems
 
 
 @OPERATIONS.stack("waf-on-production", "Production (prod*) stacks have a REGIONAL WAFv2 web ACL with the AWS managed "
-                  "Common, KnownBadInputs and AmazonIpReputationList groups and a rate-based rule, attached to every "
-                  "internet-facing ALB (a web ACL association, or the Ingress's wafv2-acl-arn annotation).")
+                  "Common, KnownBadInputs and AmazonIpReputationList groups (override action none: their own "
+                  "blocks) and a blocking rate-based rule, attached to every internet-facing ALB (a web ACL "
+                  "association, or the Ingress's wafv2-acl-arn annotation).")
 def waf_on_production(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     resources = list(args.resources)
     if not _production(resources):

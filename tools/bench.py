@@ -1,30 +1,44 @@
-"""`make bench`: wall time of `make plan` (dev, prod and the ECS example), `make diff`, `make cost`, `load_config`
-and the test suite on this machine.
+"""`make bench`: wall and CPU time of `make plan` (dev, prod and the ECS example), `make diff`, `make cost`,
+`load_config` and the test suite on this machine.
 
 Targets (issue #2): plan under 10 s, suite under 60 s; issue #9: load_config of the dev test stack under 50 ms;
 issue #12: `make diff` of a one-key change under 2.5 times one render; issue #15: `make test` in a fresh clone
 (virtualenvs made by uv from its warm package cache, then lint and the suite) under 75 s. Printed, not asserted:
-a timing is not a test.
+a timing is not a test. The CPU time (user + sys of every process a run starts) divided by the cores is what the
+run would take alone on an idle machine whose cores it keeps busy: other work on the machine stretches wall time,
+hardly CPU time.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from tools.tree import copy_working_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(cmd: list[str], cwd: Path = ROOT) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+class Timing(NamedTuple):
+    wall: float
+    cpu: float  # user + sys of the command and every process it waited for
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Timing:
+    started, cpu = time.perf_counter(), children_cpu()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return Timing(time.perf_counter() - started, children_cpu() - cpu)
 
 
 def load_config_timings() -> tuple[float, float]:
@@ -63,7 +77,7 @@ def one_key_change(tmp: Path) -> Path:
     return repo
 
 
-def fresh_clone_make_test(tmp: Path) -> float | None:
+def fresh_clone_make_test(tmp: Path) -> Timing | None:
     """Wall time of `make test` in a fresh clone of this checkout (with the working tree's uncommitted files on top):
     no virtualenv yet, uv's package cache as warm as this machine has it. None (and the output's tail) on failure."""
     clone = tmp / "fresh" / "webstack"
@@ -72,13 +86,13 @@ def fresh_clone_make_test(tmp: Path) -> float | None:
     if (ROOT.parent / "shared").is_dir():  # the team's shared reference files sit beside the checkout
         (clone.parent / "shared").symlink_to(ROOT.parent / "shared")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV")}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(["make", "test"], cwd=clone, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    timing = Timing(time.perf_counter() - started, children_cpu() - cpu)
     if done.returncode != 0:
         print("make test failed in the fresh clone:\n" + "\n".join((done.stdout + done.stderr).splitlines()[-20:]))
         return None
-    return seconds
+    return timing
 
 
 def main() -> None:
@@ -99,7 +113,7 @@ def main() -> None:
         ("make plan (dev)", plan_dev, 10.0),
         ("make plan STACK=prod", timed([py, "-m", "tools.render", "--stack", "prod", "--quiet"]), 10.0),
         ("make plan STACK=ecs", timed([py, "-m", "tools.render", "--stack", "ecs", "--quiet"]), 10.0),
-        ("make diff (one-key change)", diff, 2.5 * plan_dev),
+        ("make diff (one-key change)", diff, 2.5 * plan_dev.wall),
         ("make cost (dev)", timed([py, "-m", "tools.review.cost", "--stack", "dev"]), 10.0),
         ("test suite (pytest, as make test runs it)",
          timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]), 60.0),
@@ -108,13 +122,14 @@ def main() -> None:
         cold = fresh_clone_make_test(Path(tmp))
     if cold is not None:  # uv makes the virtualenvs from its warm cache, then lint and the suite
         rows.append(("make test, fresh clone", cold, 75.0))
-        print("fresh clone: " + ("uv compiled all bytecode at install (PYTHONDONTWRITEBYTECODE is set)"
-                                 if os.environ.get("PYTHONDONTWRITEBYTECODE") else "Python wrote bytecode on import"))
-    print(f"benchmarks on {os.cpu_count()} cores (wall time, one run each)")
-    for name, seconds, target in rows:
-        verdict = "within" if seconds <= target else "OVER"
-        print(f"  {name:<28} {seconds:6.1f} s   target < {target:.1f} s: {verdict}")
-    print(f"  make diff / make plan: {diff / plan_dev:.2f}x (target < 2.5x)")
+    cores = os.cpu_count() or 1
+    print(f"benchmarks on {cores} cores, one run each; the target applies to the wall time of an idle machine, "
+          f"which CPU / {cores} estimates when the machine is busy")
+    for name, timing, target in rows:
+        verdict = "within" if timing.wall <= target else "OVER"
+        print(f"  {name:<28} {timing.wall:6.1f} s wall  {timing.cpu / cores:6.1f} s CPU/{cores}   "
+              f"target < {target:.1f} s: {verdict}")
+    print(f"  make diff / make plan: {diff.wall / plan_dev.wall:.2f}x (target < 2.5x)")
 
 
 if __name__ == "__main__":

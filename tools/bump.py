@@ -2,10 +2,11 @@
 
 Read-only calls only: EKS DescribeAddonVersions (the cluster's Kubernetes minor, add-on versions that run on both
 node architectures), SSM GetParameters on AWS's public parameters (the EKS AL2023 node AMI release of each
-architecture, the recommended ECS-optimized AL2023 AMI of each architecture in the stack's region), and each chart
-repository's index.yaml over HTTPS. Everything is resolved before anything is written: a failure midway leaves the
-lock as it was. The lock is rewritten only when a value changed; what changed, and why each value, is printed (and
-written as Markdown with --summary, the body of the weekly pull request, .github/workflows/bump.yml).
+architecture, the recommended ECS-optimized AL2023 AMI of each architecture in the stack's region), with the firewall
+on WAFv2 ListAvailableManagedRuleGroupVersions (each versioned AWS managed rule group's current default version), and
+each chart repository's index.yaml over HTTPS. Everything is resolved before anything is written: a failure midway
+leaves the lock as it was. The lock is rewritten only when a value changed; what changed, and why each value, is
+printed (and written as Markdown with --summary, the body of the weekly pull request, .github/workflows/bump.yml).
 
 The program reads the lock and resolves nothing itself (infra/config/lock.py); a config key that pins a version wins.
 """
@@ -32,6 +33,7 @@ from infra.config.addons import CHARTS
 from infra.config.cluster import EKS_ADDONS
 from infra.config.ecs import ARCHITECTURES, PLATFORM_VERSIONS
 from infra.config.lock import AMI_ID, KEYS, RELEASE_VERSION, LockFile, bump_command, lock_name
+from infra.config.ops import WAF_GROUP_VERSION, WAF_VERSIONED_GROUPS
 from tools.render import ROOT, project_name, stack_config
 
 # Each chart's repository, as the program installs it (infra/eks: addons.py, autoscaler.py; a test keeps them equal).
@@ -54,7 +56,9 @@ READ_ONLY_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "eks:DescribeAddonVersions", "Resource": "*"},
     {"Effect": "Allow", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
      "Resource": ["arn:aws:ssm:*:*:parameter/aws/service/eks/optimized-ami/*",
-                  "arn:aws:ssm:*:*:parameter/aws/service/ecs/optimized-ami/*"]}]}
+                  "arn:aws:ssm:*:*:parameter/aws/service/ecs/optimized-ami/*"]},
+    # (the action has no resource type in the IAM service authorization reference: `*` only)
+    {"Effect": "Allow", "Action": "wafv2:ListAvailableManagedRuleGroupVersions", "Resource": "*"}]}
 HTTP_TIMEOUT_SECONDS = 30
 INDEX_MAX_BYTES = 64 * 1024 * 1024  # the eks-charts index is the largest, a few MiB
 
@@ -100,22 +104,31 @@ def addon_key(version: str) -> tuple[int, ...]:
 
 
 def _bound(op: str, text: str, cluster: tuple[int, int, int, int]) -> bool | None:
+    """One term of a constraint against the cluster's version, as Helm's semver library (Masterminds/semver v3,
+    constraints.go) judges it: a term without a pre-release never admits a pre-release version, and EKS's server
+    version always is one (`v1.N.x-eks-<hash>`), so `>=1.21.0` refuses every EKS cluster where `>=1.21.0-0` does
+    not. Only the "-0" form (a pre-release that sorts below `-eks-...`) is compared."""
     version = semver(text)
     if version is None:
         return None
+    if version[3] == 1:  # a release: "only looking for release versions"
+        return False
     if op == "^":  # same major
         return version <= cluster < (version[0] + 1, 0, 0, 0)
     if op == "~":  # same minor
         return version <= cluster < (version[0], version[1] + 1, 0, 0)
     checks = {">=": cluster >= version, ">": cluster > version, "<=": cluster <= version, "<": cluster < version,
-              "=": cluster[:3] == version[:3], "": cluster[:3] == version[:3], "!=": cluster[:3] != version[:3]}
+              "=": cluster == version, "": cluster == version, "!=": cluster != version}
     return checks.get(op)
 
 
 def kube_version_allows(constraint: str, minor: str) -> bool | None:
-    """Whether a chart's kubeVersion constraint (Helm's semver syntax: `>=1.21.0-0`, `>= 1.19 < 1.36`, `^1.25`,
-    alternatives with ||) admits Kubernetes `minor`.0; None when the constraint uses syntax this does not read."""
+    """Whether a chart's kubeVersion constraint (Helm's semver syntax: `>=1.21.0-0`, `>= 1.19.0-0 < 1.36.0-0`,
+    alternatives with ||) admits an EKS cluster of Kubernetes `minor`, whose version Helm sees as the pre-release
+    `v<minor>.<patch>-eks-<hash>`, judged at patch 0 (charts bound minors; a bound on a patch, rare, is judged for
+    the minor's first release); None when the constraint uses syntax this does not read."""
     major, _, minor_number = minor.partition(".")
+    # 1.N.0-eks-...: after the constraints' "1.N.0-0" ("eks" sorts above the numeric "0"); never compared to a release
     cluster = (int(major), int(minor_number), 0, 1)
     results = []
     for alternative in constraint.split("||"):
@@ -193,6 +206,20 @@ def ecs_amis(ssm: Any, region: str) -> dict[str, Resolved]:
     return out
 
 
+def waf_rule_group_version(wafv2: Any, name: str, region: str) -> Resolved:
+    """AWS's current default version of the AWS managed rule group `name` (REGIONAL scope, an ALB's): the static
+    version AWS recommends (WAF developer guide, "Typical version states"). Pinned, it stays until the next bump;
+    AWS moves its default by itself. One page is enough: CurrentDefaultVersion is in every response."""
+    response = wafv2.list_available_managed_rule_group_versions(VendorName="AWS", Name=name, Scope="REGIONAL")
+    default = response.get("CurrentDefaultVersion") or ""
+    if not re.fullmatch(WAF_GROUP_VERSION, default):
+        raise BumpError(f"WAF lists no default static version of {name} in {region} "
+                        f"(CurrentDefaultVersion {default!r})")
+    listed = len(response.get("Versions", []))
+    return Resolved(default, f"AWS's current default version of {name} (wafv2 ListAvailableManagedRuleGroupVersions, "
+                             f"REGIONAL, {region}; {listed} static version(s) listed); read its changelog entry")
+
+
 # --- charts --------------------------------------------------------------------------------------------------------
 def chart_version(fetch: Fetch, name: str, minor: str) -> Resolved:
     """The newest release of chart `name` in its repository's index that admits Kubernetes `minor` (its
@@ -240,6 +267,7 @@ class Clients:
 
     eks: Any
     ssm: Any
+    wafv2: Any = None
 
 
 def aws_clients(region: str) -> Clients:
@@ -247,13 +275,17 @@ def aws_clients(region: str) -> Clients:
 
     session = botocore.session.get_session()
     return Clients(eks=session.create_client("eks", region_name=region),
-                   ssm=session.create_client("ssm", region_name=region))
+                   ssm=session.create_client("ssm", region_name=region),
+                   wafv2=session.create_client("wafv2", region_name=region))
 
 
 def resolve(cfg: StackConfig, clients: Clients, fetch: Fetch) -> dict[str, Resolved]:
     """Every entry the stack's config needs, resolved, by its path in the lock (`eksAddons.vpc-cni`). Raises on
     the first failure."""
     out = {"region": Resolved(cfg.region, "the stack's aws:region, where the AWS values were read")}
+    if cfg.ops.waf:
+        out.update({f"wafRuleGroups.{g}": waf_rule_group_version(clients.wafv2, g, cfg.region)
+                    for g in WAF_VERSIONED_GROUPS})
     if cfg.runtime == "ecs":
         if cfg.ecs.capacity == "ec2":
             out.update({f"ecsAmis.{a}": r for a, r in ecs_amis(clients.ssm, cfg.region).items()})

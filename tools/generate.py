@@ -37,6 +37,8 @@ GENERATORS: tuple[Generator, ...] = (
     Generator("outputs", "tools.outputs", (), ("README.md",)),
     # PNG bytes depend on the Graphviz build: the .json graph model beside each picture is what is compared.
     Generator("diagram", "tools.review.diagram", (), ("docs/architecture-*.json", "README.md")),
+    # What replaces each resource type, from the hand-kept sources: the sample review comment labels changes with it.
+    Generator("replacements", "tools.replacements", (), ("tools/review/data/replacements.json",)),
     Generator("review-sample", "tools.review.review", ("--sample",), ("docs/review-sample.md",)),
     Generator("policy-docs", "tools.policy_docs", (), ("policy/README.md",)),
     # --- add a generator here: Generator("<make target>", "<module>", (<args>), (<files it writes>)) ---

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from infra.outputs import check
+from tools.markers import Block
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 README = ROOT / "README.md"
-README_BEGIN = "<!-- outputs:begin (make outputs) -->"
-README_END = "<!-- outputs:end -->"
+BLOCK = Block("<!-- outputs:begin (make outputs) -->", "<!-- outputs:end -->")
+README_BEGIN, README_END = BLOCK
 
 
 class OutputDoc(NamedTuple):
@@ -50,17 +51,12 @@ def table(docs: list[OutputDoc]) -> str:
 
 
 def readme_block(docs: list[OutputDoc]) -> str:
-    return f"{README_BEGIN}\n{table(docs)}\n{README_END}"
+    return BLOCK.wrap(table(docs))
 
 
 def update_readme(readme: Path = README, main: Path = MAIN) -> bool:
     """Replace README's outputs table with the one generated from __main__.py; True if it changed."""
-    text = readme.read_text()
-    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-    new = text[:start] + readme_block(declared(main)) + text[end:]
-    if new != text:
-        readme.write_text(new)
-    return new != text
+    return BLOCK.rewrite(readme, readme_block(declared(main)))
 
 
 def main() -> int:

@@ -16,11 +16,12 @@ from pulumi_policy import StackValidationPolicy
 
 from policy.common import Area
 from policy.validators import AREAS
+from tools.markers import Block
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "policy" / "README.md"
-README_BEGIN = "<!-- policies:begin (make policy-docs) -->"
-README_END = "<!-- policies:end -->"
+BLOCK = Block("<!-- policies:begin (make policy-docs) -->", "<!-- policies:end -->")
+README_BEGIN, README_END = BLOCK
 
 
 class PolicyDoc(NamedTuple):
@@ -52,22 +53,17 @@ def table(docs: Sequence[PolicyDoc]) -> str:
 
 
 def readme_block(docs: Sequence[PolicyDoc]) -> str:
-    return f"{README_BEGIN}\n{table(docs)}\n{README_END}"
+    return BLOCK.wrap(table(docs))
 
 
 def current_block(text: str) -> str:
     """The README's table as it stands, markers included."""
-    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-    return text[start:end]
+    return BLOCK.current(text)
 
 
 def update_readme(readme: Path = README, areas: Sequence[Area] = AREAS) -> bool:
     """Replace the README's table with the one generated from the declarations; True if it changed."""
-    text = readme.read_text()
-    old, new = current_block(text), readme_block(declared(areas))
-    if new != old:
-        readme.write_text(text.replace(old, new))
-    return new != old
+    return BLOCK.rewrite(readme, readme_block(declared(areas)))
 
 
 def main() -> int:

@@ -13,6 +13,12 @@ OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
 ROLE_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,40}$")
 BACKENDS = ("s3", "cloud")
+# S3 bucket names (S3 user guide, "General purpose bucket naming rules"): 3-63 characters of a-z 0-9 . -, a letter
+# or digit first and last, no "..", none of AWS's reserved prefixes and suffixes.
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+# KMS alias names (KMS CreateAlias): alias/ then letters, digits, / _ - only (no "."), 256 characters at most.
+KMS_ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
 
 
 class BootstrapConfigError(ValueError):
@@ -48,8 +54,28 @@ def _list(raw: Any) -> list[Any] | None:
     return list(raw) if isinstance(raw, (list, tuple)) else None
 
 
-def load(raw: Mapping[str, Any], known_environments: list[str]) -> BootstrapConfig:
-    """`raw`: the stack's `webstack-bootstrap:*` values by bare key; `known_environments`: the workflows'."""
+def state_bucket_name(prefix: str, account: str, region: str) -> str:
+    return f"{prefix}-state-{account}-{region}".lower()
+
+
+def state_name_problems(prefix: str, account: str, region: str) -> list[str]:
+    """What is wrong with the state bucket's and its key alias's names, which rolePrefix begins."""
+    bucket = state_bucket_name(prefix, account, region)
+    problems = []
+    if (not BUCKET.match(bucket) or ".." in bucket or bucket.startswith(BUCKET_RESERVED_PREFIXES)
+            or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket)):
+        problems.append(f"{NAMESPACE}:rolePrefix = {prefix!r}: it begins the state bucket's name {bucket!r}, which "
+                        "must be 3-63 characters of a-z, 0-9, '.', '-' (a letter or digit first, no '..', not "
+                        f"starting {', '.join(BUCKET_RESERVED_PREFIXES)}): use such a shorter prefix")
+    if not KMS_ALIAS.match(f"alias/{bucket}"):
+        problems.append(f"{NAMESPACE}:rolePrefix = {prefix!r}: it names the state key's alias 'alias/{bucket}', "
+                        "which allows letters, digits, '/', '_' and '-' only (no '.')")
+    return problems
+
+
+def load(raw: Mapping[str, Any], known_environments: list[str], *, account: str, region: str) -> BootstrapConfig:
+    """`raw`: the stack's `webstack-bootstrap:*` values by bare key; `known_environments`: the workflows';
+    `account` and `region` (the credentials') complete the state bucket's name."""
     problems: list[str] = []
 
     def key(name: str) -> str:
@@ -84,6 +110,8 @@ def load(raw: Mapping[str, Any], known_environments: list[str]) -> BootstrapConf
     if not ROLE_PREFIX.match(prefix):
         problems.append(f"{key('rolePrefix')} = {prefix!r}: 1-40 characters of IAM role names (letters, digits, "
                         "+=,.@_-)")
+    elif backend == "s3":
+        problems += state_name_problems(prefix, account, region)
     if problems:
         raise BootstrapConfigError(f"invalid bootstrap configuration ({len(problems)} problem(s)):\n  - "
                                    + "\n  - ".join(problems))

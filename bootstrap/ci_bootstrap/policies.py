@@ -8,6 +8,7 @@ service authorization reference, checked against parliament's copy); the deploy 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -31,7 +32,6 @@ MANAGED_SERVICES: dict[str, tuple[str, ...]] = {
     "route53": ("route53",),
     "scheduler": ("scheduler",),
     "sns": ("sns",),  # the alarm topic, its policy and e-mail subscriptions
-    "ssm": ("ssm",),  # the ECS-optimized AMI's public parameter (a data source)
     "vpc": ("ec2",),
     "wafv2": ("wafv2",),  # the web ACL, its logging and (ECS) its association with the ALB
 }
@@ -59,7 +59,6 @@ PREVIEW_READ_ACTIONS = (
     "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange",
     "scheduler:GetSchedule", "scheduler:ListSchedules",
     "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource",
-    "ssm:GetParameter", "ssm:GetParameters",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:ListTagsForResource",
 )
 
@@ -72,11 +71,11 @@ DEPLOY_SERVICE_ACTIONS = (
     "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
     "cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards",
     "cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource",
-    "ssm:GetParameter", "ssm:GetParameters",
 )
 DEPLOY_IAM_ACTIONS = (
-    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-    "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:PassRole",
+    # UpdateRoleDescription: terraform-provider-aws's resourceRoleUpdate calls it when a description changes.
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
     "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
     "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
@@ -105,24 +104,79 @@ def trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
     }]}
 
 
-def state_read_statements(bucket_arn: str | None) -> list[dict[str, Any]]:
+# What the versions role may do: exactly tools/bump.py's READ_ONLY_POLICY (a test compares them): the add-on
+# versions EKS lists and AWS's public AMI parameters, which have no account in their ARN
+# (arn:<partition>:ssm:<region>::parameter/aws/service/...); an account cannot create names under /aws/; and the
+# static versions of the AWS managed WAF rule groups (an action with no resource type: `*` only).
+VERSIONS_ACTIONS = ("eks:DescribeAddonVersions",)
+VERSIONS_WAF_ACTION = "wafv2:ListAvailableManagedRuleGroupVersions"
+VERSIONS_PARAMETER_ACTIONS = ("ssm:GetParameters", "ssm:GetParameter")
+VERSIONS_PARAMETER_PATHS = ("parameter/aws/service/eks/optimized-ami/*", "parameter/aws/service/ecs/optimized-ami/*")
+
+# The services the stack's resources hand a role to (iam:PassRole): the EKS cluster and node roles and add-on
+# service-account roles (eks), instance profiles of launch templates (ec2), ECS task and execution roles
+# (ecs-tasks), the scale-in schedules' role (scheduler), the VPC flow log's role (vpc-flow-logs).
+PASSED_TO_SERVICES = ("eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com",
+                      "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+# What a deploy must never do to the state key: it would lose or lock away every stack's state.
+KMS_KEY_ADMIN_ACTIONS = (
+    "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant",
+    "kms:RetireGrant", "kms:DisableKeyRotation", "kms:UpdateKeyDescription", "kms:UpdateAlias", "kms:DeleteAlias",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdatePrimaryRegion", "kms:ReplicateKey",
+    "kms:DeleteImportedKeyMaterial", "kms:ImportKeyMaterial",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateScope:
+    """Which objects of the state bucket a role reads: the DIY backend keeps `.pulumi/meta.yaml` (the layout
+    version), each stack at `.pulumi/stacks/<project>/<stack>.json[.gz|.zst]` and, during an update, its journal
+    under `.pulumi/journal/<project>/<stack>/` (pulumi/pulumi pkg/backend/diy/store.go)."""
+
+    project: str
+    stacks: tuple[str, ...]
+
+
+def state_object_arns(bucket_arn: str, scope: StateScope) -> list[str]:
+    return [f"{bucket_arn}/.pulumi/meta.yaml",
+            *(f"{bucket_arn}/.pulumi/stacks/{scope.project}/{stack}.json*" for stack in scope.stacks),
+            *(f"{bucket_arn}/.pulumi/journal/{scope.project}/{stack}/*" for stack in scope.stacks)]
+
+
+def state_read_statements(bucket_arn: str | None, scope: StateScope) -> list[dict[str, Any]]:
+    """ListBucket (the backend lists `.pulumi/stacks/`) and GetObject of the scope's stacks only: a preview of
+    dev never reads prod's state (its outputs, its encrypted secrets)."""
     if bucket_arn is None:
         return []  # Pulumi Cloud keeps the state
     return [{"Sid": "ListState", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
-            {"Sid": "ReadState", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/*"}]
+            {"Sid": "ReadState", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": state_object_arns(bucket_arn, scope)}]
 
 
-def preview_policy(bucket_arn: str | None) -> dict[str, Any]:
-    """`pulumi preview` reads the state (the DIY backend takes no lock for a preview) and the cloud."""
+def preview_policy(bucket_arn: str | None, scope: StateScope) -> dict[str, Any]:
+    """`pulumi preview` reads the state of the stacks it previews (the DIY backend takes no lock for a preview)
+    and the cloud. No SSM: the program resolves no parameter at deploy time (the AMIs are in the version locks),
+    and ssm:GetParameter on `*` would read every SecureString of the account."""
     return {"Version": "2012-10-17", "Statement": [
-        *state_read_statements(bucket_arn),
+        *state_read_statements(bucket_arn, scope),
         {"Sid": "ReadManagedServices", "Effect": "Allow", "Action": list(PREVIEW_READ_ACTIONS), "Resource": "*"},
     ]}
 
 
+def versions_policy(partition: str) -> dict[str, Any]:
+    """The weekly `make bump` (bump.yml, environment `versions`): tools/bump.py's READ_ONLY_POLICY."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": VERSIONS_ACTIONS[0], "Resource": "*"},
+        {"Effect": "Allow", "Action": list(VERSIONS_PARAMETER_ACTIONS),
+         "Resource": [f"arn:{partition}:ssm:*:*:{path}" for path in VERSIONS_PARAMETER_PATHS]},
+        {"Effect": "Allow", "Action": VERSIONS_WAF_ACTION, "Resource": "*"}]}
+
+
 def deploy_policy(bucket_arn: str | None, protected_arns: list[str]) -> dict[str, Any]:
     """`pulumi up`: the managed services, the state (objects and the DIY backend's lock files under .pulumi/),
-    and never the CI identities themselves (a deploy must not widen its own trust or policy)."""
+    and never the CI identities themselves (a deploy must not widen its own trust or policy), the state key's
+    administration (denied in the key's own policy, `key_policy`), or a role handed to a service the stack does
+    not pass roles to."""
     state = [] if bucket_arn is None else [
         {"Sid": "ListState", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
         {"Sid": "WriteState", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -131,6 +185,8 @@ def deploy_policy(bucket_arn: str | None, protected_arns: list[str]) -> dict[str
         *state,
         {"Sid": "ManageStackServices", "Effect": "Allow", "Action": list(DEPLOY_SERVICE_ACTIONS), "Resource": "*"},
         {"Sid": "ManageStackIam", "Effect": "Allow", "Action": list(DEPLOY_IAM_ACTIONS), "Resource": "*"},
+        {"Sid": "PassRolesToTheStacksServices", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
         {"Sid": "NeverTheCiIdentities", "Effect": "Deny", "Action": "iam:*", "Resource": sorted(protected_arns)},
     ]}
 
@@ -145,7 +201,7 @@ def bucket_policy(bucket_arn: str) -> dict[str, Any]:
 
 
 def key_policy(partition: str, account: str, region: str, bucket_arn: str,
-               preview_role_arn: str | None) -> dict[str, Any]:
+               preview_role_arn: str | None, deploy_role_arns: list[str] | None = None) -> dict[str, Any]:
     """The state key: the account administers it through IAM (the deploy roles' `kms:*` comes from there); the
     preview role may only decrypt, only through S3, only objects of the state bucket. That grant lives here, in
     the key's resource policy, so the preview role's own policy keeps no action AWS classes as Write."""
@@ -163,4 +219,10 @@ def key_policy(partition: str, account: str, region: str, bucket_arn: str,
             "Condition": {"StringEquals": {"kms:ViaService": via_s3,
                                            "kms:EncryptionContext:aws:s3:arn": bucket_arn}},
         })
+    if deploy_role_arns:
+        # The deploy roles' kms:* (for the stack's own keys) must not reach this key's administration: an
+        # explicit deny here wins over the account's IAM grant above (KMS key policy evaluation).
+        statements.append({
+            "Sid": "DeployRolesNeverAdministerTheStateKey", "Effect": "Deny",
+            "Principal": {"AWS": sorted(deploy_role_arns)}, "Action": list(KMS_KEY_ADMIN_ACTIONS), "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}

@@ -23,6 +23,8 @@ class StateBackendArgs:
     account: str
     region: str
     preview_role_arn: pulumi.Input[str] | None
+    deploy_role_arns: list[pulumi.Input[str]]
+    """Denied the key's administration in its policy (their IAM policy allows kms:* for the stack's own keys)."""
     tags: dict[str, str]
 
 
@@ -36,9 +38,9 @@ class StateBackend(pulumi.ComponentResource):
         self.key = aws.kms.Key(
             f"{name}-key", description="Pulumi state bucket encryption (webstack bootstrap)",
             enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
-            policy=pulumi.Output.from_input(args.preview_role_arn).apply(
-                lambda preview: json.dumps(policies.key_policy(args.partition, args.account, args.region, arn,
-                                                               preview))),
+            policy=pulumi.Output.all(args.preview_role_arn, *args.deploy_role_arns).apply(
+                lambda arns: json.dumps(policies.key_policy(args.partition, args.account, args.region, arn,
+                                                            arns[0], list(arns[1:])))),
             opts=keep)
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.bucket_name}", target_key_id=self.key.key_id,
                       opts=child)

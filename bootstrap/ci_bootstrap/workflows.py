@@ -4,8 +4,8 @@ For every job that may request an OIDC token (`permissions: id-token: write`, on
 workflow), the subject GitHub puts in the token (`sub`) follows from the job and its triggers
 (docs.github.com, "OpenID Connect reference", subject claims; /work/shared/notes/domain-facts.md):
 
-- a job with `environment: <name>`: `repo:<owner>/<repo>:environment:<name>` (whatever the event); the
-  read-only environments (`READ_ONLY_ENVIRONMENTS`) are trusted by the preview role, every other by its deploy role;
+- a job with `environment: <name>`: `repo:<owner>/<repo>:environment:<name>` (whatever the event), trusted by
+  that environment's own role: read-only for `READ_ONLY_ENVIRONMENTS`, a deploy role for every other;
 - otherwise a `pull_request` run: `repo:<owner>/<repo>:pull_request`;
 - otherwise a push to a branch: `repo:<owner>/<repo>:ref:refs/heads/<branch>`.
 
@@ -33,9 +33,10 @@ ROLE_VARIABLE = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 BRANCH_NAME = re.compile(r"^[A-Za-z0-9._/-]+$")
 UNSUPPORTED_EVENTS = ("pull_request_target", "workflow_run")
-# Environments whose jobs only read the cloud: their subject is trusted by the read-only preview role, never by a
-# deploy role of their own (bump.yml's weekly `make bump`: EKS add-on versions and AWS's public AMI parameters).
+# Environments whose jobs only read the cloud: each gets a read-only role of its own (one role per subject), never a
+# deploy role (bump.yml's weekly `make bump`: EKS add-on versions and AWS's public AMI parameters).
 READ_ONLY_ENVIRONMENTS = ("versions",)
+PULUMI_ACTION = "pulumi/actions"
 
 
 class WorkflowError(ValueError):
@@ -51,9 +52,11 @@ class JobIdentity:
     claim: str
     """What follows `repo:<owner>/<repo>:` in the token's subject: `pull_request`, `environment:<name>` ..."""
     role: str
-    """`preview` for pull-request jobs, else the environment's name (one deploy role per environment)."""
+    """`preview` for pull-request jobs, else the environment's name (one role per environment)."""
     role_variable: str | None
     """The repository variable the job's `role-to-assume` reads (`AWS_ROLE_ARN`), if it names one."""
+    stacks: tuple[str, ...] = ()
+    """The stacks the job's pulumi/actions steps name (`stack-name`): whose state the role reads."""
 
     def subject(self, repository: str) -> str:
         return f"repo:{repository}:{self.claim}"
@@ -95,6 +98,16 @@ def role_variable(job: dict[str, Any]) -> str | None:
     return next(iter(names), None)
 
 
+def stacks_of(job: dict[str, Any]) -> tuple[str, ...]:
+    """The literal `stack-name`s of the job's pulumi/actions steps."""
+    names = [str((step.get("with") or {}).get("stack-name")) for step in job.get("steps") or []
+             if str(step.get("uses", "")).split("@")[0] == PULUMI_ACTION]
+    dynamic = [n for n in names if "${{" in n or n == "None"]
+    if dynamic:
+        raise WorkflowError(f"runs pulumi/actions without a literal stack-name ({dynamic}): its state is unknown")
+    return tuple(sorted(set(names)))
+
+
 def claims(doc: dict[str, Any], job: dict[str, Any]) -> list[tuple[str, str]]:
     """(claim, role kind) pairs of the tokens this job can get, one per triggering event that yields a
     different subject; raises WorkflowError when a subject is not exact."""
@@ -102,7 +115,7 @@ def claims(doc: dict[str, Any], job: dict[str, Any]) -> list[tuple[str, str]]:
     if env is not None:
         if not isinstance(env, str) or not ENVIRONMENT_NAME.match(env):
             raise WorkflowError(f"environment {env!r} is not a literal name: its token subject is unknown")
-        return [(f"environment:{env}", PREVIEW if env in READ_ONLY_ENVIRONMENTS else env)]
+        return [(f"environment:{env}", env)]
     found: list[tuple[str, str]] = []
     for event, spec in events(doc).items():
         if event in UNSUPPORTED_EVENTS:
@@ -136,7 +149,9 @@ def job_identities(folder: Path = WORKFLOWS) -> list[JobIdentity]:
                     raise WorkflowError("calls a reusable workflow with id-token: write: give the permission to "
                                         "the called job instead, whose environment then names its subject")
                 variable = role_variable(job)
-                out += [JobIdentity(path.name, name, claim, role, variable) for claim, role in claims(doc, job)]
+                stacks = stacks_of(job)
+                out += [JobIdentity(path.name, name, claim, role, variable, stacks)
+                        for claim, role in claims(doc, job)]
             except WorkflowError as err:
                 problems.append(f"{where} {err}")
     for variable in sorted({i.role_variable for i in out if i.role_variable}):

@@ -1,11 +1,13 @@
 """The stack's version lock: everything AWS (or a chart repository) would otherwise resolve afresh on each run.
 
 `Pulumi.<stack>.lock.yaml`, committed beside the stack file, pins the EKS add-on versions, the EKS node AMI release
-(per architecture), the chart versions, the Kubernetes minor it was resolved for, the Fargate platform version and
-the ECS-optimized AMI ids (per architecture, for one region). `make bump STACK=<stack>` (tools/bump.py, read-only AWS
-calls) writes it; the program only reads it, so `make plan` needs no credentials and nothing moves without a
-commit. A config key that pins a version (addonVersions, the chart version keys, ecsPlatformVersion) wins over the
-lock; kubernetesVersion states the minor, which the lock must have been resolved for.
+(per architecture), the chart versions, the Kubernetes minor it was resolved for, the Fargate platform version, the
+ECS-optimized AMI ids (per architecture, for one region) and, with the firewall on, the static versions of the
+versioned AWS managed WAF rule groups (or `unpinned`: AWS's default version, until `make bump` pins it). `make bump
+STACK=<stack>` (tools/bump.py, read-only AWS calls) writes it; the program only reads it, so `make plan` needs no
+credentials and nothing moves without a commit. A config key that pins a version (addonVersions, the chart version
+keys, ecsPlatformVersion) wins over the lock; kubernetesVersion states the minor, which the lock must have been
+resolved for.
 
 `load_config(..., lock=read_lock(path))` checks the lock against the valid config and sets `StackConfig.versions`;
 every problem is reported at once, each naming the entry, what is wrong and `make bump`.
@@ -13,6 +15,7 @@ every problem is reported at once, each naming the entry, what is wrong and `mak
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -24,6 +27,7 @@ from .addons import CHART_VERSION, CHARTS
 from .cluster import ADDON_VERSION, EKS_ADDONS, SUPPORTED_KUBERNETES_VERSIONS
 from .core import ConfigError, show
 from .ecs import ARCHITECTURES, PLATFORM_VERSIONS
+from .ops import WAF_GROUP_VERSION, WAF_UNPINNED, WAF_VERSIONED_GROUPS
 
 if TYPE_CHECKING:
     from .stack import StackConfig
@@ -38,7 +42,7 @@ RELEASE_VERSION = r"[0-9]{1,2}\.[0-9]{1,3}\.[0-9]{1,3}-[0-9]{8}"
 AMI_ID = r"ami-[0-9a-f]{8,17}"
 REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]"
 KEYS = ("region", "kubernetesVersion", "eksAddons", "eksNodeReleaseVersions", "charts", "fargatePlatformVersion",
-        "ecsAmis")
+        "ecsAmis", "wafRuleGroups")
 
 
 def bump_command(stack: str, folder: Path | None = None) -> str:
@@ -97,6 +101,9 @@ class Versions:
     fargate_platform: str = ""
     ecs_ami_id: str = ""
     """The ECS-optimized AMI of the stack's region and architecture (EC2 capacity only)."""
+    waf_rule_groups: Mapping[str, str | None] = field(default_factory=dict)
+    """With the firewall on: every versioned AWS managed rule group -> its static version, None where the lock
+    leaves it unpinned (AWS's default version is deployed)."""
 
 
 class LockError(ConfigError):
@@ -129,6 +136,13 @@ CHART_CHECK = _pattern(CHART_VERSION, "3.13.0", "an exact chart version")
 AMI_CHECK = _pattern(AMI_ID, "ami-0123456789abcdef0", "an AMI id")
 
 
+def WAF_CHECK(value: Any) -> str | None:  # noqa: N802 (a Check like the constants above)
+    if value == WAF_UNPINNED or (isinstance(value, str) and re.fullmatch(WAF_GROUP_VERSION, value, re.ASCII)):
+        return None
+    return (f"must be a static version of the rule group such as 'Version_1.19', or {WAF_UNPINNED!r} (AWS's default "
+            "version, until `make bump` pins it)")
+
+
 def _map_problems(data: Mapping[str, Any], key: str, names: tuple[str, ...], check: Check) -> list[str]:
     """A map entry of the lock: only the known names, each value passing `check`."""
     value = data.get(key)
@@ -156,6 +170,7 @@ def shape_problems(data: Any) -> list[str]:
     problems += _map_problems(data, "eksAddons", EKS_ADDONS, ADDON_CHECK)
     problems += _map_problems(data, "eksNodeReleaseVersions", ARCHITECTURES, RELEASE_CHECK)
     problems += _map_problems(data, "charts", tuple(CHARTS), CHART_CHECK)
+    problems += _map_problems(data, "wafRuleGroups", WAF_VERSIONED_GROUPS, WAF_CHECK)
     return problems + _map_problems(data, "ecsAmis", ARCHITECTURES, AMI_CHECK)
 
 
@@ -216,13 +231,17 @@ def locked_versions(cfg: StackConfig, lock: LockFile) -> Versions:
     lacks, an entry resolved for another Kubernetes minor or region."""
     if lock.data is None:
         what = ("the versions AWS and the chart repositories would otherwise resolve on every run (EKS add-ons, "
-                "node AMI release, charts, Fargate platform, ECS AMI) are pinned there")
+                "node AMI release, charts, Fargate platform, ECS AMI, WAF managed rule groups) are pinned there")
         raise LockError(lock.path, cfg.stack, [f"{lock.path.name} {lock.error}: {what}"])
     problems = shape_problems(lock.data)
     if not isinstance(lock.data, dict):
         raise LockError(lock.path, cfg.stack, problems)
     command = bump_command(cfg.stack, lock.path.parent)
     versions = (_ecs_versions if cfg.runtime == "ecs" else _eks_versions)(cfg, lock.data, problems, command)
+    if cfg.ops.waf:
+        found = {g: _entry(lock.data, "wafRuleGroups", g, problems, command) for g in WAF_VERSIONED_GROUPS}
+        versions = dataclasses.replace(versions, waf_rule_groups={
+            g: None if v == WAF_UNPINNED else v for g, v in found.items()})
     if problems:
         raise LockError(lock.path, cfg.stack, problems)
     return versions

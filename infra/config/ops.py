@@ -25,6 +25,14 @@ EMAILS_MAX = 20  # chosen bound: a team's on-call addresses, not a mailing list 
 WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX = 10, 2_000_000_000
 # The rate-based rule's window (RateBasedStatement.EvaluationWindowSec: 60, 120, 300 or 600): fixed at 5 minutes.
 WAF_RATE_WINDOW_SECONDS = 300
+# The AWS managed rule groups of the web ACL that have versions (the IP reputation group has none: "The only rule
+# groups that aren't versioned are the IP reputation rule groups", WAF developer guide). The stack's version lock
+# pins each (infra/config/lock.py `wafRuleGroups`, written by `make bump`).
+WAF_VERSIONED_GROUPS = ("AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet")
+# A static version's name as WAF lists it (ListAvailableManagedRuleGroupVersions, e.g. Version_1.19).
+WAF_GROUP_VERSION = r"Version_[0-9]{1,3}\.[0-9]{1,3}"
+# The lock's word for "no static version: AWS's default version, which AWS moves by itself".
+WAF_UNPINNED = "unpinned"
 # ALB TargetResponseTime cannot exceed the ALB's idle timeout (60 s on both runtimes' ALBs).
 LATENCY_MS_MAX = 60_000
 

@@ -37,6 +37,7 @@ from .network import NetworkConfig
 from .ops import OpsConfig, resolved
 from .region import partition_of
 from .registry import RegistryConfig, default_repository_name
+from .review import ReviewConfig
 
 # Tags the stack sets itself (infra/tags.py): extraTags cannot override them.
 COMMON_TAG_KEYS = ("project", "stack", "managed-by")
@@ -79,6 +80,7 @@ class StackConfig:
     app: AppConfig = field(default_factory=AppConfig)
     ecs: EcsConfig = field(default_factory=EcsConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     runtime: str = setting("runtime", "eks", "Where the app runs: 'eks' (Kubernetes) or 'ecs' (ECS, no EKS at all).",
                            one_of(*RUNTIMES))
     extra_tags: tuple[tuple[str, str], ...] = setting(
@@ -99,7 +101,7 @@ class StackConfig:
 
 SECTIONS: dict[str, type] = {"network": NetworkConfig, "registry": RegistryConfig, "dns": DnsConfig,
                              "cluster": ClusterConfig, "addons": AddonsConfig, "app": AppConfig, "ecs": EcsConfig,
-                             "ops": OpsConfig}
+                             "ops": OpsConfig, "review": ReviewConfig}
 
 
 @functools.cache

@@ -72,6 +72,27 @@ def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: 
             "ingress.k8s.aws/resource": f"{namespace}/{ingress}-{service}:{port}"}
 
 
+def controller_target_group_problem(*, target_group_arn: str, target_type: str, load_balancer_arns: list[str],
+                                    want_target_type: str, alb_arn: str, alb_name: str) -> str | None:
+    """Why the target group found by the controller's tags is not the one the Ingress now asks for, or None.
+    After `pulumi up` changes the Service type (so the target type) or the ALB name, the Ingress update returns
+    before the controller has reconciled: the tags then still find the old target group (the controller makes a
+    new one and deletes the old, tagged alike), or the new one not yet attached to the new ALB. Alarms on it would
+    watch nothing: fail instead, and say that a second run finds the right one."""
+    wrong = []
+    if target_type != want_target_type:
+        wrong.append(f"its target type is {target_type!r}, the Ingress asks for {want_target_type!r}")
+    if alb_arn not in load_balancer_arns:
+        wrong.append(f"it is not attached to the ALB {alb_name} ({alb_arn}); it serves "
+                     f"{', '.join(load_balancer_arns) or 'no load balancer'}")
+    if not wrong:
+        return None
+    return (f"the target group the AWS Load Balancer Controller made for the Ingress ({target_group_arn}) is not "
+            f"the one the alarms must watch: {'; '.join(wrong)}. The controller is still reconciling the Ingress "
+            "change (a new serviceType or loadBalancerName): run `pulumi up` again in a minute "
+            "(docs/operations.md, \"Changing the ALB name or the Service type on EKS\").")
+
+
 def app_labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "webstack",
             "app.kubernetes.io/managed-by": "pulumi"}
@@ -275,14 +296,29 @@ class WebApp(pulumi.ComponentResource):
     def _controller_made(self, args: WebAppArgs, ingress: k8s.networking.v1.Ingress
                          ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """The ALB and target group the controller created for the Ingress, by the ALB's name and the target
-        group's tags. The lookups wait for the Ingress (pulumi-kubernetes returns once the controller has set its
-        load balancer address, after the ALB and target group exist); at the first preview they are unknown."""
+        group's tags. The lookups wait for the Ingress: pulumi-kubernetes returns once the Ingress has a load
+        balancer address, which on an update may still be the old one (the awaiter does not wait for the
+        controller to reconcile the change), so the target group found is checked against this Ingress's target
+        type and ALB (`controller_target_group_problem`). Cost of the target group lookup: the data source lists
+        every target group of the region and reads their tags (DescribeTargetGroups, DescribeTags in 20s), on
+        every preview and up. At the first preview both are unknown."""
         after = pulumi.InvokeOutputOptions(parent=self, depends_on=[ingress])
         alb = aws.lb.get_load_balancer_output(name=args.load_balancer_name, opts=after)
         tags = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: controller_target_group_tags(
             cluster_name=cluster, namespace=args.namespace, ingress=args.name, service=args.name, port="http"))
         target_group = aws.lb.get_target_group_output(tags=tags, opts=after)
-        return alb.arn_suffix, target_group.arn_suffix
+
+        def checked(found: list[Any]) -> str:
+            alb_arn, group = found
+            problem = controller_target_group_problem(
+                target_group_arn=group.arn, target_type=group.target_type,
+                load_balancer_arns=list(group.load_balancer_arns or []), want_target_type=args.target_type,
+                alb_arn=alb_arn, alb_name=args.load_balancer_name)
+            if problem:
+                raise ValueError(problem)
+            return str(group.arn_suffix)
+
+        return alb.arn_suffix, pulumi.Output.all(alb.arn, target_group).apply(checked)
 
     @staticmethod
     def _meta(args: WebAppArgs, **extra: Any) -> dict[str, Any]:

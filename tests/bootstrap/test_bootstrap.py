@@ -68,11 +68,18 @@ def test_every_credentialed_job_is_trusted_by_exactly_one_role(plan: Plan) -> No
     assert expected["preview.yml:preview"] == {f"repo:{REPOSITORY}:pull_request"}
     trust = trusted(plan)
     assert trust_problems(expected, trust) == []
-    # the weekly `make bump` (environment `versions`) reads only: the read-only preview role trusts it
-    assert trust == {"webstack-ci-preview": [f"repo:{REPOSITORY}:environment:versions",
-                                             f"repo:{REPOSITORY}:pull_request"],
+    # the weekly `make bump` (environment `versions`) reads only, with a role of its own
+    assert trust == {"webstack-ci-preview": [f"repo:{REPOSITORY}:pull_request"],
+                     "webstack-ci-versions": [f"repo:{REPOSITORY}:environment:versions"],
                      "webstack-ci-deploy-development": [f"repo:{REPOSITORY}:environment:development"],
                      "webstack-ci-deploy-production": [f"repo:{REPOSITORY}:environment:production"]}
+
+
+def test_every_role_trusts_exactly_one_subject(plan: Plan) -> None:
+    """One role per job identity: a role trusting two subjects gives each job the other's rights."""
+    trust = trusted(plan)
+    assert len(trust) == 4
+    assert {role: len(subjects) for role, subjects in trust.items() if len(subjects) != 1} == {}
 
 
 def renamed_workflows(tmp_path: Path, old: str, new: str) -> Path:
@@ -95,7 +102,7 @@ def test_a_renamed_environment_fails_until_the_bootstrap_follows(plan: Plan, tmp
         f"webstack-ci-deploy-production trusts repo:{REPOSITORY}:environment:production, which no job gets"]
     # the bootstrap's own reading of the edited workflows follows: a role for the new environment
     roles = workflows.roles(workflows.job_identities(folder))
-    assert sorted(roles) == ["development", "preview", "prod-eu"]
+    assert sorted(roles) == ["development", "preview", "prod-eu", "versions"]
 
 
 def test_the_bootstrap_reads_the_subjects_the_independent_derivation_finds() -> None:
@@ -106,7 +113,8 @@ def test_the_bootstrap_reads_the_subjects_the_independent_derivation_finds() -> 
 def test_each_role_variable_gets_the_role_that_trusts_its_jobs(plan: Plan) -> None:
     variables = plan.outputs["repository_variables"]
     arns = plan.outputs["role_arns"]
-    assert variables == {"AWS_PREVIEW_ROLE_ARN": arns["preview"], "AWS_ROLE_ARN": arns["development"],
+    assert variables == {"AWS_PREVIEW_ROLE_ARN": arns["preview"], "AWS_VERSIONS_ROLE_ARN": arns["versions"],
+                         "AWS_ROLE_ARN": arns["development"],
                          "AWS_PROD_ROLE_ARN": arns["production"],
                          "PULUMI_BACKEND_URL": "s3://webstack-ci-state-123456789012-eu-west-1?region=eu-west-1"}
     by_arn = {role["state"]["arn"]: role["inputs"]["name"] for role in plan.of_type("aws:iam/role:Role")}
@@ -137,12 +145,19 @@ def test_two_roles_behind_one_repository_variable_are_refused(tmp_path: Path) ->
         workflows.job_identities(folder)
 
 
-def test_pull_request_target_with_a_token_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("on:\n  pull_request:", "on:\n  pull_request_target:", "pull_request_target"),
+    # the preview role reads the state of the stacks the job names: a computed one is unknown
+    ("stack-name: dev", "stack-name: ${{ inputs.stack }}", "without a literal stack-name"),
+])
+def test_an_edited_preview_job_whose_identity_is_not_exact_is_refused(tmp_path: Path, old: str, new: str,
+                                                                      message: str) -> None:
     folder = tmp_path / "wf"
     shutil.copytree(WORKFLOWS, folder)
     preview = folder / "preview.yml"
-    preview.write_text(preview.read_text().replace("on:\n  pull_request:", "on:\n  pull_request_target:"))
-    with pytest.raises(workflows.WorkflowError, match="pull_request_target"):
+    assert old in preview.read_text()
+    preview.write_text(preview.read_text().replace(old, new))
+    with pytest.raises(workflows.WorkflowError, match=message):
         workflows.job_identities(folder)
 
 
@@ -201,7 +216,7 @@ def test_the_preview_key_grant_is_decrypt_through_s3_of_the_state_bucket_only(pl
             "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::webstack-ci-state-123456789012-eu-west-1"}}}]
 
 
-@pytest.mark.parametrize("name", ["ci-preview", "ci-development", "ci-production"])
+@pytest.mark.parametrize("name", ["ci-preview", "ci-versions", "ci-development", "ci-production"])
 def test_parliament_accepts_the_role_documents(plan: Plan, name: str) -> None:
     docs = iam_documents(plan)
     problems = [p for suffix in ("policy-policy", "trust") for p in unexpected_findings(
@@ -216,7 +231,7 @@ def test_deploy_roles_can_never_change_the_ci_identities(plan: Plan) -> None:
     assert set(deny["Resource"]) == {
         f"arn:aws:iam::123456789012:oidc-provider/{OIDC}",
         *(f"arn:aws:iam::123456789012:role/webstack-ci-{r}"
-          for r in ("preview", "deploy-development", "deploy-production"))}
+          for r in ("preview", "versions", "deploy-development", "deploy-production"))}
     actions = expanded(allowed_actions(doc))
     assert not [a for a in actions if a.startswith("iam:") and any(
         k in a for k in ("user", "group", "accesskey", "loginprofile"))]
@@ -234,8 +249,78 @@ def test_deploy_roles_cover_every_service_the_stack_manages(dev: Plan, prod: Pla
     assert {s for m in modules for s in policies.MANAGED_SERVICES[m]} - granted == set()
     # pulumi-eks's children are not rendered (one registration): its cluster, OIDC provider and node group
     # need these, which the list names explicitly.
-    assert {"eks:*", "iam:CreateOpenIDConnectProvider", "iam:PassRole", "iam:CreateServiceLinkedRole"} <= set(
+    assert {"eks:*", "iam:CreateOpenIDConnectProvider", "iam:CreateServiceLinkedRole"} <= set(
         policies.DEPLOY_SERVICE_ACTIONS + policies.DEPLOY_IAM_ACTIONS)
+
+
+def test_the_versions_role_may_do_exactly_what_bump_needs(plan: Plan) -> None:
+    from tools.bump import READ_ONLY_POLICY
+
+    assert iam_documents(plan)["ci-versions-policy-policy"] == READ_ONLY_POLICY
+
+
+def test_no_role_reads_parameters_beyond_the_public_ami_ones(plan: Plan) -> None:
+    """ssm:GetParameter(s) on `*` would read every SecureString of the account (PR code runs with the preview
+    role); the program resolves no parameter at deploy time, the versions role only AWS's public AMI ones."""
+    docs = iam_documents(plan)
+    for name in ("ci-preview-policy-policy", "ci-development-policy-policy", "ci-production-policy-policy"):
+        assert [a for a in expanded(allowed_actions(docs[name])) if a.startswith("ssm:")] == [], name
+    (ssm,) = [s for s in docs["ci-versions-policy-policy"]["Statement"] if "ssm:GetParameters" in s["Action"]]
+    assert ssm["Resource"] == ["arn:aws:ssm:*:*:parameter/aws/service/eks/optimized-ami/*",
+                               "arn:aws:ssm:*:*:parameter/aws/service/ecs/optimized-ami/*"]
+
+
+def test_the_preview_role_reads_only_the_previewed_stacks_state(plan: Plan) -> None:
+    """preview.yml previews `dev`: never prod's state (its outputs and encrypted secrets)."""
+    bucket = "arn:aws:s3:::webstack-ci-state-123456789012-eu-west-1"
+    (read,) = [s for s in iam_documents(plan)["ci-preview-policy-policy"]["Statement"] if s.get("Sid") == "ReadState"]
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"] == [f"{bucket}/.pulumi/meta.yaml", f"{bucket}/.pulumi/stacks/webstack/dev.json*",
+                                f"{bucket}/.pulumi/journal/webstack/dev/*"]
+
+
+def test_deploy_roles_pass_roles_only_to_the_stacks_services(plan: Plan) -> None:
+    for name in ("ci-development-policy-policy", "ci-production-policy-policy"):
+        statements = iam_documents(plan)[name]["Statement"]
+        passing = [s for s in statements if s["Effect"] == "Allow" and "iam:passrole" in expanded(
+            [s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        assert [s["Sid"] for s in passing] == ["PassRolesToTheStacksServices"], name
+        assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": [
+            "eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "scheduler.amazonaws.com",
+            "vpc-flow-logs.amazonaws.com"]}}
+        # terraform-provider-aws's resourceRoleUpdate calls UpdateRoleDescription when a description changes
+        assert "iam:updateroledescription" in expanded(allowed_actions(iam_documents(plan)[name]))
+
+
+def test_deploy_roles_may_pass_every_role_the_stacks_make(dev: Plan, prod: Plan, fargate: Plan, spot: Plan,
+                                                         ec2: Plan) -> None:
+    """Each service a rendered role trusts is one the deploy roles may pass roles to (iam:PassedToService): a new
+    kind of role fails here until the condition follows. pulumi-eks's cluster role (one registration, not
+    rendered) trusts eks.amazonaws.com, which also receives the node role of managed node groups."""
+    trusted_services = {"eks.amazonaws.com"}
+    for p in (dev, prod, fargate, spot, ec2):
+        for role in p.of_type("aws:iam/role:Role"):
+            for statement in json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]:
+                service = statement.get("Principal", {}).get("Service", [])
+                trusted_services |= {service} if isinstance(service, str) else set(service)
+    assert trusted_services == set(policies.PASSED_TO_SERVICES)
+
+
+def test_deploy_roles_can_never_administer_the_state_key(plan: Plan) -> None:
+    key_policy = json.loads(plan.one("aws:kms/key:Key")["inputs"]["policy"])
+    (deny,) = [s for s in key_policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Principal"] == {"AWS": ["arn:aws:iam::123456789012:role/webstack-ci-deploy-development",
+                                         "arn:aws:iam::123456789012:role/webstack-ci-deploy-production"]}
+    assert {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant"} <= set(
+        deny["Action"])
+    assert not {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"} & set(deny["Action"])  # state stays writable
+
+
+def test_every_role_allows_a_four_hour_session(plan: Plan) -> None:
+    """A Kubernetes upgrade or a first certificate validation can outlast an hour in one `pulumi up`."""
+    assert {r["inputs"]["name"]: r["inputs"]["maxSessionDuration"] for r in plan.of_type("aws:iam/role:Role")} == {
+        name: 14400 for name in ("webstack-ci-preview", "webstack-ci-versions", "webstack-ci-deploy-development",
+                                 "webstack-ci-deploy-production")}
 
 
 # --- the state backend -------------------------------------------------------------------------------------------
@@ -278,9 +363,29 @@ def test_bad_bootstrap_config_is_reported_all_at_once() -> None:
     with pytest.raises(BootstrapConfigError) as err:
         load({"repository": "not a repo", "stateBackend": "dynamo", "environments": ["staging", "staging"],
               "preview": "maybe", "githubOidcProviderArn": "arn:aws:iam::1:oidc-provider/example.com",
-              "rolePrefix": "x" * 41}, ["development", "production"])
+              "rolePrefix": "x" * 41}, ["development", "production"], account="123456789012", region="eu-west-1")
     text = str(err.value)
     assert "(6 problem(s))" in text
     for key in ("repository", "stateBackend", "environments", "preview", "githubOidcProviderArn", "rolePrefix"):
         assert f"webstack-bootstrap:{key}" in text, key
     assert "unknown: ['staging', 'staging']" in text and "allowed: s3, cloud" in text
+
+
+@pytest.mark.parametrize(("prefix", "problems"), [
+    ("ci.webstack", ["the state key's alias 'alias/ci.webstack-state-123456789012-eu-west-1'"]),
+    ("ci_webstack", ["the state bucket's name 'ci_webstack-state-123456789012-eu-west-1'"]),
+    ("ci-" + "x" * 36, ["the state bucket's name 'ci-xxx"]),
+    ("-ci", ["the state bucket's name '-ci-state"]),
+    ("xn--ci", ["starting xn--"]),
+])
+def test_a_role_prefix_that_cannot_name_the_bucket_or_its_key_alias_is_refused(prefix: str,
+                                                                               problems: list[str]) -> None:
+    raw = {"repository": REPOSITORY, "rolePrefix": prefix}
+    with pytest.raises(BootstrapConfigError) as err:
+        load(raw, ["development"], account="123456789012", region="eu-west-1")
+    assert f"({len(problems)} problem(s))" in str(err.value)
+    assert all(p in str(err.value) for p in problems), str(err.value)
+    assert "webstack-bootstrap:rolePrefix" in str(err.value)
+    # with Pulumi Cloud there is no bucket to name
+    assert load({**raw, "stateBackend": "cloud"}, ["development"], account="123456789012", region="eu-west-1")
+    assert load({**raw, "rolePrefix": "ci-webstack"}, ["development"], account="123456789012", region="eu-west-1")

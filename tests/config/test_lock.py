@@ -96,7 +96,7 @@ def test_every_problem_is_reported_at_once() -> None:
     found = problems(EKS_RAW, doc)
     assert found == [
         "typo: unknown entry; known are region, kubernetesVersion, eksAddons, eksNodeReleaseVersions, charts, "
-        "fargatePlatformVersion, ecsAmis",
+        "fargatePlatformVersion, ecsAmis, wafRuleGroups",
         "kubernetesVersion = 1.35: allowed: 1.32, 1.33, 1.34, 1.35, 1.36",
         "eksAddons.coredns = '1.12': must be an EKS add-on version such as 'v1.11.4-eksbuild.2' (a quoted string)",
         "charts.helm: unknown entry; known are aws-load-balancer-controller, external-dns, metrics-server, "
@@ -189,3 +189,32 @@ def test_every_test_stack_has_a_lock_the_program_accepts(stack: str) -> None:
                       lock=read_lock(lock_path(stack, TEST_STACKS)))
     assert cfg.versions.eks_addons or cfg.versions.fargate_platform or cfg.versions.ecs_ami_id
 
+
+
+WAF_GROUPS = {"AWSManagedRulesCommonRuleSet": "Version_1.19", "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.8"}
+
+
+def test_with_the_firewall_the_lock_pins_the_versioned_waf_rule_groups() -> None:
+    raw = {**FARGATE_RAW, "wafEnabled": True}
+    lock = {"fargatePlatformVersion": "1.4.0", "wafRuleGroups": WAF_GROUPS}
+    assert dict(load(raw, lock).versions.waf_rule_groups) == WAF_GROUPS
+    # `unpinned`: AWS's default version (None: the web ACL names no version), said so at every plan (infra/waf.py)
+    unpinned = {**WAF_GROUPS, "AWSManagedRulesKnownBadInputsRuleSet": "unpinned"}
+    assert load(raw, {**lock, "wafRuleGroups": unpinned}).versions.waf_rule_groups == {
+        "AWSManagedRulesCommonRuleSet": "Version_1.19", "AWSManagedRulesKnownBadInputsRuleSet": None}
+    # without the firewall nothing is needed (prod* stacks have it by default: their locks hold them)
+    assert load(FARGATE_RAW, {"fargatePlatformVersion": "1.4.0"}).versions.waf_rule_groups == {}
+    missing = problems(raw, {"fargatePlatformVersion": "1.4.0"})
+    assert sorted(missing) == [f"wafRuleGroups.{g} is missing: run `{BUMP}`" for g in sorted(WAF_GROUPS)]
+
+
+def test_a_waf_rule_group_version_must_be_a_static_version_or_unpinned() -> None:
+    raw = {**FARGATE_RAW, "wafEnabled": True}
+    bad = {"AWSManagedRulesCommonRuleSet": "1.19", "AWSManagedRulesKnownBadInputsRuleSet": "latest",
+           "AWSManagedRulesAmazonIpReputationList": "Version_1.0"}
+    found = problems(raw, {"fargatePlatformVersion": "1.4.0", "wafRuleGroups": bad})
+    assert any(p.startswith("wafRuleGroups.AWSManagedRulesAmazonIpReputationList: unknown entry") for p in found)
+    assert any(p.startswith("wafRuleGroups.AWSManagedRulesCommonRuleSet = '1.19': must be a static version")
+               for p in found), found
+    assert any(p.startswith("wafRuleGroups.AWSManagedRulesKnownBadInputsRuleSet = 'latest'") and "'unpinned'" in p
+               for p in found), found

@@ -16,6 +16,7 @@ from infra.config.ecs import FARGATE_SIZES
 from infra.ecs.capacity import provider_name
 from infra.ecs.task import EC2_AGENT_EXEC_MOUNTS, EXEC_VOLUMES
 from tests.support import ecs_api
+from tests.support.day2 import diff_actions, what_up_does
 from tools.render import ROOT, Plan
 
 TASKDEF = "aws:ecs/taskDefinition:TaskDefinition"
@@ -218,3 +219,26 @@ def test_a_schedule_on_ec2_capacity_runs_on_the_stacks_provider(variant: Any) ->
         {"capacityProvider": plan.one(PROVIDER)["inputs"]["name"], "weight": 1, "base": 0}]
     assert "platformVersion" not in params
     assert params["overrides"]["containerOverrides"] == [{"name": "webapp", "command": ["/bin/true"]}]
+
+
+def test_day2_capacity_switch_to_fargate_deletes_the_ec2_capacity_and_blocks_on_its_provider(
+        ec2: Plan, variant: Callable[..., Plan]) -> None:
+    """Step 2 of docs/operations.md's move from EC2 to Fargate, as `make diff` labels it: ecsCapacity fargate, the
+    ecsEc2* keys removed, the lock holding the Fargate platform version instead of the ECS AMIs."""
+    ec2_keys = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeGb",
+                "ecsEc2TargetCapacityPercent")
+    fargate = variant("ecs-ec2", ecsCapacity="fargate", **dict.fromkeys(ec2_keys),
+                      lock={"ecsAmis": None, "fargatePlatformVersion": "1.4.0"})
+    found = what_up_does(ec2, fargate)
+    assert found == {**{k: set() for k in found},
+                     # the association drops the EC2 provider; the service takes the Fargate task definition
+                     "update": {"ClusterCapacityProviders/ecs-capacity-providers", "Service/app-service"},
+                     "replace": {"TaskDefinition/app-taskdef"},  # a new revision (requiresCompatibilities FARGATE)
+                     "removed": {"CapacityProvider/ecs-ec2-provider", "Ec2Capacity/ecs-ec2", "Group/ecs-ec2-asg",
+                                 "LaunchTemplate/ecs-ec2-lt", "InstanceProfile/ecs-ec2-instance",
+                                 "Role/ecs-ec2-instance", "RolePolicyAttachment/ecs-ec2-instance-ecs",
+                                 "SecurityGroup/ecs-ec2-instances",
+                                 "SecurityGroupEgressRule/ecs-ec2-instances-https"},
+                     "blocking": {"CapacityProvider/ecs-ec2-provider"}}  # acknowledged in the commit (Allow-Replace)
+    assert diff_actions(ec2, fargate)["TaskDefinition/app-taskdef"].reasons == (
+        "containerDefinitions", "requiresCompatibilities")

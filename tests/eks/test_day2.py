@@ -2,7 +2,8 @@
 access, create path and teardown order, asserted on renders of a base and a changed config.
 
 Numbered tests follow the issue's findings. Distinct renders added here: kubernetesVersion bump, instance type
-change, and an extra admin (the arm64 render is shared with test_cluster_image).
+change, and an extra admin (the arm64 render is shared with test_cluster_image); for the labelled diff of each
+documented operation (issue 17), a version bump from the lock and the runtime switch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from parliament import analyze_policy_string
 
 from tests.support import committed_lock
+from tests.support.day2 import diff_actions, what_up_does
 from tools.render import ROOT, Plan, RenderError
 
 EKS = "eks:index:Cluster"
@@ -428,3 +430,82 @@ def test_the_longest_accepted_cluster_name_leaves_a_node_group_prefix_aws_accept
         load(raw["clusterName"] + "c")
     # the program passes the prefix the config checked
     assert dev.one(MNG)["inputs"]["nodeGroupNamePrefix"] == "webstack-dev-nodes-"
+
+
+# --- each documented Day-2 operation as `make diff` labels it (issue 17): exactly what is updated, replaced ----------
+
+def outcome(**found: set[str]) -> dict[str, set[str]]:
+    """`what_up_does`'s shape: the labels not given are empty."""
+    labels = ("update", "replace", "replace, delete first", "state only", "moved", "added", "removed", "blocking")
+    return {label: found.get(label.replace(", ", "_").replace(" ", "_"), set()) for label in labels}
+
+
+def test_day2_kubernetes_upgrade_updates_the_control_plane_addons_nodes_in_place(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    bumped = variant("dev", kubernetesVersion="1.36", lock=LOCK_1_36)  # the render of finding 4
+    assert what_up_does(dev, bumped) == outcome(update={
+        "Cluster/cluster-eks", "ManagedNodeGroup/cluster-nodes", "Addon/cluster-coredns", "Addon/cluster-kube-proxy",
+        "Addon/cluster-vpc-cni", "Addon/cluster-eks-pod-identity-agent", "Release/cluster-autoscaler"})
+
+
+def test_day2_architecture_switch_replaces_the_node_group_create_first(dev: Plan, variant: Callable[..., Plan]) -> None:
+    arm = variant("dev", **ARM64)  # the render of finding 3
+    assert what_up_does(dev, arm) == outcome(
+        update={"Image/app-image", "Deployment/webapp-deployment", "LaunchTemplate/cluster-nodes"},
+        # amiType, capacityType, instanceTypes force it; its name is a prefix: created before the old one goes.
+        # The scaling command runs again for the new group (its triggers are the group's forcing inputs).
+        replace={"ManagedNodeGroup/cluster-nodes", "Command/cluster-node-scaling"})
+    assert diff_actions(dev, arm)["ManagedNodeGroup/cluster-nodes"].reasons == (
+        "amiType", "capacityType", "instanceTypes")
+
+
+def test_day2_one_instance_type_for_another_is_a_launch_template_update(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    bigger = variant("dev", nodeInstanceTypes=["t3.large"])  # the render of the instance type test above
+    # The node group stays (a new launch template version, rolled in place). The scaling command's triggers include
+    # the joined instance types, so it runs again: harmless, it sends the same min and max with the live desired size.
+    assert what_up_does(dev, bigger) == outcome(update={"LaunchTemplate/cluster-nodes"},
+                                                replace={"Command/cluster-node-scaling"})
+
+
+def test_day2_adding_an_operator_updates_only_the_clusters_access_entries(
+        prod: Plan, variant: Callable[..., Plan]) -> None:
+    sso = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+           "AWSReservedSSO_Admin_0123456789abcdef")
+    more = variant("prod", adminPrincipalArns=[sso, "arn:aws:iam::123456789012:role/platform-admins"])  # finding 9
+    assert what_up_does(prod, more) == outcome(update={"Cluster/cluster-eks"})
+
+
+def test_day2_a_version_bump_from_the_lock_updates_what_runs_that_version(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    """The weekly `make bump` pull request: a newer vpc-cni build and node AMI release for the same minor."""
+    bumped = variant("dev", lock={"eksAddons": {"vpc-cni": "v1.20.6-eksbuild.1"},
+                                  "eksNodeReleaseVersions": {"amd64": "1.35.4-20261120"}})
+    assert what_up_does(dev, bumped) == outcome(update={"Addon/cluster-vpc-cni", "ManagedNodeGroup/cluster-nodes"})
+
+
+def test_day2_runtime_switch_to_ecs_deletes_the_cluster_and_keeps_network_dns_and_registry(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    """Step 2 of docs/operations.md's switch from EKS to ECS: runtime ecs, the record taken over, the EKS keys and
+    lock entries gone (what `make bump` writes for ECS: the Fargate platform version)."""
+    eks_keys = ("publicAccessCidrs", "nodeInstanceTypes", "nodeMinSize", "nodeDesiredSize", "nodeMaxSize",
+                "nodeDiskSizeGb", "hpaMaxReplicas")
+    ecs = variant("dev", runtime="ecs", ecsTakeOverHostnameRecord=True, **dict.fromkeys(eks_keys),
+                  lock={"kubernetesVersion": None, "eksAddons": None, "eksNodeReleaseVersions": None, "charts": None,
+                        "fargatePlatformVersion": "1.4.0"})
+    found = what_up_does(dev, ecs)
+    # the alarms and the dashboard follow the app to the ECS load balancer and target group (new dimensions)
+    assert found["update"] == {"Dashboard/alarms-dashboard", "MetricAlarm/alarms-five-xx-rate",
+                               "MetricAlarm/alarms-latency-p99", "MetricAlarm/alarms-no-healthy-targets"}
+    assert found["replace"] == found["replace, delete first"] == found["moved"] == set()
+    kinds = lambda keys: {k.split("/")[0] for k in keys}  # noqa: E731
+    assert {"Cluster", "ManagedNodeGroup", "Release", "Ingress", "Deployment", "Namespace"} <= kinds(found["removed"])
+    assert {"Cluster", "Service", "TaskDefinition", "LoadBalancer", "TargetGroup", "Record"} <= kinds(found["added"])
+    # the VPC, its subnets, the zone, the certificate and the repository stay as they are
+    untouched = {"Vpc", "Subnet", "Zone", "Certificate", "CertificateValidation", "Repository", "NatGateway"}
+    assert not untouched & kinds(set().union(*found.values()))
+    # what `make diff` blocks on until acknowledged: the EKS cluster, its KMS key and log group, namespaces, add-ons
+    assert found["blocking"] == {
+        "Cluster/cluster-eks", "Key/cluster-secrets", "LogGroup/cluster-control-plane", "Namespace/webapp-ns",
+        "Namespace/platform-external-dns", "Addon/cluster-coredns", "Addon/cluster-kube-proxy",
+        "Addon/cluster-vpc-cni", "Addon/cluster-eks-pod-identity-agent"}

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.day2 import diff_actions, what_up_does
 from tests.support.node_group_model import EksRefused, eks_update, provider_update, run_scaling_command
 from tools.render import Plan
 
@@ -107,3 +108,12 @@ def test_the_model_reproduces_the_failure_the_review_found() -> None:
     assert request == {"minSize": 3, "desiredSize": 2, "maxSize": 5}
     with pytest.raises(EksRefused, match="Minimum capacity 3 can't be greater than desired size 2"):
         eks_update({"minSize": 2, "desiredSize": 2, "maxSize": 3}, request)
+
+
+def test_day2_scaling_updates_the_node_group_and_its_scaling_command(dev: Plan, variant: Callable[..., Plan]) -> None:
+    """docs/operations.md "Scaling", as `make diff` labels it: nothing is replaced. The node group's update reaches
+    no AWS call (its scalingConfig is ignored after creation); the command sends the new maximum."""
+    found = what_up_does(dev, variant("dev", nodeMaxSize=5))  # the render of the maximum test above
+    assert found == {**{k: set() for k in found}, "update": {"ManagedNodeGroup/cluster-nodes",
+                                                              "Command/cluster-node-scaling"}}
+    assert diff_actions(dev, variant("dev", nodeMaxSize=5))["Command/cluster-node-scaling"].kind == "update"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ def checkov_binary() -> Path:
 
 
 def run_checkov(*files: Path) -> list[dict[str, Any]]:
-    """One checkov process over all files (given with -f each: mixing -d folders yields one report per folder)."""
-    args = [str(checkov_binary()), "--skip-download", "--quiet", "--compact", "--output", "json",
+    """One checkov process over all files (given with -f each: mixing -d folders yields one report per folder).
+    Not --quiet: the passed checks are listed too, each with its file."""
+    args = [str(checkov_binary()), "--skip-download", "--compact", "--output", "json",
             "--framework", "kubernetes", "dockerfile"]
     for path in files:
         args += ["-f", str(path)]
@@ -39,15 +41,36 @@ def run_checkov(*files: Path) -> list[dict[str, Any]]:
     return report if isinstance(report, list) else [report]
 
 
+BROKEN = "broken"  # the folder of the broken deployment's file
+
+
+def broken_deployment(dev: Plan) -> dict[str, Any]:
+    deployment = kubernetes_objects(dev)["deployment-webapp-webapp"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"] = {"privileged": True, "allowPrivilegeEscalation": True}
+    return deployment
+
+
+def checks(reports: list[dict[str, Any]], kind: str, *, broken: bool) -> list[dict[str, Any]]:
+    """The `kind` (failed, passed) checks of the broken deployment's file, or of every other file."""
+    return [dict(c, check_type=r["check_type"]) for r in reports for c in r["results"].get(f"{kind}_checks", [])
+            if (Path(c["file_abs_path"]).parent.name == BROKEN) == broken]
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory, dev: Plan, prod: Plan) -> list[dict[str, Any]]:
+    """ONE checkov run (a process costs seconds) over the dev and prod manifests, app/Dockerfile and, in a folder of
+    its own, a broken deployment; the tests tell them apart by file."""
     files = []
     for plan in (dev, prod):
         folder = tmp_path_factory.mktemp(f"manifests-{plan.stack}")
         for key, obj in kubernetes_objects(plan).items():
             files.append(folder / f"{key}.yaml")
             files[-1].write_text(yaml.safe_dump(obj))
-    return run_checkov(*files, ROOT / "app" / "Dockerfile")
+    broken = tmp_path_factory.mktemp("checkov") / BROKEN / "deployment.yaml"
+    broken.parent.mkdir()
+    broken.write_text(yaml.safe_dump(broken_deployment(dev)))
+    return run_checkov(*files, ROOT / "app" / "Dockerfile", broken)
 
 
 def test_every_skip_has_a_reason() -> None:
@@ -56,21 +79,16 @@ def test_every_skip_has_a_reason() -> None:
 
 
 def test_checkov_finds_no_failed_check(reports: list[dict[str, Any]]) -> None:
-    failed = [f"{r['check_type']}: {c['check_id']} {c['check_name']} in {c['file_path']} ({c['resource']})"
-              for r in reports for c in r["results"]["failed_checks"]]
+    failed = [f"{c['check_type']}: {c['check_id']} {c['check_name']} in {c['file_path']} ({c['resource']})"
+              for c in checks(reports, "failed", broken=False)]
     assert not failed, "\n".join(failed)
 
 
 def test_checkov_really_ran_on_both_kinds(reports: list[dict[str, Any]]) -> None:
-    passed = {r["check_type"]: r["summary"]["passed"] for r in reports}
+    passed = Counter(c["check_type"] for c in checks(reports, "passed", broken=False))
     assert passed.get("kubernetes", 0) >= 150 and passed.get("dockerfile", 0) >= 20, passed
 
 
-def test_checkov_reports_a_broken_deployment(tmp_path: Path, dev: Plan) -> None:
-    deployment = kubernetes_objects(dev)["deployment-webapp-webapp"]
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container["securityContext"] = {"privileged": True, "allowPrivilegeEscalation": True}
-    (tmp_path / "deployment.yaml").write_text(yaml.safe_dump(deployment))
-    [report] = [r for r in run_checkov(tmp_path / "deployment.yaml") if r["check_type"] == "kubernetes"]
-    failed = {c["check_id"] for c in report["results"]["failed_checks"]}
+def test_checkov_reports_a_broken_deployment(reports: list[dict[str, Any]]) -> None:
+    failed = {c["check_id"] for c in checks(reports, "failed", broken=True) if c["check_type"] == "kubernetes"}
     assert {"CKV_K8S_16", "CKV_K8S_20"} <= failed  # privileged container; privilege escalation

@@ -351,6 +351,12 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d, "metadata", "annotations", f"{ALB}wafv2-acl-arn", "none")), "wafv2-acl-arn is 'none'"),
         Mutation("core-rule-set-dropped", "prod", edit_props(WEB_ACL, None, lambda d: setp(d, "rules", [
             r for r in d["rules"] if r["name"] != "AWSManagedRulesCommonRuleSet"])), "AWSManagedRulesCommonRuleSet"),
+        Mutation("known-bad-inputs-only-counted", "prod", edit_props(WEB_ACL, None, lambda d: next(
+            r for r in d["rules"] if r["name"] == "AWSManagedRulesKnownBadInputsRuleSet").update(
+            overrideAction={"count": {}})), "(AWSManagedRulesKnownBadInputsRuleSet) has overrideAction"),
+        Mutation("rate-limit-only-counts", "prod", edit_props(WEB_ACL, None, lambda d: next(
+            r for r in d["rules"] if "rateBasedStatement" in r["statement"]).update(action={"count": {}})),
+            "no rate-based rule blocks"),
     ),
     "deletion-protection-on-production": (
         Mutation("cluster-unprotected", "prod", edit_props(CLUSTER, None, lambda d: setp(d, "deletionProtection",

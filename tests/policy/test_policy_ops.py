@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from policy import ops
+from tests.support import WAF_LOCK
 from tests.support.pack import BY_NAME, STACK_POLICIES, check_resource, check_stack, renamed, stack_resource
 from tools.render import Plan
 
@@ -37,7 +38,7 @@ def edit(resources: Resources, rtype: str, change: Callable[[dict[str, Any]], An
 @pytest.fixture(scope="module")
 def ecs_waf(variant: Callable[..., Plan]) -> Plan:
     """The ECS runtime with the firewall (and an alarm address): the ECS test stacks are not named prod*."""
-    return variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    return variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
 
 
 def test_the_rendered_stacks_pass(dev: Plan, prod: Plan, ecs_waf: Plan, fargate: Plan) -> None:

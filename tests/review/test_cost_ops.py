@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import WAF_LOCK
 from tools.render import Plan
 from tools.review.cost import PRICES_DIR, Usage, estimate, load_prices
 
@@ -24,7 +25,7 @@ def prices(region: str = "us-east-1") -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def ecs_waf(variant: Callable[..., Plan]) -> Plan:
-    return variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    return variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
 
 
 def test_the_firewall_alarms_dashboard_and_e_mail_lines(ecs_waf: Plan) -> None:

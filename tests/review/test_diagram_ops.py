@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.support import WAF_LOCK
 from tools.render import Plan
 from tools.review.diagram import build_graph, to_mermaid
 
@@ -26,6 +27,6 @@ def test_eks_the_firewall_filters_the_ingress_alb_and_the_alarms_watch_it(prod: 
 
 
 def test_ecs_the_firewall_filters_the_stacks_own_alb(variant: Callable[..., Plan]) -> None:
-    plan = variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    plan = variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
     assert {("waf", "web_alb", "filters"), ("alarms", "web_alb", "watches")} <= edges(plan)
     assert "running-tasks" in build_graph(plan).nodes["alarms"].label.replace("\n", "")

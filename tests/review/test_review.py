@@ -146,8 +146,7 @@ def test_sample_comment_is_current(dev: Plan, prod: Plan, variant) -> None:  # t
     block = rv.sample_block([rv.SamplePair("dev", dev, changed), rv.SamplePair("prod", prod, prod)])
     assert rv.SAMPLE_FILE == ROOT / "docs" / "review-sample.md"
     page = rv.SAMPLE_FILE.read_text()
-    start, end = page.index(rv.SAMPLE_BEGIN), page.index(rv.SAMPLE_END) + len(rv.SAMPLE_END)
-    assert page[start:end] == block, "stale sample: run `make review-sample`"
+    assert rv.SAMPLE.current(page) == block, "stale sample: run `make review-sample`"
     # what a reviewer must find in it
     assert rv.MARKER in block and "## Stack `dev`" in block and "## Stack `prod`" in block
     assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block
@@ -161,3 +160,29 @@ def test_the_tools_accept_the_arguments_the_composer_passes(module: str) -> None
     for flag in ("--stack ", "--base ", "--format ", "--stacks "):
         assert flag in done.stdout, (module, flag)
     assert "markdown" in done.stdout
+
+
+def test_destroyed_resources_and_large_cost_increases_come_first_and_block(dev: Plan, prod: Plan,
+                                                                           tmp_path: Path) -> None:
+    from tools.review.cost import COST_FLAG
+    from tools.review.diff import diff_plans, format_markdown
+
+    vpc = "aws:ec2/vpc:Vpc"
+    base = Plan("dev", [dict(dev.one(vpc))], [], {})
+    head = Plan("dev", [dict(dev.one(vpc), inputs={**dev.one(vpc)["inputs"], "cidrBlock": "10.9.0.0/16"})], [], {})
+    diff = format_markdown(diff_plans(base, head), "Plan diff of stack dev")
+    cost = ("### Monthly cost\n\n**$500.00 per month**\n\n**Monthly cost change against abc: +$300.00**\n\n"
+            f"**⚠️ Large cost increase: +$300.00 a month (+150%), over the threshold** {COST_FLAG}\n")
+    runner = Recorder(diff=diff, cost=cost)
+    runner_exit = lambda args: rv.ToolRun(3, diff, "") if args[0] == rv.DIFF_MODULE else runner(args)  # noqa: E731
+    items = [rv.review_stack("dev", "abc", runner=runner_exit, plan=dev)]
+    text = rv.compose(items, base="abc", head="def")
+    top = text[:text.index("| stack | plan diff |")]  # before the overview table
+    assert "## ⚠️ Read first: what this change destroys" in top and "`aws:ec2/vpc:Vpc` network-vpc" in top
+    assert "⛔ Blocking" in top and "Allow-Replace: <resource name>" in top
+    assert "## 💸 Large cost increase" in top and "- `dev`: **⚠️ Large cost increase: +$300.00" in top
+    assert "**make diff failed**" not in text  # exit 3 is make diff's blocking verdict, not a failure
+    rv.write_review(items, tmp_path, base="abc", head="def")
+    assert (tmp_path / "blocking").read_text() == "1\n"  # no policy violation: the blocking replacement counts
+    quiet = rv.compose(reviews(dev, prod, Recorder()), base="abc", head="def")
+    assert "Read first" not in quiet and "Large cost increase" not in quiet

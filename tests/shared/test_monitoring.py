@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi.runtime import MockCallArgs
+from pulumi.runtime import MockCallArgs, MockResourceArgs
 
 from infra.config import OpsConfig
-from infra.eks.workload import controller_target_group_tags
+from infra.eks.workload import controller_target_group_problem, controller_target_group_tags
 from infra.monitoring import AlarmsArgs, EcsServiceMetrics, alarm_specs
+from tests.support import WAF_LOCK
 from tests.support.ecs_api import validate
 from tests.support.ops_api import dashboard_problems, put_metric_alarm_params
 from tests.support.programs import program
@@ -31,7 +32,7 @@ EKS_ALARMS = {"five-xx-rate", "no-healthy-targets", "latency-p99"}
 
 @pytest.fixture(scope="module")
 def ecs_waf(variant: Callable[..., Plan]) -> Plan:
-    return variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    return variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
 
 
 def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -73,6 +74,44 @@ def test_eks_alarms_watch_the_alb_and_target_group_the_controller_made_from_the_
         assert dev.depends_on(alarm["urn"], ingress["urn"]), key
         assert not dev.depends_on(ingress["urn"], alarm["urn"])
     assert dev.depends_on(dev.one(DASHBOARD)["urn"], ingress["urn"])
+
+
+def target_group_found(plan: Plan, annotations: dict[str, str]) -> dict[str, Any]:
+    """What the fake's target group lookup answers once the plan's Ingress, with `annotations` changed, exists."""
+    ingress = plan.one(INGRESS)
+    inputs = json.loads(json.dumps(ingress["inputs"]))
+    inputs["metadata"]["annotations"].update(annotations)
+    fake = FakeCloud(plan.region)
+    fake.new_resource(MockResourceArgs(INGRESS, ingress["name"], inputs, "", "", False, None))
+    lookup = next(i["args"] for i in plan.invokes if i["token"] == TARGET_GROUP_LOOKUP)
+    return fake.call(MockCallArgs(TARGET_GROUP_LOOKUP, lookup, ""))
+
+
+def check(found: dict[str, Any], *, region: str, want: str, alb_name: str) -> str | None:
+    alb = FakeCloud(region)._alb(alb_name)["arn"]
+    return controller_target_group_problem(
+        target_group_arn=found["arn"], target_type=found["targetType"], load_balancer_arns=found["loadBalancerArns"],
+        want_target_type=want, alb_arn=alb, alb_name=alb_name)
+
+
+def test_the_target_group_found_must_be_the_ingresses_on_its_alb(dev: Plan) -> None:
+    """pulumi-kubernetes's Ingress awaiter returns on the old load balancer address: after a Service type or ALB
+    name change the tags still find the old target group (or the new one before it serves the new ALB). The
+    program fails then, saying a second `pulumi up` finds the right one, instead of alarms watching nothing."""
+    annotations = dev.one(INGRESS)["inputs"]["metadata"]["annotations"]
+    want, name = annotations["alb.ingress.kubernetes.io/target-type"], annotations[
+        "alb.ingress.kubernetes.io/load-balancer-name"]
+    found = target_group_found(dev, {})
+    assert check(found, region=dev.region, want=want, alb_name=name) is None  # what the dev render's own lookup passed
+    stale = target_group_found(dev, {"alb.ingress.kubernetes.io/target-type": "instance" if want == "ip" else "ip"})
+    problem = check(stale, region=dev.region, want=want, alb_name=name)
+    assert problem and f"the Ingress asks for {want!r}" in problem and "run `pulumi up` again" in problem
+    old_alb = target_group_found(dev, {"alb.ingress.kubernetes.io/load-balancer-name": "webstack-dev-old"})
+    problem = check(old_alb, region=dev.region, want=want, alb_name=name)
+    assert problem and f"not attached to the ALB {name}" in problem and "still reconciling" in problem
+    detached = controller_target_group_problem(target_group_arn="arn:tg", target_type=want, load_balancer_arns=[],
+                                               want_target_type=want, alb_arn="arn:alb", alb_name=name)
+    assert detached and "serves no load balancer" in detached
 
 
 def test_ecs_alarms_watch_this_stacks_alb_and_its_service(fargate: Plan) -> None:
@@ -139,11 +178,14 @@ def test_every_alarm_notifies_the_encrypted_topic_and_only_its_alarms_may_use_it
     use_key = next(s for s in key_policy["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"})
     assert (publish["Action"], publish["Resource"]) == ("sns:Publish", topic["state"]["arn"])
     assert use_key["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # AWS's documented key statement, unconditioned: whether CloudWatch's KMS request carries aws:SourceArn and
+    # aws:SourceAccount is undocumented, and were it not to, every notification would be dropped (infra/iam.py)
+    assert "Condition" not in use_key
     for alarm in plan.of_type(ALARM):
         assert alarm["inputs"]["alarmActions"] == alarm["inputs"]["okActions"] == [topic["state"]["arn"]]
-        for statement in (publish, use_key):  # the alarm's ARN is the source CloudWatch names
-            assert fnmatch.fnmatchcase(alarm["state"]["arn"], statement["Condition"]["ArnLike"]["aws:SourceArn"])
-            assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        # the alarm's ARN is the source CloudWatch names when it publishes (the topic policy)
+        assert fnmatch.fnmatchcase(alarm["state"]["arn"], publish["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
         assert plan.depends_on(alarm["urn"], plan.one("aws:sns/topicPolicy:TopicPolicy")["urn"])
     other = alarms(plan)["five-xx-rate"]["state"]["arn"].replace(":alarm:webstack-", ":alarm:other-")
     assert not fnmatch.fnmatchcase(other, publish["Condition"]["ArnLike"]["aws:SourceArn"])

@@ -3,10 +3,12 @@ its own field (settings of one type set apart, so a swap shows)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from infra.config import StackConfig, load_config
+from infra.config import LockFile, StackConfig, load_config
+from infra.config.lock import lock_name
 from infra.monitoring import EcsServiceMetrics
 from infra.wiring import alarms_args, waf_args
 
@@ -15,14 +17,28 @@ RAW = {"zoneName": "example.com", "hostname": "app.example.com", "publicAccessCi
        "wafEnabled": "true", "wafRateLimit": "600", "wafLogRetentionDays": "30"}
 
 
+VERSIONS = {"AWSManagedRulesCommonRuleSet": "Version_1.19", "AWSManagedRulesKnownBadInputsRuleSet": "unpinned"}
+LOCK = {"region": "eu-west-1", "kubernetesVersion": "1.35",
+        "eksAddons": {"coredns": "v1.12.4-eksbuild.1", "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+                      "kube-proxy": "v1.35.0-eksbuild.2", "vpc-cni": "v1.20.4-eksbuild.1"},
+        "eksNodeReleaseVersions": {"amd64": "1.35.3-20261023", "arm64": "1.35.3-20261023"},
+        "charts": {"aws-load-balancer-controller": "3.5.0", "cluster-autoscaler": "9.59.0", "external-dns": "1.21.1",
+                   "metrics-server": "3.13.0"},
+        "wafRuleGroups": VERSIONS}
+
+
 def config() -> StackConfig:
-    return load_config(RAW, project="webstack", stack="shop", region="eu-west-1")
+    return load_config(RAW, project="webstack", stack="shop", region="eu-west-1",
+                       lock=LockFile(Path(lock_name("shop")), LOCK))
 
 
 def test_waf_args_carry_the_firewall_settings() -> None:
     cfg, tags = config(), {"project": "webstack"}
     eks = waf_args(cfg, tags, alb_arn=None, account="210987654321")
     assert (eks.name, eks.rate_limit, eks.log_retention_days) == ("webstack-shop-app", 600, 30)
+    # the lock's versions, `unpinned` as None (AWS's default version)
+    assert eks.group_versions == {"AWSManagedRulesCommonRuleSet": "Version_1.19",
+                                  "AWSManagedRulesKnownBadInputsRuleSet": None}
     assert (eks.alb_arn, eks.region, eks.partition, eks.account_id, eks.tags) == (
         None, "eu-west-1", "aws", "210987654321", tags)
     assert waf_args(cfg, tags, alb_arn="arn:alb", account="1").alb_arn == "arn:alb"

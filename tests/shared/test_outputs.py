@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.outputs import check
-from tools.outputs import README_BEGIN, README_END, OutputDoc, declared, readme_block, update_readme
+from tools.outputs import BLOCK, README_BEGIN, README_END, OutputDoc, declared, readme_block, update_readme
 from tools.render import ROOT, Plan
 
 pytestmark = pytest.mark.project_root  # reads __main__.py and README.md
@@ -26,8 +26,7 @@ def test_every_stack_output_is_exported_with_a_description(dev: Plan, variant: C
 
 def test_readme_outputs_table_is_current() -> None:
     readme = (ROOT / "README.md").read_text()
-    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
-    assert readme[start:end] == readme_block(declared()), "stale Outputs table: run `make outputs`"
+    assert BLOCK.current(readme) == readme_block(declared()), "stale Outputs table: run `make outputs`"
 
 
 def test_make_outputs_rewrites_a_stale_table(tmp_path: Path) -> None:

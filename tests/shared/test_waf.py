@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,8 @@ import pytest
 
 from infra import iam
 from infra.config import OpsConfig
-from infra.waf import LOG_GROUP_PREFIX, MANAGED_GROUPS, logging_filter, rules
+from infra.waf import LOG_GROUP_PREFIX, logging_filter, rules, unpinned_warning
+from tests.support import WAF_LOCK
 from tests.support.ecs_api import validate
 from tests.support.ops_api import (
     associate_web_acl_params,
@@ -23,11 +23,19 @@ from tests.support.ops_api import (
 )
 from tools.render import Plan
 
+
+def botocore_input_members(service: str, operation: str) -> list[str]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    return list(model.input_shape.members)
+
 ACL = "aws:wafv2/webAcl:WebAcl"
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 ANNOTATION = "alb.ingress.kubernetes.io/wafv2-acl-arn"
+PINNED = {"AWSManagedRulesKnownBadInputsRuleSet": "Version_1.99", "AWSManagedRulesCommonRuleSet": "Version_1.19"}
 # The controller policy AWS publishes for v3.5.0 (infra/data/): what it needs to attach a web ACL from an Ingress.
 CONTROLLER_WAF_ACTIONS = {"wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL",
                           "wafv2:DisassociateWebACL"}
@@ -35,7 +43,7 @@ CONTROLLER_WAF_ACTIONS = {"wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv
 
 @pytest.fixture(scope="module")
 def ecs_waf(variant: Callable[..., Plan]) -> Plan:
-    return variant("ecs", wafEnabled=True, alarmEmails=["oncall@example.net"])
+    return variant("ecs", lock=WAF_LOCK, wafEnabled=True, alarmEmails=["oncall@example.net"])
 
 
 def managed(acl: dict[str, Any]) -> dict[str, str | None]:
@@ -50,13 +58,22 @@ def test_prod_gets_the_firewall_by_default_and_dev_does_not(prod: Plan, dev: Pla
     assert dev.one(INGRESS)["inputs"]["metadata"]["annotations"][ANNOTATION] == "none"
 
 
-def test_the_rules_are_the_managed_groups_pinned_and_the_rate_limit(prod: Plan) -> None:
+def test_the_rules_are_the_managed_groups_at_the_locks_versions_and_the_rate_limit(prod: Plan, ecs_waf: Plan
+                                                                                      ) -> None:
+    # the versions come from the stack's lock (tests/stacks/Pulumi.<stack>.lock.yaml): an `unpinned` group is
+    # sent without a version (AWS's default), and the render says so
+    assert managed(ecs_waf.one(ACL)) == {"AWSManagedRulesAmazonIpReputationList": None,  # not versioned
+                                         "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.99",
+                                         "AWSManagedRulesCommonRuleSet": "Version_1.19"}
     acl = prod.one(ACL)
-    assert (acl["inputs"]["scope"], acl["inputs"]["defaultAction"]) == ("REGIONAL", {"allow": {}})
-    assert managed(acl) == {"AWSManagedRulesAmazonIpReputationList": None,  # IP reputation groups have no versions
-                            "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.25",
+    assert managed(acl) == {"AWSManagedRulesAmazonIpReputationList": None,
+                            "AWSManagedRulesKnownBadInputsRuleSet": None,
                             "AWSManagedRulesCommonRuleSet": "Version_1.19"}
-    assert all(re.fullmatch(r"Version_\d+\.\d+", g.version) for g in MANAGED_GROUPS if g.version)
+    assert (acl["inputs"]["scope"], acl["inputs"]["defaultAction"]) == ("REGIONAL", {"allow": {}})
+    warning = unpinned_warning({"AWSManagedRulesKnownBadInputsRuleSet": None,
+                                "AWSManagedRulesCommonRuleSet": "Version_1.19"})
+    assert warning and "AWSManagedRulesKnownBadInputsRuleSet unpinned" in warning and "make bump" in warning
+    assert unpinned_warning(PINNED) is None
     [rate] = [r for r in acl["inputs"]["rules"] if "rateBasedStatement" in r["statement"]]
     assert rate["statement"]["rateBasedStatement"] == {"limit": OpsConfig().waf_rate_limit, "aggregateKeyType": "IP",
                                                        "evaluationWindowSec": 300}
@@ -69,7 +86,7 @@ def test_the_rules_are_the_managed_groups_pinned_and_the_rate_limit(prod: Plan) 
 
 
 def test_the_rate_limit_is_the_configs() -> None:
-    statement = next(r for r in rules("n", 777) if r["name"] == "rate-limit-per-ip")["statement"]
+    statement = next(r for r in rules("n", 777, PINNED) if r["name"] == "rate-limit-per-ip")["statement"]
     assert statement["rate_based_statement"]["limit"] == 777
 
 
@@ -89,6 +106,10 @@ def test_ecs_an_association_attaches_it_to_this_stacks_alb(ecs_waf: Plan) -> Non
     assert association["inputs"] == {"resourceArn": alb["state"]["arn"], "webAclArn": acl["state"]["arn"]}
     # deleted before both (WAF refuses to delete an ACL still associated)
     assert ecs_waf.depends_on(association["urn"], acl["urn"]) and ecs_waf.depends_on(association["urn"], alb["urn"])
+    # replaced delete-first: DisassociateWebACL takes the ALB's ARN alone (botocore's model: no web ACL in the
+    # request), so the old association's delete after a create-first replacement would detach the new web ACL
+    assert set(botocore_input_members("wafv2", "DisassociateWebACL")) == {"ResourceArn"}
+    assert association["options"]["deleteBeforeReplace"] is True
 
 
 @pytest.mark.parametrize("stack", ["prod", "ecs_waf"])
@@ -105,6 +126,9 @@ def test_it_logs_what_it_blocks_to_a_group_waf_accepts(request: pytest.FixtureRe
     kept = {c["actionCondition"]["action"] for f in logging["inputs"]["loggingFilter"]["filters"]
             for c in f["conditions"]}
     assert kept == {"BLOCK", "COUNT", "EXCLUDED_AS_COUNT"}
+    # the users' credentials and session cookies never reach the log group
+    assert logging["inputs"]["redactedFields"] == [{"singleHeader": {"name": "authorization"}},
+                                                   {"singleHeader": {"name": "cookie"}}]
     delivery = plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
     doc = json.loads(delivery["inputs"]["policyDocument"])
     [statement] = doc["Statement"]
@@ -132,6 +156,6 @@ def test_botocore_accepts_the_waf_requests(request: pytest.FixtureRequest, stack
 
 def test_the_logging_filter_and_rules_are_plain_data() -> None:
     assert logging_filter()["default_behavior"] == "DROP"
-    assert [r["name"] for r in rules("n", 100)] == [
+    assert [r["name"] for r in rules("n", 100, PINNED)] == [
         "AWSManagedRulesAmazonIpReputationList", "rate-limit-per-ip", "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesCommonRuleSet"]

@@ -1,6 +1,7 @@
 """What the tests share: renders of the committed test stacks (once per session), the policy-pack harness
 (`pack`), parliament with its allowlist (`iam_lint`), the app image's files (`app`), crafted plans (`crafted_plans`),
-the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`), tiny programs to render
+the ECS API mapping (`ecs_api`), the GitHub Actions files as data (`workflows`), the labelled diff of a Day-2
+change as plain data (`day2`), tiny programs to render
 (`programs`) and the check that a wiring function copies config to Args (`carried`). Tests import from here, never
 from another test module."""
 
@@ -16,6 +17,12 @@ import yaml
 from tools.render import TEST_STACKS, Plan, lock_file, render
 
 _cache: dict[tuple[str, str], Plan] = {}
+
+
+# What `make bump` would add to the ecs test stack's lock for `wafEnabled: true` (values of the right form, not read
+# from AWS): the variants with the firewall render with `lock=WAF_LOCK`.
+WAF_LOCK = {"wafRuleGroups": {"AWSManagedRulesCommonRuleSet": "Version_1.19",
+                              "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.99"}}
 
 
 def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any) -> Plan:

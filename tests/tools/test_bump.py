@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,10 @@ class Recorded:
         session = botocore.session.get_session()
         keys = {"aws_access_key_id": "recorded", "aws_secret_access_key": "recorded"}
         self.clients = Clients(eks=session.create_client("eks", region_name=region, **keys),
-                               ssm=session.create_client("ssm", region_name=region, **keys))
+                               ssm=session.create_client("ssm", region_name=region, **keys),
+                               wafv2=session.create_client("wafv2", region_name=region, **keys))
         self.eks, self.ssm = Stubber(self.clients.eks), Stubber(self.clients.ssm)
+        self.wafv2 = Stubber(self.clients.wafv2)
         self.region = region
 
     def addons(self, versions: dict[str, list[dict[str, Any]]]) -> Recorded:
@@ -107,17 +110,30 @@ class Recorded:
         self.ssm.add_response("get_parameters", answer, {"Names": names})
         return self
 
+    def waf_defaults(self, defaults: dict[str, str | None]) -> Recorded:
+        """ListAvailableManagedRuleGroupVersions for each group, in the order bump asks (WAF_VERSIONED_GROUPS);
+        the request is checked against botocore's model by the Stubber."""
+        for name, default in defaults.items():
+            answer: dict[str, Any] = {"Versions": [
+                {"Name": "Version_1.18", "LastUpdateTimestamp": datetime(2025, 6, 2, tzinfo=UTC)},
+                {"Name": "Version_1.19", "LastUpdateTimestamp": datetime(2025, 8, 14, tzinfo=UTC)}]}
+            if default is not None:
+                answer["CurrentDefaultVersion"] = default
+            self.wafv2.add_response("list_available_managed_rule_group_versions", answer,
+                                    {"VendorName": "AWS", "Name": name, "Scope": "REGIONAL"})
+        return self
+
     def __enter__(self) -> Clients:
-        self.eks.activate()
-        self.ssm.activate()
+        for stub in (self.eks, self.ssm, self.wafv2):
+            stub.activate()
         return self.clients
 
     def __exit__(self, *exc: object) -> None:
-        self.eks.deactivate()
-        self.ssm.deactivate()
+        for stub in (self.eks, self.ssm, self.wafv2):
+            stub.deactivate()
         if exc[0] is None:  # every recorded answer was asked for
-            self.eks.assert_no_pending_responses()
-            self.ssm.assert_no_pending_responses()
+            for stub in (self.eks, self.ssm, self.wafv2):
+                stub.assert_no_pending_responses()
 
 
 def single(version: str) -> list[dict[str, Any]]:
@@ -279,12 +295,63 @@ def test_ecs_on_fargate_asks_aws_nothing(stacks: Path) -> None:
     assert report.changes == [] and report.why["fargatePlatformVersion"].startswith("newest Linux Fargate platform")
 
 
+@pytest.fixture
+def waf_stack(stacks: Path) -> str:
+    """`ecs-waf`: the ecs test stack with the firewall on, its lock the ecs one (no wafRuleGroups yet)."""
+    text = stack_file("ecs", stacks).read_text()
+    stack_file("ecs-waf", stacks).write_text(text.rstrip("\n") + '\n  webstack:wafEnabled: "true"\n')
+    shutil.copy2(stacks / lock_name("ecs"), stacks / lock_name("ecs-waf"))
+    return "ecs-waf"
+
+
+def test_with_the_firewall_the_rule_groups_are_pinned_to_awss_default_version(stacks: Path, waf_stack: str) -> None:
+    recorded = Recorded().waf_defaults({"AWSManagedRulesKnownBadInputsRuleSet": "Version_1.24",
+                                        "AWSManagedRulesCommonRuleSet": "Version_1.19"})
+    with recorded as clients:
+        report = bump(waf_stack, stacks=stacks, clients=clients, fetch=fetcher({}))
+    written = yaml.safe_load((stacks / lock_name(waf_stack)).read_text())
+    assert written["wafRuleGroups"] == {"AWSManagedRulesCommonRuleSet": "Version_1.19",
+                                        "AWSManagedRulesKnownBadInputsRuleSet": "Version_1.24"}
+    assert [c.line() for c in report.changes] == [
+        "wafRuleGroups.AWSManagedRulesCommonRuleSet: Version_1.19 (new entry)",
+        "wafRuleGroups.AWSManagedRulesKnownBadInputsRuleSet: Version_1.24 (new entry)"]
+    why = report.why["wafRuleGroups.AWSManagedRulesCommonRuleSet"]
+    assert "current default version" in why and "ListAvailableManagedRuleGroupVersions" in why
+    # an `unpinned` group (the shipped prod lock's known bad inputs) is pinned by the bump
+    lock = stacks / lock_name(waf_stack)
+    lock.write_text(lock.read_text().replace("Version_1.24", "unpinned"))
+    with Recorded().waf_defaults({"AWSManagedRulesKnownBadInputsRuleSet": "Version_1.24",
+                                  "AWSManagedRulesCommonRuleSet": "Version_1.19"}) as clients:
+        again = bump(waf_stack, stacks=stacks, clients=clients, fetch=fetcher({}))
+    assert [c.line() for c in again.changes] == [
+        "wafRuleGroups.AWSManagedRulesKnownBadInputsRuleSet: unpinned -> Version_1.24"]
+
+
+def test_a_rule_group_without_a_default_version_writes_nothing(stacks: Path, waf_stack: str) -> None:
+    before = (stacks / lock_name(waf_stack)).read_bytes()
+    recorded = Recorded().waf_defaults({"AWSManagedRulesKnownBadInputsRuleSet": None})
+    with recorded as clients, pytest.raises(BumpError, match="no default static version of "
+                                                             "AWSManagedRulesKnownBadInputsRuleSet in us-east-1"):
+        bump(waf_stack, stacks=stacks, clients=clients, fetch=fetcher({}))
+    assert (stacks / lock_name(waf_stack)).read_bytes() == before
+
+
 @pytest.mark.parametrize(("constraint", "minor", "allowed"), [
-    (">=1.21.0-0", "1.35", True), (">= 1.19.0-0 < 1.35.0-0", "1.35", False), (">=1.19.0-0, <1.36", "1.35", True),
-    ("^1.25", "1.35", True), ("~1.34.0", "1.35", False), (">=1.36.0-0 || <1.20", "1.35", False),
-    (">=1.36.0-0 || >=1.30", "1.35", True), ("1.35.x", "1.35", None), ("", "1.35", None)])
+    (">=1.21.0-0", "1.35", True), (">= 1.19.0-0 < 1.35.0-0", "1.35", False), (">=1.19.0-0, <1.36.0-0", "1.35", True),
+    ("^1.25.0-0", "1.35", True), ("~1.34.0-0", "1.35", False), ("~1.35.0-0", "1.35", True),
+    (">=1.36.0-0 || <1.20.0-0", "1.35", False), (">=1.36.0-0 || >=1.30.0-0", "1.35", True),
+    (">=1.35.0-0", "1.35", True), (">1.35.0-0", "1.35", True), ("<=1.34.99-0", "1.35", False),
+    ("1.35.x", "1.35", None), ("", "1.35", None)])
 def test_kube_version_constraints(constraint: str, minor: str, allowed: bool | None) -> None:
     assert kube_version_allows(constraint, minor) is allowed
+
+
+@pytest.mark.parametrize("constraint", [">=1.21.0", ">= 1.19 < 1.36", "^1.25", "~1.35.0", ">=1.19.0-0, <1.36",
+                                        "=1.35.0", ">=1.36.0-0 || >=1.30"])
+def test_a_constraint_without_a_prerelease_refuses_eks_as_helm_does(constraint: str) -> None:
+    """EKS's server version is a pre-release (v1.35.2-eks-3025e55); Helm's semver library never lets a term without
+    a pre-release admit one, so `helm install` of such a chart fails on EKS ("incompatible with Kubernetes")."""
+    assert kube_version_allows(constraint, "1.35") is False
 
 
 def test_bump_reads_the_charts_where_the_program_installs_them() -> None:
@@ -300,9 +367,10 @@ def test_only_read_only_aws_operations_are_called() -> None:
     source = (ROOT / "tools" / "bump.py").read_text()
     import re
 
-    called = set(re.findall(r"\.(describe_\w+|get_\w+)\(", source)) | set(re.findall(
+    called = set(re.findall(r"\.(describe_\w+|get_\w+|list_\w+)\(", source)) | set(re.findall(
         r'get_paginator\("(\w+)"\)', source))
-    assert called == {"describe_addon_versions", "get_parameters", "get_paginator", "get_session"}
+    assert called == {"describe_addon_versions", "get_parameters", "get_paginator", "get_session",
+                      "list_available_managed_rule_group_versions"}
     assert not re.search(r"\.(create|update|delete|put|tag)_\w+\(", source.replace("create_client", ""))
 
 
@@ -311,6 +379,15 @@ def test_make_bump_runs_the_tool() -> None:
     done = subprocess.run(["make", "-n", "bump", "STACK=prod", "STACKS=tests/stacks", "DRY_RUN=1"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     assert "-m tools.bump --stack prod --stacks tests/stacks --dry-run" in done.stdout
+
+
+def access_level(action: str) -> str:
+    import parliament
+
+    service, name = action.split(":")
+    [privilege] = [p for s in parliament.iam_definition if s["prefix"] == service for p in s["privileges"]
+                   if p["privilege"] == name]
+    return str(privilege["access_level"])
 
 
 def test_the_read_only_policy_is_what_the_docs_show_and_lints_clean() -> None:
@@ -325,4 +402,6 @@ def test_the_read_only_policy_is_what_the_docs_show_and_lints_clean() -> None:
     assert unexpected_findings("bump-read-only", READ_ONLY_POLICY) == []
     actions = {a for st in READ_ONLY_POLICY["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str)
                                                                    else st["Action"])}
-    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in actions)  # reads only
+    assert all(a.split(":")[1].startswith(("Describe", "Get", "List")) for a in actions)  # reads only
+    # and each a Read or List action in the IAM service authorization reference (parliament's copy)
+    assert {a: access_level(a) for a in actions} == {a: "List" if ":List" in a else "Read" for a in actions}

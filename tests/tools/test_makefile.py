@@ -68,10 +68,15 @@ def test_uv_makes_every_virtualenv_and_only_uv_comes_from_pip(project: Path) -> 
     assert not any("--compile-bytecode" in ln for ln in installs)  # Python writes what it imports, on import
 
 
-def test_bytecode_is_compiled_at_install_when_python_may_not_write_it(project: Path) -> None:
+def test_python_writes_bytecode_in_every_recipe_even_when_the_environment_forbids_it(project: Path) -> None:
+    """PYTHONDONTWRITEBYTECODE would make every process recompile what it imports (or uv compile every package at
+    install): make's recipes run without it, and the installs stay lazy."""
     run = make("-n", *VENVS, cwd=project, PYTHONDONTWRITEBYTECODE="1")
     installs = [ln for ln in run.stdout.splitlines() if ln.startswith(".venv-uv/bin/uv pip install")]
-    assert len(installs) == 3 and all(ln.endswith(" --compile-bytecode") for ln in installs), run.stdout
+    assert len(installs) == 3 and not any("--compile-bytecode" in ln for ln in installs), run.stdout
+    probe = make("-s", "--eval", 'probe:\n\t@echo "[$${PYTHONDONTWRITEBYTECODE-unset}]"', "probe", cwd=project,
+                 PYTHONDONTWRITEBYTECODE="1")
+    assert probe.stdout == "[unset]\n", probe.stdout + probe.stderr
 
 
 def test_uv_is_pinned_to_one_exact_version() -> None:

@@ -8,7 +8,7 @@ Design (the suite must stay under 60 s on 2 cores, so the suite is not run twice
 - Such tests carry the `project_root` marker (per test or per module). `test_the_suite_passes_on_edited_stacks`
   copies the tracked files (`git ls-files`) but the root stack files, writes the examples (whose values the test
   stacks carry) edited as the README says into the copy, and runs exactly `pytest -m project_root` there (plus
-  `make plan` of the edited dev stack, in parallel). The user's own stack files are never read.
+  `make plan` of the edited dev stack, in the same interpreter). The user's own stack files are never read.
 - `test_only_marked_tests_touch_the_root_stack_files` is the guard: it fails when an unmarked test references the
   root stack files (their names, a render or stack_config without `stacks=`, a listing of the project root, or a
   program that reads them: up.sh, make, the render CLI without --stacks). At run time, conftest.py's audit hook
@@ -74,6 +74,15 @@ def edit_stack(path: Path, values: dict[str, Any]) -> dict[str, Any]:
     return doc["config"]
 
 
+_SPLIT = "\n=== make plan; pytest exited with "
+# `pytest <args>`, then `python -m tools.render --stack dev --quiet` (`make plan`), whose status is the exit status.
+_RUNNER = ("import sys\nimport pytest\n"
+           "status = int(pytest.main(sys.argv[1:]))\n"
+           f"print({_SPLIT!r} + str(status), flush=True)\n"
+           "from tools.render.__main__ import main\n"
+           "sys.exit(main(['--stack', 'dev', '--quiet']))\n")
+
+
 def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     copy = copy_tracked_files(tmp_path / "repo")
     for stack, values in EDITS.items():
@@ -91,17 +100,18 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     # only the modules holding marked tests: collecting the others would import (and cost) for nothing
     modules = [m.relative_to(copy).as_posix() for m in sorted((copy / "tests").rglob("test_*.py"))
                if m.name != THIS and MARKER in m.read_text()]
-    runs = {
-        "pytest -m project_root": subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules], cwd=copy,
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-        "make plan": subprocess.Popen(
-            [sys.executable, "-m", "tools.render", "--stack", "dev", "--quiet"], cwd=copy, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-    }
-    outputs = {name: proc.communicate(timeout=300)[0] for name, proc in runs.items()}
-    for name, proc in runs.items():
-        assert proc.returncode == 0, f"{name} in the edited copy failed:\n{outputs[name][-4000:]}"
+    # One interpreter runs both (each alone would import the SDKs and the program again): the marked tests, then
+    # `make plan`'s render of the edited dev stack, after a line giving pytest's exit status.
+    proc = subprocess.run([sys.executable, "-c", _RUNNER, "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules],
+                          cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600)  # the two runs had 300 s each
+    tests_out, split, plan_out = proc.stdout.partition(_SPLIT)
+    assert split, f"pytest -m project_root in the edited copy did not finish:\n{tests_out[-4000:]}"
+    status, _, plan_out = plan_out.partition("\n")
+    outputs = {"pytest -m project_root": tests_out, "make plan": plan_out}
+    codes = {"pytest -m project_root": int(status), "make plan": proc.returncode}
+    for name, code in codes.items():
+        assert code == 0, f"{name} in the edited copy failed:\n{outputs[name][-4000:]}"
     assert re.search(r"\d+ passed", outputs["pytest -m project_root"])
     assert "deselected" in outputs["pytest -m project_root"]  # only the marked tests ran
     # make plan rendered the user's edited stack (eu-central-1, arm64 nodes) into build/plan/dev/

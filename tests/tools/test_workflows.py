@@ -108,8 +108,10 @@ def test_the_setup_action_gets_aws_credentials_through_oidc_and_docker_buildx() 
     runs = action["runs"]
     aws = uses(runs, "aws-actions/configure-aws-credentials")["with"]
     assert aws == {"role-to-assume": "${{ inputs.role-to-assume }}", "aws-region": "${{ inputs.aws-region }}",
-                   "role-session-name": "${{ inputs.session-name }}-${{ github.run_id }}"}
-    assert set(action["inputs"]) == {"role-to-assume", "aws-region", "session-name", "python-version"}
+                   "role-session-name": "${{ inputs.session-name }}-${{ github.run_id }}",
+                   "role-duration-seconds": "${{ inputs.role-duration-seconds }}"}
+    assert set(action["inputs"]) == {"role-to-assume", "aws-region", "session-name", "role-duration-seconds",
+                                     "python-version"}
     assert "secrets." not in (ACTIONS / "pulumi-setup" / "action.yml").read_text()
     assert [s.get("uses", "run").split("@")[0] for s in runs["steps"]] == [
         "actions/setup-python", "run", "aws-actions/configure-aws-credentials", "docker/setup-qemu-action",
@@ -130,7 +132,29 @@ def test_deploy_runs_dev_then_prod_behind_an_environment() -> None:
         assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == ("up", stack, "policy")
         assert uses(job, SETUP)["with"] == {"role-to-assume": f"${{{{ vars.{prefix}_ROLE_ARN }}}}",
                                             "aws-region": f"${{{{ vars.{prefix}_REGION }}}}",
-                                            "session-name": f"pulumi-up-{stack}"}
+                                            "session-name": f"pulumi-up-{stack}", "role-duration-seconds": "14400"}
+
+
+def test_a_deploy_may_last_as_long_as_its_role_allows() -> None:
+    """A Kubernetes upgrade or a first certificate validation outlasts an hour: the job's timeout and the session
+    it asks for are the bootstrap roles' maximum session (IAM refuses a longer one)."""
+    from ci_bootstrap.identity import MAX_SESSION_SECONDS
+
+    for job in load("deploy.yml")["jobs"].values():
+        if "steps" in job:
+            assert int(uses(job, SETUP)["with"]["role-duration-seconds"]) == MAX_SESSION_SECONDS
+            assert job["timeout-minutes"] * 60 == MAX_SESSION_SECONDS
+
+
+def test_prod_s_passphrase_is_an_environment_secret_no_pull_request_sees() -> None:
+    """Pull-request code gets dev's passphrase only; prod's is read only by the job behind `production`."""
+    deploy, preview = load("deploy.yml")["jobs"], load("preview.yml")["jobs"]["preview"]
+    assert preview["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_DEV_CONFIG_PASSPHRASE }}"
+    assert deploy["dev"]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_DEV_CONFIG_PASSPHRASE }}"
+    assert deploy["prod"]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_PROD_CONFIG_PASSPHRASE }}"
+    for path in FILES:
+        if path.name != "deploy.yml":
+            assert "secrets.PULUMI_PROD_CONFIG_PASSPHRASE" not in path.read_text(), path.name
 
 
 @pytest.mark.parametrize("path", FILES + ACTION_FILES, ids=lambda p: str(p.relative_to(ROOT / ".github")))
@@ -487,8 +511,8 @@ def test_bump_runs_weekly_per_stack_with_a_read_only_role_and_no_write_token() -
     assert pull_request["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert tuple(resolve["strategy"]["matrix"]["stack"]) == STACK_ORDER  # the example stacks
     aws = uses(resolve, "aws-actions/configure-aws-credentials")["with"]
-    # the read-only role (the bootstrap's preview role trusts the `versions` environment), never a deploy role
-    assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and resolve["environment"] == "versions"
+    # the read-only versions role (the bootstrap's role for the `versions` environment alone), never a deploy role
+    assert aws["role-to-assume"] == "${{ vars.AWS_VERSIONS_ROLE_ARN }}" and resolve["environment"] == "versions"
     (run,) = [s for s in steps(resolve) if "make bump" in str(s.get("run", ""))]
     assert run["env"] == {"STACK": "${{ matrix.stack }}"} and "${{" not in run["run"]  # no expression in the script
     assert uses(resolve, "actions/checkout")["with"]["persist-credentials"] is False

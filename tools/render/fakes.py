@@ -115,6 +115,8 @@ class FakeCloud(pulumi.runtime.Mocks):
         self.partition = partition_of(region) or "aws"
         self.dns_suffix = _dns_suffixes()[self.partition]
         self.calls: list[dict[str, Any]] = []
+        # Ingresses registered so far, by `<namespace>/<name>`: what the LB controller builds its target groups from.
+        self.ingresses: dict[str, dict[str, Any]] = {}
 
     # --- resources ---
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -127,6 +129,8 @@ class FakeCloud(pulumi.runtime.Mocks):
         if arn:
             state.setdefault("arn", arn)
         state.update(self._computed(typ, name, inputs, rid))
+        if typ == INGRESS:
+            self.ingresses[rid] = inputs
         return rid, state
 
     def _id(self, typ: str, name: str, inputs: dict) -> str:
@@ -342,23 +346,36 @@ class FakeCloud(pulumi.runtime.Mocks):
     def _lb_lookup(self, token: str, a: dict[str, Any]) -> dict[str, Any]:
         """What the AWS Load Balancer Controller made from the Ingress: its ALB by name, its target group by the
         controller's tags (the names follow the controller: k8s-<namespace>-<service>-<hash>)."""
-        prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
         if token == LOAD_BALANCER_LOOKUP:
-            name = str(a.get("name"))
-            suffix = f"app/{name}/{_hex_id('lb', name, 16)}"
-            return {"arn": prefix + "loadbalancer/" + suffix, "arnSuffix": suffix, "name": name, "id": suffix,
-                    "dnsName": f"{name}-{int(_digest(name)[:8], 16)}.{self.region}.elb.{self.dns_suffix}",
-                    "zoneId": "Z35SXDOTRQ7X7K", "loadBalancerType": "application"}
+            return self._alb(str(a.get("name")))
+        prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
         tags = {str(k): str(v) for k, v in dict(a.get("tags") or {}).items()}
         resource = tags.get("ingress.k8s.aws/resource", "")
         namespace, _, rest = resource.partition("/")
         name = f"k8s-{namespace[:8]}-{rest.split(':')[0][:8]}-{_hex_id('tg', resource, 10)}"
         suffix = f"targetgroup/{name}/{_hex_id('tg', name, 16)}"
-        return {"arn": prefix + suffix, "arnSuffix": suffix, "name": name, "id": prefix + suffix, "tags": tags}
+        found = {"arn": prefix + suffix, "arnSuffix": suffix, "name": name, "id": prefix + suffix, "tags": tags}
+        # As the controller builds it from the Ingress registered before the lookup (`ingress.k8s.aws/stack` is
+        # `<namespace>/<ingress>`): its target type, attached to the ALB its load-balancer-name annotation names.
+        ingress = self.ingresses.get(tags.get("ingress.k8s.aws/stack", ""))
+        if ingress is not None:
+            annotations = dict((ingress.get("metadata") or {}).get("annotations") or {})
+            found["targetType"] = annotations.get("alb.ingress.kubernetes.io/target-type", "instance")
+            alb_name = annotations.get("alb.ingress.kubernetes.io/load-balancer-name")
+            found["loadBalancerArns"] = [self._alb(str(alb_name))["arn"]] if alb_name else []
+        return found
+
+    def _alb(self, name: str) -> dict[str, Any]:
+        prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
+        suffix = f"app/{name}/{_hex_id('lb', name, 16)}"
+        return {"arn": prefix + "loadbalancer/" + suffix, "arnSuffix": suffix, "name": name, "id": suffix,
+                "dnsName": f"{name}-{int(_digest(name)[:8], 16)}.{self.region}.elb.{self.dns_suffix}",
+                "zoneId": "Z35SXDOTRQ7X7K", "loadBalancerType": "application"}
 
 
 LOAD_BALANCER_LOOKUP = "aws:lb/getLoadBalancer:getLoadBalancer"
 TARGET_GROUP_LOOKUP = "aws:lb/getTargetGroup:getTargetGroup"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 
 def _zones(region: str) -> list[tuple[str, str, str, str]]:

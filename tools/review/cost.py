@@ -635,20 +635,75 @@ def compare(base: Estimate, head: Estimate) -> list[LineDelta]:
     return out
 
 
-def format_delta(base: Estimate, head: Estimate, base_label: str, markdown: bool = False) -> str:
+class Budget(NamedTuple):
+    """A stack's cost increase thresholds: an increase over either is flagged (make cost BASE=..., the review
+    comment). Declared once, per stack, as the config keys costIncreaseLimitUsd / costIncreaseLimitPercent
+    (infra/config/review.py)."""
+    usd: float  # a month
+    percent: float
+
+
+def _budget_settings() -> tuple[Any, Any]:
+    from infra.config.stack import settings_by_key
+
+    keys = settings_by_key()
+    return keys["costIncreaseLimitUsd"], keys["costIncreaseLimitPercent"]
+
+
+def default_budget() -> Budget:
+    usd, percent = _budget_settings()
+    return Budget(float(usd.default), float(percent.default))
+
+
+def budget_of(plan: Plan) -> Budget:
+    """The thresholds in the stack config `plan` was rendered with (the keys' defaults where unset). The program
+    validated them during the render; a value it would refuse raises here too, naming the key."""
+    from infra.config.core import PROJECT, read
+
+    raw = {k.split(":", 1)[1]: v for k, v in plan.config.items() if k.startswith(f"{PROJECT}:")}
+    values = []
+    for decl in _budget_settings():
+        value, why = read(decl, raw)
+        if why:
+            raise ValueError(why)
+        values.append(float(value))
+    return Budget(*values)
+
+
+COST_FLAG = "<!-- cost-flag -->"
+
+
+def budget_flag(base: Estimate, head: Estimate, budget: Budget | None = None) -> str:
+    """Why the increase from `base` to `head` is large (empty when it is not): over either threshold of `budget`
+    (default: the keys' defaults, +$100 a month or +20%)."""
+    budget = budget or default_budget()
+    change = head.total - base.total
+    if change <= 0:
+        return ""
+    percent = change / base.total * 100 if base.total else math.inf
+    if change <= budget.usd and percent <= budget.percent:
+        return ""
+    shown = f"+{percent:.0f}%" if math.isfinite(percent) else "from nothing"
+    return (f"Large cost increase: +{_money(change)} a month ({shown}), over the stack's threshold "
+            f"(+{_money(budget.usd)} a month or +{budget.percent:g}%: costIncreaseLimitUsd, costIncreaseLimitPercent)")
+
+
+def format_delta(base: Estimate, head: Estimate, base_label: str, markdown: bool = False,
+                 budget: Budget | None = None) -> str:
     deltas = compare(base, head)
     change = head.total - base.total
     sign = "+" if change >= 0 else "-"
     headline = (f"Monthly cost change against {base_label}: {sign}{_money(abs(change))} "
                 f"({_money(base.total)} -> {_money(head.total)})")
+    flag = budget_flag(base, head, budget)
     if markdown:
-        out = [f"**{headline}**", ""]
+        out = [f"**{headline}**", ""] + ([f"**⚠️ {flag}** {COST_FLAG}", ""] if flag else [])
         if deltas:
             out += ["| resource | component | before | after | change |", "|---|---|---:|---:|---:|"]
             out += [f"| {_md(d.resource)} | {_md(d.component)} | {_money(d.before)} | {_money(d.after)} | "
                     f"{'+' if d.after >= d.before else '-'}{_money(abs(d.after - d.before))} |" for d in deltas]
         return "\n".join(out) + "\n"
-    out = [headline]
+    out = [headline] + ([f"WARNING: {flag}"] if flag else [])
     out += [f"  {d.resource}  {d.component}: {_money(d.before)} -> {_money(d.after)}" for d in deltas]
     return "\n".join(out) + "\n"
 
@@ -686,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nNo comparison with {args.base}: {err}")
             return 0
         print()
-        print(format_delta(base, head, f"{args.base} ({commit[:12]})", markdown), end="")
+        print(format_delta(base, head, f"{args.base} ({commit[:12]})", markdown, budget_of(plan)), end="")
     return 0
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tools.markers import Block
 from tools.render import Plan
 from tools.render.artifacts import helm_releases, kubernetes_objects
 
@@ -493,8 +494,8 @@ def model_json(g: Graph) -> str:
 
 
 # --- the committed pictures -------------------------------------------------------------------------------
-README_BEGIN = "<!-- architecture:begin (make diagram) -->"
-README_END = "<!-- architecture:end -->"
+BLOCK = Block("<!-- architecture:begin (make diagram) -->", "<!-- architecture:end -->")
+README_BEGIN, README_END = BLOCK
 # The example stacks drawn under docs/: stack file name -> picture name. The ECS one joins when its
 # example stack exists (tests/stacks/Pulumi.ecs.yaml).
 EXAMPLES = ("dev", "ecs")
@@ -508,17 +509,12 @@ def example_stacks() -> list[str]:
 
 def readme_block(stacks: list[str]) -> str:
     pictures = "\n\n".join(f"![architecture of the {s} example stack](docs/architecture-{s}.png)" for s in stacks)
-    return f"{README_BEGIN}\n{pictures}\n{README_END}"
+    return BLOCK.wrap(pictures)
 
 
 def update_readme(readme: Path, stacks: list[str]) -> bool:
     """Replace the README's diagram block; True if it changed."""
-    text = readme.read_text()
-    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-    new = text[:start] + readme_block(stacks) + text[end:]
-    if new != text:
-        readme.write_text(new)
-    return new != text
+    return BLOCK.rewrite(readme, readme_block(stacks))
 
 
 def main() -> int:

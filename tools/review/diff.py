@@ -8,6 +8,11 @@ Kubernetes manifests and Helm values as YAML diffs, IAM permissions added and re
 values (fake ids, ARNs, computed outputs of tools/render/fakes.py, looked-up values) are replaced by symbolic
 references such as `<network-vpc.id>` first, so a value that only moves does not show. Secrets never show: a secret
 input is compared through a salted digest the render records (random salt per run, never written).
+
+Each changed resource is labelled with what `pulumi up` does to it (replace.py): *update* in place, *replace* (create
+then delete), *replace, delete first*, or *moved*, with the property that forces it. Replacements and deletions come
+first, and a replacement or deletion of a stateful or shared type (the data's `guard`) makes the command exit 3
+unless acknowledged: `--allow-replace PATTERN` or a commit trailer `Allow-Replace: PATTERN` between the base and HEAD.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ import yaml
 from tools.render import ROOT, SECRET, Plan
 from tools.render.artifacts import helm_releases, iam_documents, kubernetes_objects
 from tools.render.fakes import ACCOUNT_ID, FakeCloud
+
+from . import replace as rp
 
 # Lists whose order matters: never compared as sets.
 ORDERED_KEYS = frozenset({"args", "command", "entryPoint", "instanceTypes", "rules"})
@@ -74,6 +81,8 @@ class ResourceChange:
     changes: tuple[PropertyChange, ...]
     yaml_diff: str = ""
     """Unified diff of the Kubernetes manifest, or of the Helm release's values."""
+    action: rp.Action | None = None
+    """What `pulumi up` does to it (None: not classified, e.g. a move with no change)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,13 @@ class ResourceMove:
     old: ResourceRef
     change: ResourceChange
     """The new resource and its property changes (none when it only moved)."""
+
+
+class Destruction(NamedTuple):
+    """A resource `pulumi up` destroys: replaced (the old one is deleted) or deleted."""
+
+    ref: ResourceRef
+    action: rp.Action
 
 
 @dataclass(frozen=True)
@@ -103,10 +119,21 @@ class PlanDiff:
     outputs: tuple[PropertyChange, ...] = ()
     notes: tuple[str, ...] = ()
     moved: tuple[ResourceMove, ...] = ()
+    destroyed: tuple[Destruction, ...] = ()
+    """Replacements and deletions, guarded types first."""
+    affected: tuple[ResourceChange, ...] = ()
+    """Resources none of whose inputs changed that a replacement reaches (they take its new id): updated or replaced,
+    as `pulumi preview` shows them."""
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved or self.iam or self.outputs)
+        return not (self.added or self.removed or self.changed or self.moved or self.iam or self.outputs
+                    or self.affected)
+
+    def blocking(self, allow: tuple[str, ...] = ()) -> list[Destruction]:
+        """Destructions of guarded types that no `allow` pattern acknowledges."""
+        return [x for x in self.destroyed if x.action.guard and not rp.matches(
+            allow, name=x.ref.name, key=x.ref.key, typ=x.ref.type)]
 
 
 # --- normalisation -------------------------------------------------------------------------------------------------
@@ -117,17 +144,6 @@ def relative_urn(urn: str) -> str:
     if len(parts) >= 4 and parts[0].startswith("urn:pulumi:"):
         return "::".join(parts[2:4])
     return urn
-
-
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]")
-    else:
-        yield path, value
 
 
 def _looks_mock(value: Any) -> bool:
@@ -142,13 +158,13 @@ def mock_values(plan: Plan, moved: dict[str, str] | None = None) -> dict[str, st
     label = {old: new.split("::", 1)[1] for old, new in (moved or {}).items()}
     found: dict[str, set[str]] = {}
     # Real values the fakes also return (the region as a lookup's id, config values echoed back) stay visible.
-    real = {plan.region} | {v for _, v in _leaves(plan.config) if isinstance(v, str)}
+    real = {plan.region} | {v for _, v in rp.leaves(plan.config) if isinstance(v, str)}
     for r in plan.resources:
-        own = {v for _, v in _leaves(r["inputs"]) if isinstance(v, str)}
+        own = {v for _, v in rp.leaves(r["inputs"]) if isinstance(v, str)}
         name = label.get(relative_urn(r["urn"]), r["name"])
         if _looks_mock(r.get("id")) and r["id"] not in own and not r["type"].startswith("kubernetes:"):
             found.setdefault(r["id"], set()).add(f"<{name}.id>")
-        for path, v in _leaves(r.get("state") or {}):
+        for path, v in rp.leaves(r.get("state") or {}):
             if _looks_mock(v) and v not in own:
                 found.setdefault(v, set()).add(f"<{name}.{path}>")
     fake = FakeCloud(plan.region)
@@ -157,9 +173,9 @@ def mock_values(plan: Plan, moved: dict[str, str] | None = None) -> dict[str, st
             continue
         args = call["args"]
         result = fake.call(types.SimpleNamespace(token=call["token"], args=args, provider=None))
-        arg_values = {v for _, v in _leaves(args)}
+        arg_values = {v for _, v in rp.leaves(args)}
         label = call["token"].rsplit(":", 1)[-1] + "(" + ",".join(f"{k}={v}" for k, v in sorted(args.items())) + ")"
-        for path, v in _leaves(result):
+        for path, v in rp.leaves(result):
             if _looks_mock(v) and v not in arg_values:
                 found.setdefault(v, set()).add(f"<{label}.{path}>")
     return {value: sorted(names)[0] for value, names in found.items() if value not in real}
@@ -416,30 +432,74 @@ def _ref(r: dict[str, Any]) -> ResourceRef:
     return ResourceRef(r["urn"], r["type"], r["name"])
 
 
-def diff_plans(base: Plan, head: Plan) -> PlanDiff:
-    """What changes from the `base` plan to the `head` plan (both as `render()` returns them)."""
+def diff_plans(base: Plan, head: Plan, data: rp.ReplacementData | None = None) -> PlanDiff:
+    """What changes from the `base` plan to the `head` plan (both as `render()` returns them), each changed resource
+    labelled with what `pulumi up` does to it (`data`: the replacement rules, default the committed ones)."""
     moves = find_moves(base, head)
     origin = {relative_urn(r["urn"]): r for r in base.resources}
     nb, nh = normalise(base, moves), normalise(head)  # the base names a moved resource by its new URN
     before = {r["urn"]: r for r in nb.resources}
     after = {r["urn"]: r for r in nh.resources}
+    changes: dict[str, ResourceChange] = {}
+    for urn, new in after.items():
+        if urn in before and (change := _resource_change(before[urn], new)):
+            changes[urn] = change
+    actions = _actions(head, before, after, changes, data or rp.load())
     changed, moved = [], []
     for old_urn, urn in moves.items():
         was = origin[old_urn]
-        change = _resource_change(before[urn], after[urn]) or ResourceChange(_ref(after[urn]), ())
-        moved.append(ResourceMove(ResourceRef(old_urn, was["type"], was["name"]), change))
+        change = changes.get(urn) or ResourceChange(_ref(after[urn]), ())
+        action = actions.get(urn)
+        moved.append(ResourceMove(ResourceRef(old_urn, was["type"], was["name"]), replace_action(change, action)))
+    affected = []  # no input of their own changed: a replaced resource's new id or ARN reaches them
     for urn, new in after.items():
-        if urn in before and urn not in moves.values() and (change := _resource_change(before[urn], new)):
-            changed.append(change)
+        if urn in moves.values():
+            continue
+        if urn in changes:
+            changed.append(replace_action(changes[urn], actions.get(urn)))
+        elif urn in actions:
+            affected.append(ResourceChange(_ref(new), (), "", actions[urn]))
+    removed = tuple(_ref(r) for u, r in before.items() if u not in after)
     return PlanDiff(
         base=base.stack, head=head.stack,
         added=tuple(_ref(r) for u, r in after.items() if u not in before),
-        removed=tuple(_ref(r) for u, r in before.items() if u not in after),
+        removed=removed,
         changed=tuple(changed),
         iam=tuple(diff_iam(nb, nh)),
         outputs=tuple(diff_values(nb.outputs, nh.outputs)),
         moved=tuple(moved),
+        destroyed=_destroyed([*changed, *affected], moved, removed, data or rp.load()),
+        affected=tuple(affected),
     )
+
+
+def replace_action(change: ResourceChange, action: rp.Action | None) -> ResourceChange:
+    return ResourceChange(change.ref, change.changes, change.yaml_diff, action)
+
+
+def _actions(head: Plan, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]],
+             changes: dict[str, ResourceChange], data: rp.ReplacementData) -> dict[str, rp.Action]:
+    """Each changed resource's action, and those of resources a replacement reaches (see replace.py)."""
+    raw = {relative_urn(r["urn"]): r for r in head.resources}
+    nodes = {}
+    for urn, r in after.items():
+        deps = {prop: [relative_urn(u) for u in urns]
+                for prop, urns in (raw.get(urn, {}).get("propertyDependencies") or {}).items()}
+        nodes[urn] = rp._Node(urn, r["type"], r["name"], before.get(urn), r, deps, r["provider"])
+    names = {urn: r["name"] for urn, r in after.items()}
+    paths = {urn: [ch.path for ch in c.changes] for urn, c in changes.items()}
+    return rp.classify(nodes, paths, data, names)
+
+
+def _destroyed(changed: list[ResourceChange], moved: list[ResourceMove], removed: tuple[ResourceRef, ...],
+               data: rp.ReplacementData) -> tuple[Destruction, ...]:
+    out = [Destruction(c.ref, c.action) for c in [*changed, *(m.change for m in moved)]
+           if c.action is not None and c.action.destructive]
+    for ref in removed:
+        rules = data.rules(ref.type)
+        out.append(Destruction(ref, rp.Action(rp.DELETE, guard=rules.guard if rules else "",
+                                              unknown_type=rules is None)))
+    return tuple(sorted(out, key=lambda x: (not x.action.guard, x.action.kind == rp.DELETE, x.ref.key)))
 
 
 def _manifest(r: dict[str, Any]) -> dict[str, Any] | None:
@@ -497,12 +557,44 @@ def _listed(c: ResourceChange) -> list[PropertyChange]:
 def summary(d: PlanDiff) -> str:
     if d.empty:
         return "No changes."
+    replaced = sum(1 for x in d.destroyed if x.action.replaces)
     parts = [f"{len(d.added)} to add", f"{len(d.removed)} to remove", f"{len(d.changed)} to change"]
+    if d.affected:
+        parts.append(f"{len(d.affected)} more reached by a replacement")
     if d.moved:
         parts.append(f"{len(d.moved)} moved")
     if d.iam:
         parts.append(f"IAM changes in {len(d.iam)} document(s)")
-    return ", ".join(parts) + "."
+    return ", ".join(parts) + (f"; {replaced} replaced." if replaced else ".")
+
+
+ALLOW_HINT = "acknowledge with a commit trailer `Allow-Replace: {name}` or `make diff ALLOW_REPLACE={name}`"
+DESTROYS_BEGIN, DESTROYS_END = "<!-- destroys:begin -->", "<!-- destroys:end -->"
+BLOCKING_MARK = re.compile(r"<!-- blocking: (\d+) -->")
+
+
+def _status(x: Destruction, blocking: list[Destruction]) -> str:
+    if not x.action.guard:
+        return ""
+    return "BLOCKING" if x in blocking else "acknowledged"
+
+
+def destroyed_lines(d: PlanDiff, allow: tuple[str, ...] = ()) -> list[str]:
+    """The replacements and deletions, guarded ones first, each with why it matters and whether it blocks."""
+    if not d.destroyed:
+        return []
+    blocking = d.blocking(allow)
+    lines = [f"Destroys ({len(d.destroyed)} replaced or deleted; read these first):"]
+    for x in d.destroyed:
+        status = _status(x, blocking)
+        mark = "!!" if status == "BLOCKING" else "! " if status else "  "
+        text = f"{mark} {x.action.label()}  {x.ref.type}  {x.ref.key}"
+        if x.action.guard:
+            text += f"  -- {x.action.guard}; {status}"
+            if status == "BLOCKING":
+                text += ": " + ALLOW_HINT.format(name=x.ref.name)
+        lines.append(text)
+    return lines
 
 
 def _detail_lines(c: ResourceChange) -> list[str]:
@@ -512,18 +604,25 @@ def _detail_lines(c: ResourceChange) -> list[str]:
     return lines
 
 
-def format_text(d: PlanDiff, title: str = "") -> str:
+def _action_suffix(c: ResourceChange) -> str:
+    return f"  [{c.action.label()}]" if c.action else ""
+
+
+def format_text(d: PlanDiff, title: str = "", allow: tuple[str, ...] = ()) -> str:
     lines = [title or f"Plan diff: {d.base} -> {d.head} (rendered under mocks)", summary(d)]
+    lines += destroyed_lines(d, allow)
     for r in d.added:
         lines.append(f"+ {r.type}  {r.key}")
     for r in d.removed:
         lines.append(f"- {r.type}  {r.key}")
     for c in d.changed:
-        lines.append(f"~ {c.ref.type}  {c.ref.key}")
+        lines.append(f"~ {c.ref.type}  {c.ref.key}{_action_suffix(c)}")
         lines += _detail_lines(c)
     for m in d.moved:
-        lines.append(f"> {m.change.ref.type}  {m.old.key} -> {m.change.ref.key} (moved)")
+        lines.append(f"> {m.change.ref.type}  {m.old.key} -> {m.change.ref.key} (moved){_action_suffix(m.change)}")
         lines += _detail_lines(m.change)
+    for c in d.affected:
+        lines.append(f"~ {c.ref.type}  {c.ref.key}{_action_suffix(c)}")
     if d.iam:
         lines.append("IAM permissions:")
         for doc in d.iam:
@@ -540,9 +639,25 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
+def _md_action(action: rp.Action | None) -> str:
+    if action is None:
+        return ""
+    text = f"<b>{action.kind}</b>" if action.replaces else action.kind
+    if action.reasons:
+        text += " (" + ", ".join(f"<code>{_html(r)}</code>" for r in action.reasons) + ")"
+    if action.delete_first:
+        text += f" [{_html(action.delete_first)}]"
+    return text
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _change_block(c: ResourceChange, mark: str) -> list[str]:
-    block = [f"<details><summary>{mark} <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s))</summary>",
-             "", f"`{_md_escape(c.ref.key)}`", ""]
+    action = f": {_md_action(c.action)}" if c.action else ""
+    block = [f"<details><summary>{mark} <code>{c.ref.type}</code> {c.ref.name} ({len(c.changes)} change(s)){action}"
+             "</summary>", "", f"`{_md_escape(c.ref.key)}`", ""]
     shown = _listed(c)
     if shown:
         block += ["| property | change |", "|---|---|"]
@@ -553,11 +668,42 @@ def _change_block(c: ResourceChange, mark: str) -> list[str]:
     return [*block, "</details>", ""]
 
 
-def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
+DESTROYED_ROWS = 25  # rows of the destroyed table in a comment; `make diff` prints them all
+
+
+def destroyed_markdown(d: PlanDiff, allow: tuple[str, ...] = (), rows: int = DESTROYED_ROWS) -> list[str]:
+    """The replacements and deletions as a table (not collapsed: a reviewer reads them first), between markers the
+    review comment lifts to its top, and the count of blocking ones in a marker."""
+    blocking = d.blocking(allow)
+    if not d.destroyed:
+        return ["<!-- blocking: 0 -->", ""]
+    out = [DESTROYS_BEGIN, f"**Destroys: {len(d.destroyed)} replaced or deleted**"
+           + (f", **⛔ {len(blocking)} blocking** (stateful or shared, not acknowledged)" if blocking else ""), "",
+           "| | action | resource | forced by | why it matters |", "|---|---|---|---|---|"]
+    for x in d.destroyed[:rows]:
+        status = _status(x, blocking)
+        flag = {"BLOCKING": "⛔", "acknowledged": "⚠️ ack."}.get(status, "")
+        why = _md_escape(x.action.guard) + (f" — {ALLOW_HINT.format(name=_md_escape(x.ref.name))}"
+                                           if status == "BLOCKING" else "")
+        forced = ", ".join(f"`{_md_escape(r)}`" for r in x.action.reasons) or "—"
+        kind = x.action.kind + (f" ({_md_escape(x.action.delete_first)})" if x.action.delete_first else "") + (
+            f"; {_md_escape(x.action.side_effect)}" if x.action.side_effect else "")
+        out.append(f"| {flag} | {kind} | `{x.ref.type}` {_md_escape(x.ref.name)} | {forced} | {why} |")
+    if len(d.destroyed) > rows:
+        out.append(f"| | | _{len(d.destroyed) - rows} more: run `make diff`_ | | |")
+    return [*out, "", DESTROYS_END, f"<!-- blocking: {len(blocking)} -->", ""]
+
+
+def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000, allow: tuple[str, ...] = ()) -> str:
     """Markdown for a pull request comment: every part in a collapsible section. Past `limit` characters (a GitHub
     comment holds 65,536) the remaining sections are left out and a note says so."""
+    rows = DESTROYED_ROWS
+    table = destroyed_markdown(d, allow, rows)
+    while rows > 3 and sum(len(line) + 1 for line in table) > limit // 2:  # the table always shows: keep it short
+        rows -= 1
+        table = destroyed_markdown(d, allow, rows)
     head = [f"### {title or f'Plan diff: {d.base} -> {d.head}'}", "",
-            f"**{summary(d)}** (rendered under mocks)", ""]
+            f"**{summary(d)}** (rendered under mocks)", "", *table]
     blocks: list[list[str]] = []  # added, removed, IAM: before the changed resources
     for refs, verb in ((d.added, "add"), (d.removed, "remove")):
         if refs:
@@ -574,6 +720,10 @@ def format_markdown(d: PlanDiff, title: str = "", limit: int = 60000) -> str:
                  + (f" ({len(m.change.changes)} change(s) below)" if m.change.changes else "") for m in d.moved]
         blocks.append([f"<details><summary>{len(d.moved)} moved (aliases: same cloud resources, new URNs)</summary>",
                        "", *moves, "", "</details>", ""])
+    if d.affected:
+        reached = [f"- `{c.ref.type}` {_md_escape(c.ref.name)}: {_md_action(c.action)}" for c in d.affected]
+        blocks.append([f"<details><summary>{len(d.affected)} more reached by a replacement (no input of their own "
+                       "changed)</summary>", "", *reached, "", "</details>", ""])
     changed = [_change_block(c, "~") for c in d.changed]
     changed += [_change_block(m.change, "moved") for m in d.moved if m.change.changes]
     outputs = [["<details><summary>Stack outputs</summary>", "",
@@ -671,12 +821,32 @@ def base_tree(repo: Path, ref: str) -> Iterator[tuple[Path, str, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def absent(stack: str) -> Plan:
+    """The base of a stack whose file the base does not have (a stack added since): nothing, so every resource of
+    the working tree's render is an addition. A render always has the stack's config; this has none."""
+    return Plan(stack=stack, resources=[], invokes=[], outputs={}, config={})
+
+
+def is_absent(plan: Plan) -> bool:
+    return not plan.resources and not plan.config
+
+
+def render_base_and_head(tree: Path, repo: Path, stack: str, stacks: str | None, workdir: Path,
+                         salt: str) -> tuple[Plan, Plan]:
+    """Both renders; only the working tree's when the base tree has no Pulumi.<stack>.yaml (see `absent`)."""
+    if ((tree / stacks) if stacks else tree).joinpath(f"Pulumi.{stack}.yaml").is_file():
+        base_plan, head_plan = render_trees([tree, repo], stack, stacks, workdir, salt)
+        return base_plan, head_plan
+    (head_plan,) = render_trees([repo], stack, stacks, workdir, salt)
+    return absent(stack), head_plan
+
+
 def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
                 stacks: str | None = None) -> tuple[Plan, Plan, str]:
     """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
     salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
     with base_tree(repo, base or default_base(repo)[0]) as (tree, commit, tmp):
-        base_plan, head_plan = render_trees([tree, repo], stack, stacks, tmp, salt)
+        base_plan, head_plan = render_base_and_head(tree, repo, stack, stacks, tmp, salt)
     return base_plan, head_plan, commit
 
 
@@ -696,6 +866,7 @@ class StackDiff(NamedTuple):
     label: str  # `dev` for a root stack file, `tests/stacks/dev` for a test stack
     diff: PlanDiff | None
     error: str = ""
+    new: bool = False  # the base has no such stack file: everything is added
 
 
 def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: int = 2) -> tuple[list[StackDiff], str]:
@@ -711,27 +882,61 @@ def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: i
             work = tmp / f"job-{i}"
             work.mkdir()
             try:
-                plans = render_trees([tree, repo], stack, folder, work, salt)
+                base_plan, head_plan = render_base_and_head(tree, repo, stack, folder, work, salt)
             except RuntimeError as err:
                 return StackDiff(label, None, str(err))
-            return StackDiff(label, diff_plans(*plans))
+            return StackDiff(label, diff_plans(base_plan, head_plan), new=is_absent(base_plan))
 
         with ThreadPoolExecutor(max_workers=workers) as pool:  # each render process uses one core
             return list(pool.map(one, range(len(jobs)))), commit
 
 
-def format_all(results: list[StackDiff], base_label: str, markdown: bool = False) -> str:
+def format_all(results: list[StackDiff], base_label: str, markdown: bool = False,
+               allow: tuple[str, ...] = ()) -> str:
     """Each stack's diff under its label, then one line per stack and a last line a script can test."""
-    fmt = format_markdown if markdown else format_text
-    parts = [fmt(r.diff, f"Plan diff of stack {r.label}: {base_label} -> working tree") if r.diff else
-             f"Plan diff of stack {r.label} failed:\n{r.error}\n" for r in results]
+    parts = []
+    for r in results:
+        since = new_label(base_label) if r.new else base_label
+        title = f"Plan diff of stack {r.label}: {since} -> working tree"
+        if r.diff is None:
+            parts.append(f"Plan diff of stack {r.label} failed:\n{r.error}\n")
+        else:
+            parts.append(format_markdown(r.diff, title, allow=allow) if markdown else format_text(r.diff, title, allow))
     width = max((len(r.label) for r in results), default=0)
-    table = [f"{r.label:<{width}}  {summary(r.diff) if r.diff else 'render failed'}" for r in results]
+    table = [f"{r.label:<{width}}  {_all_line(r, allow)}" for r in results]
     changed = [r.label for r in results if r.diff is None or not r.diff.empty]
+    blocking = sum(len(r.diff.blocking(allow)) for r in results if r.diff)
     last = (f"All {len(results)} stacks: No changes." if not changed
             else f"{len(changed)} of {len(results)} stacks change or failed: {', '.join(changed)}.")
+    if blocking:
+        last += f" {blocking} blocking replacement(s) or deletion(s)."
     fence = ["```"] if markdown else []
     return "\n".join([*parts, *fence, *table, *fence, last]) + "\n"
+
+
+def new_label(base_label: str) -> str:
+    """In place of the base's label for a stack the base has no stack file of."""
+    return f"new stack, no stack file at {base_label}"
+
+
+def _all_line(r: StackDiff, allow: tuple[str, ...]) -> str:
+    if r.diff is None:
+        return "render failed"
+    blocking = len(r.diff.blocking(allow))
+    return ("new stack: " if r.new else "") + summary(r.diff) + (f" BLOCKING: {blocking}." if blocking else "")
+
+
+TRAILER = "Allow-Replace"
+BLOCKED_EXIT = 3  # a guarded replacement or deletion not acknowledged (1: failure, 2: bad arguments)
+
+
+def commit_allowances(repo: Path, base: str) -> tuple[str, ...]:
+    """The `Allow-Replace:` trailers (comma- or space-separated patterns) of the commits between `base` and HEAD."""
+    try:
+        text = git(repo, "log", f"--format=%(trailers:key={TRAILER},valueonly,separator=%x2C)", f"{base}..HEAD")
+    except subprocess.CalledProcessError:
+        return ()
+    return tuple(p for p in re.split(r"[,\s]+", text) if p)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -742,22 +947,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", default=None,
                         help="folder of the Pulumi.<stack>.yaml files, relative to each tree (default: its root)")
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
+    parser.add_argument("--allow-replace", action="append", default=[], metavar="PATTERN",
+                        help=f"acknowledge a guarded replacement or deletion (glob on the resource name, URN key or "
+                             f"type; repeatable; commits between the base and HEAD can say `{TRAILER}: PATTERN`)")
     args = parser.parse_args(argv)
     base_label = args.base or default_base(ROOT)[1]
+    base_ref = args.base or default_base(ROOT)[0]
+    allow = tuple(p for a in args.allow_replace for p in re.split(r"[,\s]+", a) if p)
+    allow += commit_allowances(ROOT, base_ref)
     try:
         if args.stack == ALL:
-            results, commit = diff_all(args.base or default_base(ROOT)[0], ROOT, args.stacks)
-            print(format_all(results, f"{base_label} ({commit[:12]})", args.format == "markdown"), end="")
-            return 1 if any(r.diff is None for r in results) else 0
+            results, commit = diff_all(base_ref, ROOT, args.stacks)
+            print(format_all(results, f"{base_label} ({commit[:12]})", args.format == "markdown", allow), end="")
+            if any(r.diff is None for r in results):
+                return 1
+            return BLOCKED_EXIT if any(r.diff.blocking(allow) for r in results if r.diff) else 0
         base_plan, head_plan, commit = render_pair(args.stack, args.base, ROOT, args.stacks)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", "") or str(err)
         print(f"make diff failed: {detail}", file=sys.stderr)
         return 1
     d = diff_plans(base_plan, head_plan)
-    title = f"Plan diff of stack {args.stack}: {base_label} ({commit[:12]}) -> working tree"
-    print(format_markdown(d, title) if args.format == "markdown" else format_text(d, title), end="")
-    return 0
+    base_label = f"{base_label} ({commit[:12]})"
+    if is_absent(base_plan):
+        base_label = new_label(base_label)
+    title = f"Plan diff of stack {args.stack}: {base_label} -> working tree"
+    print(format_markdown(d, title, allow=allow) if args.format == "markdown" else format_text(d, title, allow), end="")
+    return BLOCKED_EXIT if d.blocking(allow) else 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ Markdown body (`make review`, run by .github/workflows/review.yml without any cl
   GitHub's 65,536 characters (long diffs and cost tables are cut, and the comment says so);
 - `full-<stack>.md`: each stack's uncut section;
 - `diagrams/`: the committed architecture pictures (docs/architecture-*.png) this change modifies, if any;
-- `blocking`: the number of mandatory policy violations (the workflow fails on a non-zero count after upload).
+- `blocking`: the number of blocking findings: mandatory policy violations and replacements or deletions of
+  stateful or shared resources that no `Allow-Replace:` commit trailer acknowledges (the workflow fails on a
+  non-zero count after upload).
+
+Destructive changes (what each stack's plan diff replaces or deletes) and large cost increases are lifted to the
+top of the comment, before the overview, so a reviewer reads them first.
 
 The diff and the cost come from `python -m tools.review.diff` / `python -m tools.review.cost` (same arguments
 as `make diff` / `make cost`), the policy table from tools.review.policy_report on this tree's render.
@@ -25,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from tools.markers import Block
 from tools.render import ROOT, Plan, render
 
-from .diff import default_base, example_stacks, git
+from .cost import COST_FLAG
+from .diff import BLOCKED_EXIT, BLOCKING_MARK, DESTROYS_BEGIN, DESTROYS_END, default_base, example_stacks, git
 from .policy_report import PolicyReport, check, summary_line, to_markdown
 
 MARKER = "<!-- webstack-review -->"
@@ -59,8 +66,8 @@ class StackReview:
     policy_error: str = ""
 
 
-def _tool_markdown(name: str, run: ToolRun) -> str:
-    if run.returncode == 0 and run.stdout.strip():
+def _tool_markdown(name: str, run: ToolRun, ok: tuple[int, ...] = (0,)) -> str:
+    if run.returncode in ok and run.stdout.strip():
         return run.stdout.rstrip() + "\n"
     detail = (run.stderr or run.stdout).strip().splitlines()[-15:]
     return f"**{name} failed** (exit {run.returncode}):\n\n```\n" + "\n".join(detail) + "\n```\n"
@@ -71,8 +78,9 @@ def review_stack(stack: str, base: str, *, stacks: str | None = None, runner: Ru
     """One stack's review. `stacks`: folder of the stack files relative to the root (default: the root's
     Pulumi.<stack>.yaml, the ones a pull request edits); `plan`: this tree's render if already made."""
     extra = ["--stacks", stacks] if stacks else []
+    # make diff exits BLOCKED_EXIT on a blocking replacement: its Markdown says so, the composer counts it
     diff = _tool_markdown("make diff", runner([DIFF_MODULE, "--stack", stack, "--base", base,
-                                               "--format", "markdown", *extra]))
+                                               "--format", "markdown", *extra]), ok=(0, BLOCKED_EXIT))
     cost = _tool_markdown("make cost", runner([COST_MODULE, "--stack", stack, "--base", base,
                                                "--format", "markdown", *extra]))
     try:
@@ -136,6 +144,50 @@ def _policy_cell(r: StackReview) -> str:
     return ("✅ " if not r.policy.violations else "❌ ") + summary_line(r.policy).split(": ", 1)[1]
 
 
+TOP_ROWS = 12  # rows of each stack's destroyed table at the top of the comment (the stack's section has more)
+
+
+def destroys_table(r: StackReview, rows: int = TOP_ROWS) -> list[str]:
+    """The table of replacements and deletions `make diff` put between its markers (none: [])."""
+    text = r.diff
+    if DESTROYS_BEGIN not in text or DESTROYS_END not in text:
+        return []
+    lines = [line for line in text[text.index(DESTROYS_BEGIN) + len(DESTROYS_BEGIN):text.index(DESTROYS_END)]
+             .strip().splitlines()]
+    table = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| |")]
+    if len(table) > rows + 1:  # header row + `rows` rows
+        more = len(table) - 1 - rows
+        lines = [*lines[:table[rows] + 1], f"| | | _{more} more in the stack's section below_ | | |"]
+    return lines
+
+
+def blocking_count(r: StackReview) -> int:
+    found = BLOCKING_MARK.search(r.diff)
+    return int(found.group(1)) if found else 0
+
+
+def cost_flag(r: StackReview) -> str:
+    return next((line.replace(COST_FLAG, "").strip() for line in r.cost.splitlines() if COST_FLAG in line), "")
+
+
+def read_first(reviews: list[StackReview]) -> list[str]:
+    """What the reviewer must see before anything else: destroyed resources and large cost increases."""
+    out: list[str] = []
+    destroys = [(r, destroys_table(r)) for r in reviews]
+    if any(table for _, table in destroys):
+        out += ["## ⚠️ Read first: what this change destroys", ""]
+        for r, table in destroys:
+            if table:
+                out += [f"**Stack `{r.stack}`**: " + table[0].replace("**", ""), "", *table[1:], ""]
+        if any(blocking_count(r) for r in reviews):
+            out += ["⛔ Blocking: a stateful or shared resource is replaced or deleted. If that is intended, add a "
+                    "commit trailer `Allow-Replace: <resource name>` (one per resource, globs allowed) and push.", ""]
+    flags = [(r.stack, cost_flag(r)) for r in reviews if cost_flag(r)]
+    if flags:
+        out += ["## 💸 Large cost increase", "", *[f"- `{stack}`: {flag}" for stack, flag in flags], ""]
+    return out
+
+
 def stack_section(r: StackReview, diff: str | None = None, cost: str | None = None) -> str:
     return "\n".join([f"## Stack `{r.stack}`", "", r.diff if diff is None else diff, r.cost if cost is None else cost,
                       "### Policies", "",
@@ -155,6 +207,9 @@ def compose(reviews: list[StackReview], *, base: str, head: str, limit: int = LI
     if diagrams:
         lines += ["", "🖼️ The architecture diagram changed: " + ", ".join(f"`{d}`" for d in diagrams)
                   + " (artifact `architecture-diagram` of this run)."]
+    first = read_first(reviews)
+    if first:
+        lines = [*lines[:5], *first, *lines[5:]]
     header = "\n".join(lines) + "\n\n"
     body = "\n".join(stack_section(r) for r in reviews)
     if len(header) + len(body) <= limit:
@@ -194,16 +249,18 @@ def write_review(reviews: list[StackReview], out: Path, *, base: str, head: str,
         (out / f"full-{r.stack}.md").write_text(stack_section(r))
     comment = out / "comment.md"
     comment.write_text(compose(reviews, base=base, head=head, run_url=run_url, diagrams=diagrams))
-    blocking = sum(len(r.policy.blocking) if r.policy else 1 for r in reviews)
+    blocking = sum((len(r.policy.blocking) if r.policy else 1) + blocking_count(r) for r in reviews)
     (out / "blocking").write_text(f"{blocking}\n")
     return comment
 
 
 # --- the sample comment in docs/ --------------------------------------------------------------------------
-SAMPLE_BEGIN = "<!-- review-sample:begin (make review-sample) -->"
-SAMPLE_END = "<!-- review-sample:end -->"
+SAMPLE = Block("<!-- review-sample:begin (make review-sample) -->", "<!-- review-sample:end -->")
+SAMPLE_BEGIN, SAMPLE_END = SAMPLE
 SAMPLE_FILE = ROOT / "docs" / "review-sample.md"  # the page that shows the sample (`make review-sample`)
-SAMPLE_CHANGE = {"webstack:natStrategy": "per-az"}  # what the sample's pull request changes in the dev stack
+# What the sample's pull request changes in the dev stack: one NAT gateway per AZ (an addition and an update) and
+# a new repository name (a replacement of a stateful resource: blocking).
+SAMPLE_CHANGE = {"webstack:natStrategy": "per-az", "webstack:repositoryName": "webapp-v2"}
 
 
 class SamplePair(NamedTuple):
@@ -222,14 +279,14 @@ def plans_review(pair: SamplePair, base_label: str) -> StackReview:
     usage = cost.load_usage(None)
     head = cost.estimate(pair.head, cost.load_prices(pair.head.region), usage)
     base = cost.estimate(pair.base, cost.load_prices(pair.base.region), usage)
-    c = cost.format_markdown(head) + "\n" + cost.format_delta(base, head, base_label, markdown=True)
+    c = cost.format_markdown(head) + "\n" + cost.format_delta(base, head, base_label, markdown=True,
+                                                               budget=cost.budget_of(pair.head))
     return StackReview(pair.stack, d, c, check(pair.head))
 
 
 def sample_block(pairs: list[SamplePair]) -> str:
     text = compose([plans_review(p, "main") for p in pairs], base="main", head="pull request")
-    return (f"{SAMPLE_BEGIN}\n<details><summary>The sample comment, as GitHub shows it</summary>\n\n{text}\n"
-            f"</details>\n{SAMPLE_END}")
+    return SAMPLE.wrap(f"<details><summary>The sample comment, as GitHub shows it</summary>\n\n{text}\n</details>")
 
 
 def sample_pairs() -> list[SamplePair]:
@@ -242,12 +299,7 @@ def sample_pairs() -> list[SamplePair]:
 
 def update_sample(page: Path, block: str) -> bool:
     """Replace the sample block between its markers in `page`; True if it changed."""
-    text = page.read_text()
-    start, end = text.index(SAMPLE_BEGIN), text.index(SAMPLE_END) + len(SAMPLE_END)
-    new = text[:start] + block + text[end:]
-    if new != text:
-        page.write_text(new)
-    return new != text
+    return SAMPLE.rewrite(page, block)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     comment = write_review(reviews, args.out, base=base_sha, head=head_sha, run_url=run_url, diagrams=diagrams)
     blocking = (args.out / "blocking").read_text().strip()
     print(f"{comment} ({len(comment.read_text()):,} characters) for {', '.join(stacks)}; "
-          f"{blocking} mandatory policy violation(s)")
+          f"{blocking} blocking finding(s) (mandatory policy violations, unacknowledged replacements)")
     return 0
 
 
