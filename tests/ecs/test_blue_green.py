@@ -17,6 +17,7 @@ from infra.ecs.service import BlueGreenSpec, load_balancer_ignores
 from tests.support import ecs_api, ops_api, rendered
 from tests.support.pack import RESOURCE_POLICIES, check_resource
 from tools.render import Plan
+from tools.review import diff
 
 SERVICE = "aws:ecs/service:Service"
 TG = "aws:lb/targetGroup:TargetGroup"
@@ -159,3 +160,20 @@ def test_the_policy_pack_passes_the_blue_green_service(plan: Plan) -> None:
     found = [(p.name, m) for r in plan.of_type(SERVICE) for p in RESOURCE_POLICIES
              for m in check_resource(p, SERVICE, r["inputs"], r["urn"], "ok")]
     assert found == []
+
+
+def test_switching_a_rolling_stack_adds_five_resources_and_replaces_nothing(fargate: Plan) -> None:
+    """The labelled diff (tools/review/diff.py with the replacement data) of the switching run: the second group,
+    both rules, the role and its attachment are added; the service, two alarms updated in place; nothing deleted
+    or replaced (docs/operations.md "Switching an existing ECS stack to blue/green")."""
+    switching = rendered("ecs", ecsDeploymentStrategy="blue-green", ecsBlueGreenSwitching=True)
+    result = diff.diff_plans(diff.normalise(fargate), diff.normalise(switching))
+    assert sorted(r.name for r in result.added) == ["web-blue-green", "web-blue-green", "web-production",
+                                                     "web-test", "web-tg-green"]
+    assert result.removed == ()
+    actions = {c.ref.name: c.action.kind for c in result.changed if c.action is not None}
+    assert not any(c.action.destructive for c in result.changed if c.action is not None), actions
+    assert actions["app-service"] == actions["alarms-no-healthy-targets"] == actions["alarms-latency-p99"] == "update"
+    service = next(c for c in result.changed if c.ref.name == "app-service")
+    assert any(p.path.endswith("advancedConfiguration") for p in service.changes)
+    assert "loadBalancers" not in switching.one(SERVICE)["options"]["ignoreChanges"]
