@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pulumi
+import yaml
 
 DATA = Path(__file__).resolve().parent / "data"
 Document = dict[str, Any]
@@ -333,6 +334,82 @@ def ecs_exec_policy() -> Document:
                        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
             "Resource": "*",
         }],
+    }
+
+
+# --- Karpenter ---------------------------------------------------------------------------------------------------
+# The controller's managed policies in Karpenter's published CloudFormation template (website getting-started
+# cloudformation.yaml at the chart's tag, kept verbatim in infra/data/), in the template's order.
+KARPENTER_CONTROLLER_POLICIES = ("NodeLifecyclePolicy", "IAMIntegrationPolicy", "EKSIntegrationPolicy",
+                                 "InterruptionPolicy", "ZonalShiftPolicy", "ResourceDiscoveryPolicy")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Sub, !Ref, !GetAtt) as {"Fn": value} maps."""
+
+
+for _tag in ("!Sub", "!Ref", "!GetAtt"):
+    _CfnLoader.add_constructor(_tag, lambda loader, node, tag=_tag: {tag: loader.construct_scalar(node)})
+
+
+def karpenter_template(chart_version: str) -> Document:
+    """Karpenter's published CloudFormation template for this version (infra/data/)."""
+    text = (DATA / f"karpenter-{chart_version}-cloudformation.yaml").read_text()
+    return dict(yaml.load(text, Loader=_CfnLoader))
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("${" + name + "}", value)
+    if "${" in text:
+        raise ValueError(f"unresolved CloudFormation substitution in {text[text.index('${'):][:60]!r}")
+    return text
+
+
+class KarpenterNames(NamedTuple):
+    """What the template's substitutions stand for in this stack."""
+
+    partition: str
+    region: str
+    account_id: str
+    cluster_name: str
+    node_role_arn: str
+    queue_arn: str
+
+    def values(self) -> dict[str, str]:
+        return {"AWS::Partition": self.partition, "AWS::Region": self.region, "AWS::AccountId": self.account_id,
+                "ClusterName": self.cluster_name, "KarpenterNodeRole.Arn": self.node_role_arn,
+                "KarpenterInterruptionQueue.Arn": self.queue_arn}
+
+
+def karpenter_controller_policy(chart_version: str, names: KarpenterNames,
+                                policies: tuple[str, ...] = KARPENTER_CONTROLLER_POLICIES) -> Document:
+    """The controller's permissions exactly as Karpenter publishes them for this version: the statements of its six
+    managed policies in one document (one IRSA role, one policy), scoped as upstream scopes them: launches and
+    deletions only of resources tagged for this cluster (kubernetes.io/cluster/<name>, karpenter.sh/nodepool),
+    PassRole only of the node role, the interruption queue's three actions only on that queue. `policies`: which of
+    the six (all by default)."""
+    resources = karpenter_template(chart_version)["Resources"]
+    statements = []
+    for policy in policies:
+        document = resources[policy]["Properties"]["PolicyDocument"]["!Sub"]
+        statements += json.loads(_substitute(document, names.values()))["Statement"]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def karpenter_queue_policy(queue_arn: str) -> Document:
+    """The interruption queue's policy as Karpenter publishes it: EventBridge (and SQS) may send to it; plain HTTP
+    is refused."""
+    return {
+        "Version": "2012-10-17",
+        "Id": "EC2InterruptionPolicy",
+        "Statement": [
+            {"Sid": "EventBridgeSends", "Effect": "Allow",
+             "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+             "Action": "sqs:SendMessage", "Resource": queue_arn},
+            {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": queue_arn,
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
     }
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from .common import Area, as_list, as_map, dig, is_world, known
+from .common import Area, as_list, as_map, depends_on, dig, is_world, known, known_prop
 
 BASELINE = Area("AWS: registry, network, tags")
 KEYS_AND_LOGS = Area("AWS: keys and logs")
@@ -18,6 +18,7 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+VPC = "aws:ec2/vpc:Vpc"
 KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 # AWS types that take no tags. (pulumi-eks's children, access entries included, get the common tags
@@ -43,6 +44,8 @@ UNTAGGED = frozenset({
     "aws:scheduler/schedule:Schedule",
     # Also untaggable: the other way to start tasks on a schedule, and extra listener certificates.
     "aws:cloudwatch/eventTarget:EventTarget", "aws:lb/listenerCertificate:ListenerCertificate",
+    # Karpenter's interruption queue policy (nodeProvisioner karpenter).
+    "aws:sqs/queuePolicy:QueuePolicy",
     # The alarms' and the firewall's types that take no tags (pulumi-aws 7.51.1).
     "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
     "aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
@@ -126,6 +129,25 @@ def default_security_group_closed(args: ResourceValidationArgs, report_violation
         if rules:
             report_violation(f"the VPC default security group has {len(rules)} {direction} rule(s): it must have "
                              "none, so nothing created without a security group gets any access")
+
+
+@BASELINE.stack("default-security-group-managed", "Every VPC of the stack has its default security group adopted "
+                                                "(a DefaultSecurityGroup resource), which "
+                                                "default-security-group-closed then holds to no rules.")
+def default_security_group_managed(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A VPC whose default group the stack does not adopt keeps AWS's default rules (every member reaches every
+    other, all egress): default-security-group-closed would then have nothing to judge. A DefaultSecurityGroup
+    belongs to a VPC by property dependency of its vpcId (known at a first preview) or by the VPC's id."""
+    groups = [r for r in args.resources if r.resource_type == DEFAULT_SECURITY_GROUP]
+    for vpc in args.resources:
+        if vpc.resource_type != VPC:
+            continue
+        vpc_id = known_prop(vpc, "id")
+        if not any(depends_on(g, "vpcId", {vpc.urn}) or (vpc_id and known_prop(g, "vpcId") == vpc_id)
+                   for g in groups):
+            report_violation(f"VPC {vpc.name!r} has no DefaultSecurityGroup resource: its default security group "
+                             "keeps AWS's rules (members reach each other, all egress); adopt it with no rules",
+                             vpc.urn)
 
 
 # --- common tags --------------------------------------------------------------------------------------------

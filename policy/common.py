@@ -65,6 +65,10 @@ TLS_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
     "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
 )
+# The one capability a container (a pod's or an ECS task's) may add back after dropping ALL: the Kubernetes Pod
+# Security Standards' "restricted" profile allows only this one
+# (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
 # An image reference pinned by digest (Kubernetes pods and ECS containers alike).
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 

@@ -13,6 +13,7 @@ Tested on crafted resources in tests/policy/test_policy_ecs.py, on the renders i
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidati
 
 from .aws import LOG_GROUP, SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE, SECURITY_GROUP_RULE, TCP
 from .common import (
+    ADDABLE_CAPABILITIES,
     DIGEST,
     TLS_POLICIES,
     Area,
@@ -46,10 +48,12 @@ ECS_SERVICE = "aws:ecs/service:Service"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LB_LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LB_LISTENER_RULE_TYPES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+# Documentation-only networks (RFC 5737 TEST-NET-1/2/3, RFC 3849), never routed on the internet: a source-ip
+# condition on these alone never matches a request (infra/ecs/loadbalancer.py UNROUTABLE_SOURCE).
+TEST_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+                                                     "2001:db8::/32"))
 LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
-# The one capability a container may add back after dropping ALL: the Kubernetes Pod Security Standards'
-# "restricted" profile allows only this one (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
-ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
 NO_NEW_PRIVILEGES = "no-new-privileges"
 # Task-level namespaces a task could share with its EC2 instance (Kubernetes: hostNetwork, hostPID, hostIPC).
 HOST_NAMESPACES = ("networkMode", "pidMode", "ipcMode")
@@ -62,6 +66,11 @@ UID = re.compile(r"[0-9]+")
 # directory the ECS agent mounts (aws/containers-roadmap#2122). It is the one container allowed uid 0, and only when
 # it says so (user "0"); every other guarantee still applies to it.
 FIRELENS_TYPES = frozenset({"fluentbit", "fluentd"})
+# The Fluent Bit outputs that write to CloudWatch Logs: cloudwatch_logs (the core plugin) and cloudwatch (the older
+# Go plugin of aws-for-fluent-bit), both taking log_group_name
+# (https://docs.fluentbit.io/manual/pipeline/outputs/cloudwatch, aws/amazon-cloudwatch-logs-for-fluent-bit).
+# Any other (http, s3, kinesis, es...) ships the app's logs out of the stack's log group.
+FIRELENS_CLOUDWATCH_OUTPUTS = frozenset({"cloudwatch_logs", "cloudwatch"})
 
 
 # --- reading task definitions (also used by policy/ecs_roles.py) -------------------------------------------
@@ -218,8 +227,8 @@ def ecs_images_pinned_by_digest(args: ResourceValidationArgs, report_violation: 
 
 
 @RUNTIME.resource("ecs-task-logs-to-managed-group", "ECS containers log with awslogs to a named group, or with "
-                  "awsfirelens through a log router of the task, and never create a log group (it would never "
-                  "expire).")
+                  "awsfirelens through a log router of the task to a CloudWatch Logs output (cloudwatch_logs) "
+                  "naming its group, and never create a log group (it would never expire).")
 def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """Containers ship their logs to CloudWatch (awslogs to a named group, or FireLens through a log router
     container of the same task) and never let the agent create a log group, which would be outside the stack and
@@ -246,6 +255,12 @@ def ecs_task_logs_to_managed_group(args: ResourceValidationArgs, report_violatio
             if str(options.get("auto_create_group")).lower() == "true":
                 report_violation(f"container {name!r}: auto_create_group creates a log group outside the stack, "
                                  "with no retention; log to the stack's log group")
+            output = str(options.get("Name") or "")
+            if output not in FIRELENS_CLOUDWATCH_OUTPUTS or not options.get("log_group_name"):
+                report_violation(f"container {name!r}: awsfirelens output Name {output or None!r} with log_group_name "
+                                 f"{options.get('log_group_name')!r}: FireLens must ship to CloudWatch Logs (Name "
+                                 f"{' or '.join(sorted(FIRELENS_CLOUDWATCH_OUTPUTS))}) in a named log group of the "
+                                 "stack, not to another destination")
         else:
             report_violation(f"container {name!r}: logDriver {driver!r} does not ship to a CloudWatch log group "
                              "(use awslogs, or awsfirelens through a log router)")
@@ -374,6 +389,54 @@ def lb_listener_tls_only(args: ResourceValidationArgs, report_violation: ReportV
                              f"(default actions: {', '.join(forwards) or 'none'})")
         return
     report_violation(f"listener protocol {protocol}: listeners must be HTTPS/TLS, or HTTP redirecting to HTTPS")
+
+
+def _in_test_net(cidr: Any) -> bool:
+    try:
+        network = ipaddress.ip_network(str(cidr), strict=False)
+    except ValueError:
+        return False
+    return any(network.version == t.version and network.subnet_of(t) for t in TEST_NETS)
+
+
+def _never_matches(conditions: list[Any]) -> bool:
+    """Whether a rule's conditions (ANDed) include a source-ip condition on documentation networks only (its values
+    are ORed, so every one must be)."""
+    for condition in conditions:
+        values = [str(v) for v in as_list(dig(condition, "sourceIp", "values"))]
+        if values and all(_in_test_net(v) for v in values):
+            return True
+    return False
+
+
+def _redirects_to_https(action: Any) -> bool:
+    return as_map(action).get("type") == "redirect" and str(dig(action, "redirect", "protocol")).upper() == "HTTPS"
+
+
+@RUNTIME.stack("lb-http-listener-rules-never-serve", "Listener rules of an HTTP listener only redirect to HTTPS, "
+               "or never match a request (a source-ip condition on documentation networks only, as the rule that "
+               "attaches the target group).")
+def lb_http_listener_rules_never_serve(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """lb-listener-tls-only judges a listener's default actions; a rule of the HTTP listener forwarding requests
+    it matches would serve the app in clear text all the same. A rule belongs to a listener by property dependency
+    of its listenerArn (known at a first preview) or by the listener's arn (its id)."""
+    listeners = [r for r in args.resources if r.resource_type in LB_LISTENER_TYPES]
+    for rule in args.resources:
+        if rule.resource_type not in LB_LISTENER_RULE_TYPES:
+            continue
+        arn = known_prop(rule, "listenerArn")
+        matched = [lst for lst in listeners if depends_on(rule, "listenerArn", {lst.urn})
+                   or (arn and arn in (known_prop(lst, "arn"), known_prop(lst, "id")))]  # a listener's id is its ARN
+        http = [lst for lst in matched if str(known_prop(lst, "protocol") or "HTTP").upper() == "HTTP"]
+        if not http:
+            continue
+        actions = [as_map(a) for a in known_items(lambda rule=rule: rule.props.get("actions"))]
+        serving = [str(a.get("type")) for a in actions if not _redirects_to_https(a)]
+        if serving and not _never_matches(known_items(lambda rule=rule: rule.props.get("conditions"))):
+            report_violation(f"listener rule {rule.name!r} of HTTP listener {http[0].name!r} has action(s) "
+                             f"{', '.join(serving)} on requests it can match: plain HTTP must only redirect to HTTPS "
+                             "(or the rule must never match: a source-ip condition on TEST-NET addresses only)",
+                             rule.urn)
 
 
 # --- who reaches the tasks (stack policy: services, security groups and rules are separate resources) --------

@@ -11,6 +11,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
@@ -28,6 +29,7 @@ from .common import (
     is_world,
     json_doc,
     known,
+    known_items,
     set_or_unknown,
     statements,
 )
@@ -43,6 +45,7 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 NODE_GROUP_TYPES = (NODE_GROUP_COMPONENT, NODE_GROUP)
 SUBNET = "aws:ec2/subnet:Subnet"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
 HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 PUBLIC_SUBNET_TAG = "kubernetes.io/role/elb"
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
@@ -56,6 +59,39 @@ def _is_public_subnet(props: Props) -> bool:
     ok_tags, tags = known(lambda: dict(as_map(props.get("tags"))))
     ok_map, map_public = known(lambda: props.get("mapPublicIpOnLaunch"))
     return bool((ok_tags and PUBLIC_SUBNET_TAG in tags) or (ok_map and map_public is True))
+
+
+def _public_subnets(resources: Sequence[Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's public subnets: (id -> name, urn -> name)."""
+    public_by_id: dict[str, str] = {}
+    public_urns: dict[str, str] = {}
+    for r in resources:
+        if r.resource_type != SUBNET or not _is_public_subnet(r.props):
+            continue
+        public_urns[r.urn] = r.name
+        ok, subnet_id = known(lambda r=r: r.props.get("id"))
+        if ok and isinstance(subnet_id, str) and subnet_id:
+            public_by_id[subnet_id] = r.name
+    return public_by_id, public_urns
+
+
+def _public_subnets_of(r: Any, prop: str, public: tuple[dict[str, str], dict[str, str]]) -> list[str] | None:
+    """The public subnets property `prop` (a list of subnet ids) of stack resource `r` names, by id or by property
+    dependency; None when it is known to name none at all."""
+    public_by_id, public_urns = public
+    found: list[str] = [d.name for d in dependencies(r, prop) if d.urn in public_urns]
+    ok, subnet_ids = known(lambda: r.props.get(prop))
+    if ok:
+        # not as_list(): listing the ids would read the (possibly unknown) elements
+        items = subnet_ids if isinstance(subnet_ids, Sequence) and not isinstance(subnet_ids, str) else (
+            [] if subnet_ids is None else [subnet_ids])
+        if len(items) == 0:
+            return None
+        for i in range(len(items)):
+            ok_item, sid = known(lambda items=items, i=i: items[i])
+            if ok_item and sid in public_by_id:
+                found.append(public_by_id[sid])
+    return sorted(set(found))
 
 
 @NODE_GROUPS.stack("eks-nodes-in-private-subnets", "EKS node groups declare their subnets and none of them is "
@@ -73,40 +109,46 @@ def eks_nodes_in_private_subnets(args: StackValidationArgs, report_violation: Re
     outputs do not include its inputs, so it is judged only when they do ("cluster", a required input, is
     present); its `aws:eks/nodeGroup:NodeGroup` child always is.
     """
-    public_by_id: dict[str, str] = {}
-    public_urns: dict[str, str] = {}
-    for r in args.resources:
-        if r.resource_type != SUBNET or not _is_public_subnet(r.props):
-            continue
-        public_urns[r.urn] = r.name
-        ok, subnet_id = known(lambda r=r: r.props.get("id"))
-        if ok and isinstance(subnet_id, str) and subnet_id:
-            public_by_id[subnet_id] = r.name
-
+    public = _public_subnets(args.resources)
     for r in args.resources:
         if r.resource_type not in NODE_GROUP_TYPES:
             continue
         if r.resource_type == NODE_GROUP_COMPONENT and not has_key(r.props, "cluster"):
             continue  # the component's outputs, not its inputs: the NodeGroup child is checked
-        public: list[str] = [d.name for d in dependencies(r, "subnetIds") if d.urn in public_urns]
-        ok, subnet_ids = known(lambda r=r: r.props.get("subnetIds"))
-        if ok:
-            # not as_list(): listing the ids would read the (possibly unknown) elements
-            items = subnet_ids if isinstance(subnet_ids, Sequence) and not isinstance(subnet_ids, str) else (
-                [] if subnet_ids is None else [subnet_ids])
-            if len(items) == 0:
-                report_violation(
-                    f"node group {r.name!r} declares no subnetIds: it must name its (private) subnets explicitly "
-                    "(pulumi-eks would otherwise use all the cluster's subnets, public ones included)", r.urn)
-                continue
-            for i in range(len(items)):
-                ok_item, sid = known(lambda items=items, i=i: items[i])
-                if ok_item and sid in public_by_id:
-                    public.append(public_by_id[sid])
-        if public:
-            names = ", ".join(sorted(set(public)))
-            report_violation(f"node group {r.name!r} places nodes in public subnet(s) {names}: "
+        found = _public_subnets_of(r, "subnetIds", public)
+        if found is None:
+            report_violation(
+                f"node group {r.name!r} declares no subnetIds: it must name its (private) subnets explicitly "
+                "(pulumi-eks would otherwise use all the cluster's subnets, public ones included)", r.urn)
+        elif found:
+            report_violation(f"node group {r.name!r} places nodes in public subnet(s) {', '.join(found)}: "
                              "worker nodes must run only in private subnets", r.urn)
+
+
+@NODE_GROUPS.stack("instances-in-private-subnets", "Auto Scaling groups (the ECS container instances) launch only "
+                                                   "into declared private subnets, and launch templates never "
+                                                   "associate a public IP address.")
+def instances_in_private_subnets(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """What eks-nodes-in-private-subnets holds EKS nodes to, for the instances an Auto Scaling group launches (the
+    ECS runtime's EC2 capacity): its vpcZoneIdentifiers name only private subnets (without them the group launches
+    into the default VPC, whose subnets are public), and no launch template asks for a public address."""
+    public = _public_subnets(args.resources)
+    for r in args.resources:
+        if r.resource_type == AUTOSCALING_GROUP:
+            found = _public_subnets_of(r, "vpcZoneIdentifiers", public)
+            if found is None:
+                report_violation(f"Auto Scaling group {r.name!r} declares no vpcZoneIdentifiers: it must name its "
+                                 "(private) subnets (else it launches into the default VPC's public subnets)", r.urn)
+            elif found:
+                report_violation(f"Auto Scaling group {r.name!r} launches instances in public subnet(s) "
+                                 f"{', '.join(found)}: instances must run only in private subnets", r.urn)
+        elif r.resource_type == LAUNCH_TEMPLATE:
+            for i, nic in enumerate(known_items(lambda r=r: r.props.get("networkInterfaces"))):
+                ok, value = known(lambda nic=nic: as_map(nic).get("associatePublicIpAddress"))
+                if ok and str(value).lower() == "true":
+                    report_violation(f"launch template {r.name!r} networkInterfaces[{i}].associatePublicIpAddress "
+                                     "is true: instances reach the internet through NAT, never with a public "
+                                     "address", r.urn)
 
 
 @NODE_GROUPS.resource("launch-template-imdsv2", "Launch templates require IMDSv2 (httpTokens required) with a PUT "
@@ -135,6 +177,45 @@ def launch_template_encrypted_volumes(args: ResourceValidationArgs, report_viola
     for device, volume in ebs:
         if str(volume.get("encrypted")).lower() != "true":
             report_violation(f"EBS volume {device} is not encrypted (ebs.encrypted must be 'true')")
+
+
+# Karpenter's custom resources (nodeProvisioner karpenter): the nodes it launches, hardened like the launch template.
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+@NODE_GROUPS.resource("karpenter-nodeclass-hardened", "Karpenter EC2NodeClasses require IMDSv2 with a hop limit of 1, "
+                                                      "encrypt the root volume and give nodes no public IP.")
+def karpenter_nodeclass_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != EC2_NODE_CLASS:
+        return
+    spec = as_map(args.props.get("spec"))
+    md = as_map(spec.get("metadataOptions"))
+    # Karpenter's own defaults are the same, but an unset value is the CRD's to change: stated, not assumed.
+    if md.get("httpTokens") != "required" or md.get("httpPutResponseHopLimit") != 1:
+        report_violation(f"metadataOptions httpTokens={md.get('httpTokens')!r}, httpPutResponseHopLimit="
+                         f"{md.get('httpPutResponseHopLimit')!r}: they must be 'required' and 1 (IMDSv2 only, pods "
+                         "cannot reach the node's instance credentials)")
+    roots = [as_map(m) for m in as_list(spec.get("blockDeviceMappings")) if as_map(m).get("rootVolume") is True]
+    if not roots or any(as_map(m.get("ebs")).get("encrypted") is not True for m in roots):
+        report_violation("blockDeviceMappings must declare the root volume (rootVolume true) with ebs.encrypted "
+                         "true (otherwise its encryption depends on the AMI and account defaults)")
+    if spec.get("associatePublicIPAddress") is not False:
+        report_violation(f"associatePublicIPAddress is {spec.get('associatePublicIPAddress')!r}: it must be false "
+                         "(nodes take no public address, whatever the subnet's default)")
+
+
+@NODE_GROUPS.resource("karpenter-nodepool-bounded", "Karpenter NodePools cap their CPU (limits.cpu) and the nodes "
+                                                    "disrupted at once (a disruption budget).")
+def karpenter_nodepool_bounded(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != NODE_POOL:
+        return
+    spec = as_map(args.props.get("spec"))
+    if not as_map(spec.get("limits")).get("cpu"):
+        report_violation("limits.cpu is not set: Karpenter would launch nodes without bound for any pending pod")
+    if not as_list(as_map(spec.get("disruption")).get("budgets")):
+        report_violation("disruption.budgets is empty: Karpenter's default lets 10% of nodes go at once, stated "
+                         "nowhere in this stack")
 
 
 # --- cluster ------------------------------------------------------------------------------------------------
@@ -209,27 +290,43 @@ def _any_zone(resource: str) -> bool:
     return any(fnmatch.fnmatchcase(probe, resource) for probe in ANY_ZONE_PROBES)
 
 
-@ADDONS.resource("route53-changes-scoped", "IAM policies grant route53:ChangeResourceRecordSets only on named "
-                                           "hosted zones, never on * or hostedzone/*.")
-def route53_changes_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type not in IAM_POLICY_TYPES:
-        return
-    doc = json_doc(args.props.get("policy"))
-    if doc is None:
-        report_violation("the policy document is not a JSON object, so its Route 53 scope cannot be checked")
-        return
+def _zone_problems(doc: Props) -> list[str]:
+    problems = []
     for i, st in enumerate(statements(doc)):
         if not action_granted(st, ZONE_CHANGE_ACTION):
             continue
         sid = st.get("Sid") or f"#{i}"
         if "NotResource" in st:
-            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets with NotResource, i.e. on "
-                             "every other hosted zone: name the zone ARN(s) in Resource")
+            problems.append(f"statement {sid} grants route53:ChangeResourceRecordSets with NotResource, i.e. on "
+                            "every other hosted zone: name the zone ARN(s) in Resource")
             continue
         wide = [str(r) for r in as_list(st.get("Resource")) if _any_zone(str(r))]
         if wide:
-            report_violation(f"statement {sid} grants route53:ChangeResourceRecordSets on {', '.join(wide)}: "
-                             "record changes must be limited to named hosted zone ARN(s)")
+            problems.append(f"statement {sid} grants route53:ChangeResourceRecordSets on {', '.join(wide)}: "
+                            "record changes must be limited to named hosted zone ARN(s)")
+    return problems
+
+
+@ADDONS.resource("route53-changes-scoped", "IAM policies (managed, role, user and group policies, and a role's "
+                                           "inline policies) grant route53:ChangeResourceRecordSets only on named "
+                                           "hosted zones, never on * or hostedzone/*.")
+def route53_changes_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type == IAM_ROLE:
+        documents = [(f"inline policy {as_map(p).get('name') or i!r}: ", as_map(p).get("policy"))
+                     for i, p in enumerate(as_list(args.props.get("inlinePolicies")))
+                     if as_map(p).get("policy") is not None]  # an empty block ({}) removes every inline policy
+    elif args.resource_type in IAM_POLICY_TYPES:
+        documents = [("", args.props.get("policy"))]
+    else:
+        return
+    for where, raw in documents:
+        doc = json_doc(raw)
+        if doc is None:
+            report_violation(f"{where}the policy document is not a JSON object, so its Route 53 scope cannot be "
+                             "checked")
+            continue
+        for problem in _zone_problems(doc):
+            report_violation(where + problem)
 
 
 def _is_external_dns(props: Props) -> bool:

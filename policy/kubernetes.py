@@ -8,7 +8,19 @@ from collections.abc import Iterator, Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from .common import DIGEST, TLS_POLICIES, Area, Props, as_list, as_map, dig, has_key, known, set_or_unknown
+from .common import (
+    ADDABLE_CAPABILITIES,
+    DIGEST,
+    TLS_POLICIES,
+    Area,
+    Props,
+    as_list,
+    as_map,
+    dig,
+    has_key,
+    known,
+    set_or_unknown,
+)
 
 WORKLOADS = Area("Kubernetes workloads")
 
@@ -85,11 +97,17 @@ def _container_problems(pod: Props, c: Props, is_init: bool) -> list[str]:
         problems.append("readOnlyRootFilesystem is not true")
     if "ALL" not in [str(x).upper() for x in as_list(dig(sc, "capabilities", "drop"))]:
         problems.append("capabilities.drop does not include ALL")
+    added = [str(x).upper().removeprefix("CAP_") for x in as_list(dig(sc, "capabilities", "add"))]
+    extra = [x for x in added if x not in ADDABLE_CAPABILITIES]
+    if extra:
+        problems.append(f"capabilities.add has {', '.join(extra)}: only {', '.join(sorted(ADDABLE_CAPABILITIES))} "
+                        "may be added back")
     return problems
 
 
 @WORKLOADS.resource("containers-hardened", "Workload containers run as non-root without privilege escalation, with "
-                                           "a read-only root filesystem, ALL capabilities dropped, cpu/memory "
+                                           "a read-only root filesystem, ALL capabilities dropped (only "
+                                           "NET_BIND_SERVICE added back), cpu/memory "
                                            "requests and limits, and readiness and liveness probes.")
 def containers_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     pod = _pod_spec(args)

@@ -26,6 +26,12 @@ def prod() -> Plan:
 
 
 @pytest.fixture(scope="session")
+def karpenter() -> Plan:
+    """nodeProvisioner karpenter (issue 19)."""
+    return rendered("karpenter")
+
+
+@pytest.fixture(scope="session")
 def variant() -> Callable[..., Plan]:
     return rendered
 

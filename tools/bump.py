@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from infra.config import ConfigError, StackConfig, load_config
-from infra.config.addons import CHARTS
+from infra.config.addons import CHARTS, KARPENTER_KUBERNETES, charts_of
 from infra.config.cluster import EKS_ADDONS
 from infra.config.ecs import ARCHITECTURES, PLATFORM_VERSIONS
 from infra.config.lock import AMI_ID, KEYS, RELEASE_VERSION, LockFile, bump_command, lock_name
@@ -42,6 +42,7 @@ CHART_REPOSITORIES = {
     "external-dns": "https://kubernetes-sigs.github.io/external-dns/",
     "metrics-server": "https://kubernetes-sigs.github.io/metrics-server/",
     "cluster-autoscaler": "https://kubernetes.github.io/autoscaler",
+    "karpenter": "oci://public.ecr.aws/karpenter",
 }
 # AWS's public SSM parameters (https://docs.aws.amazon.com/eks/latest/userguide/retrieve-ami-id.html and
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/retrieve-ecs-optimized_AMI.html).
@@ -260,6 +261,22 @@ def chart_version(fetch: Fetch, name: str, minor: str) -> Resolved:
     return Resolved(newest, why)
 
 
+def karpenter_chart_version(minor: str) -> Resolved:
+    """Karpenter's charts are in an OCI registry (no index to read) and this project ships its IAM policy and CRD
+    schemas per version: the newest supported version whose compatibility matrix admits Kubernetes `minor`."""
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split("."))
+
+    admitting = [v for v in CHARTS["karpenter"].supported
+                 if key(KARPENTER_KUBERNETES[v][0]) <= key(minor) <= key(KARPENTER_KUBERNETES[v][1])]
+    if not admitting:
+        raise BumpError(f"no Karpenter version this project supports ({', '.join(CHARTS['karpenter'].supported)}) "
+                        f"runs on Kubernetes {minor} (infra/config/addons.py KARPENTER_KUBERNETES)")
+    return Resolved(max(admitting, key=key), "newest this project supports (its IAM policy and CRDs are shipped per "
+                    f"version, infra/config/addons.py) whose compatibility matrix admits Kubernetes {minor}; the OCI "
+                    "registry is not read")
+
+
 # --- the lock ------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Clients:
@@ -298,7 +315,9 @@ def resolve(cfg: StackConfig, clients: Clients, fetch: Fetch) -> dict[str, Resol
     out["kubernetesVersion"] = Resolved(minor, "webstack:kubernetesVersion: the minor every entry below is for")
     out.update({f"eksAddons.{n}": eks_addon_version(clients.eks, n, minor) for n in EKS_ADDONS})
     out.update({f"eksNodeReleaseVersions.{a}": r for a, r in node_release_versions(clients.ssm, minor).items()})
-    out.update({f"charts.{n}": chart_version(fetch, n, minor) for n in CHARTS})
+    # The charts this stack's node provisioner installs (Karpenter replaces the Cluster Autoscaler).
+    out.update({f"charts.{n}": karpenter_chart_version(minor) if n == "karpenter" else chart_version(fetch, n, minor)
+                for n in charts_of(cfg.cluster.node_provisioner)})
     return out
 
 

@@ -5,25 +5,34 @@ infra/config/lock.py); set, it pins that version and wins over the lock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .core import matches, one_of, setting, when_set
+from .core import matches, one_of, rule, setting, when_set
+
+if TYPE_CHECKING:
+    from .stack import StackConfig
 
 # The chart versions whose published IAM policy / values schema this project ships (infra/data/).
 ALB_CONTROLLER_CHART_VERSIONS = ("3.5.0",)
 EXTERNAL_DNS_CHART_VERSIONS = ("1.21.1",)
 # Cluster Autoscaler chart versions whose values keys the tests check (tests/data/charts/).
 CLUSTER_AUTOSCALER_CHART_VERSIONS = ("9.59.0",)
+# Karpenter chart versions whose published IAM policy (infra/data/) and CRD schemas (tests/data/crds/) this project
+# ships. Each supports these Kubernetes minors (the upstream compatibility matrix,
+# hack/docs/compatibilitymatrix_gen/compatibility.yaml: 1.14.x runs on 1.26 to 1.36).
+KARPENTER_CHART_VERSIONS = ("1.14.1",)
+KARPENTER_KUBERNETES = {"1.14.1": ("1.26", "1.36")}
 CHART_VERSION = r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}"
 
 
 class ChartPin(NamedTuple):
-    """A chart the EKS runtime installs: its config key (a pin), the AddonsConfig field, and the versions this
-    project supports (empty: any exact version)."""
+    """A chart the EKS runtime installs: its config key (a pin), the AddonsConfig field, the versions this
+    project supports (empty: any exact version) and the node provisioners that install it."""
 
     key: str
     attr: str
     supported: tuple[str, ...]
+    provisioners: tuple[str, ...] = ("managed-nodegroup", "karpenter")
 
 
 # By chart name (infra/eks keeps each chart's repository next to its release; a test keeps the names equal).
@@ -33,8 +42,18 @@ CHARTS = {
     "external-dns": ChartPin("externalDnsChartVersion", "external_dns_chart_version", EXTERNAL_DNS_CHART_VERSIONS),
     "metrics-server": ChartPin("metricsServerChartVersion", "metrics_server_chart_version", ()),
     "cluster-autoscaler": ChartPin("clusterAutoscalerChartVersion", "cluster_autoscaler_chart_version",
-                                   CLUSTER_AUTOSCALER_CHART_VERSIONS),
+                                   CLUSTER_AUTOSCALER_CHART_VERSIONS, ("managed-nodegroup",)),
+    # The karpenter and karpenter-crd charts are released together with the same version: one entry.
+    "karpenter": ChartPin("karpenterChartVersion", "karpenter_chart_version", KARPENTER_CHART_VERSIONS,
+                          ("karpenter",)),
 }
+
+
+def charts_of(provisioner: str) -> dict[str, ChartPin]:
+    """The charts a stack with this node provisioner installs (the lock must hold exactly those)."""
+    return {name: pin for name, pin in CHARTS.items() if provisioner in pin.provisioners}
+
+
 _LOCKED = " Empty: the version in the stack's lock (make bump)."
 
 
@@ -58,3 +77,21 @@ class AddonsConfig:
         "clusterAutoscalerChartVersion", "",
         "Pins the cluster-autoscaler chart version (it scales the node group between nodeMinSize and nodeMaxSize)."
         + _LOCKED, when_set(one_of(*CLUSTER_AUTOSCALER_CHART_VERSIONS)))
+    karpenter_chart_version: str = setting(
+        "karpenterChartVersion", "",
+        "Pins the karpenter (and karpenter-crd) chart version, nodeProvisioner 'karpenter' only." + _LOCKED,
+        when_set(one_of(*KARPENTER_CHART_VERSIONS)))
+
+
+def _pin_needs_its_provisioner(chart: str, pin: ChartPin) -> None:
+    @rule(pin.key, "nodeProvisioner")
+    def check(cfg: StackConfig) -> str | None:
+        if not getattr(cfg.addons, pin.attr) or cfg.cluster.node_provisioner in pin.provisioners:
+            return None
+        return (f"pins the {chart} chart, which nodeProvisioner {cfg.cluster.node_provisioner!r} does not install "
+                f"(only {', '.join(pin.provisioners)}): remove it")
+
+
+for _chart, _pin in CHARTS.items():
+    if _pin.provisioners != ChartPin._field_defaults["provisioners"]:
+        _pin_needs_its_provisioner(_chart, _pin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from infra.instances import MAC_FAMILY, instance_architecture, is_instance_type
@@ -42,6 +42,17 @@ _LABEL_VALUE = re.compile(_LABEL_NAME, re.ASCII)
 # Kubelet may set node labels under kubernetes.io / k8s.io only with these prefixes (NodeRestriction admission).
 _KUBELET_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
 ADDON_VERSION = r"v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}-eksbuild\.[0-9]{1,4}"
+# How nodes are provisioned (docs/nodes.md).
+PROVISIONERS = ("managed-nodegroup", "karpenter")
+# Karpenter's NodePool requirement karpenter.sh/capacity-type (karpenter.sh/v1).
+KARPENTER_CAPACITY_TYPES = ("spot", "on-demand")
+KARPENTER_CPU_MAX = 100_000
+# The NodePool CRD's patterns (karpenter.sh_nodepools.yaml at v1.14.1): spec.disruption.budgets[].nodes and
+# spec.disruption.consolidateAfter.
+DISRUPTION_BUDGET = r"((100|[0-9]{1,2})%|[0-9]{1,5})"
+KARPENTER_DURATION = r"(([0-9]{1,5}(s|m|h)){1,3}|Never)"
+KARPENTER_KEYS = ("karpenterCapacityTypes", "karpenterCpuLimit", "karpenterDisruptionBudget",
+                  "karpenterConsolidateAfter")
 # Chosen bound on the union of publicAccessCidrs: one /8 worth of addresses (16,777,216). An allow-list is for
 # the machines that run `pulumi up`; anything larger is the internet in all but name (0.0.0.0/1 + 128.0.0.0/1).
 PUBLIC_ADDRESSES_MAX = 2**24
@@ -163,6 +174,26 @@ class ClusterConfig:
     addon_versions: tuple[tuple[str, str], ...] = setting(
         "addonVersions", (), "Pins EKS add-on versions by name; the others are the stack's lock's (make bump).",
         each(addon_pair))
+    node_provisioner: str = setting(
+        "nodeProvisioner", "managed-nodegroup",
+        "How nodes are provisioned (docs/nodes.md): 'managed-nodegroup' (the node group and the Cluster Autoscaler) "
+        "or 'karpenter' (the node group becomes a small system group; Karpenter launches the rest).",
+        one_of(*PROVISIONERS))
+    karpenter_capacity_types: tuple[str, ...] = setting(
+        "karpenterCapacityTypes", ("on-demand",),
+        "karpenter: capacity types Karpenter may launch ('spot', 'on-demand'; with both it prefers Spot).",
+        length(1, 2), each(one_of(*KARPENTER_CAPACITY_TYPES)), unique())
+    karpenter_cpu_limit: int = setting(
+        "karpenterCpuLimit", 32, "karpenter: the most vCPUs all Karpenter nodes together may have (NodePool limit).",
+        between(2, KARPENTER_CPU_MAX))
+    karpenter_disruption_budget: str = setting(
+        "karpenterDisruptionBudget", "10%",
+        "karpenter: the most nodes Karpenter may disrupt at once (consolidation, drift), a count or a percentage.",
+        matches(DISRUPTION_BUDGET, "10% or 1", "a node count or a percentage"))
+    karpenter_consolidate_after: str = setting(
+        "karpenterConsolidateAfter", "1m",
+        "karpenter: how long a node stays empty or underused before Karpenter consolidates it ('Never' to stop).",
+        matches(KARPENTER_DURATION, "1m, 30s, 1h30m or Never", "a duration"))
 
     @property
     def node_architecture(self) -> str:
@@ -232,3 +263,25 @@ def _viewers_are_not_admins(cfg: StackConfig) -> str | None:
 def _node_sizes_ordered(cfg: StackConfig) -> str | None:
     c = cfg.cluster
     return None if c.node_min_size <= c.node_desired_size <= c.node_max_size else "must satisfy min <= desired <= max"
+
+
+def _changed(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
+    """Those of `keys` (cluster keys) whose value is not their default."""
+    by_key = {f.metadata["setting"].key: f for f in fields(ClusterConfig) if "setting" in f.metadata}
+    return [k for k in keys if getattr(cfg.cluster, by_key[k].name) != by_key[k].default]
+
+
+def _only_under(provisioner: str, key: str, why: str) -> None:
+    """Refuse `key` set to anything but its default while nodeProvisioner is not `provisioner` (it would do
+    nothing: nothing silently off)."""
+
+    @rule("nodeProvisioner", key)
+    def check(cfg: StackConfig) -> str | None:
+        if cfg.cluster.node_provisioner == provisioner or not _changed(cfg, (key,)):
+            return None
+        return f"{key} {why}: remove it, or set nodeProvisioner to '{provisioner}'"
+
+
+for _key in KARPENTER_KEYS:
+    _only_under("karpenter", _key, "configures Karpenter, which only nodeProvisioner 'karpenter' installs")
+

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .addons import CHART_VERSION, CHARTS
+from .addons import CHART_VERSION, CHARTS, KARPENTER_KUBERNETES, charts_of
 from .cluster import ADDON_VERSION, EKS_ADDONS, SUPPORTED_KUBERNETES_VERSIONS
 from .core import ConfigError, show
 from .ecs import ARCHITECTURES, PLATFORM_VERSIONS
@@ -187,6 +187,39 @@ def _entry(data: Mapping[str, Any], key: str, name: str, problems: list[str], co
     return str(value)
 
 
+def karpenter_ami_alias(release: str) -> str:
+    """The EC2NodeClass AMI alias of the AL2023 release `release` (`1.35.3-20261023` -> `al2023@v20261023`): Karpenter
+    resolves `al2023@v<date>` through SSM .../amazon-eks-node-al2023-<arch>-standard-<minor>-v<date>/image_id, the
+    AMI of the same EKS release (karpenter-provider-aws pkg/providers/amifamily/al2023.go, resolvePath)."""
+    return "al2023@v" + release.rpartition("-")[2]
+
+
+def _minor_key(minor: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in minor.split("."))
+
+
+def _chart_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str], command: str) -> dict[str, str]:
+    """The charts this stack's node provisioner installs: a config pin, else the lock's (a supported version)."""
+    charts, installed = {}, charts_of(cfg.cluster.node_provisioner)
+    locked = data.get("charts")
+    for name in (n for n in CHARTS if isinstance(locked, Mapping) and n in locked and n not in installed):
+        problems.append(f"charts.{name}: nodeProvisioner {cfg.cluster.node_provisioner!r} does not install this "
+                        f"chart (an entry nothing deploys): run `{command}`")
+    for name, pin in installed.items():
+        pinned = getattr(cfg.addons, pin.attr)
+        charts[name] = pinned or _entry(data, "charts", name, problems, command, f"webstack:{pin.key}")
+        if not pinned and charts[name] and pin.supported and charts[name] not in pin.supported:
+            problems.append(f"charts.{name} = {charts[name]!r}: this project supports {', '.join(pin.supported)} "
+                            f"only (infra/config/addons.py): run `{command}`")
+    minor, karpenter = cfg.cluster.kubernetes_version, charts.get("karpenter")
+    if karpenter in KARPENTER_KUBERNETES:
+        low, high = KARPENTER_KUBERNETES[karpenter]
+        if not _minor_key(low) <= _minor_key(minor) <= _minor_key(high):
+            problems.append(f"charts.karpenter = {karpenter!r}: Karpenter {karpenter} supports Kubernetes {low} to "
+                            f"{high}, not {minor} (its compatibility matrix)")
+    return charts
+
+
 def _eks_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str], command: str) -> Versions:
     minor = cfg.cluster.kubernetes_version
     resolved_for = _entry(data, "kubernetesVersion", "", problems, command)
@@ -202,14 +235,8 @@ def _eks_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str]
     if release and resolved_for == minor and not release.startswith(f"{minor}."):
         problems.append(f"eksNodeReleaseVersions.{arch} = {release!r}: not a release for Kubernetes {minor}: run "
                         f"`{command}`")
-    charts = {}
-    for name, pin in CHARTS.items():
-        pinned = getattr(cfg.addons, pin.attr)
-        charts[name] = pinned or _entry(data, "charts", name, problems, command, f"webstack:{pin.key}")
-        if not pinned and charts[name] and pin.supported and charts[name] not in pin.supported:
-            problems.append(f"charts.{name} = {charts[name]!r}: this project supports {', '.join(pin.supported)} "
-                            f"only (infra/config/addons.py): run `{command}`")
-    return Versions(kubernetes=minor, eks_addons=addons, eks_node_release=release, charts=charts)
+    return Versions(kubernetes=minor, eks_addons=addons, eks_node_release=release,
+                    charts=_chart_versions(cfg, data, problems, command))
 
 
 def _ecs_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str], command: str) -> Versions:

@@ -46,6 +46,13 @@ COMMON_TAG_KEYS = ("project", "stack", "managed-by")
 TAGS_PER_RESOURCE = 50
 EXTRA_TAGS_MAX = TAGS_PER_RESOURCE - len(COMMON_TAG_KEYS) - 1 - 2
 RESERVED_TAG_KEYS = (*COMMON_TAG_KEYS, "Name")
+# Kubernetes' and Karpenter's (Karpenter refuses an EC2NodeClass whose tags use its keys).
+RESERVED_TAG_PREFIXES = ("kubernetes.io/", "karpenter.sh/", "karpenter.k8s.aws/")
+# Karpenter tags each instance it launches with six keys of its own besides the EC2NodeClass's tags (Name,
+# karpenter.sh/nodepool, karpenter.sh/nodeclaim, karpenter.k8s.aws/ec2nodeclass, kubernetes.io/cluster/<name>,
+# eks:eks-cluster-name: the CRD refuses them in spec.tags), and EC2 allows 50.
+KARPENTER_OWN_TAGS = 6
+KARPENTER_EXTRA_TAGS_MAX = TAGS_PER_RESOURCE - len(COMMON_TAG_KEYS) - KARPENTER_OWN_TAGS
 _TAG_PUNCTUATION = set("_.:/=+-@ ")
 
 
@@ -61,8 +68,9 @@ def tag_pair(pair: tuple[str, str]) -> str | None:
                 "(AWS tag rules)")
     if key.lower().startswith("aws:"):
         return "keys must not start with 'aws:' (reserved by AWS)"
-    if key in RESERVED_TAG_KEYS or key.startswith("kubernetes.io/"):
-        return f"keys must not override the stack's own tags ({', '.join(RESERVED_TAG_KEYS)}, kubernetes.io/...)"
+    if key in RESERVED_TAG_KEYS or key.startswith(RESERVED_TAG_PREFIXES):
+        return (f"keys must not override the stack's own tags ({', '.join(RESERVED_TAG_KEYS)}, "
+                f"{', '.join(p + '...' for p in RESERVED_TAG_PREFIXES)})")
     return None
 
 
@@ -228,6 +236,17 @@ def _keys_of_the_other_runtime(values: Mapping[tuple[str, ...], Any], runtime: s
     return problem(["runtime", *ignored], [runtime],
                    f"{', '.join(ignored)} {'is' if one else 'are'} for runtime {other!r} only and would be ignored: "
                    f"remove {'it' if one else 'them'} from this stack, or set runtime to {other!r}")
+
+
+@rule("extraTags", "nodeProvisioner")
+def _room_for_karpenters_tags(cfg: StackConfig) -> str | None:
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner != "karpenter":
+        return None
+    if len(cfg.extra_tags) > KARPENTER_EXTRA_TAGS_MAX:
+        return (f"at most {KARPENTER_EXTRA_TAGS_MAX} extra tags under Karpenter: its instances carry "
+                f"{KARPENTER_OWN_TAGS} tags of its own and the stack's {len(COMMON_TAG_KEYS)} (EC2 allows "
+                f"{TAGS_PER_RESOURCE})")
+    return None
 
 
 @rule("extraTags")

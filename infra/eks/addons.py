@@ -1,9 +1,10 @@
 """PlatformAddons: AWS Load Balancer Controller, ExternalDNS, metrics-server and Cluster Autoscaler, each a pinned
-Helm release on the new cluster, those that call AWS with their own IRSA role."""
+Helm release on the new cluster, those that call AWS with their own IRSA role. Under nodeProvisioner karpenter,
+Karpenter (infra/eks/karpenter.py) replaces the Cluster Autoscaler."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,7 @@ class PlatformAddonsArgs:
     """upsert-only | sync (sync deletes the records it owns once their Ingress is gone)."""
     metrics_server_chart_version: str
     cluster_autoscaler_chart_version: str
+    """Empty: no Cluster Autoscaler (Karpenter provisions the nodes)."""
     kubernetes_version: str
     cluster_name: pulumi.Input[str]
     region: str
@@ -89,6 +91,9 @@ class PlatformAddonsArgs:
     zone_name: str
     provider: k8s.Provider
     tags: Mapping[str, str]
+    capacity: Sequence[pulumi.Resource] = ()
+    """What the add-ons' pods may run on beyond the node group (Karpenter's NodePool and EC2NodeClass): every
+    release is created after and deleted before them."""
 
 
 class PlatformAddons(pulumi.ComponentResource):
@@ -97,11 +102,12 @@ class PlatformAddons(pulumi.ComponentResource):
     dns_drain: command.local.Command
     """Deleted between the objects ExternalDNS names and ExternalDNS itself: waits while it removes their records."""
     metrics_server: k8s.helm.v3.Release
-    autoscaler: ClusterAutoscaler
+    autoscaler: ClusterAutoscaler | None
+    """None under Karpenter."""
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.capacity))
         self.alb_controller = self._alb_controller(name, args)
         self.external_dns = self._external_dns(name, args)
         # No-op on create; on delete it holds ExternalDNS (deleted after it) running while it removes the records
@@ -119,7 +125,7 @@ class PlatformAddons(pulumi.ComponentResource):
             chart_version=args.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
             cluster_name=args.cluster_name, region=args.region, oidc_provider_arn=args.oidc_provider_arn,
             oidc_issuer=args.oidc_issuer, provider=args.provider, tags=args.tags),
-            pulumi.ResourceOptions(parent=self))
+            pulumi.ResourceOptions(parent=self)) if args.cluster_autoscaler_chart_version else None
         self.register_outputs({"alb_controller": self.alb_controller.status,
                                "external_dns": self.external_dns.status,
                                "metrics_server": self.metrics_server.status})
@@ -134,11 +140,12 @@ class PlatformAddons(pulumi.ComponentResource):
                                        role_arn=role.arn)
         return release("aws-load-balancer-controller", ALB_CHART, args.alb_controller_chart_version,
                        ALB_SERVICE_ACCOUNT.namespace, values,
-                       pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=role.ready))
+                       pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                              depends_on=[*role.ready, *args.capacity]))
 
     def _external_dns(self, name: str, args: PlatformAddonsArgs) -> k8s.helm.v3.Release:
         dns_ns_name, dns_sa = EXTERNAL_DNS_SERVICE_ACCOUNT
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.capacity))
         dns_ns = k8s.core.v1.Namespace(
             f"{name}-external-dns",
             metadata={"name": dns_ns_name, "labels": {"app.kubernetes.io/managed-by": "pulumi",

@@ -219,6 +219,9 @@ class Cluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    """The security group EKS made for the cluster: the node group's nodes (no security group of their own) and
+    Karpenter's are in it."""
     node_group: eks.ManagedNodeGroup
     node_scaling: command.local.Command
     """Applies nodeMinSize/nodeMaxSize to the live node group (infra/eks/scaling.py)."""
@@ -268,6 +271,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = cluster.oidc_issuer
         self.node_role_arn = node_role.arn
         self.node_security_group_id = cluster.node_security_group_id
+        self.cluster_security_group_id = cluster.cluster_security_group_id
         self.register_outputs({
             "cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
             "oidc_provider_arn": self.oidc_provider_arn, "oidc_provider_url": self.oidc_provider_url,

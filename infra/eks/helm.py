@@ -20,15 +20,21 @@ class ServiceAccountRef(NamedTuple):
 
 
 def release(name: str, chart: Chart, version: str, namespace: pulumi.Input[str], values: Mapping[str, object],
-            opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+            opts: pulumi.ResourceOptions, *, skip_crds: bool = False) -> k8s.helm.v3.Release:
+    """A chart from an HTTPS repository (`repo` its index) or an OCI registry (`repo` oci://<registry>/<path>: Helm
+    pulls `<repo>/<name>:<version>`, no repository options)."""
+    oci = chart.repo.startswith("oci://")
     return k8s.helm.v3.Release(
         name,
         name=name,
-        chart=chart.name,
+        chart=f"{chart.repo.rstrip('/')}/{chart.name}" if oci else chart.name,
         version=version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
         namespace=namespace,
         values=dict(values),
+        # Helm installs a chart's crds/ once and never upgrades them: a chart whose CRDs another release owns skips
+        # them.
+        skip_crds=skip_crds or None,
         # Wait until the workloads are ready (the controller's webhooks must answer before anything
         # creates Ingresses) and roll back a failed install instead of leaving it half-done.
         skip_await=False,

@@ -5,12 +5,13 @@ Config -> Args happens here (and only here for the EKS components): each compone
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 
 from ..config import StackConfig
+from ..config.lock import karpenter_ami_alias
 from ..dns import Dns
 from ..image import AppImage, AppImageArgs, app_contract
 from ..monitoring import Alarms
@@ -20,6 +21,7 @@ from ..waf import WebAcl
 from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
+from .karpenter import Karpenter, KarpenterArgs
 from .workload import WebApp, WebAppArgs
 
 
@@ -41,18 +43,38 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     # Built and pushed while the control plane is created: the image does not depend on the cluster.
     image = AppImage("app", AppImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id,
                                          architecture=cfg.cluster.node_architecture))
-    addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags))
+    # Under Karpenter, every other in-cluster object runs on (may run on) its nodes: created after, deleted before
+    # its NodePool and EC2NodeClass (infra/eks/karpenter.py, the destroy rule).
+    capacity: list[pulumi.Resource] = []
+    if cfg.cluster.node_provisioner == "karpenter":
+        capacity = Karpenter("karpenter", karpenter_args(cfg, cluster, network, tags)).capacity
+    addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
     # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
     account = account_id()
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
-                                       ingress_controllers=[addons.alb_controller, addons.dns_drain]))
+                                       ingress_controllers=[addons.alb_controller, addons.dns_drain],
+                                       capacity=capacity))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
         ecs_service=None, firewall=firewall, after=[app.ingress], account=account))
     return EksRuntime(url=app.url, alb_hostname=app.alb_hostname, image=image, cluster=cluster, alarms=alarms,
                       firewall=firewall)
+
+
+def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]) -> KarpenterArgs:
+    c = cfg.cluster
+    return KarpenterArgs(
+        chart_version=cfg.versions.charts["karpenter"], cluster_name=c.name, cluster=cluster.cluster_name,
+        cluster_endpoint=cluster.endpoint, cluster_security_group_id=cluster.cluster_security_group_id,
+        private_subnet_ids=network.private_subnet_ids, region=cfg.region, partition=cfg.partition,
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+        architecture=c.node_architecture, capacity_types=c.karpenter_capacity_types, cpu_limit=c.karpenter_cpu_limit,
+        disruption_budget=c.karpenter_disruption_budget, consolidate_after=c.karpenter_consolidate_after,
+        disk_size_gb=c.node_disk_size_gb, ami_alias=karpenter_ami_alias(cfg.versions.eks_node_release),
+        # Two replicas (the chart's default) on the system node group: its required anti-affinity wants two nodes.
+        replicas=min(2, c.node_min_size), provider=cluster.provider, tags=tags)
 
 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> ClusterArgs:
@@ -73,22 +95,22 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         partition=cfg.partition, region=cfg.region, deletion_protection=cfg.ops.protected, tags=tags)
 
 
-def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns,
-                tags: Mapping[str, str]) -> PlatformAddonsArgs:
+def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns, tags: Mapping[str, str],
+                capacity: Sequence[pulumi.Resource] = ()) -> PlatformAddonsArgs:
     a, charts = cfg.addons, cfg.versions.charts
     return PlatformAddonsArgs(
         alb_controller_chart_version=charts["aws-load-balancer-controller"],
         external_dns_chart_version=charts["external-dns"], external_dns_policy=a.external_dns_policy,
         metrics_server_chart_version=charts["metrics-server"],
-        cluster_autoscaler_chart_version=charts["cluster-autoscaler"],
+        cluster_autoscaler_chart_version=charts.get("cluster-autoscaler", ""),
         kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name, region=cfg.region,
         partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
-        provider=cluster.provider, tags=tags)
+        provider=cluster.provider, tags=tags, capacity=capacity)
 
 
 def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *, firewall: WebAcl | None,
-                ingress_controllers: list[pulumi.Resource]) -> WebAppArgs:
+                ingress_controllers: list[pulumi.Resource], capacity: Sequence[pulumi.Resource] = ()) -> WebAppArgs:
     app, contract = cfg.app, app_contract()
     return WebAppArgs(
         name=app.name, namespace=app.namespace, image=image.repo_digest, architecture=cfg.cluster.node_architecture,
@@ -101,4 +123,4 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
         waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
         cluster_name=cluster.cluster_name, provider=cluster.provider,
-        ingress_controllers=ingress_controllers)
+        ingress_controllers=ingress_controllers, capacity=capacity)

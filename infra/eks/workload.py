@@ -232,6 +232,9 @@ class WebAppArgs:
     ingress_controllers: Sequence[pulumi.Resource]
     """What the Service and Ingress need running (created after, deleted before them): the LB controller release
     and ExternalDNS's drain (itself deleted before ExternalDNS)."""
+    capacity: Sequence[pulumi.Resource] = ()
+    """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass): the namespace, so every
+    object in it, is created after and deleted before them (the app's pods are gone before their nodes drain)."""
 
 
 class WebApp(pulumi.ComponentResource):
@@ -250,7 +253,7 @@ class WebApp(pulumi.ComponentResource):
             f"{name}-ns", metadata={"name": args.namespace, "labels": {
                 **app_labels(args.name), "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest"}},
-            opts=k8s_opts)
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(args.capacity))))
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=self._meta(args), automount_service_account_token=False, opts=in_ns)

@@ -14,6 +14,7 @@ import pytest
 
 from infra.config import ConfigError, load_config, settings
 
+KARPENTER = {"nodeProvisioner": "karpenter"}
 VALID: dict[str, Any] = {"zoneName": "example.com", "hostname": "app.example.com",
                          "publicAccessCidrs": ["203.0.113.0/24"]}
 KMS = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -368,6 +369,27 @@ SEMANTIC: list[Row] = [
     ({"clusterName": "internal-tools"}, "loadBalancerName/clusterName/appName", "internal-"),
     ({"sslPolicy": "ELBSecurityPolicy-2016-08"}, "sslPolicy", "allowed: ELBSecurityPolicy-TLS13"),
     ({"sslPolicy": "ELBSecurityPolicy-TLS-1-2-2017-01"}, "sslPolicy", "allowed: ELBSecurityPolicy-TLS13"),
+    # nodeProvisioner and Karpenter's keys (the NodePool CRD's patterns, karpenter.sh/v1 at 1.14.1)
+    ({"nodeProvisioner": "auto-mode"}, "nodeProvisioner", "allowed: managed-nodegroup, karpenter"),
+    ({"nodeProvisioner": "Karpenter"}, "nodeProvisioner", "allowed: managed-nodegroup, karpenter"),
+    ({**KARPENTER, "karpenterCapacityTypes": []}, "karpenterCapacityTypes", "1 to 2"),
+    ({**KARPENTER, "karpenterCapacityTypes": ["spot", "spot"]}, "karpenterCapacityTypes", "must be unique"),
+    ({**KARPENTER, "karpenterCapacityTypes": ["SPOT"]}, "karpenterCapacityTypes", "allowed: spot, on-demand"),
+    ({**KARPENTER, "karpenterCapacityTypes": ["reserved"]}, "karpenterCapacityTypes", "allowed: spot, on-demand"),
+    ({**KARPENTER, "karpenterCpuLimit": 1}, "karpenterCpuLimit", "must be 2 to 100000"),
+    ({**KARPENTER, "karpenterDisruptionBudget": "101%"}, "karpenterDisruptionBudget", "a node count or a percentage"),
+    ({**KARPENTER, "karpenterDisruptionBudget": "-1"}, "karpenterDisruptionBudget", "a node count or a percentage"),
+    ({**KARPENTER, "karpenterConsolidateAfter": "5 minutes"}, "karpenterConsolidateAfter", "a duration"),
+    ({**KARPENTER, "karpenterConsolidateAfter": "never"}, "karpenterConsolidateAfter", "a duration"),
+    ({"karpenterCpuLimit": 64}, "nodeProvisioner/karpenterCpuLimit", "configures Karpenter"),
+    ({"karpenterCapacityTypes": ["spot"]}, "nodeProvisioner/karpenterCapacityTypes", "configures Karpenter"),
+    ({"karpenterChartVersion": "1.14.1"}, "karpenterChartVersion/nodeProvisioner", "does not install"),
+    ({**KARPENTER, "karpenterChartVersion": "1.13.0"}, "karpenterChartVersion", "allowed: 1.14.1"),
+    ({**KARPENTER, "clusterAutoscalerChartVersion": "9.59.0"}, "clusterAutoscalerChartVersion/nodeProvisioner",
+     "does not install"),
+    ({**KARPENTER, "extraTags": {f"k{i}": "v" for i in range(42)}}, "extraTags/nodeProvisioner",
+     "at most 41 extra tags under Karpenter"),
+    ({"extraTags": {"karpenter.sh/nodepool": "x"}}, "extraTags", "must not override"),
     # extraTags
     ({"extraTags": {"aws:owner": "me"}}, "extraTags", "not start with 'aws:'"),
     ({"extraTags": {"AWS:owner": "me"}}, "extraTags", "not start with 'aws:'"),

@@ -100,7 +100,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "kubernetesVersion = 1.35: allowed: 1.32, 1.33, 1.34, 1.35, 1.36",
         "eksAddons.coredns = '1.12': must be an EKS add-on version such as 'v1.11.4-eksbuild.2' (a quoted string)",
         "charts.helm: unknown entry; known are aws-load-balancer-controller, external-dns, metrics-server, "
-        "cluster-autoscaler",
+        "cluster-autoscaler, karpenter",
         "charts.metrics-server = '3.x': must be an exact chart version such as '3.13.0' (a quoted string)",
         f"eksAddons.eks-pod-identity-agent is missing (webstack:addonVersions does not pin it): run `{BUMP}`",
         "charts.aws-load-balancer-controller = '3.6.0': this project supports 3.5.0 only (infra/config/addons.py): "
@@ -218,3 +218,23 @@ def test_a_waf_rule_group_version_must_be_a_static_version_or_unpinned() -> None
                for p in found), found
     assert any(p.startswith("wafRuleGroups.AWSManagedRulesKnownBadInputsRuleSet = 'latest'") and "'unpinned'" in p
                for p in found), found
+
+def test_karpenter_needs_its_chart_and_not_the_autoscalers() -> None:
+    """Under nodeProvisioner karpenter the lock holds the karpenter chart (its CRDs chart has the same version)
+    and no cluster-autoscaler entry: each problem named, with the command that fixes it."""
+    raw = {**EKS_RAW, "nodeProvisioner": "karpenter"}
+    assert problems(raw, eks_lock()) == [
+        "charts.cluster-autoscaler: nodeProvisioner 'karpenter' does not install this chart (an entry nothing "
+        f"deploys): run `{BUMP}`",
+        f"charts.karpenter is missing (webstack:karpenterChartVersion does not pin it): run `{BUMP}`"]
+    charts = {k: v for k, v in committed_lock("dev")["charts"].items() if k != "cluster-autoscaler"}
+    assert load(raw, eks_lock(charts={**charts, "karpenter": "1.14.1"})).versions.charts["karpenter"] == "1.14.1"
+    assert problems(raw, eks_lock(charts={**charts, "karpenter": "1.15.0"})) == [
+        f"charts.karpenter = '1.15.0': this project supports 1.14.1 only (infra/config/addons.py): run `{BUMP}`"]
+    assert problems({**EKS_RAW}, eks_lock(charts={**committed_lock("dev")["charts"], "karpenter": "1.14.1"})) == [
+        f"charts.karpenter: nodeProvisioner 'managed-nodegroup' does not install this chart (an entry nothing "
+        f"deploys): run `{BUMP}`"]
+
+
+def test_the_ami_alias_is_the_locked_node_release() -> None:
+    assert lock_module.karpenter_ami_alias("1.35.3-20261023") == "al2023@v20261023"

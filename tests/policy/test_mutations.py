@@ -30,6 +30,7 @@ from tests.support.plan_edits import (
     allow,
     app,
     attach,
+    containers,
     document,
     drop,
     edit_props,
@@ -46,6 +47,7 @@ from tools.review.policy_report import check
 
 SERVICE, MANAGED_POLICY = "aws:ecs/service:Service", "aws:iam/policy:Policy"
 LISTENER, SCHEDULE = "aws:lb/listener:Listener", "aws:scheduler/schedule:Schedule"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG, DEFAULT_SG = "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ecr/repository:Repository",
@@ -53,6 +55,7 @@ LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec
 CLUSTER, NODES, SUBNET = "eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:ec2/subnet:Subnet"
 DEPLOYMENT, INGRESS = "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_CLASS, NODE_POOL = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "kubernetes:karpenter.sh/v1:NodePool"
 WEB_ACL, TOPIC = "aws:wafv2/webAcl:WebAcl", "aws:sns/topic:Topic"
 ALB = "alb.ingress.kubernetes.io/"
 TLS10 = "ELBSecurityPolicy-TLS13-1-0-2021-06"  # in the TLS13 family, yet it accepts TLS 1.0 and 1.1
@@ -98,6 +101,14 @@ def node_group_in_public_subnet(plan: Plan) -> None:
     ng["propertyDependencies"]["subnetIds"].append(public["urn"])
 
 
+def instances_in_public_subnets(plan: Plan) -> None:
+    """The ECS container instances' group moved to the public subnets (the reviewer's probe)."""
+    group = plan.one("aws:autoscaling/group:Group")
+    public = [r for r in plan.resources if r["type"] == SUBNET and "public" in r["name"]]
+    group["inputs"]["vpcZoneIdentifiers"] = [s["id"] for s in public]
+    group["propertyDependencies"]["vpcZoneIdentifiers"] = [s["urn"] for s in public]
+
+
 def wildcard_trust(condition: dict[str, Any]) -> None:
     """The IRSA trust's exact :sub replaced by a StringLike wildcard on the whole namespace."""
     sub = next(k for k in condition["StringEquals"] if k.endswith(":sub"))
@@ -130,6 +141,15 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "eks-nodes-in-private-subnets": (
         Mutation("node-group-in-a-public-subnet", "dev", node_group_in_public_subnet, "public subnet(s)"),
     ),
+    "instances-in-private-subnets": (
+        Mutation("ecs-instances-in-public-subnets", "ec2", instances_in_public_subnets, "public subnet(s)"),
+        Mutation("ecs-instances-with-public-ips", "ec2", edit_props(LT, None, lambda d: setp(
+            d, "networkInterfaces", [{"deviceIndex": 0, "associatePublicIpAddress": "true"}])),
+            "associatePublicIpAddress is true"),
+        Mutation("ecs-instances-in-the-default-vpc", "ec2", edit_props("aws:autoscaling/group:Group", None, lambda d: (
+            drop(d, "vpcZoneIdentifiers"), setp(d, "availabilityZones", ["us-gov-west-1a"]))),
+            "declares no vpcZoneIdentifiers"),
+    ),
     "launch-template-imdsv2": (
         Mutation("imdsv1-allowed", "dev", edit_props(LT, None, lambda d: setp(d, "metadataOptions", "httpTokens",
                                                                             "optional")), "httpTokens"),
@@ -141,6 +161,20 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d["blockDeviceMappings"][0], "ebs", "encrypted", "false")), "is not encrypted"),
         Mutation("ecs-instances-unencrypted", "ec2", edit_props(LT, None, lambda d: drop(
             d["blockDeviceMappings"][0], "ebs", "encrypted")), "is not encrypted"),
+    ),
+    "karpenter-nodeclass-hardened": (
+        Mutation("nodeclass-hop-limit-2", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"], "metadataOptions", "httpPutResponseHopLimit", 2)), "httpPutResponseHopLimit=2"),
+        Mutation("nodeclass-unencrypted-root", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"]["blockDeviceMappings"][0], "ebs", "encrypted", False)), "ebs.encrypted"),
+        Mutation("nodeclass-public-ip", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
+            d["spec"], "associatePublicIPAddress", True)), "associatePublicIPAddress is True"),
+    ),
+    "karpenter-nodepool-bounded": (
+        Mutation("nodepool-unlimited", "karpenter", edit_props(NODE_POOL, None, lambda d: drop(d["spec"], "limits")),
+                 "limits.cpu is not set"),
+        Mutation("nodepool-no-budget", "karpenter", edit_props(NODE_POOL, None, lambda d: setp(
+            d["spec"], "disruption", "budgets", [])), "disruption.budgets is empty"),
     ),
     "eks-secrets-encryption": (
         Mutation("no-kms-key", "dev", edit_props(CLUSTER, None, lambda d: drop(d, "encryptionConfigKeyArn")),
@@ -172,6 +206,13 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("default-group-admits-itself", "dev", edit_props(DEFAULT_SG, None, lambda d: setp(
             d, "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])), "1 ingress rule"),
     ),
+    "default-security-group-managed": (
+        Mutation("default-group-left-to-aws", "dev", lambda plan: plan.resources.remove(plan.one(DEFAULT_SG)),
+                 "has no DefaultSecurityGroup resource"),
+        Mutation("default-group-of-another-vpc", "ec2", lambda plan: (
+            setp(inputs(plan, DEFAULT_SG), "vpcId", "vpc-0ther"), setp(plan.one(DEFAULT_SG), "propertyDependencies",
+                                                                          {})), "'network-vpc'"),
+    ),
     "aws-common-tags": (
         Mutation("task-definition-without-stack-tag", "fargate", edit_props(TASK, None, lambda d: drop(
             d, "tags", "stack")), "missing common tag(s) stack"),
@@ -186,6 +227,9 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("privilege-escalation", "prod", edit_props(DEPLOYMENT, None, lambda d: setp(
             d["spec"]["template"]["spec"]["containers"][0], "securityContext", "allowPrivilegeEscalation", True)),
             "allowPrivilegeEscalation"),
+        Mutation("sys-admin-added", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
+            d["spec"]["template"]["spec"]["containers"][0], "securityContext", "capabilities", "add",
+            ["SYS_ADMIN", "NET_ADMIN"])), "capabilities.add has SYS_ADMIN, NET_ADMIN"),
     ),
     "images-pinned-by-digest": (
         Mutation("image-by-tag", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
@@ -201,6 +245,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("every-hosted-zone", "dev", document(MANAGED_POLICY, "platform-external-dns-irsa", statement(
             "ChangeOwnZoneOnly", lambda s: setp(s, "Resource", "arn:aws:route53:::hostedzone/*"))),
             "hostedzone/*"),
+        # the reviewer's probe: the grant moved into an inline policy of the ExternalDNS role
+        Mutation("every-zone-inline-on-the-role", "dev", edit_props(ROLE, "platform-external-dns-irsa", lambda d: setp(
+            d, "inlinePolicies", [{"name": "records", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "route53:*", "Resource": "*"}]})}])),
+            "inline policy 'records': statement #0 grants route53:ChangeResourceRecordSets on *"),
     ),
     "external-dns-filtered": (
         Mutation("no-domain-filter", "dev", edit_props(RELEASE, "external-dns", lambda d: drop(
@@ -267,6 +316,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             "logDriver": "json-file", "options": {"max-size": "10m"}})), "logDriver 'json-file'"),
         Mutation("firelens-without-router", "fargate", app(lambda c: setp(c, "logConfiguration", {
             "logDriver": "awsfirelens", "options": {"Name": "cloudwatch_logs"}})), "without a log router"),
+        Mutation("firelens-to-an-http-endpoint", "sidecars", containers(lambda defs: setp(
+            defs[-1], "logConfiguration", "options", {"Name": "http", "Host": "logs.example.net", "Port": "443",
+                                                      "tls": "on"})), "awsfirelens output Name 'http'"),
+        Mutation("firelens-to-s3-keeping-the-group-name", "sidecars", containers(lambda defs: setp(
+            defs[-1], "logConfiguration", "options", "Name", "s3")), "awsfirelens output Name 's3'"),
     ),
     "ecs-logs-to-stack-log-group": (
         Mutation("logs-to-a-group-outside-the-stack", "fargate", app(lambda c: setp(
@@ -298,6 +352,13 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
                  "sslPolicy is None"),
         Mutation("http-serves-the-app", "spot", edit_props(LISTENER, "web-http", lambda d: setp(
             d, "defaultActions", inputs_of_https_forward(d))), "does not only redirect"),
+    ),
+    "lb-http-listener-rules-never-serve": (
+        # the rule attaching the target group, on the HTTP listener, made to match every request
+        Mutation("attach-rule-matches-every-path", "fargate", edit_props(LISTENER_RULE, "web-attach-tg", lambda d: setp(
+            d, "conditions", [{"pathPattern": {"values": ["/*"]}}])), "has action(s) forward on requests it can match"),
+        Mutation("attach-rule-from-anywhere", "spot", edit_props(LISTENER_RULE, "web-attach-tg", lambda d: d[
+            "conditions"][0]["sourceIp"]["values"].append("0.0.0.0/0")), "'web-http'"),
     ),
     "ecs-tasks-reachable-only-from-load-balancer": (
         Mutation("app-port-from-the-vpc", "fargate", open_tasks_to(cidrIpv4="10.0.0.0/16"), "admits 10.0.0.0/16"),

@@ -30,7 +30,16 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 from infra.config.app import ALB_SSL_POLICIES
 from policy import aws, common, ecs, ecs_roles, eks, kubernetes, ops
 from policy.validators import POLICIES
-from tests.support.pack import BY_NAME, RESOURCE_POLICIES, STACK_POLICIES, check_resource, check_stack, stack_resource
+from tests.support import rendered
+from tests.support.pack import (
+    BY_NAME,
+    RESOURCE_POLICIES,
+    STACK_POLICIES,
+    check_plan,
+    check_resource,
+    check_stack,
+    stack_resource,
+)
 from tools.render import ROOT, Plan
 
 POLICY_DIR = ROOT / "policy"
@@ -95,6 +104,14 @@ def ingress_rule(plan: Plan, cidr: str, port: int, protocol: str = "tcp") -> tup
 def sg_rule(kind: str, cidr: str, port: tuple[int, int], protocol: str = "tcp") -> tuple[str, dict[str, Any]]:
     return aws.SECURITY_GROUP_RULE, {"type": kind, "securityGroupId": "sg-0123", "cidrBlocks": [cidr],
                                      "fromPort": port[0], "toPort": port[1], "protocol": protocol}
+
+
+def role_with_inline(plan: Plan, *policies: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ExternalDNS role with `policies` inline ({"name", "policy"}; a policy given as a dict is JSON-encoded)."""
+    props = inputs(plan, "aws:iam/role:Role", "platform-external-dns-irsa")
+    props["inlinePolicies"] = [{k: json.dumps(v) if isinstance(v, dict) else v for k, v in p.items()}
+                               for p in policies]
+    return "aws:iam/role:Role", props
 
 
 def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "aws:iam/policy:Policy"
@@ -414,6 +431,12 @@ VIOLATIONS = [
     Case("route53-changes-scoped", "not-resource",
          lambda p: with_doc(p, lambda d: d["Statement"][0].update(
              NotResource=d["Statement"][0].pop("Resource"))), "with NotResource"),
+    Case("route53-changes-scoped", "every-zone-inline-on-the-role",
+         lambda p: role_with_inline(p, {"name": "dns", "policy": {"Version": "2012-10-17", "Statement": [
+             {"Effect": "Allow", "Action": "route53:ChangeResourceRecordSets", "Resource": "arn:aws:route53:::*"}]}}),
+         "inline policy 'dns': statement #0 grants route53:ChangeResourceRecordSets on arn:aws:route53:::*"),
+    Case("route53-changes-scoped", "inline-not-json", lambda p: role_with_inline(p, {"name": "x", "policy": "{"}),
+         "inline policy 'x': the policy document is not a JSON object"),
     Case("route53-changes-scoped", "not-json",
          lambda p: edited(p, "aws:iam/policy:Policy", "platform-external-dns-irsa",
                           lambda d: setp(d, "policy", "{not json")), "not a JSON object"),
@@ -456,6 +479,22 @@ VIOLATIONS = [
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: drop(d, "retentionInDays")), "retentionInDays is None"),
     Case("log-group-retention", "zero",
          lambda p: edited(p, aws.LOG_GROUP, None, lambda d: setp(d, "retentionInDays", 0)), "retentionInDays is 0"),
+    # Karpenter's custom resources: from the karpenter test stack's render (dev has none)
+    Case("karpenter-nodeclass-hardened", "imdsv1",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: setp(
+             d["spec"], "metadataOptions", "httpTokens", "optional")), "httpTokens='optional'"),
+    Case("karpenter-nodeclass-hardened", "no-root-volume",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "blockDeviceMappings")), "must declare the root volume"),
+    Case("karpenter-nodeclass-hardened", "public-ip-unset",
+         lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "associatePublicIPAddress")), "associatePublicIPAddress is None"),
+    Case("karpenter-nodepool-bounded", "no-cpu-limit",
+         lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: setp(d["spec"], "limits", {})),
+         "limits.cpu is not set"),
+    Case("karpenter-nodepool-bounded", "no-budgets",
+         lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: drop(d["spec"], "disruption")),
+         "disruption.budgets is empty"),
 ]
 
 
@@ -558,12 +597,69 @@ def test_node_group_subnet_compliant(dev: Plan, build: Callable[[Plan], list[Pol
     assert check_stack(BY_NAME[NODES], build(dev)) == []
 
 
+INSTANCES, DEFAULT_SG = "instances-in-private-subnets", "default-security-group-managed"
+ASG = "aws:autoscaling/group:Group"
+
+
+def asg_subnets(kind: str, unknown_ids: bool = False) -> Callable[[Plan], None]:
+    """The ECS instances' Auto Scaling group on the `kind` subnets, their ids unknown (a first preview) if asked."""
+    def edit(plan: Plan) -> None:
+        group = plan.one(ASG)
+        subnets = [r for r in plan.of_type(eks.SUBNET) if r["name"].startswith(f"network-{kind}-")]
+        group["inputs"]["vpcZoneIdentifiers"] = [UNKNOWN if unknown_ids else r["id"] for r in subnets]
+        group["propertyDependencies"]["vpcZoneIdentifiers"] = [r["urn"] for r in subnets]
+    return edit
+
+
+def public_ip(value: Any) -> Callable[[Plan], None]:
+    return lambda plan: setp(plan.one(eks.LAUNCH_TEMPLATE)["inputs"], "networkInterfaces", [
+        {"deviceIndex": 0, "associatePublicIpAddress": value}])
+
+
+def vpc_matched_by_id_only(plan: Plan) -> None:
+    plan.one(aws.DEFAULT_SECURITY_GROUP)["propertyDependencies"] = {}
+
+
+PLAN_STACK_CASES: list[tuple[str, str, list[Callable[[Plan], Any]], str | None]] = [
+    # (policy, id, edits of the ec2 render, expected message part or None: passes)
+    (INSTANCES, "private", [], None),
+    (INSTANCES, "preview-private-dependency", [asg_subnets("private", unknown_ids=True)], None),
+    (INSTANCES, "preview-public-dependency", [asg_subnets("public", unknown_ids=True)],
+     "public subnet(s) network-public-0, network-public-1"),
+    (INSTANCES, "public-by-id", [asg_subnets("public")], "'ecs-ec2-asg' launches instances in public subnet(s)"),
+    (INSTANCES, "no-public-ip", [public_ip("false")], None),
+    (INSTANCES, "public-ip", [public_ip("true")], "networkInterfaces[0].associatePublicIpAddress is true"),
+    (INSTANCES, "public-ip-unknown-at-preview", [public_ip(UNKNOWN)], None),
+    (DEFAULT_SG, "adopted", [], None),
+    (DEFAULT_SG, "matched-by-vpc-id", [vpc_matched_by_id_only], None),
+    (DEFAULT_SG, "another-vpc", [vpc_matched_by_id_only, lambda plan: setp(
+        plan.one(aws.DEFAULT_SECURITY_GROUP)["inputs"], "vpcId", "vpc-0ther")], "VPC 'network-vpc' has no"),
+]
+
+
+@pytest.mark.parametrize(("policy", "edits", "expect"), [(c[0], *c[2:]) for c in PLAN_STACK_CASES],
+                         ids=[f"{c[0]}:{c[1]}" for c in PLAN_STACK_CASES])
+def test_instance_and_default_group_stack_policies(ec2: Plan, policy: str, edits: list[Callable[[Plan], Any]],
+                                                   expect: str | None) -> None:
+    plan = copy.deepcopy(ec2)
+    for edit in edits:
+        edit(plan)
+    found = check_plan(BY_NAME[policy], plan)
+    if expect is None:
+        assert found == []
+    else:
+        assert any(expect in message for _, message in found), found
+
+
 # --- 3. realistic inputs that are fine ----------------------------------------------------------------------
 def _dns_statement(d: dict[str, Any], effect: str, action: str, resource: str) -> None:
     d["Statement"].append({"Effect": effect, "Action": action, "Resource": resource})
 
 
 COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
+    ("role-inline-policies-removed", lambda p: role_with_inline(p, {})),  # an empty block: no inline policy
+    ("role-inline-zone-scoped", lambda p: role_with_inline(p, {"name": "dns", "policy": inputs(
+        p, "aws:iam/policy:Policy", "platform-external-dns-irsa")["policy"]})),
     ("sg-https-and-http-from-world", lambda p: security_group(p, rule(443, "0.0.0.0/0", "::/0"), rule(80, "::/0"))),
     ("sg-ssh-from-vpc", lambda p: security_group(p, rule(22, "10.0.0.0/16"), rule(0, "10.0.0.0/8", protocol="-1"))),
     ("sg-rule-egress-to-world", lambda p: sg_rule("egress", "0.0.0.0/0", (0, 65535), protocol="-1")),
@@ -644,7 +740,7 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 def test_every_policy_has_a_violation_case() -> None:
     # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
-    covered = {c.policy for c in VIOLATIONS} | {NODES} | ECS_NAMES | ops.OPS_POLICY_NAMES
+    covered = {c.policy for c in VIOLATIONS} | {NODES, INSTANCES, DEFAULT_SG} | ECS_NAMES | ops.OPS_POLICY_NAMES
     assert covered == set(BY_NAME)
 
 
@@ -668,7 +764,8 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.enforcement_level == level, p.name
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
-    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [NODES]
+    assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [
+        NODES, INSTANCES, DEFAULT_SG]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,

@@ -35,7 +35,8 @@ USAGE = Usage(defaults={"aws:ec2/natGateway:NatGateway": {"monthly_data_processe
                         "alb": {"average_lcu": 2},
                         "aws:ecr/repository:Repository": {"storage_gb": 5},
                         "aws:efs/fileSystem:FileSystem": {"storage_gb": 10},
-                        "aws:ec2/vpcEndpoint:VpcEndpoint": {"monthly_data_processed_gb": 10}},
+                        "aws:ec2/vpcEndpoint:VpcEndpoint": {"monthly_data_processed_gb": 10},
+                        "aws:wafv2/webAcl:WebAcl": {"monthly_requests_millions": 10}},
               resources={"network-flow-logs": {"monthly_ingestion_gb": 20}})
 
 
@@ -145,22 +146,22 @@ def test_prod_total_matches_an_independent_computation_unpriced_only_where_no_pr
                 + logs + 5 * p["ecr.storage"]  # 5 GB of images (USAGE)
                 + p["route53.zone"] + p["kms.key"]  # the created zone, the secrets key
                 + p["kms.key"]  # the alarm topic's key
-                + 5 * p["logs.ingestion"] + 5 * 90 / (365 / 12) * p["logs.storage"])  # WAF logs: 5 GB, 90 days
+                + 5 * p["logs.ingestion"] + 5 * 90 / (365 / 12) * p["logs.storage"]  # WAF logs: 5 GB, 90 days
+                # WAF (one price in every region, AWS): the ACL, its 4 rules, 10 million requests (USAGE)
+                + p["waf.web_acl"] + 4 * p["waf.rule"] + 10 * p["waf.requests"])
     assert e.total == pytest.approx(expected)
-    # What stays UNPRICED: issue 20's alarms, dashboard, alarm e-mails and WAF, whose eu-west-1 prices no published
+    # What stays UNPRICED: issue 20's alarms, dashboard and alarm e-mails, whose eu-west-1 prices no published
     # source gave (tools/review/prices/eu-west-1.yaml says so); every other line of the example is priced.
     unpriced = {(line.resource, line.component.split(" (")[0]) for line in e.unpriced}
     assert unpriced == {
         *((f"alarms-{k}", "CloudWatch standard-resolution alarm") for k in ("five-xx-rate", "no-healthy-targets",
                                                                               "latency-p99")),
         ("alarms-dashboard", "CloudWatch dashboard"),
-        ("alarms-email-d11be87d59", "SNS e-mail notifications"), ("firewall-acl", "WAF web ACL"),
-        ("firewall-acl", "WAF rules"), ("firewall-acl", "WAF requests"),
+        ("alarms-email-d11be87d59", "SNS e-mail notifications"),
     }
     # each unpriced line names the key the eu-west-1 file lacks; each priced line's key is in the file
     missing = {re.search(r"no '([^']+)' price", line.note).group(1) for line in e.unpriced}
-    assert missing == {"cloudwatch.alarm.standard", "cloudwatch.dashboard", "sns.email", "waf.web_acl", "waf.rule",
-                       "waf.requests"}
+    assert missing == {"cloudwatch.alarm.standard", "cloudwatch.dashboard", "sns.email"}
     assert not missing & set(p)
     nodes = lines_of(e, "cluster-nodes")
     assert "priced as the first, m6i.large" in nodes["m6i.large instances"].note
@@ -173,7 +174,7 @@ def test_prod_total_matches_an_independent_computation_unpriced_only_where_no_pr
     assert (gp3.monthly, gp3.high) == (pytest.approx(13.2), pytest.approx(39.6))  # 150 and 450 GB x $0.088, by hand
     alb = lines_of(e, "webapp-ingress")
     assert alb["ALB hours"].monthly == pytest.approx(0.0252 * 730)  # $18.40, as the Cost Explorer extract says
-    assert "8 line(s) UNPRICED (not in the total)" in format_text(e)
+    assert "5 line(s) UNPRICED (not in the total)" in format_text(e)
 
 
 def test_a_large_cost_increase_is_flagged_over_either_threshold() -> None:
@@ -330,7 +331,9 @@ def test_ecs_fargate_service_with_spot_split_and_autoscaling_range(crafted: Plan
     # the auto scaling target (2-10 tasks) gives the range, FARGATE's half of it
     assert (vcpu.low_quantity, vcpu.high_quantity) == (pytest.approx(1 * 0.5 * HOURS), pytest.approx(5 * 0.5 * HOURS))
     spot = web["Fargate Spot vCPU"]
-    assert spot.unit_price is None and spot.quantity == pytest.approx(2 * 0.5 * HOURS) and "UNPRICED" in spot.note
+    # no fixed Spot rate: priced at the on-demand rate as a ceiling, and the line says so
+    assert spot.unit_price == p["fargate.spot.vcpu"] == p["fargate.vcpu"] and spot.quantity == pytest.approx(
+        2 * 0.5 * HOURS) and "CEILING: Spot priced at the on-demand rate" in spot.note
     worker = lines_of(e := estimate(crafted, load_prices("us-east-1"), USAGE), "worker")  # launchType FARGATE, ARM
     assert worker["Fargate ARM vCPU"].monthly == pytest.approx(0.25 * HOURS * p["fargate.arm.vcpu"])
     assert worker["Fargate ARM memory"].monthly == pytest.approx(0.5 * HOURS * p["fargate.arm.gb"])
@@ -364,3 +367,16 @@ def _line(**kw: Any) -> CostLine:
 def test_unpriced_lines_stay_out_of_the_total() -> None:
     e = Estimate("s", "us-east-1", (_line(quantity=2.0), _line(unit_price=None, quantity=5.0)))
     assert e.total == 2.0 and len(e.unpriced) == 1 and "unpriced" in format_text(e)
+
+
+def test_karpenter_nodes_range_from_none_to_the_nodepools_cpu_limit(karpenter: Plan,
+                                                                    variant: Callable[..., Plan]) -> None:
+    """No Karpenter node while the system group holds every pod; at most limits.cpu vCPUs, priced per 2 vCPUs as
+    m6i.large (on-demand allowed; Spot preferred is noted); Spot only is unpriced."""
+    prices = load_prices("us-east-1")
+    [line] = [ln for ln in estimate(karpenter, prices).lines if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert (line.monthly, line.low, line.high) == (0, 0, pytest.approx(16 / 2 * 730 * 0.096))
+    assert "Spot allowed" in line.note
+    spot_only = variant("karpenter", karpenterCapacityTypes=["spot"])
+    [line] = [ln for ln in estimate(spot_only, prices).lines if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert line.unit_price is None and line.high_quantity == 16 / 2 * 730

@@ -156,3 +156,13 @@ def test_make_plan_writes_the_diagram_files(tmp_path: Path, dev: Plan) -> None:
     assert (tmp_path / "architecture.png").read_bytes().startswith(b"\x89PNG")
     svg = (tmp_path / "architecture.svg").read_text()
     assert "<svg" in svg and "NAT gateway" in svg
+
+
+def test_karpenter_draws_its_nodes_beside_the_system_group(karpenter: Plan) -> None:
+    g = build_graph(karpenter)
+    assert g.nodes["nodes"].label.replace("\n", " ").startswith("system managed node group")
+    pool = g.nodes["karpenter_nodes"]
+    assert pool.label.replace("\n", " ") == "Karpenter nodes (private subnets) spot/on-demand, up to 16 vCPUs"
+    assert d.Edge("pods", "karpenter_nodes", "runs on") in g.edges
+    assert d.Edge("karpenter", "karpenter_nodes", "launches") in g.edges
+    assert "karpenter_nodes" in next(grp for grp in g.groups if grp.id == "eks").members

@@ -71,7 +71,7 @@ NEW_RELEASE = "1.35.3-20261106"
 
 
 def chart_indexes(metrics_server: str = "3.13.1") -> dict[str, bytes]:
-    repo = {n: CHART_REPOSITORIES[n].rstrip("/") + "/index.yaml" for n in CHARTS}
+    repo = {n: CHART_REPOSITORIES[n].rstrip("/") + "/index.yaml" for n in CHARTS if n != "karpenter"}
     return {
         repo["aws-load-balancer-controller"]: index("aws-load-balancer-controller", [
             {"version": "3.6.0", "kubeVersion": ">= 1.22.0-0"}, {"version": "3.5.0", "kubeVersion": ">= 1.22.0-0"},
@@ -357,8 +357,10 @@ def test_a_constraint_without_a_prerelease_refuses_eks_as_helm_does(constraint: 
 def test_bump_reads_the_charts_where_the_program_installs_them() -> None:
     from infra.eks.addons import ALB_CHART, EXTERNAL_DNS_CHART, METRICS_SERVER_CHART
     from infra.eks.autoscaler import CHART
+    from infra.eks.karpenter import CHART as KARPENTER_CHART
 
-    installed = {c.name: c.repo for c in (ALB_CHART, EXTERNAL_DNS_CHART, METRICS_SERVER_CHART, CHART)}
+    installed = {c.name: c.repo for c in (ALB_CHART, EXTERNAL_DNS_CHART, METRICS_SERVER_CHART, CHART,
+                                          KARPENTER_CHART)}
     assert installed == CHART_REPOSITORIES and set(installed) == set(CHARTS)
 
 

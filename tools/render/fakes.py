@@ -137,6 +137,8 @@ class FakeCloud(pulumi.runtime.Mocks):
         if typ in _ID_PREFIX:
             prefix = _ID_PREFIX[typ]
             return prefix + (_hex_id(typ, name, 13).upper() if prefix == "Z" else _hex_id(typ, name))
+        if typ == "aws:sqs/queue:Queue":  # the provider's id is the queue URL
+            return f"https://sqs.{self.region}.{self.dns_suffix}/{ACCOUNT_ID}/{inputs.get('name') or name}"
         if typ.startswith("kubernetes:"):
             meta = inputs.get("metadata") or {}
             ns = meta.get("namespace")
@@ -209,6 +211,10 @@ class FakeCloud(pulumi.runtime.Mocks):
                     f"{inputs.get('serviceNamespace')}/{inputs.get('resourceId')}:policyName/{n}")
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             return f"arn:{p}:cloudwatch:{r}:{a}:alarm:{n}"
+        if typ == "aws:sqs/queue:Queue":  # Karpenter's interruption queue
+            return f"arn:{p}:sqs:{r}:{a}:{n}"
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            return f"arn:{p}:events:{r}:{a}:rule/{n}"
         return None
 
     def _ops_arn(self, typ: str, name: str, inputs: dict) -> str | None:

@@ -262,6 +262,31 @@ def _node_group(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     yield from _volumes(ctx, r, lt, desired, low, high, None if lt else _num(i.get("diskSize"), 20))
 
 
+# Karpenter's NodePool: priced per 2 vCPUs as the general-purpose 2-vCPU type of the architecture in the price data.
+KARPENTER_REFERENCE = {"amd64": ("m6i.large", 2), "arm64": ("m7g.large", 2)}
+
+
+def _karpenter_node_pool(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    """Nodes Karpenter launches: none while the system node group holds every pod (the estimate), up to the
+    NodePool's CPU limit (the range). Spot allowed: the on-demand price is the ceiling; Spot only: unpriced."""
+    spec = r["inputs"].get("spec") or {}
+    requirements = {q.get("key"): q.get("values") or [] for q in (spec.get("template") or {}).get("spec", {}).get(
+        "requirements", [])}
+    arch = (requirements.get("kubernetes.io/arch") or ["amd64"])[0]
+    capacity = requirements.get("karpenter.sh/capacity-type") or ["on-demand"]
+    reference, vcpus = KARPENTER_REFERENCE.get(arch, KARPENTER_REFERENCE["amd64"])
+    high = _num((spec.get("limits") or {}).get("cpu")) / vcpus * ctx.hours
+    label = f"Karpenter nodes (0 to {high / ctx.hours:g} x {reference} worth of vCPUs)"
+    if "on-demand" not in capacity:
+        yield CostLine(r["name"], r["type"], label, "instance-hour", None, 0, 0, high,
+                       "UNPRICED: Spot only, Spot prices vary, no fixed rate")
+        return
+    note = f"priced as {reference} per {vcpus} vCPUs (on-demand)"
+    if "spot" in capacity:
+        note += "; Spot allowed and preferred: usually well below this"
+    yield ctx.line(r, label, f"ec2.{reference}", 0, unit="instance-hour", low=0, high=high, note=note)
+
+
 def _autoscaling_group(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     i = r["inputs"]
     low, high = _num(i.get("minSize")), _num(i.get("maxSize"))
@@ -453,6 +478,9 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
         arch = ".arm" if arm else ""
         label = f"{'Fargate Spot' if provider == 'FARGATE_SPOT' else 'Fargate'}{' ARM' if arm else ''}"
         note = "; ".join(filter(None, ["" if bounds is None else f"auto scaling {bounds[0]:g}-{bounds[1]:g} tasks",
+                                       # no fixed Spot rate: the price data holds the on-demand one as a ceiling
+                                       "CEILING: Spot priced at the on-demand rate (no fixed rate, up to 70 % "
+                                       "less)" if provider == "FARGATE_SPOT" else "",
                                        # Fargate bills the task size: the sidecars' share is inside it
                                        f"task size includes sidecars {', '.join(sidecars)}" if sidecars else ""]))
         yield ctx.line(r, f"{label} vCPU ({tasks:g} tasks x {vcpu:g} vCPU)", f"{family}{arch}.vcpu",
@@ -516,6 +544,7 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     "eks:index:ManagedNodeGroup": _node_group,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:autoscaling/group:Group": _autoscaling_group,
+    "kubernetes:karpenter.sh/v1:NodePool": _karpenter_node_pool,
     "aws:ec2/natGateway:NatGateway": _nat,
     "aws:ec2/eip:Eip": _eip,
     INGRESS: _ingress,

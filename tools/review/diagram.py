@@ -346,7 +346,8 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     # One instance type is set in the launch template, several on the node group.
     types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
                                          for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
-    nodes = g.node("nodes", f"managed node group (private subnets) {', '.join(types)} "
+    pools = plan.of_type("kubernetes:karpenter.sh/v1:NodePool")
+    nodes = g.node("nodes", f"{'system ' if pools else ''}managed node group (private subnets) {', '.join(types)} "
                             f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
                    "aws.compute.EC2AutoScaling")
     controllers = [g.node(_safe(n), f"{r['chart']} {r['version']} (Helm)",
@@ -358,8 +359,10 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     pods = g.node("pods", f"Deployment {deployment['metadata']['name']} x{deployment['spec']['replicas']} "
                           f"(port {port})", "k8s.compute.Deploy")
     g.group("app", f"namespace {deployment['metadata']['namespace']}", [ing, svc, pods], "eks")
+    karpenter = [_karpenter_nodes(g, pool["inputs"]["spec"]) for pool in pools]
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
-    g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})", [nodes, *controllers], "vpc")
+    g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})", [nodes, *karpenter, *controllers],
+            "vpc")
 
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
@@ -371,11 +374,22 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
     g.edge(pods, nodes, "runs on")
+    for pool in karpenter:
+        g.edge(pods, pool, "runs on")
+        g.edge(_safe("karpenter"), pool, "launches")
     if "aws-load-balancer-controller" in releases:
         g.edge(_safe("aws-load-balancer-controller"), alb, "manages")
     if "external-dns" in releases:
         g.edge(_safe("external-dns"), r53, "upserts record")
     return [alb]
+
+
+def _karpenter_nodes(g: Graph, spec: dict[str, Any]) -> str:
+    """Karpenter's NodePool as the nodes it launches: capacity types and the CPU limit."""
+    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    return g.node("karpenter_nodes", f"Karpenter nodes (private subnets) "
+                                     f"{'/'.join(requirements['karpenter.sh/capacity-type'])}, "
+                                     f"up to {spec['limits']['cpu']} vCPUs", "aws.compute.EC2Instances")
 
 
 # --- outputs --------------------------------------------------------------------------------------------
