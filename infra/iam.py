@@ -167,6 +167,11 @@ def cluster_autoscaler_policy(oidc_provider_arn: str, region: str, cluster_name:
 EFS_CLIENT_MOUNT = "elasticfilesystem:ClientMount"
 EFS_CLIENT_WRITE = "elasticfilesystem:ClientWrite"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+ECS_SERVICE = "ecs.amazonaws.com"
+# What ECS needs to move traffic in a blue/green deployment (rewrite the listener rules' forward weights, register
+# tasks in either target group): the AWS managed policy the ECS developer guide names ("Amazon ECS infrastructure
+# IAM role for load balancers"). Not copied: AWS maintains it as ECS's deployments change.
+ECS_BLUE_GREEN_POLICY = "arn:{partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
@@ -259,6 +264,13 @@ def ecs_tasks_trust_policy(partition: str, region: str, account_id: str) -> Docu
         "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
         "StringEquals": {"aws:SourceAccount": account_id},
     })
+
+
+def ecs_infrastructure_trust_policy() -> Document:
+    """ECS itself (ecs.amazonaws.com, not the tasks) assumes the blue/green infrastructure role. The trust policy is
+    the one the ECS developer guide gives, without conditions: it documents no aws:SourceArn/SourceAccount context
+    for this role, and a condition ECS does not satisfy would fail every deployment at the traffic shift."""
+    return service_trust_policy(ECS_SERVICE)
 
 
 def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: list[str],
