@@ -52,6 +52,31 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, servi
     }
 
 
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+# The session tags EKS Pod Identity puts on every AssumeRole (EKS User Guide, "Enable or disable session tags",
+# pod-id-abac): the trust below requires three of them to name this cluster and this one service account.
+POD_IDENTITY_TAGS = ("eks-cluster-arn", "kubernetes-namespace", "kubernetes-service-account")
+
+
+def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> Document:
+    """EKS Pod Identity: the EKS Auth service may assume the role (and tag the session, which Pod Identity always
+    does), only for `<namespace>/<service_account>` of this cluster. The conditions are the session tags the EKS
+    User Guide documents for this trust ("Create IAM role with trust policy required by EKS Pod Identity"): they
+    scope the role as IRSA's :sub does. aws:SourceArn/aws:SourceAccount are documented for the cluster role, not for
+    this principal, and a condition on a key the request lacks denies it: they are not used."""
+    values = dict(zip(POD_IDENTITY_TAGS, (cluster_arn, namespace, service_account), strict=True))
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EksPodIdentityForOneServiceAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": POD_IDENTITY_SERVICE},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": value for tag, value in values.items()}},
+        }],
+    }
+
+
 def flow_logs_trust_policy(partition: str, region: str, account_id: str) -> Document:
     """The VPC flow logs service may assume the role only for this account's flow logs in this region (the
     confused-deputy conditions of the VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs").
@@ -142,6 +167,11 @@ def cluster_autoscaler_policy(oidc_provider_arn: str, region: str, cluster_name:
 EFS_CLIENT_MOUNT = "elasticfilesystem:ClientMount"
 EFS_CLIENT_WRITE = "elasticfilesystem:ClientWrite"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+ECS_SERVICE = "ecs.amazonaws.com"
+# What ECS needs to move traffic in a blue/green deployment (rewrite the listener rules' forward weights, register
+# tasks in either target group): the AWS managed policy the ECS developer guide names ("Amazon ECS infrastructure
+# IAM role for load balancers"). Not copied: AWS maintains it as ECS's deployments change.
+ECS_BLUE_GREEN_POLICY = "arn:{partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
@@ -234,6 +264,13 @@ def ecs_tasks_trust_policy(partition: str, region: str, account_id: str) -> Docu
         "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
         "StringEquals": {"aws:SourceAccount": account_id},
     })
+
+
+def ecs_infrastructure_trust_policy() -> Document:
+    """ECS itself (ecs.amazonaws.com, not the tasks) assumes the blue/green infrastructure role. The trust policy is
+    the one the ECS developer guide gives, without conditions: it documents no aws:SourceArn/SourceAccount context
+    for this role, and a condition ECS does not satisfy would fail every deployment at the traffic shift."""
+    return service_trust_policy(ECS_SERVICE)
 
 
 def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: list[str],

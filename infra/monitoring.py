@@ -63,6 +63,9 @@ class AlarmsArgs:
     partition: str
     account_id: pulumi.Input[str]
     tags: Mapping[str, str]
+    alternate_target_group: pulumi.Input[str] | None = None
+    """ECS blue/green: the second target group's ARN suffix. The tasks move between the two at every deployment, so
+    the healthy count is their sum and the p99 is the load balancer's (a percentile cannot be summed)."""
 
 
 class Alarms(pulumi.ComponentResource):
@@ -175,17 +178,26 @@ def no_healthy_targets(args: AlarmsArgs) -> dict[str, Any]:
     common = {"alarm_description": f"No healthy target behind the ALB for 3 minutes: the app is down. See {RUNBOOK}.",
               "evaluation_periods": 3, "datapoints_to_alarm": 3}
     svc = args.ecs_service
+    healthy = [metric("healthy", ALB, "HealthyHostCount", "Minimum", dims)]
+    total = "FILL(healthy, 0)"
+    if args.alternate_target_group is not None:  # blue/green: whichever group serves
+        healthy.append(metric("healthy2", ALB, "HealthyHostCount", "Minimum",
+                              {"LoadBalancer": args.load_balancer, "TargetGroup": args.alternate_target_group}))
+        total = "FILL(healthy, 0) + FILL(healthy2, 0)"
     if svc is None or not svc.container_insights:
-        return {**common, "comparison_operator": "LessThanThreshold", "threshold": 1, "treat_missing_data": "breaching",
-                "namespace": ALB, "metric_name": "HealthyHostCount", "statistic": "Minimum", "period": MINUTE,
-                "dimensions": dims}
+        breaching = {**common, "comparison_operator": "LessThanThreshold", "threshold": 1,
+                     "treat_missing_data": "breaching"}
+        if args.alternate_target_group is None:
+            return {**breaching, "namespace": ALB, "metric_name": "HealthyHostCount", "statistic": "Minimum",
+                    "period": MINUTE, "dimensions": dims}
+        return {**breaching, "metric_queries": [*healthy, expression("total", total, "healthy targets")]}
     service = {"ClusterName": svc.cluster_name, "ServiceName": svc.service_name}
     return {**common, "comparison_operator": "GreaterThanOrEqualToThreshold", "threshold": 1,
             "treat_missing_data": "notBreaching",
             "metric_queries": [
-                metric("healthy", ALB, "HealthyHostCount", "Minimum", dims),
+                *healthy,
                 metric("desired", INSIGHTS, "DesiredTaskCount", "Maximum", service),
-                expression("down", "IF(FILL(desired, 0) >= 1 AND FILL(healthy, 0) < 1, 1, 0)",
+                expression("down", f"IF(FILL(desired, 0) >= 1 AND {total} < 1, 1, 0)",
                            "tasks wanted but none healthy"),
             ]}
 
@@ -199,7 +211,8 @@ def latency_p99(args: AlarmsArgs) -> dict[str, Any]:
         "comparison_operator": "GreaterThanThreshold", "threshold": args.latency_p99_ms / 1000,
         "evaluation_periods": 5, "datapoints_to_alarm": 5, "treat_missing_data": "notBreaching",
         "namespace": ALB, "metric_name": "TargetResponseTime", "extended_statistic": "p99", "period": MINUTE,
-        "dimensions": {"LoadBalancer": args.load_balancer, "TargetGroup": args.target_group},
+        "dimensions": {"LoadBalancer": args.load_balancer, **(
+            {"TargetGroup": args.target_group} if args.alternate_target_group is None else {})},
     }
 
 

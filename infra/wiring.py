@@ -60,11 +60,13 @@ def waf_args(cfg: StackConfig, tags: Mapping[str, str], *, alb_arn: pulumi.Input
 
 def alarms_args(cfg: StackConfig, tags: Mapping[str, str], *, load_balancer: pulumi.Input[str],
                 target_group: pulumi.Input[str], ecs_service: EcsServiceMetrics | None, firewall: WebAcl | None,
-                after: Sequence[pulumi.Resource], account: pulumi.Input[str]) -> AlarmsArgs:
-    """The alarms of either runtime, on its ALB and target group (and, on ECS, its service's tasks)."""
+                after: Sequence[pulumi.Resource], account: pulumi.Input[str],
+                alternate_target_group: pulumi.Input[str] | None = None) -> AlarmsArgs:
+    """The alarms of either runtime, on its ALB and target group(s) (and, on ECS, its service's tasks)."""
     ops = cfg.ops
     return AlarmsArgs(
         prefix=ops_prefix(cfg), emails=ops.alarm_emails, load_balancer=load_balancer, target_group=target_group,
         five_xx_percent=ops.alarm_5xx_percent, latency_p99_ms=ops.alarm_latency_p99_ms, ecs_service=ecs_service,
         waf_metric_name=firewall.metric_name if firewall else None, after=after, region=cfg.region,
-        partition=cfg.partition, account_id=account, tags=tags)
+        partition=cfg.partition, account_id=account, tags=tags,
+        alternate_target_group=alternate_target_group)

@@ -36,7 +36,7 @@ from .common import (
 
 NODE_GROUPS = Area("EKS node groups, launch templates")
 CLUSTER = Area("EKS cluster")
-ADDONS = Area("EKS add-ons: Helm, ExternalDNS, IRSA")
+ADDONS = Area("EKS add-ons: Helm, ExternalDNS, IRSA and Pod Identity")
 
 EKS_CLUSTER_COMPONENT = "eks:index:Cluster"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -363,21 +363,22 @@ def helm_chart_pinned(args: ResourceValidationArgs, report_violation: ReportViol
                          "(x.y.z): releases must be pinned, never empty or a range")
 
 
+def _trust_statements(args: ResourceValidationArgs) -> list[tuple[str, Props]]:
+    """An IAM role's trust statements, each with its Sid (or #<index>); none when the trust is not JSON (AWS
+    rejects that anyway)."""
+    doc = json_doc(args.props.get("assumeRolePolicy")) if args.resource_type == IAM_ROLE else None
+    return [] if doc is None else [(str(st.get("Sid") or f"#{i}"), st) for i, st in enumerate(statements(doc))]
+
+
 @ADDONS.resource("irsa-trust-scoped", "IRSA (web identity) trust policies require an exact :sub service account "
                                       "and :aud sts.amazonaws.com.")
 def irsa_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != IAM_ROLE:
-        return
-    doc = json_doc(args.props.get("assumeRolePolicy"))
-    if doc is None:
-        return  # not JSON: AWS rejects it anyway
-    for i, st in enumerate(statements(doc)):
+    for sid, st in _trust_statements(args):
         federated = [str(p) for p in as_list(as_map(st.get("Principal")).get("Federated"))]
         if not any("oidc-provider/" in p for p in federated):
             continue
         if not action_granted(st, "sts:assumerolewithwebidentity"):
             continue
-        sid = st.get("Sid") or f"#{i}"
         conditions = as_map(st.get("Condition"))
         exact = {str(k): v for k, v in as_map(conditions.get("StringEquals")).items()}
         like = {str(k): v for k, v in as_map(conditions.get("StringLike")).items()}
@@ -393,3 +394,34 @@ def irsa_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViol
                              "name exactly one system:serviceaccount:<namespace>:<name>")
         if not auds or any(str(a) != "sts.amazonaws.com" for v in auds for a in as_list(v)):
             report_violation(f"web-identity statement {sid} must require <issuer>:aud = sts.amazonaws.com")
+
+
+# The session tags EKS Pod Identity sets (EKS User Guide, "Enable or disable session tags"): a trust of
+# pods.eks.amazonaws.com without them lets every association in the account, of any cluster, namespace or service
+# account, assume the role.
+POD_IDENTITY_SCOPE = ("kubernetes-namespace", "kubernetes-service-account")
+POD_IDENTITY_CLUSTER = ("eks-cluster-arn", "eks-cluster-name")
+
+
+def _one_exact_tag(string_equals: Mapping[str, object], tag: str) -> bool:
+    """The condition names exactly one value of the session tag, without wildcards (StringEquals takes none, but a
+    list of values would admit each)."""
+    values = [str(v) for v in as_list(string_equals.get(f"aws:requesttag/{tag}"))]
+    return len(values) == 1 and not any(ch in values[0] for ch in "*?")
+
+
+@ADDONS.resource("pod-identity-trust-scoped", "EKS Pod Identity trust policies require an exact cluster, namespace "
+                                              "and service account (aws:RequestTag conditions).")
+def pod_identity_trust_scoped(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for sid, st in _trust_statements(args):
+        services = [str(p) for p in as_list(as_map(st.get("Principal")).get("Service"))]
+        if "pods.eks.amazonaws.com" not in services or not action_granted(st, "sts:assumerole"):
+            continue
+        exact = {str(k).lower(): v for k, v in as_map(as_map(st.get("Condition")).get("StringEquals")).items()}
+        missing = [t for t in POD_IDENTITY_SCOPE if not _one_exact_tag(exact, t)]
+        if not any(_one_exact_tag(exact, t) for t in POD_IDENTITY_CLUSTER):
+            missing.append(" or ".join(POD_IDENTITY_CLUSTER))
+        if missing:
+            report_violation(f"pods.eks.amazonaws.com statement {sid} has no exact StringEquals "
+                             f"aws:RequestTag/{', aws:RequestTag/'.join(missing)}: any Pod Identity association of "
+                             "the account could assume the role")

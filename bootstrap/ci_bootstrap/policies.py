@@ -115,9 +115,11 @@ VERSIONS_PARAMETER_PATHS = ("parameter/aws/service/eks/optimized-ami/*", "parame
 
 # The services the stack's resources hand a role to (iam:PassRole): the EKS cluster and node roles and add-on
 # service-account roles (eks), instance profiles of launch templates (ec2), ECS task and execution roles
-# (ecs-tasks), the scale-in schedules' role (scheduler), the VPC flow log's role (vpc-flow-logs).
+# (ecs-tasks), the scale-in schedules' role (scheduler), the VPC flow log's role (vpc-flow-logs), the controllers'
+# EKS Pod Identity roles (pods.eks; which of eks/pods.eks CreatePodIdentityAssociation names is not verified: both
+# are allowed).
 PASSED_TO_SERVICES = ("eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com",
-                      "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+                      "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com")
 # What a deploy must never do to the state key: it would lose or lock away every stack's state.
 KMS_KEY_ADMIN_ACTIONS = (
     "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant",

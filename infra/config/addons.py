@@ -1,6 +1,6 @@
-"""Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler) and the
-ExternalDNS policy. A chart version key left empty takes the stack's version lock (Pulumi.<stack>.lock.yaml,
-infra/config/lock.py); set, it pins that version and wins over the lock."""
+"""Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler), the
+ExternalDNS policy and how the add-ons get their AWS identity. A chart version key left empty takes the stack's
+version lock (Pulumi.<stack>.lock.yaml, infra/config/lock.py); set, it pins that version and wins over the lock."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def charts_of(provisioner: str) -> dict[str, ChartPin]:
 
 
 _LOCKED = " Empty: the version in the stack's lock (make bump)."
+WORKLOAD_IDENTITIES = ("pod-identity", "irsa")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +82,14 @@ class AddonsConfig:
         "karpenterChartVersion", "",
         "Pins the karpenter (and karpenter-crd) chart version, nodeProvisioner 'karpenter' only." + _LOCKED,
         when_set(one_of(*KARPENTER_CHART_VERSIONS)))
+    workload_identity: str = setting(
+        "workloadIdentity", "pod-identity",
+        "How the add-ons that call AWS (LB controller, ExternalDNS, Cluster Autoscaler or Karpenter) get their IAM "
+        "role: 'pod-identity' (an EKS Pod Identity association per service account, its role trusted by "
+        "pods.eks.amazonaws.com for this cluster, namespace and service account) or 'irsa' (IAM roles for service "
+        "accounts through the cluster's OIDC provider). A switch creates the new role and association before the "
+        "controllers roll and the old role goes: docs/operations.md, \"Switching workloadIdentity\".",
+        one_of(*WORKLOAD_IDENTITIES))
 
 
 def _pin_needs_its_provisioner(chart: str, pin: ChartPin) -> None:

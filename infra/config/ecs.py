@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 RUNTIMES = ("eks", "ecs")
 CONTAINER_INSIGHTS = ("enabled", "enhanced", "disabled")
 CAPACITIES = ("fargate", "ec2")
+# canary and linear (ECS's other alarm-guarded strategies) are not offered: docs/operations.md "Deployments".
+DEPLOYMENT_STRATEGIES = ("rolling", "blue-green")
+BAKE_MINUTES_MAX = 1440  # ECS DeploymentConfiguration.bakeTimeInMinutes: 0-1440
 ARCHITECTURES = ("amd64", "arm64")
 # Fargate task sizes (Linux, platform 1.4.0): CPU units -> allowed memory (MiB).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -104,6 +107,15 @@ def cron_problem(expr: str) -> str | None:
             if int(number) > hi:
                 return f"{what} must be 0-{hi}"
     return None
+
+
+def _strategy(value: str) -> str | None:
+    if value in DEPLOYMENT_STRATEGIES:
+        return None
+    extra = (" (ECS canary and linear deployments are not offered: they need the same two target groups and "
+             "drift handling as blue-green, untested here; docs/operations.md \"Deployments\")"
+             if value.lower() in ("canary", "linear") else "")
+    return f"allowed: {', '.join(DEPLOYMENT_STRATEGIES)}{extra}"
 
 
 def _zone_known(name: str) -> bool:
@@ -336,6 +348,20 @@ class EcsConfig:
     health_check_grace_period_seconds: int = setting(
         "ecsHealthCheckGracePeriodSeconds", 60, "Seconds ECS ignores failing ALB health checks of a new task.",
         between(0, 7200))
+    deployment_strategy: str = setting(
+        "ecsDeploymentStrategy", "rolling",
+        "rolling: tasks replaced in the one target group, rolled back by the circuit breaker; blue-green: ECS "
+        "native blue/green (a second target group, all traffic moved once the new tasks are healthy, the old ones "
+        "kept for ecsBlueGreenBakeMinutes, rolled back on the 5xx and no-healthy-target alarms). canary and linear "
+        "are not offered (docs/operations.md).", _strategy)
+    blue_green_bake_minutes: int = setting(
+        "ecsBlueGreenBakeMinutes", 10,
+        "blue-green: minutes the old tasks keep running after traffic moved (a rollback within them is instant).",
+        between(0, BAKE_MINUTES_MAX))
+    blue_green_switching: bool = setting(
+        "ecsBlueGreenSwitching", False,
+        "blue-green: true for the one `pulumi up` that switches an existing rolling service (sends its load "
+        "balancer blue/green settings; remove it afterwards: docs/operations.md).")
     take_over_hostname_record: bool = setting(
         "ecsTakeOverHostnameRecord", False,
         "Let the ALB's alias overwrite an A record the hostname already has (the run that switches an EKS stack to "
@@ -525,12 +551,34 @@ _EC2 = ("ecsEc2InstanceType", "ecsEc2MinSize", "ecsEc2MaxSize", "ecsEc2DiskSizeG
         "ecsEc2CapacityProviderName", "ecsEc2FargateCompatible")
 _FARGATE = ("ecsFargateBase", "ecsFargateWeight", "ecsFargateSpotWeight", "ecsPlatformVersion")
 _JOB = ("ecsScheduledTaskTimezone", "ecsScheduledTaskCommand")
+_BLUE_GREEN = ("ecsBlueGreenBakeMinutes", "ecsBlueGreenSwitching")
 
 
 @rule("ecsEfsEnabled", *_EFS)
 def _efs_keys_need_efs(cfg: StackConfig) -> str | None:
     unused = [] if cfg.ecs.efs_enabled else _set_keys(cfg, _EFS)
     return f"{', '.join(unused)} set while ecsEfsEnabled is false: enable EFS or remove them" if unused else None
+
+
+@rule("ecsDeploymentStrategy", *_BLUE_GREEN)
+def _blue_green_keys_need_blue_green(cfg: StackConfig) -> str | None:
+    unused = [] if cfg.ecs.deployment_strategy == "blue-green" else _set_keys(cfg, _BLUE_GREEN)
+    return (f"{', '.join(unused)} set while ecsDeploymentStrategy is not blue-green: they would be ignored"
+            if unused else None)
+
+
+@rule("ecsDeploymentStrategy", "ecsScaleOnRequestsPerTarget", "ecsStepScaling")
+def _blue_green_scales_on_the_service(cfg: StackConfig) -> str | None:
+    """Requests-per-target scaling watches one target group (ALBRequestCountPerTarget's label, the step alarm's
+    TargetGroup dimension); blue/green moves the tasks to the other group at every deployment."""
+    e = cfg.ecs
+    if e.deployment_strategy != "blue-green":
+        return None
+    tied = [k for k, on in (("ecsScaleOnRequestsPerTarget", e.scale_on_requests_per_target),
+                            ("ecsStepScaling", e.step_scaling)) if on]
+    return (f"{', '.join(tied)} scale on one target group's requests, and blue-green moves the tasks to the other "
+            "group at every deployment: scale on CPU or memory (ecsScaleOnCpuPercent, ecsScaleOnMemoryPercent)"
+            if tied else None)
 
 
 @rule("ecsCapacity", *_EC2)

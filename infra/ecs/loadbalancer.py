@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .. import iam
 from ..tags import named
 
 TYPE = "webstack:ecs:AppLoadBalancer"
@@ -30,6 +31,32 @@ HTTPS, HTTP = 443, 80
 # redirected to HTTPS. Priority 50000, the last one an ALB allows: after any rule added later.
 UNROUTABLE_SOURCE = "192.0.2.1/32"
 ATTACH_RULE_PRIORITY = 50000
+
+
+# Blue/green (ecsDeploymentStrategy: blue-green) on the HTTPS listener: the test rule first (a request carrying the
+# header reaches the revision being deployed, before it takes the traffic), then the production rule (every path).
+TEST_HEADER, TEST_HEADER_VALUE = "X-Webstack-Test", "green"
+TEST_RULE_PRIORITY, PRODUCTION_RULE_PRIORITY = 10, 20
+
+
+@dataclass(frozen=True)
+class BlueGreenRouting:
+    """What an ECS blue/green service names in loadBalancers[].advancedConfiguration, and waits for."""
+
+    alternate_target_group_arn: pulumi.Output[str]
+    production_rule_arn: pulumi.Output[str]
+    test_rule_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    ready: tuple[pulumi.Resource, ...]
+    """The HTTPS listener, both rules, the role's policy attachment: they exist before the service (ECS checks the
+    rules and assumes the role at creation) and are deleted after it."""
+
+
+def weighted_forward(blue: pulumi.Input[str], green: pulumi.Input[str], blue_weight: int) -> list[dict[str, Any]]:
+    """A forward action over both target groups (ECS native blue/green shifts traffic by rewriting these
+    weights; the rule has to name both groups)."""
+    return [{"type": "forward", "forward": {"target_groups": [
+        {"arn": blue, "weight": blue_weight}, {"arn": green, "weight": 100 - blue_weight}]}}]
 
 
 def target_health_check(health_path: str) -> dict[str, Any]:
@@ -56,6 +83,9 @@ class AppLoadBalancerArgs:
     deletion_protection: bool
     take_over_record: bool
     """Overwrite an existing record for the hostname (Route 53 UPSERT) instead of failing on it (CREATE)."""
+    blue_green: bool
+    """A second (alternate) target group for ECS blue/green deployments; route with `route_blue_green`."""
+    partition: str
     nfs_egress: bool
     """Let tasks reach NFS (EFS mount targets) inside the VPC."""
     tags: Mapping[str, str]
@@ -73,6 +103,8 @@ class AppLoadBalancer(pulumi.ComponentResource):
     attach_rule: aws.lb.ListenerRule
     """Attaches the target group to the ALB before the service is created (never matches a request)."""
     target_group: aws.lb.TargetGroup
+    alternate_target_group: aws.lb.TargetGroup | None
+    """Blue/green only: the second group ECS deploys into (the `green` of the first deployment)."""
     url: str
 
     def __init__(self, name: str, args: AppLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
@@ -89,7 +121,13 @@ class AppLoadBalancer(pulumi.ComponentResource):
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
             deregistration_delay=30, health_check=target_health_check(args.health_path), tags=tags, opts=child)
+        # Blue/green: the same group again (ECS alternates between the two; which one serves is ECS's to say).
+        self.alternate_target_group = aws.lb.TargetGroup(
+            f"{name}-tg-green", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
+            deregistration_delay=30, health_check=target_health_check(args.health_path), tags=tags,
+            opts=child) if args.blue_green else None
         self._name, self._args, self._alb = name, args, alb
+        self.blue_green_routing: BlueGreenRouting | None = None
         self.http_listener = self._http_listener(name, args, alb)
         self.attach_rule = aws.lb.ListenerRule(
             f"{name}-attach-tg", listener_arn=self.http_listener.arn, priority=ATTACH_RULE_PRIORITY,
@@ -171,3 +209,36 @@ class AppLoadBalancer(pulumi.ComponentResource):
         self.register_outputs({"alb_arn": self.alb_arn, "dns_name": self.dns_name,
                                "target_group_arn": self.target_group_arn, "url": self.url})
         return https
+
+    def route_blue_green(self) -> BlueGreenRouting:
+        """Blue/green: the HTTPS listener before the service (its rules must exist when ECS creates the service),
+        the production rule (every path, weighted blue 100 / green 0), the test rule (the TEST_HEADER header,
+        weighted to green), and the infrastructure role ECS assumes to rewrite them. ECS owns the rules' actions
+        from the first deployment on (it moves the weights at every traffic shift), so `pulumi up` ignores them:
+        resetting them would point production at a group that may have no task (terraform-aws-alb #409,
+        aws-cdk #36649). Completes the component like `route_https`: call one of the two, once."""
+        green = self.alternate_target_group
+        if green is None:
+            raise ValueError("route_blue_green needs AppLoadBalancerArgs.blue_green")
+        name, tags = self._name, dict(self._args.tags)
+        https = self.route_https(after=[self.target_group, green])
+        ecs_owns_actions = pulumi.ResourceOptions(parent=self, ignore_changes=["actions"])
+        test = aws.lb.ListenerRule(
+            f"{name}-test", listener_arn=https.arn, priority=TEST_RULE_PRIORITY,
+            conditions=[{"http_header": {"http_header_name": TEST_HEADER, "values": [TEST_HEADER_VALUE]}}],
+            actions=weighted_forward(self.target_group.arn, green.arn, 0), tags=tags, opts=ecs_owns_actions)
+        production = aws.lb.ListenerRule(
+            f"{name}-production", listener_arn=https.arn, priority=PRODUCTION_RULE_PRIORITY,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=weighted_forward(self.target_group.arn, green.arn, 100), tags=tags, opts=ecs_owns_actions)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(f"{name}-blue-green", description="ECS shifts the app's blue/green traffic",
+                            assume_role_policy=iam.to_json(iam.ecs_infrastructure_trust_policy()), tags=tags,
+                            opts=child)
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-blue-green", role=role.name,
+            policy_arn=iam.ECS_BLUE_GREEN_POLICY.format(partition=self._args.partition), opts=child)
+        self.blue_green_routing = BlueGreenRouting(
+            alternate_target_group_arn=green.arn, production_rule_arn=production.arn, test_rule_arn=test.arn,
+            role_arn=role.arn, ready=(https, test, production, attachment))
+        return self.blue_green_routing

@@ -23,9 +23,9 @@ from ..wiring import account_id, alarms_args, waf_args
 from .autoscaling import ScheduledCapacity, ServiceAutoScaling, ServiceAutoScalingArgs, StepScaleOut
 from .cluster import Ec2CapacitySpec, EcsCluster, EcsClusterArgs
 from .efs import AppFileSystem, AppFileSystemArgs
-from .loadbalancer import AppLoadBalancer, AppLoadBalancerArgs
+from .loadbalancer import AppLoadBalancer, AppLoadBalancerArgs, BlueGreenRouting
 from .scheduled import ScheduledTask, ScheduledTaskArgs
-from .service import AppService, AppServiceArgs
+from .service import AppService, AppServiceArgs, BlueGreenSpec
 from .sidecars import CollectorSpec, LogRouterSpec
 from .task import EXEC_VOLUMES, AppTask, AppTaskArgs, ContainerSpec
 
@@ -63,17 +63,23 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     lb = AppLoadBalancer("web", load_balancer_args(cfg, network, dns, tags))
     account = account_id()
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=lb.alb_arn, account=account)) if cfg.ops.waf else None
+    green = lb.alternate_target_group
     # Before the service: the alarms need only the ALB and plain names (a deployment can roll back on them).
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=lb.alb_arn_suffix, target_group=lb.target_group_arn_suffix,
         ecs_service=EcsServiceMetrics(cluster_name=ecs_cluster_name(cfg), service_name=cfg.app.name,
                                       container_insights=cfg.ecs.container_insights != "disabled"),
-        firewall=firewall, after=[lb.target_group, lb.attach_rule], account=account))
+        firewall=firewall, after=[lb.target_group, lb.attach_rule, *([green] if green else [])], account=account,
+        alternate_target_group=green.arn_suffix if green else None))
     files = AppFileSystem("files", file_system_args(cfg, network, lb, tags)) if cfg.ecs.efs_enabled else None
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
-    service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags))
-    # After the service: a new target group gets traffic only once the service is steady in it.
-    lb.route_https(after=[service])
+    # Blue/green: the HTTPS listener and its rules come first (the service names them); ECS moves the traffic.
+    routing = lb.route_blue_green() if cfg.ecs.deployment_strategy == "blue-green" else None
+    service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags,
+                                             blue_green=blue_green_spec(cfg, routing, alarms)))
+    if routing is None:
+        # After the service: a new target group gets traffic only once the service is steady in it.
+        lb.route_https(after=[service])
     ServiceAutoScaling("app", autoscaling_args(cfg, service, lb, tags))
     if cfg.ecs.scheduled_task_schedule:
         ScheduledTask("job", scheduled_task_args(cfg, ecs_cluster, network, lb, task, tags))
@@ -104,7 +110,19 @@ def load_balancer_args(cfg: StackConfig, network: Network, dns: Dns, tags: Mappi
         public_subnet_ids=network.public_subnet_ids, container_port=contract["port"],
         health_path=contract["healthPath"], certificate_arn=dns.certificate_arn, ssl_policy=cfg.app.ssl_policy,
         hostname=cfg.dns.hostname, zone_id=dns.zone_id, deletion_protection=cfg.ops.protected,
-        take_over_record=cfg.ecs.take_over_hostname_record, nfs_egress=cfg.ecs.efs_enabled, tags=tags)
+        take_over_record=cfg.ecs.take_over_hostname_record, nfs_egress=cfg.ecs.efs_enabled,
+        blue_green=cfg.ecs.deployment_strategy == "blue-green", partition=cfg.partition, tags=tags)
+
+
+def blue_green_spec(cfg: StackConfig, routing: BlueGreenRouting | None, alarms: Alarms) -> BlueGreenSpec | None:
+    """Blue/green: the routing's rules and role, the bake time, and the alarms a deployment rolls back on (the 5xx
+    rate and no healthy target: plain names, the alarms exist before the service)."""
+    if routing is None:
+        return None
+    return BlueGreenSpec(
+        alternate_target_group_arn=routing.alternate_target_group_arn, production_rule_arn=routing.production_rule_arn,
+        test_rule_arn=routing.test_rule_arn, role_arn=routing.role_arn, bake_minutes=cfg.ecs.blue_green_bake_minutes,
+        alarm_names=alarms.rollback_alarm_names, switching=cfg.ecs.blue_green_switching)
 
 
 def file_system_args(cfg: StackConfig, network: Network, lb: AppLoadBalancer,
@@ -155,7 +173,8 @@ def log_router_spec(cfg: StackConfig) -> LogRouterSpec | None:
 
 
 def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb: AppLoadBalancer,
-                 files: AppFileSystem | None, task: AppTask, tags: Mapping[str, str]) -> AppServiceArgs:
+                 files: AppFileSystem | None, task: AppTask, tags: Mapping[str, str],
+                 blue_green: BlueGreenSpec | None = None) -> AppServiceArgs:
     ecs, ec2 = cfg.ecs, cfg.ecs.capacity == "ec2"
     return AppServiceArgs(
         name=cfg.app.name, cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
@@ -165,11 +184,11 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
         container_port=app_contract()["port"], desired_count=ecs.min_tasks, autoscaled=True,
         minimum_healthy_percent=ecs.minimum_healthy_percent, maximum_percent=ecs.maximum_percent,
         health_check_grace_period_seconds=ecs.health_check_grace_period_seconds,
-        architecture=ecs.cpu_architecture, ec2_placement=ec2, exec_enabled=ecs.exec_enabled,
+        architecture=ecs.cpu_architecture, ec2_placement=ec2, exec_enabled=ecs.exec_enabled, blue_green=blue_green,
         # The target group attached to the ALB (ECS refuses one no load balancer uses), the capacity provider
         # association, EFS mount targets and NAT egress (tasks in the private subnets pull from ECR through it).
         after=[lb.attach_rule, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else []),
-               *network.private_default_routes],
+               *network.private_default_routes, *(routing.ready if (routing := lb.blue_green_routing) else ())],
         tags=tags)
 
 

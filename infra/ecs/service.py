@@ -1,6 +1,7 @@
 """AppService: the ECS service running the app's task behind the target group: capacity provider strategy, pinned
-platform version, private subnets without public IPs, rolling deployments guarded by the circuit breaker (with
-rollback) and awaited to steady state, AZ rebalancing (Fargate), managed tags, placement for EC2 tasks."""
+platform version, private subnets without public IPs, rolling (or native blue/green) deployments guarded by the
+circuit breaker (with rollback; blue/green also by CloudWatch alarms) and awaited to steady state, AZ rebalancing
+(Fargate), managed tags, placement for EC2 tasks."""
 
 from __future__ import annotations
 
@@ -25,6 +26,50 @@ def placement(architecture: str) -> tuple[list[dict[str, str]], list[dict[str, s
 
 
 @dataclass(frozen=True, kw_only=True)
+class BlueGreenSpec:
+    """ECS native blue/green: what loadBalancers[0].advancedConfiguration names, the bake time and the alarms a
+    deployment rolls back on."""
+
+    alternate_target_group_arn: pulumi.Input[str]
+    production_rule_arn: pulumi.Input[str]
+    test_rule_arn: pulumi.Input[str]
+    role_arn: pulumi.Input[str]
+    bake_minutes: int
+    alarm_names: Sequence[str]
+    switching: bool
+    """The one run that turns an existing rolling service blue/green: its load balancer settings are sent (they are
+    ignored otherwise, see `load_balancer_ignores`)."""
+
+
+def load_balancer_ignores(blue_green: BlueGreenSpec | None) -> list[str]:
+    """ECS alternates the two target groups of a blue/green service; the provider sends `loadBalancers` in
+    UpdateService only when it differs (terraform-provider-aws, resourceServiceUpdate: `d.HasChange("load_balancer")`)
+    and then names the configured group production, which is what stops the alternation (terraform-provider-aws
+    #45678). Ignoring `loadBalancers` keeps `pulumi up` from sending it again, whatever ECS now reports. The cost:
+    the service's load balancer settings are set at creation, or in a run with `switching` (docs/operations.md)."""
+    return ["loadBalancers"] if blue_green is not None and not blue_green.switching else []
+
+
+def deployment_settings(blue_green: BlueGreenSpec | None) -> dict[str, object]:
+    """The service arguments of a blue/green deployment (none for rolling: the provider's defaults, today's)."""
+    if blue_green is None:
+        return {}
+    return {"deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_in_minutes": blue_green.bake_minutes},
+            "alarms": {"alarm_names": list(blue_green.alarm_names), "enable": True, "rollback": True}}
+
+
+def load_balancer(args: AppServiceArgs) -> dict[str, object]:
+    lb: dict[str, object] = {"target_group_arn": args.target_group_arn, "container_name": args.container_name,
+                             "container_port": args.container_port}
+    if (bg := args.blue_green) is not None:
+        lb["advanced_configuration"] = {
+            "alternate_target_group_arn": bg.alternate_target_group_arn,
+            "production_listener_rule": bg.production_rule_arn, "test_listener_rule": bg.test_rule_arn,
+            "role_arn": bg.role_arn}
+    return lb
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppServiceArgs:
     name: str
     cluster_arn: pulumi.Input[str]
@@ -46,6 +91,8 @@ class AppServiceArgs:
     architecture: str
     ec2_placement: bool
     exec_enabled: bool
+    blue_green: BlueGreenSpec | None = None
+    """None: rolling deployments."""
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Created after (deleted before) these: the target group and the rule attaching it to the ALB (the HTTPS
     listener comes after the service), the capacity provider association, EFS mount targets, NAT routes."""
@@ -73,8 +120,7 @@ class AppService(pulumi.ComponentResource):
             deployment_controller={"type": "ECS"},
             network_configuration={"subnets": list(args.subnet_ids), "security_groups": list(args.security_group_ids),
                                    "assign_public_ip": False},
-            load_balancers=[{"target_group_arn": args.target_group_arn, "container_name": args.container_name,
-                             "container_port": args.container_port}],
+            load_balancers=[load_balancer(args)],
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=args.minimum_healthy_percent,
@@ -89,8 +135,9 @@ class AppService(pulumi.ComponentResource):
             ordered_placement_strategies=strategies,
             placement_constraints=constraints,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after),
-                                        ignore_changes=["desiredCount"] if args.autoscaled else None))
+            **deployment_settings(args.blue_green),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after), ignore_changes=[
+                *(["desiredCount"] if args.autoscaled else []), *load_balancer_ignores(args.blue_green)] or None))
         self.service_name = service.name
         self.service_arn = service.id
         self.register_outputs({"service_name": self.service_name})

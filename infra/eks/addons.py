@@ -1,10 +1,11 @@
 """PlatformAddons: AWS Load Balancer Controller, ExternalDNS, metrics-server and Cluster Autoscaler, each a pinned
-Helm release on the new cluster, those that call AWS with their own IRSA role. Under nodeProvisioner karpenter,
-Karpenter (infra/eks/karpenter.py) replaces the Cluster Autoscaler."""
+Helm release on the new cluster, those that call AWS with their own identity (infra/eks/identity.py: EKS Pod
+Identity or IRSA, as webstack:workloadIdentity says). Under nodeProvisioner karpenter, Karpenter
+(infra/eks/karpenter.py) replaces the Cluster Autoscaler."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 from .. import iam
 from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from .helm import Chart, ServiceAccountRef, release
-from .irsa import IRSA_ANNOTATION, irsa_role
+from .identity import IdentityAnnotations, IdentityContext, workload_identity
 
 TYPE = "webstack:addons:PlatformAddons"
 ALB_CHART = Chart(name="aws-load-balancer-controller", repo="https://aws.github.io/eks-charts")
@@ -30,7 +31,7 @@ DNS_DRAIN_SECONDS = 2 * EXTERNAL_DNS_INTERVAL_SECONDS + 30
 
 
 def alb_controller_values(*, cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.Input[str],
-                          role_arn: pulumi.Input[str]) -> dict[str, Any]:
+                          identity: IdentityAnnotations) -> dict[str, Any]:
     """The AWS Load Balancer Controller chart's values."""
     return {
         # Set explicitly: with IMDS hop limit 1 the controller cannot discover them itself.
@@ -40,7 +41,8 @@ def alb_controller_values(*, cluster_name: pulumi.Input[str], region: str, vpc_i
         "replicaCount": 2,
         "podDisruptionBudget": {"maxUnavailable": 1},
         "serviceAccount": {"create": True, "name": ALB_SERVICE_ACCOUNT.name,
-                           "annotations": {IRSA_ANNOTATION: role_arn}},
+                           "annotations": identity.service_account},
+        "podAnnotations": identity.pod,
         "createIngressClassResource": True,
         "ingressClass": "alb",
         # The Service mutator webhook (failurePolicy Fail, every Service CREATE in every namespace) only
@@ -51,7 +53,7 @@ def alb_controller_values(*, cluster_name: pulumi.Input[str], region: str, vpc_i
 
 
 def external_dns_values(*, policy: str, cluster_name: pulumi.Input[str], region: str, zone_name: str,
-                        zone_id: pulumi.Input[str], role_arn: pulumi.Input[str]) -> dict[str, Any]:
+                        zone_id: pulumi.Input[str], identity: IdentityAnnotations) -> dict[str, Any]:
     """ExternalDNS's chart values: the app's public zone only, records owned by this cluster (TXT registry)."""
     return {
         "provider": {"name": "aws"},
@@ -66,7 +68,8 @@ def external_dns_values(*, policy: str, cluster_name: pulumi.Input[str], region:
         "triggerLoopOnEvent": True,
         "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SERVICE_ACCOUNT.name,
-                           "annotations": {IRSA_ANNOTATION: role_arn}},
+                           "annotations": identity.service_account},
+        "podAnnotations": identity.pod,
     }
 
 
@@ -84,13 +87,12 @@ class PlatformAddonsArgs:
     region: str
     partition: str
     vpc_id: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
+    identity: IdentityContext
+    """How the controllers that call AWS get their role (webstack:workloadIdentity), and the cluster it trusts."""
     zone_id: pulumi.Input[str]
     zone_arn: pulumi.Input[str]
     zone_name: str
     provider: k8s.Provider
-    tags: Mapping[str, str]
     capacity: Sequence[pulumi.Resource] = ()
     """What the add-ons' pods may run on beyond the node group (Karpenter's NodePool and EC2NodeClass): every
     release is created after and deleted before them."""
@@ -123,25 +125,24 @@ class PlatformAddons(pulumi.ComponentResource):
 
         self.autoscaler = ClusterAutoscaler(f"{name}-cluster-autoscaler", ClusterAutoscalerArgs(
             chart_version=args.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
-            cluster_name=args.cluster_name, region=args.region, oidc_provider_arn=args.oidc_provider_arn,
-            oidc_issuer=args.oidc_issuer, provider=args.provider, tags=args.tags),
+            cluster_name=args.cluster_name, region=args.region, identity=args.identity, provider=args.provider),
             pulumi.ResourceOptions(parent=self)) if args.cluster_autoscaler_chart_version else None
         self.register_outputs({"alb_controller": self.alb_controller.status,
                                "external_dns": self.external_dns.status,
                                "metrics_server": self.metrics_server.status})
 
     def _alb_controller(self, name: str, args: PlatformAddonsArgs) -> k8s.helm.v3.Release:
-        role = irsa_role(
-            f"{name}-alb-controller", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=ALB_SERVICE_ACCOUNT.namespace, service_account=ALB_SERVICE_ACCOUNT.name,
+        identity = workload_identity(
+            f"{name}-alb-controller", args.identity, namespace=ALB_SERVICE_ACCOUNT.namespace,
+            service_account=ALB_SERVICE_ACCOUNT.name,
             policy=iam.to_json(iam.alb_controller_policy(args.alb_controller_chart_version, args.partition)),
-            tags=args.tags, parent=self)
+            parent=self)
         values = alb_controller_values(cluster_name=args.cluster_name, region=args.region, vpc_id=args.vpc_id,
-                                       role_arn=role.arn)
+                                       identity=identity.annotations)
         return release("aws-load-balancer-controller", ALB_CHART, args.alb_controller_chart_version,
                        ALB_SERVICE_ACCOUNT.namespace, values,
                        pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                              depends_on=[*role.ready, *args.capacity]))
+                                              depends_on=[*identity.ready, *args.capacity]))
 
     def _external_dns(self, name: str, args: PlatformAddonsArgs) -> k8s.helm.v3.Release:
         dns_ns_name, dns_sa = EXTERNAL_DNS_SERVICE_ACCOUNT
@@ -151,13 +152,13 @@ class PlatformAddons(pulumi.ComponentResource):
             metadata={"name": dns_ns_name, "labels": {"app.kubernetes.io/managed-by": "pulumi",
                                                       "pod-security.kubernetes.io/enforce": "restricted"}},
             opts=k8s_opts)
-        role = irsa_role(
-            f"{name}-external-dns", oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=dns_ns_name, service_account=dns_sa,
-            policy=iam.json_output(iam.external_dns_policy, args.zone_arn), tags=args.tags, parent=self)
+        identity = workload_identity(
+            f"{name}-external-dns", args.identity, namespace=dns_ns_name, service_account=dns_sa,
+            policy=iam.json_output(iam.external_dns_policy, args.zone_arn), parent=self)
         values = external_dns_values(policy=args.external_dns_policy, cluster_name=args.cluster_name,
                                      region=args.region, zone_name=args.zone_name, zone_id=args.zone_id,
-                                     role_arn=role.arn)
+                                     identity=identity.annotations)
         # Not after the LB controller: with its Service mutator webhook off, nothing here races it.
         return release("external-dns", EXTERNAL_DNS_CHART, args.external_dns_chart_version, dns_ns.metadata.name,
-                       values, pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=role.ready)))
+                       values,
+                       pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=identity.ready)))

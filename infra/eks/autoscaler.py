@@ -3,7 +3,6 @@ nodeMinSize and nodeMaxSize when pods are Pending (scale up) or nodes stay under
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -11,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from .. import iam
 from .helm import Chart, ServiceAccountRef, release
-from .irsa import IRSA_ANNOTATION, irsa_role
+from .identity import IdentityContext, workload_identity
 
 TYPE = "webstack:autoscaler:ClusterAutoscaler"
 CHART = Chart(name="cluster-autoscaler", repo="https://kubernetes.github.io/autoscaler")
@@ -27,10 +26,8 @@ class ClusterAutoscalerArgs:
     kubernetes_version: str
     cluster_name: pulumi.Input[str]
     region: str
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
+    identity: IdentityContext
     provider: k8s.Provider
-    tags: Mapping[str, str]
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -38,13 +35,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        role = irsa_role(
-            name, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=SERVICE_ACCOUNT.namespace, service_account=SERVICE_ACCOUNT.name,
+        identity = workload_identity(
+            name, args.identity, namespace=SERVICE_ACCOUNT.namespace, service_account=SERVICE_ACCOUNT.name,
             policy=iam.json_output(
                 lambda arn, cluster: iam.cluster_autoscaler_policy(arn, args.region, cluster),
-                args.oidc_provider_arn, args.cluster_name),
-            tags=args.tags, parent=self)
+                args.identity.oidc_provider_arn, args.cluster_name),
+            parent=self)
         self.release = release(
             "cluster-autoscaler", CHART, args.chart_version, SERVICE_ACCOUNT.namespace,
             {
@@ -56,7 +52,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "autoDiscovery": {"clusterName": args.cluster_name},
                 "image": {"tag": IMAGE_TAGS[args.kubernetes_version]},
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT.name,
-                                            "annotations": {IRSA_ANNOTATION: role.arn}}},
+                                            "annotations": identity.annotations.service_account}},
+                "podAnnotations": identity.annotations.pod,
                 "extraArgs": {
                     "balance-similar-node-groups": True,
                     "expander": "least-waste",
@@ -67,6 +64,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 },
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "300Mi"}},
             },
-            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=role.ready),
+            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=identity.ready),
         )
         self.register_outputs({"release": self.release.status})

@@ -246,6 +246,8 @@ class Cluster(pulumi.ComponentResource):
                                                  opts=child)
 
         base_addons = [self._addon(name, a, args, cluster, []) for a in ADDONS_BEFORE_NODES]
+        # EKS Pod Identity associations give credentials through this agent (a DaemonSet): they depend on it.
+        self.pod_identity_agent = base_addons[ADDONS_BEFORE_NODES.index("eks-pod-identity-agent")]
         self.node_group = self._node_group(name, args, cluster, node_role, launch_template,
                                            after=[*args.egress_ready, *attachments, *base_addons])
         after_nodes = [self._addon(name, a, args, cluster, [self.node_group]) for a in ADDONS_AFTER_NODES]

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 
 from .. import iam
 from .helm import Chart, ServiceAccountRef, release
-from .irsa import IRSA_ANNOTATION, irsa_role
+from .identity import IdentityAnnotations, IdentityContext, WorkloadIdentity, workload_identity
 
 TYPE = "webstack:karpenter:Karpenter"
 CHART = Chart(name="karpenter", repo="oci://public.ecr.aws/karpenter")
@@ -72,6 +72,8 @@ class KarpenterArgs:
     partition: str
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
+    identity: IdentityContext
+    """How the controller gets its role (webstack:workloadIdentity: Pod Identity or IRSA), as the other add-ons."""
     architecture: str
     """Nodes of the image's architecture only (amd64 | arm64)."""
     capacity_types: Sequence[str]
@@ -129,13 +131,14 @@ def nodepool_spec(args: KarpenterArgs) -> dict[str, Any]:
 
 
 def controller_values(args: KarpenterArgs, *, queue_name: pulumi.Input[str],
-                      role_arn: pulumi.Input[str]) -> dict[str, Any]:
+                      identity: IdentityAnnotations) -> dict[str, Any]:
     """The karpenter chart's values: this cluster, its interruption queue, the controller's IAM role, and the
     region set explicitly (IMDS hop limit 1 on the nodes it runs on)."""
     return {
         "settings": {"clusterName": args.cluster, "clusterEndpoint": args.cluster_endpoint,
                      "interruptionQueue": queue_name},
-        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT.name, "annotations": {IRSA_ANNOTATION: role_arn}},
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT.name, "annotations": identity.service_account},
+        "podAnnotations": identity.pod,
         # Two replicas need two nodes (the chart's required anti-affinity by hostname).
         "replicas": args.replicas,
         "controller": {"env": [{"name": "AWS_REGION", "value": args.region}],
@@ -162,12 +165,12 @@ class Karpenter(pulumi.ComponentResource):
         access = aws.eks.AccessEntry(f"{name}-node", cluster_name=args.cluster, principal_arn=node_role.arn,
                                      type="EC2_LINUX", tags=tags, opts=child)
 
-        ready = self._controller_identity(name, args, queue, node_role)
+        identity, ready = self._controller_identity(name, args, queue, node_role)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         crds = release("karpenter-crd", CRD_CHART, args.chart_version, SERVICE_ACCOUNT.namespace, {}, k8s_opts)
         self.controller = release(
             "karpenter", CHART, args.chart_version, SERVICE_ACCOUNT.namespace,
-            controller_values(args, queue_name=queue.name, role_arn=ready[0].arn),
+            controller_values(args, queue_name=queue.name, identity=identity.annotations),
             pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, *ready])),
             skip_crds=True)
         # Deleted before the controller and its CRDs, which finish the job: the NodeClass's finalizer waits for its
@@ -207,24 +210,24 @@ class Karpenter(pulumi.ComponentResource):
         return queue
 
     def _controller_identity(self, name: str, args: KarpenterArgs, queue: aws.sqs.Queue,
-                             node_role: aws.iam.Role) -> list[Any]:
-        """The controller's AWS identity: ONE irsa_role call (the role, its first policy) and the second half of the
-        published policy attached to the same role. Returns what the pod must wait for, the role first."""
+                             node_role: aws.iam.Role) -> tuple[WorkloadIdentity, list[Any]]:
+        """The controller's AWS identity: ONE workload_identity call (the role, its first policy; an association
+        under pod-identity) and the second half of the published policy attached to the same role. Returns it and
+        what the pod must wait for."""
         def document(part: int) -> pulumi.Output[str]:
             return iam.json_output(lambda arn, role_arn, queue_arn: iam.karpenter_controller_policy(
                 args.chart_version, _names(args, arn, role_arn, queue_arn), CONTROLLER_POLICY_SPLIT[part]),
                 args.oidc_provider_arn, node_role.arn, queue.arn)
 
-        identity = irsa_role(name, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-                             namespace=SERVICE_ACCOUNT.namespace, service_account=SERVICE_ACCOUNT.name,
-                             policy=document(0), tags=args.tags, parent=self)
+        identity = workload_identity(name, args.identity, namespace=SERVICE_ACCOUNT.namespace,
+                                     service_account=SERVICE_ACCOUNT.name, policy=document(0), parent=self)
         child = pulumi.ResourceOptions(parent=self)
         more = aws.iam.Policy(f"{name}-controller-more", description="Karpenter controller: instance profiles, "
                               "discovery (the published policy's second half)", policy=document(1),
                               tags=dict(args.tags), opts=child)
         attachment = aws.iam.RolePolicyAttachment(f"{name}-controller-more", role=identity.role.name,
                                                   policy_arn=more.arn, opts=child)
-        return [*identity.ready, attachment]
+        return identity, [*identity.ready, attachment]
 
 
 def _names(args: KarpenterArgs, oidc_provider_arn: str, node_role_arn: str, queue_arn: str) -> iam.KarpenterNames:

@@ -21,6 +21,7 @@ from ..waf import WebAcl
 from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
+from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
 from .workload import WebApp, WebAppArgs
 
@@ -74,7 +75,17 @@ def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: M
         disruption_budget=c.karpenter_disruption_budget, consolidate_after=c.karpenter_consolidate_after,
         disk_size_gb=c.node_disk_size_gb, ami_alias=karpenter_ami_alias(cfg.versions.eks_node_release),
         # Two replicas (the chart's default) on the system node group: its required anti-affinity wants two nodes.
-        replicas=min(2, c.node_min_size), provider=cluster.provider, tags=tags)
+        replicas=min(2, c.node_min_size), identity=identity_context(cfg, cluster, tags), provider=cluster.provider,
+        tags=tags)
+
+
+def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:
+    """How every AWS-calling controller of the cluster gets its role (webstack:workloadIdentity)."""
+    return IdentityContext(
+        mode=cfg.addons.workload_identity, cluster_name=cluster.cluster_name,
+        cluster_arn=cluster_arn(cfg.partition, cfg.region, cluster.oidc_provider_arn, cluster.cluster_name),
+        oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+        pod_identity_agent=cluster.pod_identity_agent, tags=tags)
 
 
 def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) -> ClusterArgs:
@@ -104,9 +115,9 @@ def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns, 
         metrics_server_chart_version=charts["metrics-server"],
         cluster_autoscaler_chart_version=charts.get("cluster-autoscaler", ""),
         kubernetes_version=cfg.cluster.kubernetes_version, cluster_name=cluster.cluster_name, region=cfg.region,
-        partition=cfg.partition, vpc_id=network.vpc_id, oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer=cluster.oidc_issuer, zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name,
-        provider=cluster.provider, tags=tags, capacity=capacity)
+        partition=cfg.partition, vpc_id=network.vpc_id, identity=identity_context(cfg, cluster, tags),
+        zone_id=dns.zone_id, zone_arn=dns.zone_arn, zone_name=dns.zone_name, provider=cluster.provider,
+        capacity=capacity)
 
 
 def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *, firewall: WebAcl | None,

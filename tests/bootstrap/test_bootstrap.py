@@ -305,7 +305,7 @@ def test_deploy_roles_pass_roles_only_to_the_stacks_services(plan: Plan) -> None
         assert [s["Sid"] for s in passing] == ["PassRolesToTheStacksServices"], name
         assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": [
             "eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "scheduler.amazonaws.com",
-            "vpc-flow-logs.amazonaws.com"]}}
+            "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com"]}}
         # terraform-provider-aws's resourceRoleUpdate calls UpdateRoleDescription when a description changes
         assert "iam:updateroledescription" in expanded(allowed_actions(iam_documents(plan)[name]))
 

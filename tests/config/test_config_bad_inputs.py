@@ -295,6 +295,8 @@ SEMANTIC: list[Row] = [
     ({"externalDnsChartVersion": "1.15.0"}, "externalDnsChartVersion", "allowed: 1.21.1"),
     ({"externalDnsPolicy": "create-only"}, "externalDnsPolicy", "allowed: upsert-only, sync"),
     ({"externalDnsPolicy": "SYNC"}, "externalDnsPolicy", "allowed: upsert-only, sync"),
+    ({"workloadIdentity": "kiam"}, "workloadIdentity", "allowed: pod-identity, irsa"),
+    ({"workloadIdentity": "IRSA"}, "workloadIdentity", "allowed: pod-identity, irsa"),
     ({"metricsServerChartVersion": "latest"}, "metricsServerChartVersion", "exact chart version"),
     ({"metricsServerChartVersion": "3.13"}, "metricsServerChartVersion", "exact chart version"),
     ({"metricsServerChartVersion": "v3.13.0"}, "metricsServerChartVersion", "exact chart version"),

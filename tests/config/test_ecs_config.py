@@ -98,6 +98,18 @@ def test_every_fargate_size_edge_is_accepted(cpu: int, memory: int) -> None:
     ({"ecsScheduledScaling": [{"name": "n", "schedule": "cron(0 20 ? * * *)", "minTasks": 0}]},
      "must be a list of {name, schedule"),
     ({"ecsScheduledScaling": "not json"}, "must be a list of {name, schedule"),
+    ({"ecsDeploymentStrategy": "canary"},
+     "webstack:ecsDeploymentStrategy = 'canary': allowed: rolling, blue-green (ECS canary and linear deployments are "
+     "not offered"),
+    ({"ecsDeploymentStrategy": "BLUE_GREEN"}, "webstack:ecsDeploymentStrategy = 'BLUE_GREEN': allowed: rolling, "
+     "blue-green"),
+    ({"ecsDeploymentStrategy": "blue-green", "ecsBlueGreenBakeMinutes": 1441},
+     "webstack:ecsBlueGreenBakeMinutes = 1441: must be 0 to 1440"),
+    ({"ecsDeploymentStrategy": "blue-green", "ecsScaleOnRequestsPerTarget": 500},
+     "ecsScaleOnRequestsPerTarget scale on one target group's requests"),
+    ({"ecsDeploymentStrategy": "blue-green",
+      "ecsStepScaling": {"threshold": 1200, "steps": [{"over": 0, "add": 2}], "evaluationPeriods": 2, "cooldown": 120}},
+     "ecsStepScaling scale on one target group's requests"),
 ])
 def test_bad_values_are_refused_by_key(raw: dict[str, Any], expect: str) -> None:
     found = problems(**raw)
@@ -112,6 +124,8 @@ def test_bad_values_are_refused_by_key(raw: dict[str, Any], expect: str) -> None
     ({"ecsScheduledTaskCommand": ["x"]}, "ecsScheduledTaskCommand set without ecsScheduledTaskSchedule"),
     ({"ecsSecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
      "ecsSecrets is empty"),
+    ({"ecsBlueGreenBakeMinutes": 5}, "ecsBlueGreenBakeMinutes set while ecsDeploymentStrategy is not blue-green"),
+    ({"ecsBlueGreenSwitching": True}, "ecsBlueGreenSwitching set while ecsDeploymentStrategy is not blue-green"),
 ])
 def test_keys_of_a_feature_that_is_off_are_refused_not_ignored(raw: dict[str, Any], expect: str) -> None:
     found = problems(**raw)
@@ -254,3 +268,13 @@ def test_the_execution_role_is_granted_the_secret_not_its_json_key() -> None:
     arns = [f"{SM}db-x1Y2z3:password::", f"{SM}db-x1Y2z3:username::", f"{SM}api-AbCdEf"]
     (read,) = [s for s in ecs_execution_policy("repo", "logs", arns, None)["Statement"] if s["Sid"] == "ReadSecrets"]
     assert read["Resource"] == [f"{SM}api-AbCdEf", f"{SM}db-x1Y2z3"]
+
+
+def test_blue_green_is_offered_on_both_capacities_with_its_defaults() -> None:
+    """ECS native blue/green works with awsvpc tasks on Fargate and on EC2 capacity providers (AWS ECS developer
+    guide, "Amazon ECS blue/green service deployments"); rolling stays the default."""
+    assert load().ecs.deployment_strategy == "rolling"
+    for capacity in ("fargate", "ec2"):
+        ecs = load(ecsDeploymentStrategy="blue-green", ecsCapacity=capacity).ecs
+        assert (ecs.deployment_strategy, ecs.blue_green_bake_minutes, ecs.blue_green_switching) == (
+            "blue-green", 10, False)

@@ -1,4 +1,4 @@
-"""Platform add-ons (IRSA, ALB controller, ExternalDNS, metrics-server) and the WebApp workload."""
+"""Platform add-ons (their AWS identity, ALB controller, ExternalDNS, metrics-server) and the WebApp workload."""
 
 from __future__ import annotations
 
@@ -28,6 +28,30 @@ def role_for(plan: Plan, arn: str) -> dict:
     return next(r for r in plan.of_type("aws:iam/role:Role") if r["state"]["arn"] == arn)
 
 
+def controller_role(plan: Plan, values: dict, namespace: str, account: str) -> dict:
+    """The role a controller's pods get, checked to trust exactly `namespace/account` of this cluster: the IRSA role
+    its service account names, or (pod-identity) the role of the association of that service account, which has
+    no annotation then."""
+    sa = values.get("serviceAccount") or values["rbac"]["serviceAccount"]
+    eks = plan.one("eks:index:Cluster")["state"]
+    annotation = sa.get("annotations", {}).get("eks.amazonaws.com/role-arn")
+    associations = [a for a in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                    if (a["inputs"]["namespace"], a["inputs"]["serviceAccount"]) == (namespace, account)]
+    if annotation:
+        assert associations == [], "IRSA and Pod Identity at once: which role the SDK takes is not obvious"
+        role = role_for(plan, annotation)
+        assert json.loads(role["inputs"]["assumeRolePolicy"]) == iam.irsa_trust_policy(
+            eks["oidcProviderArn"], eks["oidcIssuer"], namespace, account)
+        return role
+    [association] = associations
+    role = role_for(plan, association["inputs"]["roleArn"])
+    account_id = eks["oidcProviderArn"].split(":")[4]
+    cluster_arn = f"arn:aws:eks:{plan.config['aws:region']}:{account_id}:cluster/{association['inputs']['clusterName']}"
+    assert json.loads(role["inputs"]["assumeRolePolicy"]) == iam.pod_identity_trust_policy(
+        cluster_arn, namespace, account)
+    return role
+
+
 def attached_policy(plan: Plan, role: dict) -> dict:
     attachment = next(a for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                       if a["inputs"]["role"] == role["state"]["name"])
@@ -51,16 +75,15 @@ def test_irsa_trust_is_scoped_to_one_service_account_and_the_sts_audience() -> N
     ("aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller"),
     ("external-dns", "external-dns", "external-dns"),
 ])
-def test_controllers_get_an_irsa_role_for_their_own_service_account(
+def test_controllers_get_a_role_for_their_own_service_account(
         request: pytest.FixtureRequest, stack: str, release_name: str, namespace: str, account: str) -> None:
     plan: Plan = request.getfixturevalue(stack)
     values = release(plan, release_name)["inputs"]["values"]
     sa = values["serviceAccount"]
     assert sa["create"] is True and sa["name"] == account
-    role = role_for(plan, sa["annotations"]["eks.amazonaws.com/role-arn"])
-    eks = plan.one("eks:index:Cluster")["state"]
-    assert json.loads(role["inputs"]["assumeRolePolicy"]) == iam.irsa_trust_policy(
-        eks["oidcProviderArn"], eks["oidcIssuer"], namespace, account)
+    mode = {"dev": "irsa", "prod": "pod-identity"}[stack]  # tests/stacks: dev keeps IRSA, prod the default
+    assert values["podAnnotations"] == {"webstack/aws-identity": mode}
+    assert controller_role(plan, values, namespace, account)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -76,7 +99,7 @@ def test_alb_controller_release(request: pytest.FixtureRequest, stack: str) -> N
     assert v["region"] == {"dev": "us-east-1", "prod": "eu-west-1"}[stack]
     assert v["vpcId"] == plan.one("aws:ec2/vpc:Vpc")["id"]
     assert v["replicaCount"] == 2 and v["createIngressClassResource"] is True and v["ingressClass"] == "alb"
-    role = role_for(plan, v["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"])
+    role = controller_role(plan, v, "kube-system", "aws-load-balancer-controller")
     assert attached_policy(plan, role) == iam.alb_controller_policy("3.5.0")
     assert r["provider"].startswith(plan.one("pulumi:providers:kubernetes")["urn"])
 
@@ -95,7 +118,7 @@ def test_external_dns_release_is_scoped_to_this_zone(request: pytest.FixtureRequ
     assert v["extraArgs"] == ["--aws-zone-type=public", f"--zone-id-filter={zone_id}"]
     assert v["sources"] == ["ingress", "service"]
     assert v["txtOwnerId"].startswith(f"webstack-{stack}.")
-    role = role_for(plan, v["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"])
+    role = controller_role(plan, v, "external-dns", "external-dns")
     policy = attached_policy(plan, role)
     change = [s for s in policy["Statement"] if "route53:ChangeResourceRecordSets" in json.dumps(s["Action"])]
     zone_arn = f"arn:aws:route53:::hostedzone/{zone_id}"

@@ -180,7 +180,7 @@ def test_controller_policy_is_the_published_one_in_two_documents(plan: Plan) -> 
     """Every statement of the six published managed policies, once, split over two managed policies each within
     IAM's size limit; PassRole only of the Karpenter node role."""
     docs = iam_documents(plan)
-    parts = [docs["karpenter-irsa-policy"], docs["karpenter-controller-more-policy"]]
+    parts = [docs["karpenter-policy"], docs["karpenter-controller-more-policy"]]
     template = iam.karpenter_template("1.14.1")["Resources"]
     published = [sid for p in iam.KARPENTER_CONTROLLER_POLICIES for sid in re.findall(
         r'"Sid": "(\w+)"', template[p]["Properties"]["PolicyDocument"]["!Sub"])]
@@ -226,7 +226,7 @@ def test_destroy_rule_karpenter_nodes_go_before_what_they_need(plan: Plan) -> No
     assert plan.depends_on(nodepool["urn"], nodeclass["urn"])
     needs = [chart_release(plan, "karpenter"), chart_release(plan, "karpenter-crd"), plan.one(MNG),
              plan.one("aws:sqs/queue:Queue"), plan.one("aws:eks/accessEntry:AccessEntry", "karpenter-node"),
-             plan.one("aws:iam/role:Role", "karpenter-irsa"), plan.one("eks:index:Cluster"),
+             plan.one("aws:iam/role:Role", "karpenter-pod-identity"), plan.one("eks:index:Cluster"),
              *[r for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                if r["name"].startswith("karpenter-")],
              *[r for r in plan.of_type("aws:ec2/route:Route") if r["inputs"].get("natGatewayId")]]

@@ -31,7 +31,7 @@ LOCK = committed_lock("dev")
 NETWORK: Any = SimpleNamespace(vpc_id="vpc-1", public_subnet_ids=["pub-a"], private_subnet_ids=["priv-a"],
                                private_default_routes=["route-a"])
 CLUSTER: Any = SimpleNamespace(cluster_name="shop", oidc_provider_arn="arn:oidc", oidc_issuer="oidc.example",
-                               provider="k8s-provider")
+                               provider="k8s-provider", pod_identity_agent="agent-addon")
 DNS: Any = SimpleNamespace(zone_id="Z1", zone_arn="arn:zone", zone_name="example.com", certificate_arn="arn:cert")
 
 
@@ -66,10 +66,15 @@ def test_addons_args_carry_the_chart_versions_and_the_clusters_identity() -> Non
     assert set(carried(args, cfg.addons)) == {
         "alb_controller_chart_version", "external_dns_chart_version", "external_dns_policy",
         "metrics_server_chart_version", "cluster_autoscaler_chart_version"}
+    # webstack:workloadIdentity (default pod-identity) and what both modes need of the cluster.
+    identity = args.identity
+    assert identity.mode == cfg.addons.workload_identity == "pod-identity"
+    assert (identity.cluster_name, identity.oidc_provider_arn, identity.oidc_issuer, identity.pod_identity_agent) == (
+        "shop", "arn:oidc", "oidc.example", "agent-addon")
+    assert addons_args(config(workloadIdentity="irsa"), CLUSTER, NETWORK, DNS, {}).identity.mode == "irsa"
     assert args.metrics_server_chart_version == "3.12.2" != LOCK["charts"]["metrics-server"]
     assert args.external_dns_policy == "upsert-only" and args.kubernetes_version == cfg.cluster.kubernetes_version
-    assert (args.oidc_provider_arn, args.zone_arn, args.zone_name, args.provider) == (
-        "arn:oidc", "arn:zone", "example.com", "k8s-provider")
+    assert (args.zone_arn, args.zone_name, args.provider) == ("arn:zone", "example.com", "k8s-provider")
 
 
 def test_chart_versions_nobody_pins_are_the_locks() -> None:

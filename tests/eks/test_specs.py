@@ -13,7 +13,7 @@ from infra.eks.addons import (
     external_dns_values,
 )
 from infra.eks.cluster import NodeGroupSpec, launch_template_spec, single_instance_type
-from infra.eks.irsa import IRSA_ANNOTATION
+from infra.eks.identity import IDENTITY_POD_ANNOTATION, IRSA_ANNOTATION, identity_annotations
 from infra.eks.workload import (
     ALB,
     RUN_AS,
@@ -144,19 +144,32 @@ def test_the_launch_template_hardens_the_nodes_and_names_them() -> None:
 
 
 def test_the_alb_controller_is_told_what_imds_would_not_tell_it() -> None:
-    v = alb_controller_values(cluster_name="c", region="eu-west-1", vpc_id="vpc-1", role_arn="arn:role")
+    v = alb_controller_values(cluster_name="c", region="eu-west-1", vpc_id="vpc-1",
+                              identity=identity_annotations("irsa", "arn:role"))
     assert (v["clusterName"], v["region"], v["vpcId"]) == ("c", "eu-west-1", "vpc-1")
     # The IRSA role trusts exactly this service account.
     assert v["serviceAccount"] == {"create": True, "name": ALB_SERVICE_ACCOUNT.name,
                                    "annotations": {IRSA_ANNOTATION: "arn:role"}}
+    assert v["podAnnotations"] == {IDENTITY_POD_ANNOTATION: "irsa"}
     assert v["enableServiceMutatorWebhook"] is False and v["ingressClass"] == "alb"
 
 
 def test_external_dns_stays_in_its_zone_with_its_own_service_account() -> None:
     v = external_dns_values(policy="upsert-only", cluster_name="c", region="eu-west-1", zone_name="example.com",
-                            zone_id="Z1", role_arn="arn:role")
+                            zone_id="Z1", identity=identity_annotations("irsa", "arn:role"))
     assert v["policy"] == "upsert-only" and v["domainFilters"] == ["example.com"] and v["registry"] == "txt"
     assert "--aws-zone-type=public" in v["extraArgs"]
     assert v["serviceAccount"]["name"] == EXTERNAL_DNS_SERVICE_ACCOUNT.name
     assert v["serviceAccount"]["annotations"] == {IRSA_ANNOTATION: "arn:role"}
     assert v["env"] == [{"name": "AWS_DEFAULT_REGION", "value": "eu-west-1"}]
+
+
+def test_pod_identity_leaves_the_service_account_alone_and_marks_the_pods() -> None:
+    """Pod Identity needs no service account annotation (the association names it); the pod annotation differs
+    between the modes, so a switch rolls every controller's pods (the credential webhooks act on pod creation)."""
+    pod_identity, irsa = identity_annotations("pod-identity", "arn:role"), identity_annotations("irsa", "arn:role")
+    assert pod_identity.service_account == {} and irsa.service_account == {IRSA_ANNOTATION: "arn:role"}
+    assert pod_identity.pod != irsa.pod
+    v = external_dns_values(policy="sync", cluster_name="c", region="r", zone_name="z", zone_id="Z1",
+                            identity=pod_identity)
+    assert v["serviceAccount"]["annotations"] == {} and v["podAnnotations"] == {IDENTITY_POD_ANNOTATION: "pod-identity"}

@@ -242,7 +242,7 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d, "metadata", "annotations", f"{ALB}ssl-redirect")), "ssl-redirect"),
     ),
     "route53-changes-scoped": (
-        Mutation("every-hosted-zone", "dev", document(MANAGED_POLICY, "platform-external-dns-irsa", statement(
+        Mutation("every-hosted-zone", "dev", document(MANAGED_POLICY, "platform-external-dns", statement(
             "ChangeOwnZoneOnly", lambda s: setp(s, "Resource", "arn:aws:route53:::hostedzone/*"))),
             "hostedzone/*"),
         # the reviewer's probe: the grant moved into an inline policy of the ExternalDNS role
@@ -263,6 +263,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("any-service-account-of-the-namespace", "dev", document(
             ROLE, "platform-alb-controller-irsa", lambda doc: wildcard_trust(doc["Statement"][0]["Condition"]),
             key="assumeRolePolicy"), "wildcard"),
+    ),
+    "pod-identity-trust-scoped": (
+        Mutation("any-service-account-of-the-cluster", "prod", document(
+            ROLE, "platform-external-dns-pod-identity", lambda doc: doc["Statement"][0]["Condition"]["StringEquals"]
+            .pop("aws:RequestTag/kubernetes-service-account"), key="assumeRolePolicy"), "kubernetes-service-account"),
     ),
     "kms-key-rotation": (
         Mutation("rotation-off", "dev", edit_props(KMS_KEY, "cluster-secrets",

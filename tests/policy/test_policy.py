@@ -27,6 +27,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from infra import iam
 from infra.config.app import ALB_SSL_POLICIES
 from policy import aws, common, ecs, ecs_roles, eks, kubernetes, ops
 from policy.validators import POLICIES
@@ -116,7 +117,7 @@ def role_with_inline(plan: Plan, *policies: dict[str, Any]) -> tuple[str, dict[s
 
 def with_doc(plan: Plan, edit: Callable[[dict[str, Any]], None], rtype: str = "aws:iam/policy:Policy"
              ) -> tuple[str, dict[str, Any]]:
-    props = inputs(plan, "aws:iam/policy:Policy", "platform-external-dns-irsa")
+    props = inputs(plan, "aws:iam/policy:Policy", "platform-external-dns")
     doc = json.loads(props["policy"])
     edit(doc)
     props["policy"] = json.dumps(doc)
@@ -132,6 +133,31 @@ def with_trust(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> tuple[str,
     edit(doc["Statement"][0]["Condition"])
     props["assumeRolePolicy"] = json.dumps(doc)
     return common.IAM_ROLE, props
+
+
+def with_pod_trust(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> tuple[str, dict[str, Any]]:
+    """A controller role in pod-identity mode (the trust infra/iam.py writes), `edit(statement)` applied."""
+    props = inputs(plan, common.IAM_ROLE, "platform-alb-controller-irsa")
+    doc = iam.pod_identity_trust_policy("arn:aws:eks:us-east-1:123456789012:cluster/webstack-dev", "kube-system",
+                                        "aws-load-balancer-controller")
+    edit(doc["Statement"][0])
+    props["assumeRolePolicy"] = json.dumps(doc)
+    return common.IAM_ROLE, props
+
+
+def request_tag(tag: str, value: Any = None, operator: str = "StringEquals") -> Callable[[dict[str, Any]], None]:
+    """Drop the aws:RequestTag/<tag> condition, or move it under `operator` with `value`."""
+    def edit(st: dict[str, Any]) -> None:
+        del st["Condition"]["StringEquals"][f"aws:RequestTag/{tag}"]
+        if value is not None:
+            st["Condition"].setdefault(operator, {})[f"aws:RequestTag/{tag}"] = value
+    return edit
+
+
+def by_cluster_name(st: dict[str, Any]) -> None:
+    exact = st["Condition"]["StringEquals"]
+    del exact["aws:RequestTag/eks-cluster-arn"]
+    exact["aws:RequestTag/eks-cluster-name"] = "webstack-dev"
 
 
 def condition_key(condition: dict[str, Any], suffix: str) -> str:
@@ -438,7 +464,7 @@ VIOLATIONS = [
     Case("route53-changes-scoped", "inline-not-json", lambda p: role_with_inline(p, {"name": "x", "policy": "{"}),
          "inline policy 'x': the policy document is not a JSON object"),
     Case("route53-changes-scoped", "not-json",
-         lambda p: edited(p, "aws:iam/policy:Policy", "platform-external-dns-irsa",
+         lambda p: edited(p, "aws:iam/policy:Policy", "platform-external-dns",
                           lambda d: setp(d, "policy", "{not json")), "not a JSON object"),
     Case("external-dns-filtered", "no-domain-filters",
          lambda p: release(p, DNS_RELEASE, lambda d: drop(d, "values", "domainFilters")), "values.domainFilters"),
@@ -470,6 +496,20 @@ VIOLATIONS = [
          ":aud = sts.amazonaws.com"),
     Case("irsa-trust-scoped", "wrong-aud", lambda p: with_trust(p, set_condition(":aud", "example.com")),
          ":aud = sts.amazonaws.com"),
+    Case("pod-identity-trust-scoped", "no-service-account",
+         lambda p: with_pod_trust(p, request_tag("kubernetes-service-account")), "aws:RequestTag/kubernetes-service"),
+    Case("pod-identity-trust-scoped", "no-namespace",
+         lambda p: with_pod_trust(p, request_tag("kubernetes-namespace")), "aws:RequestTag/kubernetes-namespace"),
+    Case("pod-identity-trust-scoped", "no-cluster",
+         lambda p: with_pod_trust(p, request_tag("eks-cluster-arn")), "eks-cluster-arn or eks-cluster-name"),
+    Case("pod-identity-trust-scoped", "wildcard-namespace",
+         lambda p: with_pod_trust(p, request_tag("kubernetes-namespace", "kube-*", "StringLike")),
+         "aws:RequestTag/kubernetes-namespace"),
+    Case("pod-identity-trust-scoped", "two-service-accounts",
+         lambda p: with_pod_trust(p, request_tag("kubernetes-service-account", ["a", "b"])),
+         "aws:RequestTag/kubernetes-service-account"),
+    Case("pod-identity-trust-scoped", "no-condition",
+         lambda p: with_pod_trust(p, lambda st: st.pop("Condition")), "any Pod Identity association"),
     Case("kms-key-rotation", "rotation-off",
          lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: setp(d, "enableKeyRotation", False)),
          "enableKeyRotation is not true"),
@@ -659,7 +699,7 @@ def _dns_statement(d: dict[str, Any], effect: str, action: str, resource: str) -
 COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("role-inline-policies-removed", lambda p: role_with_inline(p, {})),  # an empty block: no inline policy
     ("role-inline-zone-scoped", lambda p: role_with_inline(p, {"name": "dns", "policy": inputs(
-        p, "aws:iam/policy:Policy", "platform-external-dns-irsa")["policy"]})),
+        p, "aws:iam/policy:Policy", "platform-external-dns")["policy"]})),
     ("sg-https-and-http-from-world", lambda p: security_group(p, rule(443, "0.0.0.0/0", "::/0"), rule(80, "::/0"))),
     ("sg-ssh-from-vpc", lambda p: security_group(p, rule(22, "10.0.0.0/16"), rule(0, "10.0.0.0/8", protocol="-1"))),
     ("sg-rule-egress-to-world", lambda p: sg_rule("egress", "0.0.0.0/0", (0, 65535), protocol="-1")),
@@ -693,6 +733,9 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("irsa-exact-sub-under-string-like",
      lambda p: with_trust(p, set_condition(":sub", "system:serviceaccount:kube-system:x", "StringLike"))),
     ("service-trust-role", lambda p: edited(p, common.IAM_ROLE, "cluster-node", lambda d: None)),
+    ("pod-identity-trust", lambda p: with_pod_trust(p, lambda st: None)),
+    ("pod-identity-trust-by-cluster-name",  # the other session tag naming the cluster (the User Guide's example)
+     lambda p: with_pod_trust(p, by_cluster_name)),
     ("asymmetric-kms-key-without-rotation",
      lambda p: edited(p, aws.KMS_KEY, SECRETS_KEY, lambda d: d.update(enableKeyRotation=False, keyUsage="SIGN_VERIFY",
                                                              customerMasterKeySpec="ECC_NIST_P256"))),

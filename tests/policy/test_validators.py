@@ -62,8 +62,9 @@ def test_every_iam_document_passes_parliament_except_allowlisted_findings(reques
                                                                           stack: str) -> None:
     plan: Plan = request.getfixturevalue(stack)
     docs = iam_documents(plan)
-    assert {"cluster-node-trust", "platform-alb-controller-irsa-trust", "platform-alb-controller-irsa-policy",
-            "platform-external-dns-irsa-trust", "platform-external-dns-irsa-policy"} <= set(docs)
+    mode = {"dev": "irsa", "prod": "pod-identity"}[stack]  # both webstack:workloadIdentity modes' trusts
+    assert {"cluster-node-trust", f"platform-alb-controller-{mode}-trust", "platform-alb-controller-policy",
+            f"platform-external-dns-{mode}-trust", "platform-external-dns-policy"} <= set(docs)
     unexpected = [message for name, doc in docs.items() for message in unexpected_findings(name, doc)]
     assert not unexpected, "\n".join(unexpected)
 
@@ -72,7 +73,7 @@ def test_parliament_still_reports_what_the_allowlist_does_not_cover() -> None:
     # ExternalDNS's policy with a typo'd action and a wildcard change permission must fail.
     doc = iam.external_dns_policy("arn:aws:route53:::hostedzone/Z1")
     doc["Statement"][0]["Action"] = "route53:ChangeResourceRecordSet"
-    found = [f for f in findings(doc) if not allowed("platform-external-dns-irsa-policy", f)]
+    found = [f for f in findings(doc) if not allowed("platform-external-dns-policy", f)]
     assert any(f.issue == "UNKNOWN_ACTION" for f in found)
 
 
@@ -93,7 +94,7 @@ def test_controller_policy_is_the_published_one(dev: Plan) -> None:
     published = SHARED_REFERENCE / "aws-load-balancer-controller-3.5.0" / "iam_policy.json"
     if published.exists():  # the reference copy beside the repo, where there is one
         assert json.loads(published.read_text()) == json.loads(data.read_text())
-    rendered = iam_documents(dev)["platform-alb-controller-irsa-policy"]
+    rendered = iam_documents(dev)["platform-alb-controller-policy"]
     assert rendered == json.loads(data.read_text())
     actions = json.dumps(rendered)
     # the action the demo's stale policy lacked (AccessDenied on DescribeListenerAttributes)

@@ -66,7 +66,7 @@ def test_per_object_files(written: Path) -> None:
                         "metrics-server.yaml"]
     release = yaml.safe_load((written / "releases" / "external-dns.yaml").read_text())
     assert set(release) == {"chart", "version", "repo", "namespace", "values"}
-    assert (written / "iam" / "platform-external-dns-irsa-policy.json").exists()
+    assert (written / "iam" / "platform-external-dns-policy.json").exists()
 
 
 def test_no_secret_value_is_written(written: Path) -> None:

@@ -179,6 +179,9 @@ def dev_prod(dev: Plan, prod: Plan) -> PlanDiff:
     return diff_plans(dev, prod)
 
 
+CONTROLLERS = ("alb-controller", "external-dns", "cluster-autoscaler")
+
+
 def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: PlanDiff) -> None:
     added = {(r.type.split(":")[-1], r.name) for r in dev_prod.added}
     assert added == {
@@ -195,12 +198,19 @@ def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: P
         # a created zone and the certificate's names in it
         ("Zone", "dns-zone"), ("Record", "dns-validation-www.prod.example.com"),
         ("Record", "dns-validation-prod.example.com"),
+        # workloadIdentity irsa (dev) -> pod-identity (prod, the default): per controller a new role and its
+        # attachment, the association and its propagation wait; the permissions (the policy) are the same resource
+        *((kind, f"platform-{c}{suffix}") for c in CONTROLLERS for kind, suffix in (
+            ("Role", "-pod-identity"), ("RolePolicyAttachment", "-pod-identity"), ("PodIdentityAssociation", ""),
+            ("Command", "-pod-identity-settle"))),
         # the firewall (on by default on prod* stacks) and its log group; the alarms' e-mail subscription
         ("WebAcl", "firewall"), ("WebAcl", "firewall-acl"), ("LogGroup", "firewall-logs"),
         ("LogResourcePolicy", "firewall-log-delivery"), ("WebAclLoggingConfiguration", "firewall-logging"),
         ("TopicSubscription", "alarms-email-d11be87d59"),
     }
-    assert {(r.type.split(":")[-1], r.name) for r in dev_prod.removed} == {("Record", "dns-validation-app.example.com")}
+    assert {(r.type.split(":")[-1], r.name) for r in dev_prod.removed} == {
+        ("Record", "dns-validation-app.example.com"),
+        *((kind, f"platform-{c}-irsa") for c in CONTROLLERS for kind in ("Role", "RolePolicyAttachment"))}
 
 
 def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanDiff) -> None:
@@ -230,14 +240,17 @@ def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanD
 
 def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
     iam = {c.document: c for c in dev_prod.iam}
-    assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-irsa-policy",
-                        "platform-cluster-autoscaler-irsa-policy", "firewall-log-delivery-log-policy",
+    assert set(iam) == {"network-flow-logs-policy", "network-flow-logs-trust", "platform-external-dns-policy",
+                        "platform-cluster-autoscaler-policy", "firewall-log-delivery-log-policy",
                         # the alarm topic's policy names the stack's alarms (region, prefix); its key's policy names
                         # only the account (CloudWatch's statement is unconditioned: infra/iam.py)
-                        "alarms-topic-policy-topic-policy"}
+                        "alarms-topic-policy-topic-policy",
+                        *(f"platform-{c}-{mode}-trust" for c in CONTROLLERS for mode in ("irsa", "pod-identity"))}
     assert not iam["firewall-log-delivery-log-policy"].removed
+    trust = iam["platform-alb-controller-pod-identity-trust"]
+    assert {g.action for g in trust.added} == {"sts:AssumeRole", "sts:TagSession"} and not trust.removed
     # the autoscaler's scope follows the cluster (name and region): the same actions on other resources
-    scaler = iam["platform-cluster-autoscaler-irsa-policy"]
+    scaler = iam["platform-cluster-autoscaler-policy"]
     assert {g.action for g in scaler.added} == {g.action for g in scaler.removed} >= {"autoscaling:SetDesiredCapacity"}
     assert all(":eu-west-1:" in g.target for g in scaler.added)
     assert all(":us-east-1:" in g.target for g in scaler.removed)
@@ -245,7 +258,7 @@ def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
     assert {(g.action, g.target) for g in iam["network-flow-logs-policy"].added} >= {
         ("logs:PutLogEvents", "<network-flow-logs.arn>")}
     assert not iam["network-flow-logs-policy"].removed
-    dns = iam["platform-external-dns-irsa-policy"]  # the created zone replaces the looked-up one
+    dns = iam["platform-external-dns-policy"]  # the created zone replaces the looked-up one
     assert {g.target for g in dns.added} == {"<dns-zone.arn>"}
     assert {g.target for g in dns.removed} == {"<getZone(name=example.com,privateZone=False).arn>"}
     assert {g.action for g in dns.added} == {g.action for g in dns.removed} >= {"route53:ChangeResourceRecordSets"}
@@ -259,7 +272,7 @@ def test_dev_vs_prod_has_no_mock_noise_and_the_markdown_is_collapsible(dev_prod:
     text, markdown = format_text(dev_prod), format_markdown(dev_prod)
     assert MOCK_NOISE.findall(text) == [] and MOCK_NOISE.findall(markdown) == []
     assert markdown.count("<details>") == markdown.count("</details>") >= len(dev_prod.changed)
-    assert "<summary>23 to add</summary>" in markdown and "```diff" in markdown
+    assert "<summary>35 to add</summary>" in markdown and "```diff" in markdown
     assert f"<details><summary>{len(dev_prod.changed)} to change</summary>" in markdown
     short = format_markdown(dev_prod, limit=4000)  # a comment has a size limit: sections are left out, said so
     assert len(short) < 4400 and short.count("<details>") == short.count("</details>")

@@ -380,13 +380,24 @@ def _rule_condition(condition: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _rule_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    """A weighted `forward` block is the API's ForwardConfig, each `arn` a TargetGroupArn (the provider's
+    expandLbForwardActionConfig)."""
+    out = _pascal_keys(dict(action))
+    if "Forward" in out:
+        forward = out.pop("Forward")
+        forward["TargetGroups"] = [_renamed(g, {"Arn": "TargetGroupArn"}) for g in forward.get("TargetGroups", [])]
+        out["ForwardConfig"] = forward
+    return out
+
+
 def create_rule_params(rule_inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The elbv2 CreateRule request an `aws:lb/listenerRule:ListenerRule`'s inputs make."""
     params = {_pascal(k): v for k, v in _drop(rule_inputs, LISTENER_RULE_PULUMI_ONLY).items()}
     if "Conditions" in params:
         params["Conditions"] = [_rule_condition(c) for c in params["Conditions"]]
     if "Actions" in params:
-        params["Actions"] = _pascal_keys(params["Actions"])
+        params["Actions"] = [_rule_action(a) for a in params["Actions"]]
     if "Tags" in params:
         params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(params["Tags"].items())]
     return params

@@ -192,6 +192,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{n}/{_hex_id(typ, name, 16)}"
         if typ == "aws:lb/listener:Listener":
             return f"arn:{p}:elasticloadbalancing:{r}:{a}:listener/app/{name}/{_hex_id(typ, name, 16)}"
+        if typ == "aws:lb/listenerRule:ListenerRule":  # listener-rule/app/<alb>/<alb id>/<listener id>/<rule id>
+            listener = str(inputs.get("listenerArn") or f"arn:{p}:elasticloadbalancing:{r}:{a}:listener/app/x/0/0")
+            return f"{listener.replace(':listener/', ':listener-rule/', 1)}/{_hex_id(typ, name, 16)}"
         if typ == "aws:autoscaling/group:Group":
             return (f"arn:{p}:autoscaling:{r}:{a}:autoScalingGroup:{_uuid(typ, name)}"
                     f":autoScalingGroupName/{n}")
