@@ -1,4 +1,5 @@
-"""Shared fixtures: each distinct config is rendered once per session and asserted on as plain data."""
+"""Shared fixtures: each distinct config is rendered once per run (xdist workers share renders) and asserted on as
+plain data."""
 
 from __future__ import annotations
 

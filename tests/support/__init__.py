@@ -36,7 +36,8 @@ WAF_LOCK = {"wafRuleGroups": {"AWSManagedRulesCommonRuleSet": "Version_1.19",
 def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any) -> Plan:
     """The plan of the test stack tests/stacks/Pulumi.<stack>.yaml with `webstack:<key>` overrides (None removes
     a key) and its lock Pulumi.<stack>.lock.yaml with `lock` changes (what `make bump` would write for the changed
-    config), rendered once per session. Tests never read the root stack files: those are the user's to edit."""
+    config), rendered once per session (once per run under xdist). Tests never read the root stack files: those
+    are the user's to edit."""
     full = {(k if ":" in k else f"webstack:{k}"): v for k, v in overrides.items()}
     key = (stack, json.dumps([full, lock], sort_keys=True))
     if key not in _cache:
