@@ -259,6 +259,10 @@ def _clients(region: str) -> dict[str, Any]:
     return {name: session.client(name) for name in ("resourcegroupstaggingapi", "kms", "ec2", "logs")}
 
 
+# Exit code of `leftovers` when AWS could not be asked (distinct from 1, "something is left").
+CHECK_FAILED_EXIT = 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.down", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,7 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.kept:
         with open(args.kept) as f:
             kept = kept_ids(json.load(f))
-    items = leftovers(_clients(args.region), t, kept)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        items = leftovers(_clients(args.region), t, kept)
+    except (BotoCoreError, ClientError) as e:  # e.g. no credentials, AccessDenied on tag:GetResources
+        print(f"make down: could not list what is left ({e}): nothing was checked; run `make down` again with "
+              "credentials that may call the read-only APIs of docs/operations.md, \"Tearing down\"", file=sys.stderr)
+        return CHECK_FAILED_EXIT
     print(report(items, t))
     return 1 if items else 0
 

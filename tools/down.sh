@@ -3,7 +3,7 @@
 # deleted when the deployed stack is deletion-protected (with the steps to turn it off), runs `pulumi destroy`,
 # then lists what still exists that the stack or its controllers created (tools/down.py, read-only AWS calls),
 # each with the command that removes it. Exit: 3 protected, pulumi's code when the destroy failed, 1 when
-# something is left, 0 when nothing is.
+# something is left, 2 when AWS could not be asked what is left, 0 when nothing is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK=${STACK:-dev}

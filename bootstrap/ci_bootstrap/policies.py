@@ -117,9 +117,11 @@ VERSIONS_PARAMETER_PATHS = ("parameter/aws/service/eks/optimized-ami/*", "parame
 # service-account roles (eks), instance profiles of launch templates (ec2), ECS task and execution roles
 # (ecs-tasks), the scale-in schedules' role (scheduler), the VPC flow log's role (vpc-flow-logs), the controllers'
 # EKS Pod Identity roles (pods.eks; which of eks/pods.eks CreatePodIdentityAssociation names is not verified: both
-# are allowed).
+# are allowed), ECS blue/green's infrastructure role for load balancers (ecs: CreateService/UpdateService name it in
+# loadBalancers[].advancedConfiguration.roleArn).
 PASSED_TO_SERVICES = ("eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com",
-                      "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com")
+                      "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com",
+                      "ecs.amazonaws.com")
 # What a deploy must never do to the state key: it would lose or lock away every stack's state.
 KMS_KEY_ADMIN_ACTIONS = (
     "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant",

@@ -5,7 +5,7 @@ Config -> Args happens here (and only here for the ECS components): each compone
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -75,8 +75,10 @@ def ecs_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     task = AppTask("app", task_args(cfg, image, registry, files, tags))
     # Blue/green: the HTTPS listener and its rules come first (the service names them); ECS moves the traffic.
     routing = lb.route_blue_green() if cfg.ecs.deployment_strategy == "blue-green" else None
-    service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags,
-                                             blue_green=blue_green_spec(cfg, routing, alarms)))
+    blue_green = blue_green_spec(cfg, routing, alarms)
+    # A blue/green service rolls back on the alarms, named as plain strings: depend on them, so they exist first.
+    service = AppService("app", service_args(cfg, ecs_cluster, network, lb, files, task, tags, blue_green=blue_green,
+                                             rollback_alarms=[alarms] if blue_green else []))
     if routing is None:
         # After the service: a new target group gets traffic only once the service is steady in it.
         lb.route_https(after=[service])
@@ -174,7 +176,8 @@ def log_router_spec(cfg: StackConfig) -> LogRouterSpec | None:
 
 def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb: AppLoadBalancer,
                  files: AppFileSystem | None, task: AppTask, tags: Mapping[str, str],
-                 blue_green: BlueGreenSpec | None = None) -> AppServiceArgs:
+                 blue_green: BlueGreenSpec | None = None,
+                 rollback_alarms: Sequence[pulumi.Resource] = ()) -> AppServiceArgs:
     ecs, ec2 = cfg.ecs, cfg.ecs.capacity == "ec2"
     return AppServiceArgs(
         name=cfg.app.name, cluster_arn=ecs_cluster.cluster_arn, task_definition_arn=task.task_definition_arn,
@@ -188,7 +191,8 @@ def service_args(cfg: StackConfig, ecs_cluster: EcsCluster, network: Network, lb
         # The target group attached to the ALB (ECS refuses one no load balancer uses), the capacity provider
         # association, EFS mount targets and NAT egress (tasks in the private subnets pull from ECR through it).
         after=[lb.attach_rule, lb.target_group, ecs_cluster.association, *(files.mount_targets if files else []),
-               *network.private_default_routes, *(routing.ready if (routing := lb.blue_green_routing) else ())],
+               *network.private_default_routes, *(routing.ready if (routing := lb.blue_green_routing) else ()),
+               *rollback_alarms],
         tags=tags)
 
 

@@ -58,6 +58,20 @@ def deployment_settings(blue_green: BlueGreenSpec | None) -> dict[str, object]:
             "alarms": {"alarm_names": list(blue_green.alarm_names), "enable": True, "rollback": True}}
 
 
+# terraform-provider-aws's aws_ecs_service waits (wait_for_steady_state) at most 20 minutes by default; a blue/green
+# deployment is steady only after its bake time (DescribeServiceDeployments SUCCESSFUL), so its wait is the bake
+# plus that.
+PROVIDER_WAIT_MINUTES = 20
+
+
+def service_timeouts(blue_green: BlueGreenSpec | None) -> pulumi.CustomTimeouts | None:
+    """Create/update timeouts long enough for a blue/green deployment's bake time (None: the provider's)."""
+    if blue_green is None:
+        return None
+    wait = f"{blue_green.bake_minutes + PROVIDER_WAIT_MINUTES}m"
+    return pulumi.CustomTimeouts(create=wait, update=wait)
+
+
 def load_balancer(args: AppServiceArgs) -> dict[str, object]:
     lb: dict[str, object] = {"target_group_arn": args.target_group_arn, "container_name": args.container_name,
                              "container_port": args.container_port}
@@ -136,7 +150,8 @@ class AppService(pulumi.ComponentResource):
             placement_constraints=constraints,
             tags=dict(args.tags),
             **deployment_settings(args.blue_green),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after), ignore_changes=[
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after),
+                                        custom_timeouts=service_timeouts(args.blue_green), ignore_changes=[
                 *(["desiredCount"] if args.autoscaled else []), *load_balancer_ignores(args.blue_green)] or None))
         self.service_name = service.name
         self.service_arn = service.id

@@ -17,6 +17,7 @@ import pytest
 from ci_bootstrap import policies, workflows
 from ci_bootstrap.config import BootstrapConfigError, load
 
+from tests.support import rendered
 from tests.support.iam_lint import unexpected_findings
 from tests.support.workflows import WORKFLOWS, token_subjects
 from tools.render import ROOT, TEST_STACKS, Plan, render
@@ -305,7 +306,7 @@ def test_deploy_roles_pass_roles_only_to_the_stacks_services(plan: Plan) -> None
         assert [s["Sid"] for s in passing] == ["PassRolesToTheStacksServices"], name
         assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": [
             "eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "scheduler.amazonaws.com",
-            "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com"]}}
+            "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com", "ecs.amazonaws.com"]}}
         # terraform-provider-aws's resourceRoleUpdate calls UpdateRoleDescription when a description changes
         assert "iam:updateroledescription" in expanded(allowed_actions(iam_documents(plan)[name]))
 
@@ -316,7 +317,9 @@ def test_deploy_roles_may_pass_every_role_the_stacks_make(dev: Plan, prod: Plan,
     kind of role fails here until the condition follows. pulumi-eks's cluster role (one registration, not
     rendered) trusts eks.amazonaws.com, which also receives the node role of managed node groups."""
     trusted_services = {"eks.amazonaws.com"}
-    for p in (dev, prod, fargate, spot, ec2):
+    # and the stacks' other shapes: Karpenter's roles, ECS blue/green's infrastructure role (trusts ecs.amazonaws.com)
+    more = (rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green", ecsBlueGreenBakeMinutes=7))
+    for p in (dev, prod, fargate, spot, ec2, *more):
         for role in p.of_type("aws:iam/role:Role"):
             for statement in json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]:
                 service = statement.get("Principal", {}).get("Service", [])

@@ -177,3 +177,24 @@ def test_switching_a_rolling_stack_adds_five_resources_and_replaces_nothing(farg
     service = next(c for c in result.changed if c.ref.name == "app-service")
     assert any(p.path.endswith("advancedConfiguration") for p in service.changes)
     assert "loadBalancers" not in switching.one(SERVICE)["options"]["ignoreChanges"]
+
+
+def test_the_rollback_alarms_exist_before_the_service(plan: Plan, fargate: Plan) -> None:
+    """Review: the service names its rollback alarms as plain strings, so nothing ordered them; now it depends on
+    them (created first, deleted after). A rolling service gains no such dependency."""
+    service = plan.one(SERVICE)
+    for alarm in plan.of_type(ALARM):
+        if alarm["inputs"]["name"] in service["inputs"]["alarms"]["alarmNames"]:
+            assert plan.depends_on(service["urn"], alarm["urn"]), alarm["name"]
+    rolling = fargate.one(SERVICE)
+    assert not any(fargate.depends_on(rolling["urn"], a["urn"]) for a in fargate.of_type(ALARM))
+
+
+def test_the_wait_covers_the_bake_time() -> None:
+    """Review: terraform-provider-aws waits 20 minutes for a steady service by default; a blue/green deployment is
+    steady only after its bake, so a bake of 15+ minutes would time `pulumi up` out while ECS carries on."""
+    from infra.ecs.service import BlueGreenSpec, service_timeouts
+    assert service_timeouts(None) is None
+    spec = BlueGreenSpec(**{**{f: None for f in BlueGreenSpec.__dataclass_fields__}, "bake_minutes": 600})
+    timeouts = service_timeouts(spec)
+    assert timeouts is not None and (timeouts.create, timeouts.update) == ("620m", "620m")

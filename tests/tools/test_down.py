@@ -265,3 +265,19 @@ def test_a_failed_destroy_still_lists_and_exits_with_its_code(tmp_path: Path, pr
     result, calls = run_down(tmp_path, unprotected(prod), destroy_rc=255)
     assert "leftovers" in calls and result.returncode == 255
     assert "pulumi destroy failed (exit 255)" in result.stderr
+
+
+def test_a_listing_that_cannot_ask_aws_exits_2_not_1(tmp_path: Path, prod: Plan, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Review: a failed AWS call (no credentials, AccessDenied) was a traceback and exit 1, which reads as
+    "something is left"; it is exit 2, said in one line."""
+    from botocore.exceptions import NoCredentialsError
+
+    def no_credentials(region: str) -> dict[str, Any]:
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(down, "_clients", no_credentials)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(unprotected(prod)))
+    assert down.main(["leftovers", "--state", str(state), "--region", REGION]) == down.CHECK_FAILED_EXIT == 2
+    assert "could not list what is left (Unable to locate credentials)" in capsys.readouterr().err
