@@ -20,7 +20,7 @@ from tools.render import ROOT, Plan
 @pytest.fixture(scope="session", autouse=True)
 def _renders_shared_by_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """pytest-xdist workers share their renders through a folder of this run (see tests.support._shared): with
-    `--dist loadfile` both workers need dev, prod and the ECS stacks, and each render costs CPU the other waits
+    `--dist worksteal` both workers need dev, prod and the ECS stacks, and each render costs CPU the other waits
     for. Only a real worker (it has `workerinput`) shares; its base temp is <this run's folder>/popen-gw<N>."""
     workerinput = getattr(request.config, "workerinput", None)
     if workerinput is not None:

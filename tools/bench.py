@@ -116,7 +116,7 @@ def main() -> None:
         ("make diff (one-key change)", diff, 2.5 * plan_dev.wall),
         ("make cost (dev)", timed([py, "-m", "tools.review.cost", "--stack", "dev"]), 10.0),
         ("test suite (pytest, as make test runs it)",
-         timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"]), 60.0),
+         timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "worksteal"]), 60.0),
     ]
     with tempfile.TemporaryDirectory(prefix="webstack-bench-") as tmp:
         cold = fresh_clone_make_test(Path(tmp))
