@@ -70,10 +70,9 @@ class KarpenterArgs:
     private_subnet_ids: Sequence[pulumi.Input[str]]
     region: str
     partition: str
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
     identity: IdentityContext
-    """How the controller gets its role (webstack:workloadIdentity: Pod Identity or IRSA), as the other add-ons."""
+    """How the controller gets its role (webstack:workloadIdentity: Pod Identity or IRSA), as the other add-ons; its
+    OIDC provider's ARN also names the account."""
     architecture: str
     """Nodes of the image's architecture only (amd64 | arm64)."""
     capacity_types: Sequence[str]
@@ -217,7 +216,7 @@ class Karpenter(pulumi.ComponentResource):
         def document(part: int) -> pulumi.Output[str]:
             return iam.json_output(lambda arn, role_arn, queue_arn: iam.karpenter_controller_policy(
                 args.chart_version, _names(args, arn, role_arn, queue_arn), CONTROLLER_POLICY_SPLIT[part]),
-                args.oidc_provider_arn, node_role.arn, queue.arn)
+                args.identity.oidc_provider_arn, node_role.arn, queue.arn)
 
         identity = workload_identity(name, args.identity, namespace=SERVICE_ACCOUNT.namespace,
                                      service_account=SERVICE_ACCOUNT.name, policy=document(0), parent=self)

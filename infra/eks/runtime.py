@@ -70,7 +70,6 @@ def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: M
         chart_version=cfg.versions.charts["karpenter"], cluster_name=c.name, cluster=cluster.cluster_name,
         cluster_endpoint=cluster.endpoint, cluster_security_group_id=cluster.cluster_security_group_id,
         private_subnet_ids=network.private_subnet_ids, region=cfg.region, partition=cfg.partition,
-        oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
         architecture=c.node_architecture, capacity_types=c.karpenter_capacity_types, cpu_limit=c.karpenter_cpu_limit,
         disruption_budget=c.karpenter_disruption_budget, consolidate_after=c.karpenter_consolidate_after,
         disk_size_gb=c.node_disk_size_gb, ami_alias=karpenter_ami_alias(cfg.versions.eks_node_release),

@@ -218,14 +218,12 @@ class FakeCloud(pulumi.runtime.Mocks):
         return None
 
     def _ops_arn(self, typ: str, name: str, inputs: dict) -> str | None:
-        """ARNs of the alarm topic, the alarms and the web ACL (infra/monitoring.py, infra/waf.py)."""
+        """ARNs of the alarm topic and the web ACL (infra/monitoring.py, infra/waf.py; alarms: _ecs_arn)."""
         r, a, p, n = self.region, ACCOUNT_ID, self.partition, inputs.get("name") or name
         if typ == "aws:sns/topic:Topic":
             return f"arn:{p}:sns:{r}:{a}:{n}"
         if typ == "aws:sns/topicSubscription:TopicSubscription":
             return f"{inputs.get('topic')}:{_uuid(typ, name)}"
-        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return f"arn:{p}:cloudwatch:{r}:{a}:alarm:{n}"
         if typ == "aws:wafv2/webAcl:WebAcl":
             return f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{n}/{_uuid(typ, name)}"
         return None
