@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.render import ROOT, SECRET, TEST_STACKS, Plan, redact, render
+from tools.render import ROOT, SECRET, TEST_STACKS, Plan, project_name, redact, render
 from tools.render.__main__ import main, write_plan
 
 KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state",
@@ -109,6 +109,16 @@ def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> No
         render("dev", {"webstack:azCount": "0"}, stacks=TEST_STACKS)
     again = render("dev", stacks=TEST_STACKS)
     assert [r["urn"] for r in again.resources] == [r["urn"] for r in dev.resources]
+
+
+def test_the_project_name_is_parsed_once_per_content_never_stale(tmp_path: Path) -> None:
+    """Each render asks for the project's name; the parse is cached by the file's text, so an edit is seen."""
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text("name: one\nruntime: python\n")
+    assert project_name(tmp_path) == project_name(tmp_path) == "one"
+    project.write_text("name: two\nruntime: python\n")
+    assert project_name(tmp_path) == "two"
+    assert project_name(ROOT) == "webstack"
 
 
 def test_views_do_not_alias_the_plan(dev: Plan) -> None:

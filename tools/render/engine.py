@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import runpy
@@ -72,7 +73,14 @@ def _locked_versions(path: Path, changes: Mapping[str, Any] | None) -> Iterator[
 
 
 def project_name(root: Path = ROOT) -> str:
-    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+    return _name_in((root / "Pulumi.yaml").read_text())
+
+
+@functools.lru_cache(maxsize=16)
+def _name_in(project_file: str) -> str:
+    """Pulumi.yaml holds the generated config schema (~20 KB of YAML): parsing it took a fifth of a render's CPU,
+    so it is parsed once per content (the text is the key: an edited file is parsed again, never stale)."""
+    return str(yaml.safe_load(project_file)["name"])
 
 
 class RenderError(RuntimeError):
