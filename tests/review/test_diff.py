@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+import yaml
 
+from tests.support import rendered
 from tests.support.programs import network, program
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
 from tools.render.fakes import FakeCloud
@@ -336,12 +340,56 @@ class CliRun(NamedTuple):
     stderr: str
 
 
+def _stack_config(folder: Path) -> tuple[dict[str, Any], str]:
+    """(config map, lock text) of the dev test stack in `folder`."""
+    doc = yaml.safe_load((folder / "Pulumi.dev.yaml").read_text())
+    return dict(doc["config"]), (folder / "Pulumi.dev.lock.yaml").read_text()
+
+
+def _program_digest(tree: Path) -> str:
+    """The program a render of `tree` runs: every file but the test stacks, which the cached render takes apart."""
+    listed = _git(tree, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    digest = hashlib.sha256()
+    for rel in sorted(r for r in listed if r and not r.startswith("tests/stacks/") and (tree / r).is_file()):
+        digest.update(rel.encode() + b"\0" + (tree / rel).read_bytes())
+    return digest.hexdigest()
+
+
+def _cached_render_trees(trees: list[Path], stack: str, stacks: str | None, workdir: Path, salt: str) -> list[Plan]:
+    """In place of `render_trees` (a process of its own, two renders) for the in-process CLI runs: a copy's program
+    is this tree's (asserted by content), so its render is the session's cached render of this tree with the copy's
+    stack file as config overrides (the suite renders dev and most variants anyway). No secret differs in these
+    runs, so the salt's digests are not needed. The end-to-end subprocess (`clean`) renders for real."""
+    assert (stack, stacks) == ("dev", "tests/stacks"), (stack, stacks)
+    committed, committed_lock = _stack_config(TEST_STACKS)
+    plans = []
+    for tree in trees:
+        assert _program_digest(tree) == _program_digest(ROOT), f"{tree} runs another program than this tree's"
+        config, lock = _stack_config(tree / stacks)
+        assert lock == committed_lock, "a lock change needs rendered(..., lock=...)"
+        overrides = {k: v for k, v in config.items() if committed.get(k) != v}
+        overrides.update({k: None for k in committed.keys() - config.keys()})
+        plans.append(rendered("dev", **overrides))
+    return plans
+
+
+def _in_process(repo: Path, *args: str) -> CliRun:
+    """`python -m tools.review.diff --stack dev --stacks tests/stacks <args>` run in this process on `repo`."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        patch.setattr(diff_module, "render_trees", _cached_render_trees)
+        code = diff_module.main(["--stack", "dev", "--stacks", "tests/stacks", *args], repo=repo)
+    return CliRun(repo, code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
-    """Copies of the repository, each diffed by the CLI at the same time (each render process uses one core):
-    `clean` against HEAD, `one-key` on a branch whose commit changes one config key, against the default base, and
-    `vpc-cidr` with the working tree's stack file edited, against HEAD."""
+    """Copies of the repository diffed by the CLI: `clean` against HEAD, end to end (`python -m tools.review.diff`,
+    one render: the working tree is the base's); in this process on the session's renders, `one-key` on a branch
+    whose commit changes one config key, against the default base, and `vpc-cidr` with the working tree's stack
+    file edited, against HEAD."""
     clean = _repo_copy(tmp_path_factory.mktemp("clean") / "webstack")
+    proc = _cli(clean, diff_module, "--base", "HEAD")
     changed = _repo_copy(tmp_path_factory.mktemp("one-key") / "webstack")
     _git(changed, "checkout", "-q", "-b", "feature")
     dev_stack = next(p for p in TEST_STACKS.glob("*.yaml") if p.stem.endswith(".dev"))
@@ -353,14 +401,55 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     stack = edited / dev_stack.relative_to(ROOT)
     assert "vpcCidr" not in stack.read_text()  # the default 10.0.0.0/16
     stack.write_text(stack.read_text().replace("config:\n", "config:\n  webstack:vpcCidr: 10.1.0.0/16\n", 1))
-    procs = {"clean": (clean, _cli(clean, diff_module, "--base", "HEAD")),
-             "one-key": (changed, _cli(changed, diff_module)),  # default base: the merge base with main
-             "vpc-cidr": (edited, _cli(edited, diff_module, "--base", "HEAD"))}
-    runs = {}
-    for name, (repo, proc) in procs.items():
-        out, err = proc.communicate(timeout=300)
-        runs[name] = CliRun(repo, proc.returncode, out, err)
+    runs = {"one-key": _in_process(changed),  # default base: the merge base with main
+            "vpc-cidr": _in_process(edited, "--base", "HEAD")}
+    out, err = proc.communicate(timeout=300)
+    runs["clean"] = CliRun(clean, proc.returncode, out, err)
     return runs
+
+
+def test_a_tree_unchanged_since_the_base_renders_once_and_any_change_to_what_a_render_reads_renders_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make diff` on a clean tree renders once: the base's render would be the working tree's. Each way the base
+    can differ from what a render reads (a tracked file edited, a new file, a commit since the base, a stack file
+    git ignores, so the base has none) renders both trees again."""
+    calls: list[list[Path]] = []
+
+    def counted(trees: list[Path], stack: str, stacks: str | None, workdir: Path, salt: str) -> list[Plan]:
+        calls.append([Path(t) for t in trees])
+        return [plan(res("net"), stack=stack) for _ in trees]
+
+    monkeypatch.setattr(diff_module, "render_trees", counted)
+    repo = program(tmp_path / "repo", network(), stacks=("dev", "tests/stacks/dev"))
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "base")):
+        _git(repo, *args)
+
+    def trees_rendered(stack: str = "dev", base: str = "HEAD", stacks: str | None = None) -> int:
+        calls.clear()
+        base_plan, head_plan, _ = render_pair(stack, base, repo, stacks)
+        assert len(calls) == 1 and calls[0][-1] == repo and (base_plan is head_plan) == (len(calls[0]) == 1)
+        return len(calls[0])
+
+    assert trees_rendered() == 1 and trees_rendered(stacks="tests/stacks") == 1
+    calls.clear()
+    assert [r.label for r in diff_all("HEAD", repo)[0]] == ["dev", "tests/stacks/dev"] and calls == [[repo]] * 2
+    main = (repo / "__main__.py").read_text()
+    (repo / "__main__.py").write_text(main + "# edited\n")  # a tracked file edited, not committed
+    assert trees_rendered() == 2
+    (repo / "__main__.py").write_text(main)
+    (repo / "infra.json").write_text("{}")  # a new file the program could read
+    assert trees_rendered() == 2
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "data")
+    assert trees_rendered() == 1 and trees_rendered(base="HEAD~1") == 2  # a commit since the base
+    (repo / ".gitignore").write_text("Pulumi.dev.yaml\n")  # the user keeps the stack file out of git
+    _git(repo, "rm", "-q", "--cached", "Pulumi.dev.yaml")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "stack file ignored")
+    calls.clear()
+    base_plan, _, _ = render_pair("dev", "HEAD", repo)  # the base has no stack file: all added
+    assert calls == [[repo]] and diff_module.is_absent(base_plan)
+    assert trees_rendered(stacks="tests/stacks") == 1
 
 
 def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head(tmp_path: Path) -> None:

@@ -841,11 +841,34 @@ def render_base_and_head(tree: Path, repo: Path, stack: str, stacks: str | None,
     return absent(stack), head_plan
 
 
+def unchanged_since(repo: Path, commit: str, stack: str, stacks: str | None) -> bool:
+    """Whether the working tree holds exactly the files of `commit` that a render can read: the same git tree at
+    HEAD, nothing modified, staged or untracked (what .gitignore leaves out, a render never reads: virtualenvs,
+    caches, build/), and the stack file and its lock tracked (a user may ignore their stack files: then the base has
+    none). Then the base's render would be the working tree's, so one render serves both."""
+    folder = Path(stacks) if stacks else Path()
+    files = [(folder / f"Pulumi.{stack}{suffix}").as_posix() for suffix in (".yaml", ".lock.yaml")]
+    try:
+        same_tree = git(repo, "rev-parse", "HEAD^{tree}") == git(repo, "rev-parse", f"{commit}^{{tree}}")
+        dirty = git(repo, "status", "--porcelain", "--untracked-files=all")
+        ignored = git(repo, "status", "--porcelain", "--ignored", "--", *files)
+    except subprocess.CalledProcessError:
+        return False
+    return same_tree and not dirty and not ignored
+
+
 def render_pair(stack: str, base: str | None = None, repo: Path = ROOT,
                 stacks: str | None = None) -> tuple[Plan, Plan, str]:
-    """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards."""
+    """(base plan, working tree plan, base commit), the base from a detached worktree removed afterwards; one render
+    when the working tree is the base's (see `unchanged_since`): `make diff` on a clean tree costs one render."""
     salt = secrets.token_hex(16)  # both renders share it, nothing keeps it
-    with base_tree(repo, base or default_base(repo)[0]) as (tree, commit, tmp):
+    ref = base or default_base(repo)[0]
+    commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    if unchanged_since(repo, commit, stack, stacks):
+        with tempfile.TemporaryDirectory(prefix="webstack-diff-") as tmp:
+            (head_plan,) = render_trees([repo], stack, stacks, Path(tmp), salt)
+        return head_plan, head_plan, commit
+    with base_tree(repo, ref) as (tree, commit, tmp):
         base_plan, head_plan = render_base_and_head(tree, repo, stack, stacks, tmp, salt)
     return base_plan, head_plan, commit
 
@@ -882,7 +905,10 @@ def diff_all(base: str, repo: Path = ROOT, stacks: str | None = None, workers: i
             work = tmp / f"job-{i}"
             work.mkdir()
             try:
-                base_plan, head_plan = render_base_and_head(tree, repo, stack, folder, work, salt)
+                if unchanged_since(repo, commit, stack, folder):  # the base's render is the working tree's
+                    base_plan = head_plan = render_trees([repo], stack, folder, work, salt)[0]
+                else:
+                    base_plan, head_plan = render_base_and_head(tree, repo, stack, folder, work, salt)
             except RuntimeError as err:
                 return StackDiff(label, None, str(err))
             return StackDiff(label, diff_plans(base_plan, head_plan), new=is_absent(base_plan))
@@ -939,7 +965,7 @@ def commit_allowances(repo: Path, base: str) -> tuple[str, ...]:
     return tuple(p for p in re.split(r"[,\s]+", text) if p)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, repo: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev",
                         help=f"a stack, or `{ALL}`: every root stack and every test stack ({TEST_STACKS_DIR})")
@@ -951,18 +977,18 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"acknowledge a guarded replacement or deletion (glob on the resource name, URN key or "
                              f"type; repeatable; commits between the base and HEAD can say `{TRAILER}: PATTERN`)")
     args = parser.parse_args(argv)
-    base_label = args.base or default_base(ROOT)[1]
-    base_ref = args.base or default_base(ROOT)[0]
+    base_label = args.base or default_base(repo)[1]
+    base_ref = args.base or default_base(repo)[0]
     allow = tuple(p for a in args.allow_replace for p in re.split(r"[,\s]+", a) if p)
-    allow += commit_allowances(ROOT, base_ref)
+    allow += commit_allowances(repo, base_ref)
     try:
         if args.stack == ALL:
-            results, commit = diff_all(base_ref, ROOT, args.stacks)
+            results, commit = diff_all(base_ref, repo, args.stacks)
             print(format_all(results, f"{base_label} ({commit[:12]})", args.format == "markdown", allow), end="")
             if any(r.diff is None for r in results):
                 return 1
             return BLOCKED_EXIT if any(r.diff.blocking(allow) for r in results if r.diff) else 0
-        base_plan, head_plan, commit = render_pair(args.stack, args.base, ROOT, args.stacks)
+        base_plan, head_plan, commit = render_pair(args.stack, args.base, repo, args.stacks)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", "") or str(err)
         print(f"make diff failed: {detail}", file=sys.stderr)
