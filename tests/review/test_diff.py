@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-import yaml
 
 from tests.support import rendered
 from tests.support.programs import network, program
-from tools.render import ROOT, SECRET, TEST_STACKS, Plan, render, secret_digests
+from tools.render import ROOT, SECRET, TEST_STACKS, Plan, lock_file, render, secret_digests, stack_config
 from tools.render.fakes import FakeCloud
 from tools.review import diff as diff_module
 from tools.review.diff import (
@@ -342,8 +341,7 @@ class CliRun(NamedTuple):
 
 def _stack_config(folder: Path) -> tuple[dict[str, Any], str]:
     """(config map, lock text) of the dev test stack in `folder`."""
-    doc = yaml.safe_load((folder / "Pulumi.dev.yaml").read_text())
-    return dict(doc["config"]), (folder / "Pulumi.dev.lock.yaml").read_text()
+    return stack_config("dev", stacks=folder), lock_file("dev", stacks=folder).read_text()
 
 
 def _program_digest(tree: Path) -> str:
@@ -442,8 +440,9 @@ def test_a_tree_unchanged_since_the_base_renders_once_and_any_change_to_what_a_r
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "data")
     assert trees_rendered() == 1 and trees_rendered(base="HEAD~1") == 2  # a commit since the base
-    (repo / ".gitignore").write_text("Pulumi.dev.yaml\n")  # the user keeps the stack file out of git
-    _git(repo, "rm", "-q", "--cached", "Pulumi.dev.yaml")
+    (stack_file,) = [p.name for p in repo.glob("*.yaml") if p.name != "Pulumi.yaml"]  # the copy's, not ours
+    (repo / ".gitignore").write_text(stack_file + "\n")  # the user keeps the stack file out of git
+    _git(repo, "rm", "-q", "--cached", stack_file)
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "stack file ignored")
     calls.clear()
