@@ -121,6 +121,16 @@ def test_the_project_name_is_parsed_once_per_content_never_stale(tmp_path: Path)
     assert project_name(ROOT) == "webstack"
 
 
+def test_a_process_that_renders_collects_garbage_less_often() -> None:
+    """tools.render raises the collector's thresholds (see GC_THRESHOLDS): the SDKs' classes made it a large part
+    of a render's CPU time."""
+    import gc
+
+    from tools.render.engine import GC_THRESHOLDS
+
+    assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
+
+
 def test_views_do_not_alias_the_plan(dev: Plan) -> None:
     from tools.render.artifacts import helm_releases, kubernetes_objects
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
+import gc
 import json
 import os
 import runpy
@@ -28,6 +30,17 @@ TEST_STACKS = ROOT / "tests" / "stacks"
 # imports nothing of the program, a test keeps the two names equal): the lock beside the stack file rendered.
 LOCK_FILE_ENV = "WEBSTACK_LOCK_FILE"
 _environment = threading.Lock()  # one render at a time sets the variable
+
+# The Pulumi SDKs define tens of thousands of classes (pulumi_aws' and pulumi_kubernetes' input and output types)
+# and a render allocates objects by the hundred thousand that live as long as it does: with CPython's default
+# thresholds (700, 10, 10) the collector traverses that heap over and over. Measured on this 2-core machine (CPU
+# seconds): a process importing the SDKs and rendering dev 3.8 -> 2.5; a render after the first, dev 0.46 -> 0.29
+# and ecs 0.33 -> 0.26; a quarter of the test suite spent 6.7 -> 1.8 s collecting, its peak memory +60 MB.
+GC_THRESHOLDS = (20_000, 100, 100)
+gc.set_threshold(*GC_THRESHOLDS)
+# What is still alive at exit is left out of the interpreter's last collection (about 1 CPU second in a process
+# that imported the SDKs): the process ends, its memory goes with it.
+atexit.register(gc.freeze)
 
 
 def stack_config(stack: str, root: Path = ROOT, stacks: Path | None = None) -> dict[str, Any]:
