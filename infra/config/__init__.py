@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, capacity, cluster, dns, ecs, network, ops, registry  # noqa: F401 - each registers its rules
+from . import (  # noqa: F401 - each registers its rules
+    addons,
+    app,
+    capacity,
+    cluster,
+    dns,
+    ecs,
+    fargate,
+    network,
+    ops,
+    registry,
+)
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
