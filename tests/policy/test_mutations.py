@@ -449,6 +449,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d, "metadata", "annotations", f"{ALB}load-balancer-attributes",
             "routing.http.drop_invalid_header_fields.enabled=true")), "no deletion_protection.enabled=true"),
     ),
+    "aws-managed-policies-allow-listed": (
+        Mutation("external-dns-gets-route53-full-access", "dev", attach(
+            "platform-external-dns-irsa", "arn:aws:iam::aws:policy/AmazonRoute53FullAccess"),
+            "AWS managed policy AmazonRoute53FullAccess, which is not allow-listed"),
+    ),
     "sns-topic-customer-key": (
         Mutation("aws-managed-key", "dev", edit_props(TOPIC, None, lambda d: setp(d, "kmsMasterKeyId",
                                                                                   "alias/aws/sns")),

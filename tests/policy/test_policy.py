@@ -535,6 +535,15 @@ VIOLATIONS = [
     Case("karpenter-nodepool-bounded", "no-budgets",
          lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: drop(d["spec"], "disruption")),
          "disruption.budgets is empty"),
+    # an AWS managed policy whose scope the pack cannot read (route53-changes-scoped passes it)
+    Case("aws-managed-policies-allow-listed", "route53-full-access",
+         lambda p: edited(p, common.IAM_ROLE_POLICY_ATTACHMENT, "cluster-node-AmazonEKS_CNI_Policy", lambda d: setp(
+             d, "policyArn", "arn:aws:iam::aws:policy/AmazonRoute53FullAccess")),
+         "AWS managed policy AmazonRoute53FullAccess, which is not allow-listed"),
+    Case("aws-managed-policies-allow-listed", "role-admin-govcloud",
+         lambda p: edited(p, common.IAM_ROLE, "cluster-node", lambda d: setp(
+             d, "managedPolicyArns", ["arn:aws-us-gov:iam::aws:policy/AdministratorAccess"])),
+         "AWS managed policy AdministratorAccess"),
 ]
 
 
@@ -742,7 +751,7 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("tags-from-provider-default-tags",
      lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
     ("untaggable-type", lambda p: ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                                   {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})),
+                                   {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"})),
     ("non-root-set-on-container-only",
      lambda p: deployment(p, lambda pod, c: drop(pod, "securityContext", "runAsNonRoot"))),
     ("cronjob", lambda p: as_kind(p, "CronJob")),
@@ -840,3 +849,16 @@ def test_pack_project_and_pins() -> None:
     pins = dict(line.split("==") for line in (POLICY_DIR / "requirements.txt").read_text().split())
     assert pins == {"pulumi": importlib.metadata.version("pulumi"),
                     "pulumi-policy": importlib.metadata.version("pulumi-policy")}
+
+
+def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Plan, ec2: Plan) -> None:
+    """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
+    the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
+    plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green")]
+    arns = [a for plan in plans for r in plan.resources
+            for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
+    seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}
+    assert aws.aws_managed_not_allowed(arns) == []
+    expected = set(aws.AWS_MANAGED_POLICIES_ALLOWED) - aws.AWS_MANAGED_INSIDE_PULUMI_EKS
+    assert expected - seen == set()
+    assert aws.aws_managed_not_allowed(["arn:aws:iam::123456789012:policy/AmazonRoute53FullAccess"]) == []
