@@ -66,6 +66,6 @@ def from_pulumi() -> StackConfig:
     stack = pulumi.get_stack()
     # The stack's version lock is part of its configuration: nothing the program deploys is resolved at run time.
     cfg = load_config(raw, project=pulumi.get_project(), stack=stack, region=region, lock=read_lock(lock_path(stack)))
-    for message in capacity.not_checked(cfg):
+    for message in [*capacity.not_checked(cfg), *fargate.warnings(cfg)]:
         pulumi.log.warn(message)
     return cfg

@@ -133,3 +133,14 @@ def _fargate_size_holds_the_pod(cfg: StackConfig) -> str | None:
         return None
     return (f"a Fargate pod never gets more than its size ({size.vcpu:g} vCPU, {size.memory_gib:g} GiB for these "
             f"requests): {'; '.join(over)}. {sizing}: raise the requests or lower the limits to the size")
+
+
+def warnings(cfg: StackConfig) -> list[str]:
+    """What Fargate leaves undone for this config, said on every `pulumi up` (nothing silently off)."""
+    if not _on_fargate(cfg):
+        return []
+    return [f"appOnFargate: the app's NetworkPolicy ({cfg.app.namespace}/{cfg.app.name}) is not enforced on Fargate "
+            "pods (\"you can apply the policies to Amazon EC2 Linux nodes only. You can't apply the policies to "
+            f"Fargate\", {GUIDE}, Amazon VPC CNI network policies): each pod is isolated by its own micro-VM and "
+            "reached through the cluster security group (docs/nodes.md, \"The app on Fargate\")"]
+

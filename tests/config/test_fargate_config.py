@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, load_config
-from infra.config.fargate import POD_SIZES, PodSize, app_pod_size, pod_size
+from infra.config.fargate import POD_SIZES, PodSize, app_pod_size, pod_size, warnings
 
 VALID: dict[str, Any] = {"zoneName": "example.com", "hostname": "app.example.com",
                          "publicAccessCidrs": ["203.0.113.0/24"]}
@@ -97,3 +97,10 @@ def test_the_size_table_is_the_guides() -> None:
     assert (table[4][0], table[4][-1], len(table[4])) == (8, 30, 23)
     assert (table[8][0], table[8][-1], len(table[8])) == (16, 60, 12)
     assert (table[16][0], table[16][-1], len(table[16])) == (32, 120, 12)
+
+
+def test_the_unenforced_network_policy_is_said_on_every_up() -> None:
+    assert warnings(load({})) == []
+    [message] = warnings(load(ON_FARGATE))
+    assert "NetworkPolicy (webapp/webapp) is not enforced on Fargate" in message
+
