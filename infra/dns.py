@@ -22,8 +22,9 @@ class DnsArgs:
     zone_name: str
     create_zone: bool
     """Create the public zone (then delegate it at the registrar) or look up an existing one by name."""
-    zone_id: str | None = None
-    """Look the existing zone up by this ID instead (the account has several public zones of that name)."""
+    zone_id: str = ""
+    """Look the existing zone up by this ID instead (the account has several public zones of that name); "": by
+    name."""
     hostname: str
     """The app's name, inside the zone: the certificate's subject."""
     certificate_extra_names: Sequence[str]
@@ -70,7 +71,7 @@ class Dns(pulumi.ComponentResource):
             zone_id = found.zone_id
             if args.zone_id:
                 zone_id = pulumi.Output.all(found.zone_id, found.name, found.private_zone).apply(
-                    lambda z: checked_zone_id(args.zone_id or "", args.zone_name, *z))
+                    lambda z: checked_zone_id(args.zone_id, args.zone_name, *z))
             self.zone_id, self.zone_arn, self.name_servers = zone_id, found.arn, found.name_servers
         self.zone_name = args.zone_name
 

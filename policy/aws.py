@@ -219,6 +219,8 @@ AWS_MANAGED_POLICIES_ALLOWED: dict[str, str] = {
     "service-role/AmazonEC2ContainerServiceforEC2Role": "ECS container instances (ecsCapacity ec2)",
     "AmazonECSInfrastructureRolePolicyForLoadBalancers":
         "ECS blue/green: the role ECS assumes to rewrite the listener rules",
+    # ECR pulls for the kubelet of Fargate pods; the EKS User Guide ("Amazon EKS Pod execution IAM role") requires it
+    "AmazonEKSFargatePodExecutionRolePolicy": "the app's Fargate pod execution role (appOnFargate)",
 }
 # Attached inside pulumi-eks's component, which the mocks render as one resource: no test stack shows them.
 AWS_MANAGED_INSIDE_PULUMI_EKS = frozenset({

@@ -582,6 +582,42 @@ def node_stack(plan: Plan, node_props: dict[str, Any], node_type: str = eks.NODE
     return [*resources.values(), stack_resource(node, node_props, property_deps)]
 
 
+FARGATE_SUBNETS = "eks-fargate-profile-private-subnets"
+
+
+def fargate_stack(edit: Callable[[dict[str, Any], Plan], dict[str, list[str]] | None] | None = None
+                  ) -> list[PolicyResource]:
+    """The eks-fargate test stack as a stack policy sees it, the Fargate profile's props edited by `edit` (which
+    may return the profile's property dependencies, subnet URNs by property)."""
+    plan = rendered("eks-fargate")
+    resources = {r["urn"]: stack_resource(r) for r in plan.resources if r["type"] != eks.FARGATE_PROFILE}
+    profile = plan.one(eks.FARGATE_PROFILE)
+    props = copy.deepcopy(profile["inputs"])
+    deps = edit(props, plan) if edit else None
+    property_deps = {k: [resources[u] for u in urns] for k, urns in (deps or {}).items()}
+    return [*resources.values(), stack_resource(profile, props, property_deps)]
+
+
+def _public_ids(props: dict[str, Any], plan: Plan) -> None:
+    props["subnetIds"] = [*props["subnetIds"], subnet_id(plan, "network-public-0")]
+
+
+def _public_at_preview(props: dict[str, Any], plan: Plan) -> dict[str, list[str]]:
+    props["subnetIds"] = [UNKNOWN, UNKNOWN]
+    return {"subnetIds": [*subnet_urns(plan, "private")[:1], *subnet_urns(plan, "public")[:1]]}
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (None, None),
+    (_public_ids, "places pods in public subnet(s) network-public-0"),
+    (_public_at_preview, "places pods in public subnet(s) network-public-0"),
+    (lambda props, plan: props.pop("subnetIds") and None, "declares no subnetIds"),
+], ids=["private-only", "a-public-subnet-id", "public-by-dependency-at-preview", "no-subnets"])
+def test_fargate_profile_subnets(edit: Any, expect: str | None) -> None:
+    reported = [m for m, _ in check_stack(BY_NAME[FARGATE_SUBNETS], fargate_stack(edit))]
+    assert reported == [] if expect is None else (len(reported) == 1 and expect in reported[0]), reported
+
+
 def subnet_urns(plan: Plan, kind: str) -> list[str]:
     return [r["urn"] for r in plan.of_type(eks.SUBNET) if r["name"].startswith(f"network-{kind}-")]
 
@@ -792,7 +828,8 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 def test_every_policy_has_a_violation_case() -> None:
     # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
-    covered = {c.policy for c in VIOLATIONS} | {NODES, INSTANCES, DEFAULT_SG} | ECS_NAMES | ops.OPS_POLICY_NAMES
+    covered = ({c.policy for c in VIOLATIONS} | {NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG} | ECS_NAMES
+               | ops.OPS_POLICY_NAMES)
     assert covered == set(BY_NAME)
 
 
@@ -817,7 +854,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
     assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [
-        NODES, INSTANCES, DEFAULT_SG]
+        NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,
@@ -854,7 +891,8 @@ def test_pack_project_and_pins() -> None:
 def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Plan, ec2: Plan) -> None:
     """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
     the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
-    plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green")]
+    plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green"),
+             rendered("eks-fargate")]
     arns = [a for plan in plans for r in plan.resources
             for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
     seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}
