@@ -59,6 +59,14 @@ def test_the_profile_selects_the_apps_labelled_pods_in_the_private_subnets_only(
     assert routes and all(r in profile["dependencies"] for r in routes)
 
 
+def test_the_profile_waits_longer_than_the_providers_ten_minutes(plan: Plan) -> None:
+    """terraform-provider-aws waits 10 minutes by default for a profile to become ACTIVE or to be gone
+    (fargate_profile.go: Timeouts Create/Delete DefaultTimeout(10 * time.Minute)); a delete drains the profile's
+    pods first and is reported taking 20 minutes and more, after which a timed-out `pulumi up` leaves the profile
+    DELETING and the next run fails on it."""
+    assert plan.one(PROFILE)["customTimeouts"] == {"create": "20m", "delete": "30m"}
+
+
 def test_the_pod_execution_role_trusts_this_clusters_profiles_only_with_the_managed_policy(plan: Plan) -> None:
     profile = plan.one(PROFILE)
     [role] = [r for r in plan.of_type(ROLE) if r["name"] == "app-fargate-pod-execution"]
