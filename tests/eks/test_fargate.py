@@ -37,7 +37,7 @@ def plan(variant: Callable[..., Plan]) -> Plan:
 
 @pytest.fixture(scope="module")
 def on_nodes(variant: Callable[..., Plan]) -> Plan:
-    """The same stack before appOnFargate (ClusterIP already: the documented first step)."""
+    """The same stack before appOnFargate: a default NodePort app, ALB target type instance."""
     return variant("eks-fargate", appOnFargate=None)
 
 
@@ -94,9 +94,11 @@ def test_pods_carry_the_label_and_neither_node_selector_nor_spread_on_fargate(pl
     assert not dev.of_type(PROFILE)
 
 
-def test_the_alb_targets_pod_ips(plan: Plan) -> None:
-    assert plan.one(SERVICE)["inputs"]["spec"]["type"] == "ClusterIP"
+def test_the_alb_targets_pod_ips_whatever_the_service_type(plan: Plan, on_nodes: Plan) -> None:
+    """ip mode takes a NodePort Service: the Service is left as it is (no type change, #4103)."""
+    assert plan.one(SERVICE)["inputs"]["spec"]["type"] == "NodePort"
     assert plan.one(INGRESS)["inputs"]["metadata"]["annotations"][TARGET_TYPE] == "ip"
+    assert on_nodes.one(INGRESS)["inputs"]["metadata"]["annotations"][TARGET_TYPE] == "instance"
 
 
 def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(plan: Plan) -> None:
@@ -111,12 +113,13 @@ def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(pl
 
 
 def test_switching_on_creates_the_profile_and_rolls_the_pods_onto_it(on_nodes: Plan, plan: Plan) -> None:
-    """Only the profile and its role are added, and the Deployment updated (its template gains the label, so it
-    rolls onto Fargate); nothing is replaced or removed."""
+    """Only the profile and its role are added, the Deployment updated (its template gains the label, so it rolls
+    onto Fargate) and the Ingress (target type instance -> ip; the Service stays NodePort); nothing is replaced or
+    removed."""
     up = what_up_does(on_nodes, plan)
     assert up["added"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                            "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
-    assert up["update"] == {"Deployment/webapp-deployment"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress"}
     assert not (up["replace"] | up["replace, delete first"] | up["removed"] | up["blocking"])
 
 
@@ -124,7 +127,7 @@ def test_switching_off_rolls_the_pods_back_then_deletes_the_profile(on_nodes: Pl
     """The reverse: the Deployment update (label removed: new pods match no profile, land on the nodes) is an
     update, the profile a deletion, which Pulumi runs after every create and update of the same `pulumi up`."""
     up = what_up_does(plan, on_nodes)
-    assert up["update"] == {"Deployment/webapp-deployment"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress"}
     assert up["removed"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                              "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
     assert not (up["replace"] | up["replace, delete first"] | up["added"])
