@@ -101,6 +101,26 @@ def test_the_alb_targets_pod_ips_whatever_the_service_type(plan: Plan, on_nodes:
     assert on_nodes.one(INGRESS)["inputs"]["metadata"]["annotations"][TARGET_TYPE] == "instance"
 
 
+def test_ip_targets_roll_out_behind_the_readiness_gate_and_a_prestop_sleep(plan: Plan, dev: Plan) -> None:
+    """With ip targets the namespace carries the LB controller's readiness gate label (a new pod is Ready once
+    healthy in the target group), and the Deployment waits for the controller release (its pod webhook fails open:
+    a pod made while it is down gets no gate). Every app pod sleeps in preStop, within its grace period, while the
+    ALB stops sending to it."""
+    from infra.eks.workload import READINESS_GATE_LABEL
+
+    key, value = READINESS_GATE_LABEL
+    assert plan.one(NAMESPACE, "webapp-ns")["inputs"]["metadata"]["labels"][key] == value
+    assert key not in dev.one(NAMESPACE, "webapp-ns")["inputs"]["metadata"]["labels"]  # instance targets: no gate
+    [controller] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release")
+                    if r["inputs"]["chart"] == "aws-load-balancer-controller"]
+    assert controller["urn"] in plan.one(DEPLOYMENT)["dependencies"]
+    for p in (plan, dev):
+        spec = pod_template(p)["spec"]
+        [container] = spec["containers"]
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert 0 < sleep < spec["terminationGracePeriodSeconds"], p.stack
+
+
 def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(plan: Plan) -> None:
     """The Namespace waits for the profile, so does every object in it: the Deployment's pods are created once
     they can match the profile, and `pulumi destroy` deletes them (the namespace waits for its contents) before
@@ -114,12 +134,12 @@ def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(pl
 
 def test_switching_on_creates_the_profile_and_rolls_the_pods_onto_it(on_nodes: Plan, plan: Plan) -> None:
     """Only the profile and its role are added, the Deployment updated (its template gains the label, so it rolls
-    onto Fargate) and the Ingress (target type instance -> ip; the Service stays NodePort); nothing is replaced or
-    removed."""
+    onto Fargate), the Ingress (target type instance -> ip; the Service stays NodePort) and the Namespace (gains the
+    readiness gate label, before the Deployment rolls); nothing is replaced or removed."""
     up = what_up_does(on_nodes, plan)
     assert up["added"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                            "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
-    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress", "Namespace/webapp-ns"}
     assert not (up["replace"] | up["replace, delete first"] | up["removed"] | up["blocking"])
 
 
@@ -127,7 +147,7 @@ def test_switching_off_rolls_the_pods_back_then_deletes_the_profile(on_nodes: Pl
     """The reverse: the Deployment update (label removed: new pods match no profile, land on the nodes) is an
     update, the profile a deletion, which Pulumi runs after every create and update of the same `pulumi up`."""
     up = what_up_does(plan, on_nodes)
-    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress", "Namespace/webapp-ns"}
     assert up["removed"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                              "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
     assert not (up["replace"] | up["replace, delete first"] | up["added"])
