@@ -118,10 +118,13 @@ VERSIONS_PARAMETER_PATHS = ("parameter/aws/service/eks/optimized-ami/*", "parame
 # (ecs-tasks), the scale-in schedules' role (scheduler), the VPC flow log's role (vpc-flow-logs), the controllers'
 # EKS Pod Identity roles (pods.eks; which of eks/pods.eks CreatePodIdentityAssociation names is not verified: both
 # are allowed), ECS blue/green's infrastructure role for load balancers (ecs: CreateService/UpdateService name it in
-# loadBalancers[].advancedConfiguration.roleArn).
+# loadBalancers[].advancedConfiguration.roleArn), the app's Fargate pod execution role (CreateFargateProfile's
+# podExecutionRoleArn; the role trusts eks-fargate-pods.amazonaws.com, and which of eks/eks-fargate-pods the
+# iam:PassedToService check names is not documented (EKS User Guide "Amazon EKS Pod execution IAM role" asks for
+# PassRole, no service): both are allowed, eks.amazonaws.com already is for the cluster and node roles).
 PASSED_TO_SERVICES = ("eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com",
                       "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com",
-                      "ecs.amazonaws.com")
+                      "ecs.amazonaws.com", "eks-fargate-pods.amazonaws.com")
 # What a deploy must never do to the state key: it would lose or lock away every stack's state.
 KMS_KEY_ADMIN_ACTIONS = (
     "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant",

@@ -131,13 +131,18 @@ class AppConfig:
     on_fargate: bool = setting(
         "appOnFargate", False,
         "Run the app's pods on EKS Fargate (a Fargate profile for its namespace, private subnets, one micro-VM per "
-        "pod) instead of the nodes: needs serviceType ClusterIP, x86 nodeInstanceTypes, limits within the Fargate "
-        "size, not GovCloud (docs/nodes.md, \"The app on Fargate\").")
+        "pod) instead of the nodes; the ALB then targets pod IPs (either serviceType). Needs x86 nodeInstanceTypes, "
+        "requests equal to limits within a Fargate size, not GovCloud (docs/nodes.md, \"The app on Fargate\").")
 
     @property
     def target_type(self) -> str:
-        # NodePort services are reached through the nodes (instance mode); ClusterIP needs pod IPs.
-        return "instance" if self.service_type == "NodePort" else "ip"
+        # NodePort services are reached through the nodes (instance mode); ClusterIP needs pod IPs. On Fargate the
+        # ALB reaches pods "with IP targets only" (EKS User Guide, "AWS Fargate considerations"), and the LB
+        # controller's ip mode takes a NodePort Service too (only instance mode requires NodePort or LoadBalancer:
+        # aws-load-balancer-controller docs/guide/ingress/annotations.md, target-type), so a NodePort app switches
+        # to Fargate without a Service type change (which errors while the old instance target group remains,
+        # aws-load-balancer-controller#4103).
+        return "instance" if self.service_type == "NodePort" and not self.on_fargate else "ip"
 
 
 @rule("appCpuRequest", "appCpuLimit")

@@ -82,13 +82,22 @@ def _on_fargate(cfg: StackConfig) -> bool:
     return cfg.runtime == "eks" and cfg.app.on_fargate
 
 
-@rule("appOnFargate", "serviceType")
-def _fargate_needs_ip_targets(cfg: StackConfig) -> str | None:
-    if not _on_fargate(cfg) or cfg.app.service_type == "ClusterIP":
+@rule("appOnFargate", "appCpuRequest", "appCpuLimit", "appMemoryRequest", "appMemoryLimit")
+def _fargate_requests_equal_limits(cfg: StackConfig) -> str | None:
+    """"All Amazon EKS Fargate Pods run with guaranteed priority, so the requested CPU and memory must be equal to
+    the limit for all of the containers" (fargate-pod-configuration.adoc)."""
+    if not _on_fargate(cfg):
         return None
-    return (f"\"Application Load Balancers (ALBs) can be used with Fargate with IP targets only\" ({GUIDE}, \"AWS "
-            "Fargate considerations\"); a NodePort Service is reached through EC2 nodes (target type instance): set "
-            "serviceType to ClusterIP (target type ip), or appOnFargate to false")
+    app = cfg.app
+    unequal = [f"{r} {rv} != {lk} {lv}" for r, rv, lk, lv in (
+        ("appCpuRequest", app.cpu_request, "appCpuLimit", app.cpu_limit),
+        ("appMemoryRequest", app.memory_request, "appMemoryLimit", app.memory_limit))
+        if quantity(rv) is not None and quantity(lv) is not None and quantity(rv) != quantity(lv)]
+    if not unequal:
+        return None
+    return (f"{'; '.join(unequal)}: \"All Amazon EKS Fargate Pods run with guaranteed priority, so the requested CPU "
+            f"and memory must be equal to the limit for all of the containers\" ({GUIDE}, \"Understand Fargate Pod "
+            "configuration details\"): set each request equal to its limit, or appOnFargate to false")
 
 
 @rule("appOnFargate", "nodeInstanceTypes")

@@ -41,6 +41,12 @@ from .. import iam
 TYPE = "webstack:eks:AppFargateProfile"
 # The pod label the profile selects, put on the app's pod template while appOnFargate is on (infra/eks/workload.py).
 FARGATE_LABEL = ("webstack/compute", "fargate")
+# terraform-provider-aws waits 10 minutes for a profile to become ACTIVE or be gone (fargate_profile.go Timeouts:
+# Create/Delete DefaultTimeout(10 * time.Minute)); deletes are reported taking "upwards of 20 minutes", about half
+# the time (aws/containers-roadmap#1211), and terraform-aws-eks users hit the 10 minutes creating and deleting
+# (terraform-aws-modules/terraform-aws-eks#1610). A timed-out delete leaves the profile DELETING, and EKS refuses
+# the next profile operation on the cluster until it is gone.
+TIMEOUTS = pulumi.CustomTimeouts(create="20m", delete="30m")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,5 +99,6 @@ class AppFargateProfile(pulumi.ComponentResource):
             subnet_ids=list(args.private_subnet_ids), selectors=selectors(args.namespace), tags=tags,
             # The role's policy is attached before pods can pull their image with it, and detached after the
             # profile (so its pods) is gone. No fargate_profile_name: auto-named, create-before-delete.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *args.egress_ready]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *args.egress_ready],
+                                        custom_timeouts=TIMEOUTS))
         self.register_outputs({"profile": self.profile.arn, "pod_execution_role": self.pod_execution_role.arn})

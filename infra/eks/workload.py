@@ -27,6 +27,18 @@ AWAIT_MARGIN_SECONDS = 120
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 # The UID/GID the pod runs as: unprivileged, above the host's range (the image serves any UID).
 RUN_AS = 10101
+# With ip targets the ALB sends to pod IPs, so a rollout must not stop an old pod before its successor is healthy in
+# the target group, nor kill a pod the ALB still sends to (aws-load-balancer-controller #1603, #1604):
+# - the LB controller's pod readiness gate: its pod mutating webhook (chart 3.5.0 templates/webhook.yaml,
+#   mpod.elbv2.k8s.aws, pods CREATE) adds it to pods of namespaces with this label, so a new pod is Ready only once
+#   healthy in the target group. The webhook's failurePolicy is Ignore (values.yaml podMutatorWebhookConfig): a pod
+#   created while the controller is down silently gets no gate, so the Deployment waits for the controller release;
+# - a preStop sleep: the pod keeps serving while the controller deregisters it and the ALB stops sending new
+#   requests, then nginx gets SIGTERM. Kubernetes' native `sleep` action (beta and on by default since 1.30, every
+#   supported version: SUPPORTED_KUBERNETES_VERSIONS starts at 1.32) needs no binary in the image.
+READINESS_GATE_LABEL = ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled")
+PRESTOP_SLEEP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = 30
 
 
 def load_balancer_attributes(*, deletion_protection: bool) -> str:
@@ -118,6 +130,7 @@ def container_spec(*, name: str, image: pulumi.Input[str], port: int, health_pat
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
         "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
         "securityContext": {
             "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS,
             "allowPrivilegeEscalation": False, "privileged": False,
@@ -171,7 +184,7 @@ def _deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[
                 # During an architecture switch old and new nodes coexist: a new image must never land on
                 # a node of the other architecture (exec format error).
                 "nodeSelector": {"kubernetes.io/arch": architecture},
-                "terminationGracePeriodSeconds": 30,
+                "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                 "securityContext": {
                     "runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
                     "seccompProfile": {"type": "RuntimeDefault"},
@@ -274,10 +287,11 @@ class WebApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        gate = dict([READINESS_GATE_LABEL]) if args.target_type == "ip" else {}
         namespace = k8s.core.v1.Namespace(
             f"{name}-ns", metadata={"name": args.namespace, "labels": {
                 **app_labels(args.name), "pod-security.kubernetes.io/enforce": "restricted",
-                "pod-security.kubernetes.io/enforce-version": "latest"}},
+                "pod-security.kubernetes.io/enforce-version": "latest", **gate}},
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(args.capacity))))
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
         account = k8s.core.v1.ServiceAccount(
@@ -293,8 +307,10 @@ class WebApp(pulumi.ComponentResource):
                                  architecture=args.architecture, container=container,
                                  progress_deadline_seconds=args.progress_deadline_seconds,
                                  on_fargate=args.on_fargate),
-            # The HPA owns the replica count once running.
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            # The HPA owns the replica count once running. Its pods are created once the LB controller's webhook
+            # answers (READINESS_GATE_LABEL).
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(
+                ignore_changes=["spec.replicas"], depends_on=list(args.ingress_controllers))),
         )
         ingress = self._service_and_ingress(name, args, namespace)
 

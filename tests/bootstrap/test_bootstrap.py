@@ -306,7 +306,8 @@ def test_deploy_roles_pass_roles_only_to_the_stacks_services(plan: Plan) -> None
         assert [s["Sid"] for s in passing] == ["PassRolesToTheStacksServices"], name
         assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": [
             "eks.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "scheduler.amazonaws.com",
-            "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com", "ecs.amazonaws.com"]}}
+            "vpc-flow-logs.amazonaws.com", "pods.eks.amazonaws.com", "ecs.amazonaws.com",
+            "eks-fargate-pods.amazonaws.com"]}}
         # terraform-provider-aws's resourceRoleUpdate calls UpdateRoleDescription when a description changes
         assert "iam:updateroledescription" in expanded(allowed_actions(iam_documents(plan)[name]))
 
@@ -318,7 +319,9 @@ def test_deploy_roles_may_pass_every_role_the_stacks_make(dev: Plan, prod: Plan,
     rendered) trusts eks.amazonaws.com, which also receives the node role of managed node groups."""
     trusted_services = {"eks.amazonaws.com"}
     # and the stacks' other shapes: Karpenter's roles, ECS blue/green's infrastructure role (trusts ecs.amazonaws.com)
-    more = (rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green", ecsBlueGreenBakeMinutes=7))
+    # and the app's Fargate profile's pod execution role (trusts eks-fargate-pods.amazonaws.com)
+    more = (rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green", ecsBlueGreenBakeMinutes=7),
+            rendered("eks-fargate"))
     for p in (dev, prod, fargate, spot, ec2, *more):
         for role in p.of_type("aws:iam/role:Role"):
             for statement in json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]:

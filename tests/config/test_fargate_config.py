@@ -13,7 +13,7 @@ from infra.config.fargate import POD_SIZES, PodSize, app_pod_size, pod_size, war
 
 VALID: dict[str, Any] = {"zoneName": "example.com", "hostname": "app.example.com",
                          "publicAccessCidrs": ["203.0.113.0/24"]}
-# A Fargate-ready app: ClusterIP (target type ip), limits within its size (0.25 vCPU, 0.5 GiB: 256Mi + 256 MiB).
+# A Fargate-ready app: requests equal to limits, within its size (0.25 vCPU, 0.5 GiB: 256Mi + 256 MiB).
 ON_FARGATE: dict[str, Any] = {"appOnFargate": True, "serviceType": "ClusterIP", "appCpuRequest": "250m",
                               "appCpuLimit": "250m", "appMemoryRequest": "256Mi", "appMemoryLimit": "256Mi"}
 
@@ -40,7 +40,9 @@ def test_every_refusal_at_once_each_naming_its_keys_the_reason_and_what_is_allow
                          "appCpuRequest": "500m", "appCpuLimit": "2", "appMemoryRequest": "1Gi",
                          "appMemoryLimit": "4Gi"}, region="us-gov-west-1")
     expected = {
-        "webstack:appOnFargate/serviceType = True/'NodePort'": ("IP targets only", "set serviceType to ClusterIP"),
+        "webstack:appOnFargate/appCpuRequest/appCpuLimit/appMemoryRequest/appMemoryLimit": (
+            "appCpuRequest 500m != appCpuLimit 2", "appMemoryRequest 1Gi != appMemoryLimit 4Gi",
+            "guaranteed priority", "set each request equal to its limit"),
         "webstack:appOnFargate/nodeInstanceTypes": ("Arm processors", "choose x86_64 nodeInstanceTypes"),
         "webstack:appOnFargate/aws:region": ("GovCloud", "set appOnFargate to false"),
         "webstack:appOnFargate/appCpuRequest/appMemoryRequest/appCpuLimit/appMemoryLimit": (
@@ -51,6 +53,23 @@ def test_every_refusal_at_once_each_naming_its_keys_the_reason_and_what_is_allow
         [line] = [p for p in found if p.startswith(prefix)]
         for fragment in fragments:
             assert fragment in line, (fragment, line)
+
+
+def test_a_nodeport_app_goes_to_fargate_with_ip_targets_and_no_service_type_change() -> None:
+    """The LB controller's ip mode takes a NodePort Service (only instance mode requires NodePort): switching on
+    needs no serviceType change (aws-load-balancer-controller#4103)."""
+    for service_type in ("NodePort", "ClusterIP"):
+        cfg = load({**ON_FARGATE, "serviceType": service_type})
+        assert (cfg.app.service_type, cfg.app.target_type) == (service_type, "ip")
+    assert load({"serviceType": "NodePort"}).app.target_type == "instance"
+
+
+def test_requests_below_their_limits_are_refused_by_name() -> None:
+    """Fargate pods run with guaranteed QoS: a request equal to its limit, each quantity compared by value."""
+    [line] = [p for p in problems_of({**ON_FARGATE, "appMemoryLimit": "512Mi"})
+              if p.startswith("webstack:appOnFargate/appCpuRequest/appCpuLimit/appMemoryRequest/appMemoryLimit")]
+    assert "appMemoryRequest 256Mi != appMemoryLimit 512Mi" in line and "appCpuRequest" not in line.split(":", 2)[2]
+    assert load({**ON_FARGATE, "appCpuRequest": "0.25", "appCpuLimit": "250m"}).app.on_fargate
 
 
 def test_requests_beyond_the_largest_fargate_pod_are_refused() -> None:

@@ -37,7 +37,7 @@ def plan(variant: Callable[..., Plan]) -> Plan:
 
 @pytest.fixture(scope="module")
 def on_nodes(variant: Callable[..., Plan]) -> Plan:
-    """The same stack before appOnFargate (ClusterIP already: the documented first step)."""
+    """The same stack before appOnFargate: a default NodePort app, ALB target type instance."""
     return variant("eks-fargate", appOnFargate=None)
 
 
@@ -57,6 +57,14 @@ def test_the_profile_selects_the_apps_labelled_pods_in_the_private_subnets_only(
     assert "fargateProfileName" not in inputs and profile["options"]["deleteBeforeReplace"] is False
     routes = [r["urn"] for r in plan.of_type(ROUTE) if "private-default" in r["name"]]
     assert routes and all(r in profile["dependencies"] for r in routes)
+
+
+def test_the_profile_waits_longer_than_the_providers_ten_minutes(plan: Plan) -> None:
+    """terraform-provider-aws waits 10 minutes by default for a profile to become ACTIVE or to be gone
+    (fargate_profile.go: Timeouts Create/Delete DefaultTimeout(10 * time.Minute)); a delete drains the profile's
+    pods first and is reported taking 20 minutes and more, after which a timed-out `pulumi up` leaves the profile
+    DELETING and the next run fails on it."""
+    assert plan.one(PROFILE)["customTimeouts"] == {"create": "20m", "delete": "30m"}
 
 
 def test_the_pod_execution_role_trusts_this_clusters_profiles_only_with_the_managed_policy(plan: Plan) -> None:
@@ -86,9 +94,31 @@ def test_pods_carry_the_label_and_neither_node_selector_nor_spread_on_fargate(pl
     assert not dev.of_type(PROFILE)
 
 
-def test_the_alb_targets_pod_ips(plan: Plan) -> None:
-    assert plan.one(SERVICE)["inputs"]["spec"]["type"] == "ClusterIP"
+def test_the_alb_targets_pod_ips_whatever_the_service_type(plan: Plan, on_nodes: Plan) -> None:
+    """ip mode takes a NodePort Service: the Service is left as it is (no type change, #4103)."""
+    assert plan.one(SERVICE)["inputs"]["spec"]["type"] == "NodePort"
     assert plan.one(INGRESS)["inputs"]["metadata"]["annotations"][TARGET_TYPE] == "ip"
+    assert on_nodes.one(INGRESS)["inputs"]["metadata"]["annotations"][TARGET_TYPE] == "instance"
+
+
+def test_ip_targets_roll_out_behind_the_readiness_gate_and_a_prestop_sleep(plan: Plan, dev: Plan) -> None:
+    """With ip targets the namespace carries the LB controller's readiness gate label (a new pod is Ready once
+    healthy in the target group), and the Deployment waits for the controller release (its pod webhook fails open:
+    a pod made while it is down gets no gate). Every app pod sleeps in preStop, within its grace period, while the
+    ALB stops sending to it."""
+    from infra.eks.workload import READINESS_GATE_LABEL
+
+    key, value = READINESS_GATE_LABEL
+    assert plan.one(NAMESPACE, "webapp-ns")["inputs"]["metadata"]["labels"][key] == value
+    assert key not in dev.one(NAMESPACE, "webapp-ns")["inputs"]["metadata"]["labels"]  # instance targets: no gate
+    [controller] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release")
+                    if r["inputs"]["chart"] == "aws-load-balancer-controller"]
+    assert controller["urn"] in plan.one(DEPLOYMENT)["dependencies"]
+    for p in (plan, dev):
+        spec = pod_template(p)["spec"]
+        [container] = spec["containers"]
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert 0 < sleep < spec["terminationGracePeriodSeconds"], p.stack
 
 
 def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(plan: Plan) -> None:
@@ -103,12 +133,13 @@ def test_the_profile_exists_before_the_apps_pods_and_outlives_them_on_destroy(pl
 
 
 def test_switching_on_creates_the_profile_and_rolls_the_pods_onto_it(on_nodes: Plan, plan: Plan) -> None:
-    """Only the profile and its role are added, and the Deployment updated (its template gains the label, so it
-    rolls onto Fargate); nothing is replaced or removed."""
+    """Only the profile and its role are added, the Deployment updated (its template gains the label, so it rolls
+    onto Fargate), the Ingress (target type instance -> ip; the Service stays NodePort) and the Namespace (gains the
+    readiness gate label, before the Deployment rolls); nothing is replaced or removed."""
     up = what_up_does(on_nodes, plan)
     assert up["added"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                            "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
-    assert up["update"] == {"Deployment/webapp-deployment"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress", "Namespace/webapp-ns"}
     assert not (up["replace"] | up["replace, delete first"] | up["removed"] | up["blocking"])
 
 
@@ -116,7 +147,7 @@ def test_switching_off_rolls_the_pods_back_then_deletes_the_profile(on_nodes: Pl
     """The reverse: the Deployment update (label removed: new pods match no profile, land on the nodes) is an
     update, the profile a deletion, which Pulumi runs after every create and update of the same `pulumi up`."""
     up = what_up_does(plan, on_nodes)
-    assert up["update"] == {"Deployment/webapp-deployment"}
+    assert up["update"] == {"Deployment/webapp-deployment", "Ingress/webapp-ingress", "Namespace/webapp-ns"}
     assert up["removed"] == {"AppFargateProfile/app-fargate", "Role/app-fargate-pod-execution",
                              "RolePolicyAttachment/app-fargate-pod-execution", "FargateProfile/app-fargate"}
     assert not (up["replace"] | up["replace, delete first"] | up["added"])

@@ -23,7 +23,8 @@ PUBLISHED_ALB_POLICY_SHA256 = "16f232c9d9f79366fe949c4550ad517a202380058a9e48d45
 
 
 def plans(request: pytest.FixtureRequest, variant: Callable[..., Plan]) -> list[Plan]:
-    return [request.getfixturevalue("dev"), request.getfixturevalue("prod"), variant("dev", serviceType="ClusterIP")]
+    return [request.getfixturevalue("dev"), request.getfixturevalue("prod"), variant("dev", serviceType="ClusterIP"),
+            variant("eks-fargate")]
 
 
 def test_every_kubernetes_object_passes_strict_schema_validation(request: pytest.FixtureRequest,

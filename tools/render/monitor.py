@@ -86,6 +86,11 @@ class CapturingMonitor(MockMonitor):
             "aliases": self._resolve(response.urn, request.type, request.name, request.parent or "",
                                      specs_of_request(request)),
         }
+        # Recorded beside the options, not in them: Pulumi never diffs a change of customTimeouts (no update).
+        timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete")
+                    if getattr(request.customTimeouts, k)}
+        if timeouts:
+            entry["customTimeouts"] = timeouts
         aliases, modelled = self._remote_children(response.urn, request, inputs)
         if aliases:
             entry["childAliases"] = aliases

@@ -370,7 +370,9 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.edge(igw, alb)
     if acm:
         g.edge(acm, alb, "TLS")
-    g.edge(alb, svc if service["spec"]["type"] == "NodePort" else pods, "targets")
+    # The Ingress's target type decides (ip: the pods, NodePort Service or not; instance: the Service's NodePort).
+    instance = ingress["metadata"].get("annotations", {}).get("alb.ingress.kubernetes.io/target-type") == "instance"
+    g.edge(alb, svc if instance else pods, "targets")
     g.edge(ing, alb)
     g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
