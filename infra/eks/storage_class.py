@@ -64,15 +64,25 @@ def storage_class_spec(*, name: str, provisioner: str, parameters: Mapping[str, 
     return spec
 
 
-def gp3_class_spec(*, provisioner: str, reclaim_policy: str, kms_key_id: str | None = None) -> dict[str, Any]:
+def gp3_class_spec(*, provisioner: str, reclaim_policy: str, kms_key_id: str | None = None,
+                   volume_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The cluster's default class: encrypted gp3 (the account's EBS key unless `kms_key_id`), ext4,
     WaitForFirstConsumer (an EBS volume lives in one zone: it is made where the pod's node is, not before the pod is
-    scheduled), expandable. `provisioner`: the EBS CSI add-on's or Auto Mode's (EBS_PROVISIONERS)."""
+    scheduled), expandable. `provisioner`: the EBS CSI add-on's or Auto Mode's (EBS_PROVISIONERS).
+
+    `volume_tags` go on every volume the class makes, as `tagSpecification_<n>: "key=value"` parameters (the EBS
+    CSI driver's docs/tagging.md, "StorageClass Tagging"): the stack's project and stack tags, so `make down` lists
+    volumes a Retain policy left (tools/down.py asks for those tags). Keys under kubernetes.io are the driver's own:
+    it refuses them there."""
     if provisioner not in EBS_PROVISIONERS:
         raise ValueError(f"provisioner={provisioner!r}: one of {', '.join(EBS_PROVISIONERS)}")
     parameters = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}
     if kms_key_id:
         parameters["kmsKeyId"] = kms_key_id
+    for i, (key, value) in enumerate(sorted((volume_tags or {}).items()), start=1):
+        if key.startswith("kubernetes.io") or "=" in key:
+            raise ValueError(f"volume_tags key {key!r}: not under kubernetes.io (the driver's) and without '='")
+        parameters[f"tagSpecification_{i}"] = f"{key}={value}"
     return storage_class_spec(name=GP3_CLASS, provisioner=provisioner, parameters=parameters,
                               reclaim_policy=reclaim_policy, binding_mode="WaitForFirstConsumer", default=True,
                               expandable=True)

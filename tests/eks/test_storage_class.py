@@ -54,3 +54,13 @@ def test_refuses_what_the_api_refuses(bad: dict[str, str]) -> None:
 def test_gp3_refuses_a_provisioner_that_is_not_ebs() -> None:
     with pytest.raises(ValueError, match="provisioner"):
         gp3_class_spec(provisioner="efs.csi.aws.com", reclaim_policy="Delete")
+
+
+def test_gp3_tags_its_volumes_with_the_stacks_tags_and_refuses_the_drivers_keys() -> None:
+    spec = gp3_class_spec(provisioner=EBS_CSI_PROVISIONER, reclaim_policy="Retain",
+                          volume_tags={"stack": "dev", "project": "webstack"})
+    assert {k: v for k, v in spec["parameters"].items() if k.startswith("tag")} == {
+        "tagSpecification_1": "project=webstack", "tagSpecification_2": "stack=dev"}
+    with pytest.raises(ValueError, match="kubernetes.io"):
+        gp3_class_spec(provisioner=EBS_CSI_PROVISIONER, reclaim_policy="Retain",
+                       volume_tags={"kubernetes.io/cluster/x": "owned"})

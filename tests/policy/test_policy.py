@@ -440,6 +440,14 @@ VIOLATIONS = [
     Case("ingress-alb-tls-only", "no-class",
          lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
                           lambda d: drop(d, "spec", "ingressClassName")), "ingress class is None"),
+    # 11b. storage
+    Case("storage-encrypted", "gp3-unencrypted",
+         lambda p: edited(p, "kubernetes:storage.k8s.io/v1:StorageClass", None,
+                          lambda d: setp(d, "parameters", "encrypted", "false")), "encrypted='false'"),
+    Case("storage-encrypted", "efs-volume-without-tls",
+         lambda p: ("kubernetes:core/v1:PersistentVolume", {
+             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1"}}}),
+         "PersistentVolume 'shared' (EFS) must mount with TLS"),
     # 12. ExternalDNS
     Case("route53-changes-scoped", "all-resources",
          lambda p: with_doc(p, lambda d: setp(d["Statement"][0], "Resource", "*")),
