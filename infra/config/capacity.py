@@ -33,7 +33,7 @@ def _eks_misfits(cpu_millicores: int, memory_mib: float, types: tuple[str, ...])
 
 @rule("appCpuRequest", "appMemoryRequest", "nodeInstanceTypes")
 def _pod_fits_a_node(cfg: StackConfig) -> str | None:
-    if cfg.runtime != "eks":
+    if cfg.runtime != "eks" or cfg.app.on_fargate:  # on Fargate the app's pods use no node (infra/config/fargate.py)
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:
@@ -63,7 +63,7 @@ def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
     nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its
     maximum with pods Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the
     add-ons' pods take room too."""
-    if cfg.runtime != "eks":
+    if cfg.runtime != "eks" or cfg.app.on_fargate:
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:

@@ -24,6 +24,7 @@ from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .ebs_csi import EbsCsi, EbsCsiArgs
 from .efs_csi import EfsCsi, EfsCsiArgs
+from .fargate import AppFargateProfile, AppFargateProfileArgs
 from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
 from .workload import RUN_AS, WebApp, WebAppArgs
@@ -54,12 +55,16 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
         capacity = Karpenter("karpenter", karpenter_args(cfg, cluster, network, tags)).capacity
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
     storage(cfg, cluster, network, tags, capacity)
+    # appOnFargate: the app's pods run on its Fargate profile, created before and deleted after them (the add-ons
+    # stay on the nodes, so `capacity` above does not include it).
+    app_capacity = [*capacity, *([AppFargateProfile("app-fargate", fargate_args(cfg, cluster, network, tags)).profile]
+                                 if cfg.app.on_fargate else [])]
     # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
     account = account_id()
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
                                        ingress_controllers=[addons.alb_controller, addons.dns_drain],
-                                       capacity=capacity))
+                                       capacity=app_capacity))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
@@ -100,6 +105,15 @@ def storage(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[
             private_subnet_ids=network.private_subnet_ids,
             cluster_security_group_id=cluster.cluster_security_group_id, shared_posix_id=RUN_AS,
             shared_directory=f"/{cfg.app.name}", protect=cfg.ops.protected, **common))
+
+
+def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]
+                 ) -> AppFargateProfileArgs:
+    return AppFargateProfileArgs(
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster_arn(cfg.partition, cfg.region, cluster.oidc_provider_arn, cluster.cluster_name),
+        namespace=cfg.app.namespace, private_subnet_ids=network.private_subnet_ids,
+        egress_ready=network.private_default_routes, partition=cfg.partition, tags=tags)
 
 
 def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:
@@ -157,4 +171,4 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
         waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
         cluster_name=cluster.cluster_name, provider=cluster.provider,
-        ingress_controllers=ingress_controllers, capacity=capacity)
+        ingress_controllers=ingress_controllers, capacity=capacity, on_fargate=app.on_fargate)

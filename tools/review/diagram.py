@@ -360,10 +360,11 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
                           f"(port {port})", "k8s.compute.Deploy")
     g.group("app", f"namespace {deployment['metadata']['namespace']}", [ing, svc, pods], "eks")
     karpenter = [_karpenter_nodes(g, pool["inputs"]["spec"]) for pool in pools]
+    fargate = _fargate_profile(plan, g)
     classes = [_storage_class(g, o) for o in objects.values() if o["kind"] == "StorageClass"]
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
     g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})",
-            [nodes, *karpenter, *controllers, *classes], "vpc")
+            [nodes, *karpenter, *fargate, *controllers, *classes], "vpc")
 
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
@@ -374,8 +375,8 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.edge(ing, alb)
     g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
-    g.edge(pods, nodes, "runs on")
-    for pool in karpenter:
+    g.edge(pods, fargate[0] if fargate else nodes, "runs on")
+    for pool in [] if fargate else karpenter:
         g.edge(pods, pool, "runs on")
         g.edge(_safe("karpenter"), pool, "launches")
     if "aws-load-balancer-controller" in releases:
@@ -394,6 +395,15 @@ def _storage_class(g: Graph, obj: dict[str, Any]) -> str:
     return g.node(_safe(f"sc-{meta['name']}"), f"StorageClass {meta['name']}{' (default)' if default else ''} "
                                                f"{obj['provisioner']} {secured}, {obj.get('reclaimPolicy')}",
                   "k8s.storage.SC")
+
+
+def _fargate_profile(plan: Plan, g: Graph) -> list[str]:
+    """The app's EKS Fargate profile (appOnFargate), as what its pods run on: [] when there is none."""
+    profiles = plan.of_type("aws:eks/fargateProfile:FargateProfile")
+    selectors = [sel for p in profiles for sel in p["inputs"].get("selectors") or []]
+    return [g.node("fargate", "Fargate profile (private subnets) " + ", ".join(
+        f"{sel['namespace']} {'/'.join(f'{k}={v}' for k, v in (sel.get('labels') or {}).items())}".strip()
+        for sel in selectors), "aws.compute.Fargate")] if profiles else []
 
 
 def _karpenter_nodes(g: Graph, spec: dict[str, Any]) -> str:
