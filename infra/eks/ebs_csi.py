@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -66,21 +66,39 @@ class EbsCsi(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EbsCsiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        identity = workload_identity(
-            name, args.identity, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-            managed_policy_arns=[f"arn:{args.partition}:iam::aws:policy/{MANAGED_POLICY}"], parent=self)
-        self.addon = aws.eks.Addon(
-            name, cluster_name=args.cluster_name, addon_name=ADDON, addon_version=args.addon_version,
-            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
-            service_account_role_arn=identity.addon_role_arn,
-            # Deleting the add-on removes the driver (nothing unmanaged keeps running); its StorageClass goes first.
-            preserve=False, tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.nodes, *identity.ready]))
+        self.addon = csi_addon(name, ADDON, SERVICE_ACCOUNT, MANAGED_POLICY, args, parent=self)
         self.storage_class = storage_class(
             name, gp3_class_spec(provisioner=EBS_CSI_PROVISIONER, reclaim_policy=args.reclaim_policy,
                                  volume_tags=args.volume_tags),
             pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.addon]))
         self.register_outputs({"addon": self.addon.arn, "storage_class": self.storage_class.metadata.name})
+
+
+class CsiDriverFields(Protocol):
+    """What a CSI driver's add-on needs from its component's Args (EbsCsiArgs, EfsCsiArgs)."""
+
+    addon_version: str
+    cluster_name: pulumi.Input[str]
+    identity: IdentityContext
+    nodes: Sequence[pulumi.Resource]
+    partition: str
+    tags: Mapping[str, str]
+
+
+def csi_addon(name: str, addon: str, service_account: str, managed_policy: str, args: CsiDriverFields, *,
+              parent: pulumi.Resource) -> aws.eks.Addon:
+    """A CSI driver's managed add-on and its controller's identity (`kube-system/<service_account>`, the AWS
+    managed policy `managed_policy`): created after the nodes and the identity it needs, deleted before them."""
+    identity = workload_identity(
+        name, args.identity, namespace=NAMESPACE, service_account=service_account,
+        managed_policy_arns=[f"arn:{args.partition}:iam::aws:policy/{managed_policy}"], parent=parent)
+    return aws.eks.Addon(
+        name, cluster_name=args.cluster_name, addon_name=addon, addon_version=args.addon_version,
+        resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+        service_account_role_arn=identity.addon_role_arn,
+        # Deleting the add-on removes the driver (nothing unmanaged keeps running); its classes go first.
+        preserve=False, tags=dict(args.tags),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*args.nodes, *identity.ready]))
 
 
 def storage_class(name: str, spec: Mapping[str, Any], opts: pulumi.ResourceOptions

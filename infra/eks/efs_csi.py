@@ -32,13 +32,13 @@ import pulumi_kubernetes as k8s
 
 from .. import iam
 from ..tags import named
-from .ebs_csi import storage_class
-from .identity import IdentityContext, workload_identity
+from .ebs_csi import csi_addon, storage_class
+from .identity import IdentityContext
 from .storage_class import EFS_CSI_PROVISIONER, RECLAIM_POLICIES, efs_class_spec
 
 TYPE = "webstack:eks:EfsCsi"
 ADDON = "aws-efs-csi-driver"
-NAMESPACE, SERVICE_ACCOUNT = "kube-system", "efs-csi-controller-sa"
+SERVICE_ACCOUNT = "efs-csi-controller-sa"  # in kube-system
 MANAGED_POLICY = "service-role/AmazonEFSCSIDriverPolicy"
 NFS_PORT = 2049
 SHARED_VOLUME, STATIC_CLASS = "efs-shared", "efs-static"
@@ -93,14 +93,7 @@ class EfsCsi(pulumi.ComponentResource):
     def __init__(self, name: str, args: EfsCsiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         self._file_system(name, args)
-        identity = workload_identity(
-            name, args.identity, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-            managed_policy_arns=[f"arn:{args.partition}:iam::aws:policy/{MANAGED_POLICY}"], parent=self)
-        self.addon = aws.eks.Addon(
-            name, cluster_name=args.cluster_name, addon_name=ADDON, addon_version=args.addon_version,
-            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
-            service_account_role_arn=identity.addon_role_arn, preserve=False, tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.nodes, *identity.ready]))
+        self.addon = csi_addon(name, ADDON, SERVICE_ACCOUNT, MANAGED_POLICY, args, parent=self)
         # Mountable only once the driver runs and a mount target answers in every AZ.
         reachable: list[pulumi.Resource] = [self.addon, *self.mount_targets]
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=reachable)
