@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import kubernetes_validate
+import pytest
 
 from infra.config import DEFAULT_KUBERNETES_VERSION
 from infra.eks.ebs_csi import SERVICE_ACCOUNT as EBS_SA
@@ -154,3 +155,15 @@ def test_day2_efs_on_and_reclaim_policy_change(storage: Plan, variant: Callable[
     assert off["removed"] == on["added"] and not off["added"]
     # the review flags what turning it off destroys: the files (stateful) and the driver (shared)
     assert off["blocking"] == {"FileSystem/efs-csi-fs", "Addon/efs-csi"}
+
+
+def test_cost_prices_claimed_gp3_and_stored_efs_gigabytes_at_the_usage_files_assumption(storage: Plan) -> None:
+    from tools.review.cost import Usage, estimate, load_prices
+
+    usage = Usage({"kubernetes:storage.k8s.io/v1:StorageClass": {"storage_gb": 100},
+                   "aws:efs/fileSystem:FileSystem": {"storage_gb": 10}}, {})
+    lines = {line.resource: line for line in estimate(storage, load_prices("us-east-1"), usage).lines
+             if line.resource in ("ebs-csi", "efs-csi", "efs-csi-fs")}
+    assert set(lines) == {"ebs-csi", "efs-csi-fs"}  # the efs class adds nothing beyond its file system's line
+    assert (lines["ebs-csi"].unit_price, lines["ebs-csi"].monthly) == (0.08, pytest.approx(8.0))
+    assert lines["efs-csi-fs"].monthly == pytest.approx(3.0)
