@@ -79,6 +79,16 @@ def ecr_immutable_tags(args: ResourceValidationArgs, report_violation: ReportVio
                          "the image that was scanned and deployed")
 
 
+@KEYS_AND_LOGS.resource("efs-encrypted-at-rest", "EFS file systems are encrypted at rest (encrypted true; a change "
+                                               "replaces the file system and its data).")
+def efs_encrypted_at_rest(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:efs/fileSystem:FileSystem":
+        return
+    if args.props.get("encrypted") is not True:
+        report_violation(f"encrypted is {args.props.get('encrypted')!r}: an EFS file system must be encrypted at rest "
+                         "(set at creation only: turning it on later replaces the file system)")
+
+
 # --- security groups ----------------------------------------------------------------------------------------
 def _world_rule_problem(cidrs: list[Any], protocol: Any, from_port: Any, to_port: Any) -> str | None:
     """Why a rule open to the world is not allowed, or None (not open, or only TCP 80/443)."""

@@ -253,6 +253,12 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("image-by-tag", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
             d["spec"]["template"]["spec"]["containers"][0], "image", tagged("latest"))), "not pinned by digest"),
     ),
+    "efs-encrypted-at-rest": (
+        Mutation("efs-unencrypted", "storage", edit_props("aws:efs/fileSystem:FileSystem", None, lambda d: setp(
+            d, "encrypted", False)), "encrypted is False"),
+        Mutation("ecs-efs-encryption-unset", "spot", edit_props("aws:efs/fileSystem:FileSystem", None, lambda d: drop(
+            d, "encrypted")), "encrypted is None"),
+    ),
     "storage-encrypted": (
         Mutation("gp3-unencrypted", "dev", edit_props(STORAGE_CLASS, None, lambda d: setp(
             d, "parameters", "encrypted", "false")), "encrypted='false'"),

@@ -441,6 +441,9 @@ VIOLATIONS = [
          lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
                           lambda d: drop(d, "spec", "ingressClassName")), "ingress class is None"),
     # 11b. storage
+    Case("efs-encrypted-at-rest", "unencrypted",
+         lambda p: ("aws:efs/fileSystem:FileSystem", {"encrypted": False, "tags": {
+             "project": "webstack", "stack": "dev", "managed-by": "pulumi", "Name": "x"}}), "encrypted is False"),
     Case("storage-encrypted", "gp3-unencrypted",
          lambda p: edited(p, "kubernetes:storage.k8s.io/v1:StorageClass", None,
                           lambda d: setp(d, "parameters", "encrypted", "false")), "encrypted='false'"),
