@@ -10,6 +10,10 @@ Identity: the add-on's own `podIdentityAssociations` field is not used. The asso
 aws.eks.PodIdentityAssociation (one mechanism for every controller, created and switched in the order
 infra/eks/identity.py documents); an IRSA role goes to the add-on's serviceAccountRoleArn. The add-on's service
 account is `ebs-csi-controller-sa` in kube-system (EKS User Guide, "Use Kubernetes volume storage with Amazon EBS").
+terraform-provider-aws eks/addon.go (the stored copy read for this change): the read fills pod_identity_association
+from DescribeAddon's podIdentityAssociations, which lists the associations the add-on owns (not a separate one), and
+an update sends that field only when it changed; serviceAccountRoleArn is sent when it changed, so switching to Pod
+Identity clears it ("").
 
 Deletion order (`pulumi destroy`, asserted in tests/eks/test_storage.py): the StorageClass before the add-on, the
 add-on before the nodes its controller runs on (the node group, Karpenter's NodePool) and before its identity.
