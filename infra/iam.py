@@ -221,6 +221,23 @@ def efs_file_system_policy(file_system_arn: str) -> Document:
     }
 
 
+def efs_csi_file_system_policy(file_system_arn: str) -> Document:
+    """The EKS file system's resource policy: TLS only (as the ECS one), and mounts with write access, never root,
+    only through a mount target. Unlike the ECS one it does not need IAM authorisation: the EFS CSI driver and
+    Fargate pods mount without the `iam` option, and once a file system has a policy, EFS grants only what it
+    allows (EFS User Guide, "Using IAM to control file system data access"); the mount targets' security group
+    admits the cluster security group only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            efs_file_system_policy(file_system_arn)["Statement"][0],
+            {"Sid": "MountThroughMountTargetsWithoutRoot", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": [EFS_CLIENT_MOUNT, EFS_CLIENT_WRITE], "Resource": file_system_arn,
+             "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}},
+        ],
+    }
+
+
 class EcsArn(NamedTuple):
     """The parts of an ECS cluster ARN (arn:<partition>:ecs:<region>:<account>:cluster/<name>)."""
     partition: str

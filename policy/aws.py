@@ -79,6 +79,16 @@ def ecr_immutable_tags(args: ResourceValidationArgs, report_violation: ReportVio
                          "the image that was scanned and deployed")
 
 
+@KEYS_AND_LOGS.resource("efs-encrypted-at-rest", "EFS file systems are encrypted at rest (encrypted true; a change "
+                                               "replaces the file system and its data).")
+def efs_encrypted_at_rest(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:efs/fileSystem:FileSystem":
+        return
+    if args.props.get("encrypted") is not True:
+        report_violation(f"encrypted is {args.props.get('encrypted')!r}: an EFS file system must be encrypted at rest "
+                         "(set at creation only: turning it on later replaces the file system)")
+
+
 # --- security groups ----------------------------------------------------------------------------------------
 def _world_rule_problem(cidrs: list[Any], protocol: Any, from_port: Any, to_port: Any) -> str | None:
     """Why a rule open to the world is not allowed, or None (not open, or only TCP 80/443)."""
@@ -221,6 +231,10 @@ AWS_MANAGED_POLICIES_ALLOWED: dict[str, str] = {
         "ECS blue/green: the role ECS assumes to rewrite the listener rules",
     # ECR pulls for the kubelet of Fargate pods; the EKS User Guide ("Amazon EKS Pod execution IAM role") requires it
     "AmazonEKSFargatePodExecutionRolePolicy": "the app's Fargate pod execution role (appOnFargate)",
+    # The CSI drivers' controllers (EKS User Guide, the add-ons' IAM setup): AWS keeps them in step with the add-on
+    # versions (new EC2/EFS actions with new driver features); both scope their writes by the drivers' own tags.
+    "service-role/AmazonEBSCSIDriverPolicy": "the EBS CSI driver's controller (infra/eks/ebs_csi.py)",
+    "service-role/AmazonEFSCSIDriverPolicy": "the EFS CSI driver's controller, efsCsiEnabled (infra/eks/efs_csi.py)",
 }
 # Attached inside pulumi-eks's component, which the mocks render as one resource: no test stack shows them.
 AWS_MANAGED_INSIDE_PULUMI_EKS = frozenset({

@@ -167,3 +167,34 @@ def ingress_tls_only(args: ResourceValidationArgs, report_violation: ReportViola
     if ssl_policy not in TLS_POLICIES:
         report_violation(f"annotation {ALB}ssl-policy is {ssl_policy!r}: it must be a current TLS policy, one of "
                          f"{', '.join(TLS_POLICIES)}")
+
+
+# --- storage: encrypted volumes, EFS over TLS ---------------------------------------------------------------
+EBS_PROVISIONERS = ("ebs.csi.aws.com", "ebs.csi.eks.amazonaws.com", "kubernetes.io/aws-ebs")
+EFS_DRIVER = "efs.csi.aws.com"
+
+
+@WORKLOADS.resource("storage-encrypted", "StorageClasses of EBS provisioners encrypt their volumes (parameters."
+                                         "encrypted \"true\"); EFS StorageClasses and PersistentVolumes mount with "
+                                         "TLS (mount option tls, never encryptInTransit \"false\").")
+def storage_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    kind = _k8s_kind(args)
+    if kind == "StorageClass":
+        provisioner, spec = args.props.get("provisioner"), args.props
+    elif kind == "PersistentVolume":
+        spec = as_map(args.props.get("spec"))
+        provisioner = dig(spec, "csi", "driver")
+    else:
+        return
+    name = dig(args.props, "metadata", "name")
+    if provisioner in EBS_PROVISIONERS and kind == "StorageClass":
+        ok, encrypted = known(lambda: as_map(spec.get("parameters")).get("encrypted"))
+        if ok and encrypted != "true":
+            report_violation(f"StorageClass {name!r} ({provisioner}) has parameters.encrypted={encrypted!r}: EBS "
+                             "volumes must be encrypted (\"true\"; the driver's default is unencrypted)")
+    if provisioner == EFS_DRIVER:
+        options = [str(o) for o in as_list(spec.get("mountOptions"))]
+        attributes = as_map(dig(spec, "csi", "volumeAttributes"))
+        if "tls" not in options or str(attributes.get("encryptInTransit", "true")).lower() == "false":
+            report_violation(f"{kind} {name!r} (EFS) must mount with TLS: mountOptions include 'tls' and "
+                             "encryptInTransit is not \"false\"")

@@ -46,6 +46,12 @@ def karpenter() -> Plan:
 
 
 @pytest.fixture(scope="session")
+def storage() -> Plan:
+    """dev + efsCsiEnabled + storageReclaimPolicy Delete (issue 19, storage)."""
+    return rendered("storage")
+
+
+@pytest.fixture(scope="session")
 def variant() -> Callable[..., Plan]:
     return rendered
 

@@ -30,7 +30,7 @@ import yaml
 
 from infra.config import ConfigError, StackConfig, load_config
 from infra.config.addons import CHARTS, KARPENTER_KUBERNETES, charts_of
-from infra.config.cluster import EKS_ADDONS
+from infra.config.cluster import required_eks_addons
 from infra.config.ecs import ARCHITECTURES, PLATFORM_VERSIONS
 from infra.config.lock import AMI_ID, KEYS, RELEASE_VERSION, LockFile, bump_command, lock_name
 from infra.config.ops import WAF_GROUP_VERSION, WAF_VERSIONED_GROUPS
@@ -313,7 +313,7 @@ def resolve(cfg: StackConfig, clients: Clients, fetch: Fetch) -> dict[str, Resol
         return out
     minor = cfg.cluster.kubernetes_version
     out["kubernetesVersion"] = Resolved(minor, "webstack:kubernetesVersion: the minor every entry below is for")
-    out.update({f"eksAddons.{n}": eks_addon_version(clients.eks, n, minor) for n in EKS_ADDONS})
+    out.update({f"eksAddons.{n}": eks_addon_version(clients.eks, n, minor) for n in required_eks_addons(cfg)})
     out.update({f"eksNodeReleaseVersions.{a}": r for a, r in node_release_versions(clients.ssm, minor).items()})
     # The charts this stack's node provisioner installs (Karpenter replaces the Cluster Autoscaler).
     out.update({f"charts.{n}": karpenter_chart_version(minor) if n == "karpenter" else chart_version(fetch, n, minor)

@@ -1,5 +1,6 @@
 """Platform add-on keys: chart version pins (controller, ExternalDNS, metrics-server, Cluster Autoscaler), the
-ExternalDNS policy and how the add-ons get their AWS identity. A chart version key left empty takes the stack's
+ExternalDNS policy, how the add-ons get their AWS identity and the cluster's storage (storageReclaimPolicy,
+efsCsiEnabled: docs/nodes.md, "Storage"). A chart version key left empty takes the stack's
 version lock (Pulumi.<stack>.lock.yaml, infra/config/lock.py); set, it pins that version and wins over the lock."""
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def charts_of(provisioner: str) -> dict[str, ChartPin]:
 
 _LOCKED = " Empty: the version in the stack's lock (make bump)."
 WORKLOAD_IDENTITIES = ("pod-identity", "irsa")
+# A StorageClass's reclaimPolicy (Recycle is deprecated and refused by the CSI provisioners).
+RECLAIM_POLICIES = ("Retain", "Delete")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,12 +87,27 @@ class AddonsConfig:
         when_set(one_of(*KARPENTER_CHART_VERSIONS)))
     workload_identity: str = setting(
         "workloadIdentity", "pod-identity",
-        "How the add-ons that call AWS (LB controller, ExternalDNS, Cluster Autoscaler or Karpenter) get their IAM "
+        "How the add-ons that call AWS (LB controller, ExternalDNS, Cluster Autoscaler or Karpenter, the CSI drivers) "
+        "get their IAM "
         "role: 'pod-identity' (an EKS Pod Identity association per service account, its role trusted by "
         "pods.eks.amazonaws.com for this cluster, namespace and service account) or 'irsa' (IAM roles for service "
         "accounts through the cluster's OIDC provider). A switch creates the new role and association before the "
         "controllers roll and the old role goes: docs/operations.md, \"Switching workloadIdentity\".",
         one_of(*WORKLOAD_IDENTITIES))
+    storage_reclaim_policy: str = setting(
+        "storageReclaimPolicy", "Retain",
+        "What the cluster's StorageClasses (gp3, and efs with efsCsiEnabled) do with a volume once its "
+        "PersistentVolumeClaim is deleted: 'Retain' (the safe production default: the EBS volume or EFS access point "
+        "stays, and is billed, until deleted by hand) or 'Delete' (it goes with the claim; for dev stacks). A change "
+        "replaces the classes (a StorageClass's reclaimPolicy is immutable), not the volumes: docs/nodes.md, "
+        "\"Storage\".",
+        one_of(*RECLAIM_POLICIES))
+    efs_csi_enabled: bool = setting(
+        "efsCsiEnabled", False,
+        "Adds the EFS CSI driver (managed add-on), an encrypted EFS file system (TLS only, backed up) with a mount "
+        "target in every private subnet (NFS from the cluster's security group only), an access point with its "
+        "static PersistentVolume 'efs-shared' (what Fargate pods can mount) and the StorageClass 'efs' (an access "
+        "point per claim, EC2 nodes only). Turning it off deletes them (the file system too, unless protected).")
 
 
 def _pin_needs_its_provisioner(chart: str, pin: ChartPin) -> None:

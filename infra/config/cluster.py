@@ -21,7 +21,11 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
-EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+EBS_CSI_ADDON, EFS_CSI_ADDON = "aws-ebs-csi-driver", "aws-efs-csi-driver"
+# Every managed add-on the stack may install (the lock's known names); required_eks_addons says which a config uses.
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", EBS_CSI_ADDON, EFS_CSI_ADDON)
+# The node provisioners under which the stack installs the EBS CSI add-on (EKS Auto Mode has its own EBS provisioner).
+EBS_CSI_PROVISIONERS = ("managed-nodegroup", "karpenter")
 # EKS CreateCluster name: 1-100 characters, this pattern (botocore eks model).
 CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 # EKS CreateNodegroup: a node group name is at most 63 characters; ours is "<cluster>-nodes-<unique suffix>".
@@ -202,6 +206,24 @@ class ClusterConfig:
     @property
     def node_group_name_prefix(self) -> str:
         return f"{self.name}{NODE_GROUP_SUFFIX}"
+
+
+def required_eks_addons(cfg: StackConfig) -> tuple[str, ...]:
+    """The managed add-ons this config installs, in EKS_ADDONS order: the lock must pin each of them and `make bump`
+    resolves exactly these. The EBS CSI driver under EBS_CSI_PROVISIONERS, the EFS CSI driver with efsCsiEnabled."""
+    wanted = {EBS_CSI_ADDON: cfg.cluster.node_provisioner in EBS_CSI_PROVISIONERS,
+              EFS_CSI_ADDON: cfg.addons.efs_csi_enabled}
+    return tuple(a for a in EKS_ADDONS if wanted.get(a, True))
+
+
+@rule("addonVersions", "nodeProvisioner", "efsCsiEnabled")
+def _pins_installed_addons(cfg: StackConfig) -> str | None:
+    """A pin of an add-on this config does not install would do nothing (nothing silently off)."""
+    unused = [n for n, _ in cfg.cluster.addon_versions if n not in required_eks_addons(cfg)]
+    if not unused:
+        return None
+    return (f"pins {', '.join(unused)}, which this config does not install ({EBS_CSI_ADDON} only under nodeProvisioner "
+            f"{' or '.join(EBS_CSI_PROVISIONERS)}, {EFS_CSI_ADDON} only with efsCsiEnabled): remove the pin")
 
 
 @rule("clusterName")

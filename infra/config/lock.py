@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .addons import CHART_VERSION, CHARTS, KARPENTER_KUBERNETES, charts_of
-from .cluster import ADDON_VERSION, EKS_ADDONS, SUPPORTED_KUBERNETES_VERSIONS
+from .cluster import ADDON_VERSION, EKS_ADDONS, SUPPORTED_KUBERNETES_VERSIONS, required_eks_addons
 from .core import ConfigError, show
 from .ecs import ARCHITECTURES, PLATFORM_VERSIONS
 from .ops import WAF_GROUP_VERSION, WAF_UNPINNED, WAF_VERSIONED_GROUPS
@@ -227,9 +227,13 @@ def _eks_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str]
         problems.append(f"kubernetesVersion = {resolved_for!r}: the add-on versions and node AMI releases were "
                         f"resolved for Kubernetes {resolved_for}, but webstack:kubernetesVersion = {minor!r}: run "
                         f"`{command}` and commit the lock with the config change")
-    pins = dict(cfg.cluster.addon_versions)
+    pins, installed = dict(cfg.cluster.addon_versions), required_eks_addons(cfg)
+    locked = data.get("eksAddons")
+    for name in (n for n in EKS_ADDONS if isinstance(locked, Mapping) and n in locked and n not in installed):
+        problems.append(f"eksAddons.{name}: this config does not install this add-on (an entry nothing deploys): "
+                        f"run `{command}`")
     addons = {name: pins.get(name) or _entry(data, "eksAddons", name, problems, command, "webstack:addonVersions")
-              for name in EKS_ADDONS}
+              for name in installed}
     arch = cfg.cluster.node_architecture
     release = _entry(data, "eksNodeReleaseVersions", arch, problems, command)
     if release and resolved_for == minor and not release.startswith(f"{minor}."):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ..config import StackConfig
+from ..config.cluster import EBS_CSI_ADDON, EFS_CSI_ADDON
 from ..config.lock import karpenter_ami_alias
 from ..dns import Dns
 from ..image import AppImage, AppImageArgs, app_contract
@@ -21,10 +22,12 @@ from ..waf import WebAcl
 from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
+from .ebs_csi import EbsCsi, EbsCsiArgs
+from .efs_csi import EfsCsi, EfsCsiArgs
 from .fargate import AppFargateProfile, AppFargateProfileArgs
 from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
-from .workload import WebApp, WebAppArgs
+from .workload import RUN_AS, WebApp, WebAppArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +54,7 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     if cfg.cluster.node_provisioner == "karpenter":
         capacity = Karpenter("karpenter", karpenter_args(cfg, cluster, network, tags)).capacity
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
+    storage(cfg, cluster, network, tags, capacity)
     # appOnFargate: the app's pods run on its Fargate profile, created before and deleted after them (the add-ons
     # stay on the nodes, so `capacity` above does not include it).
     app_capacity = [*capacity, *([AppFargateProfile("app-fargate", fargate_args(cfg, cluster, network, tags)).profile]
@@ -81,6 +85,26 @@ def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: M
         # Two replicas (the chart's default) on the system node group: its required anti-affinity wants two nodes.
         replicas=min(2, c.node_min_size), identity=identity_context(cfg, cluster, tags), provider=cluster.provider,
         tags=tags)
+
+
+def storage(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str],
+            capacity: Sequence[pulumi.Resource]) -> None:
+    """The CSI drivers the config's lock pins (infra/config/cluster.py, required_eks_addons): EBS under the
+    managed-nodegroup and karpenter provisioners, EFS with efsCsiEnabled. Their controllers run on the node group
+    (and may run on Karpenter's nodes): created after, deleted before them."""
+    versions, nodes = cfg.versions.eks_addons, [cluster.node_group, *capacity]
+    common = {"reclaim_policy": cfg.addons.storage_reclaim_policy, "cluster_name": cluster.cluster_name,
+              "identity": identity_context(cfg, cluster, tags), "nodes": nodes, "provider": cluster.provider,
+              "partition": cfg.partition, "tags": tags}
+    if EBS_CSI_ADDON in versions:
+        EbsCsi("ebs-csi", EbsCsiArgs(addon_version=versions[EBS_CSI_ADDON],
+                                     volume_tags={"project": cfg.project, "stack": cfg.stack}, **common))
+    if EFS_CSI_ADDON in versions:
+        EfsCsi("efs-csi", EfsCsiArgs(
+            addon_version=versions[EFS_CSI_ADDON], vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            cluster_security_group_id=cluster.cluster_security_group_id, shared_posix_id=RUN_AS,
+            shared_directory=f"/{cfg.app.name}", protect=cfg.ops.protected, **common))
 
 
 def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]

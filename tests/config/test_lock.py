@@ -103,6 +103,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "cluster-autoscaler, karpenter",
         "charts.metrics-server = '3.x': must be an exact chart version such as '3.13.0' (a quoted string)",
         f"eksAddons.eks-pod-identity-agent is missing (webstack:addonVersions does not pin it): run `{BUMP}`",
+        f"eksAddons.aws-ebs-csi-driver is missing (webstack:addonVersions does not pin it): run `{BUMP}`",
         "charts.aws-load-balancer-controller = '3.6.0': this project supports 3.5.0 only (infra/config/addons.py): "
         f"run `{BUMP}`",
         f"charts.cluster-autoscaler is missing (webstack:clusterAutoscalerChartVersion does not pin it): run `{BUMP}`"]
@@ -117,7 +118,7 @@ def test_a_lock_that_is_not_a_map_is_refused(lock: Any) -> None:
 def test_an_empty_lock_lists_everything_the_stack_needs() -> None:
     found = problems(EKS_RAW, {})
     assert found[0] == f"kubernetesVersion is missing: run `{BUMP}`"
-    assert len(found) == 1 + 4 + 1 + 4  # the minor, 4 add-ons, the node release, 4 charts
+    assert len(found) == 1 + 5 + 1 + 4  # the minor, 5 add-ons (the EBS CSI driver too), the node release, 4 charts
 
 
 def test_ecs_fargate_needs_the_platform_version_only() -> None:

@@ -188,8 +188,11 @@ def test_node_group_waits_for_nat_egress(request: pytest.FixtureRequest, stack: 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_managed_addons_versions_and_order(request: pytest.FixtureRequest, stack: str) -> None:
     plan: Plan = request.getfixturevalue(stack)
-    addons = {a["inputs"]["addonName"]: a for a in plan.of_type(ADDON)}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+    every = {a["inputs"]["addonName"]: a for a in plan.of_type(ADDON)}
+    assert set(every) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    # the storage driver runs on the nodes: after them (tests/eks/test_storage.py); the others are the cluster's
+    assert plan.depends_on(every["aws-ebs-csi-driver"]["urn"], plan.one(MNG)["urn"])
+    addons = {n: a for n, a in every.items() if n != "aws-ebs-csi-driver"}
     eks = plan.one(EKS)
     assert eks["inputs"]["bootstrapSelfManagedAddons"] is False
     mng = plan.one(MNG)["urn"]
@@ -203,7 +206,7 @@ def test_managed_addons_versions_and_order(request: pytest.FixtureRequest, stack
             assert addon["urn"] in plan.one(MNG)["dependencies"]
     # Each version is the lock's: nothing is resolved at deploy time (no getAddonVersion mostRecent lookup), so a new
     # add-on version reaches the cluster only through a commit of the lock.
-    assert {n: a["inputs"]["addonVersion"] for n, a in addons.items()} == committed_lock(stack)["eksAddons"]
+    assert {n: a["inputs"]["addonVersion"] for n, a in every.items()} == committed_lock(stack)["eksAddons"]
     assert not [i for i in plan.invokes if i["token"] == "aws:eks/getAddonVersion:getAddonVersion"]
 
 

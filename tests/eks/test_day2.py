@@ -39,7 +39,8 @@ STACKS = ["dev", "prod"]
 # The arm64 variant test_cluster_image renders too (same overrides: one shared render).
 # What `make bump` writes for a cluster moved to 1.36 (test values of the right form).
 LOCK_1_36 = {"kubernetesVersion": "1.36",
-             "eksAddons": {"coredns": "v1.13.1-eksbuild.1", "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
+             "eksAddons": {"aws-ebs-csi-driver": "v1.59.0-eksbuild.1",
+                           "coredns": "v1.13.1-eksbuild.1", "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
                            "kube-proxy": "v1.36.1-eksbuild.1", "vpc-cni": "v1.20.6-eksbuild.1"},
              "eksNodeReleaseVersions": {"amd64": "1.36.3-20261023", "arm64": "1.36.3-20261023"}}
 ARM64 = {"nodeInstanceTypes": ["m7g.large", "c7g.large"], "nodeCapacityType": "SPOT", "nodeLabels": {"tier": "web"}}
@@ -183,8 +184,10 @@ def test_finding_2_coredns_is_up_before_the_controller_and_no_service_webhook_ca
     defaults = _chart_defaults("aws-load-balancer-controller-3.5.0-values.yaml")
     assert defaults["enableServiceMutatorWebhook"] is True  # the chart's key, on by default
     assert not _unknown_keys(ctl["inputs"]["values"], defaults)
-    # the add-on objects can go without taking the software with them (as pulumi-eks does for its own)
-    assert all(a["inputs"]["preserve"] is True for a in plan.of_type(ADDON))
+    # the cluster's add-on objects can go without taking the software with them (as pulumi-eks does for its own);
+    # the storage drivers' do take theirs (preserve false: tests/eks/test_storage.py)
+    cluster_addons = [a for a in plan.of_type(ADDON) if a["urn"].split("::")[-1].startswith("cluster-")]
+    assert len(cluster_addons) == 4 and all(a["inputs"]["preserve"] is True for a in cluster_addons)
 
 
 # --- findings 3-6, 9-11 ------------------------------------------------------------------------------------------
@@ -528,4 +531,4 @@ def test_day2_runtime_switch_to_ecs_deletes_the_cluster_and_keeps_network_dns_an
     assert found["blocking"] == {
         "Cluster/cluster-eks", "Key/cluster-secrets", "LogGroup/cluster-control-plane", "Namespace/webapp-ns",
         "Namespace/platform-external-dns", "Addon/cluster-coredns", "Addon/cluster-kube-proxy",
-        "Addon/cluster-vpc-cni", "Addon/cluster-eks-pod-identity-agent"}
+        "Addon/cluster-vpc-cni", "Addon/cluster-eks-pod-identity-agent", "Addon/ebs-csi"}

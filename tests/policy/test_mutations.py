@@ -55,6 +55,7 @@ LT, REPO, LOG_GROUP, KMS_KEY = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec
 CLUSTER, NODES, SUBNET = "eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:ec2/subnet:Subnet"
 DEPLOYMENT, INGRESS = "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+STORAGE_CLASS, PERSISTENT_VOLUME = "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:core/v1:PersistentVolume"
 NODE_CLASS, NODE_POOL = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "kubernetes:karpenter.sh/v1:NodePool"
 WEB_ACL, TOPIC = "aws:wafv2/webAcl:WebAcl", "aws:sns/topic:Topic"
 ALB = "alb.ingress.kubernetes.io/"
@@ -251,6 +252,22 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "images-pinned-by-digest": (
         Mutation("image-by-tag", "dev", edit_props(DEPLOYMENT, None, lambda d: setp(
             d["spec"]["template"]["spec"]["containers"][0], "image", tagged("latest"))), "not pinned by digest"),
+    ),
+    "efs-encrypted-at-rest": (
+        Mutation("efs-unencrypted", "storage", edit_props("aws:efs/fileSystem:FileSystem", None, lambda d: setp(
+            d, "encrypted", False)), "encrypted is False"),
+        Mutation("ecs-efs-encryption-unset", "spot", edit_props("aws:efs/fileSystem:FileSystem", None, lambda d: drop(
+            d, "encrypted")), "encrypted is None"),
+    ),
+    "storage-encrypted": (
+        Mutation("gp3-unencrypted", "dev", edit_props(STORAGE_CLASS, None, lambda d: setp(
+            d, "parameters", "encrypted", "false")), "encrypted='false'"),
+        Mutation("gp3-encryption-unset", "karpenter", edit_props(STORAGE_CLASS, None, lambda d: drop(
+            d, "parameters", "encrypted")), "encrypted=None"),
+        Mutation("efs-class-without-tls", "storage", edit_props(STORAGE_CLASS, "efs-csi", lambda d: setp(
+            d, "mountOptions", [])), "must mount with TLS"),
+        Mutation("efs-volume-tls-off", "storage", edit_props(PERSISTENT_VOLUME, None, lambda d: setp(
+            d, "spec", "csi", "volumeAttributes", {"encryptInTransit": "false"})), "must mount with TLS"),
     ),
     "ingress-alb-tls-only": (
         Mutation("tls10-policy-of-the-tls13-family", "dev", edit_props(INGRESS, None, lambda d: setp(

@@ -440,6 +440,17 @@ VIOLATIONS = [
     Case("ingress-alb-tls-only", "no-class",
          lambda p: edited(p, "kubernetes:networking.k8s.io/v1:Ingress", None,
                           lambda d: drop(d, "spec", "ingressClassName")), "ingress class is None"),
+    # 11b. storage
+    Case("efs-encrypted-at-rest", "unencrypted",
+         lambda p: ("aws:efs/fileSystem:FileSystem", {"encrypted": False, "tags": {
+             "project": "webstack", "stack": "dev", "managed-by": "pulumi", "Name": "x"}}), "encrypted is False"),
+    Case("storage-encrypted", "gp3-unencrypted",
+         lambda p: edited(p, "kubernetes:storage.k8s.io/v1:StorageClass", None,
+                          lambda d: setp(d, "parameters", "encrypted", "false")), "encrypted='false'"),
+    Case("storage-encrypted", "efs-volume-without-tls",
+         lambda p: ("kubernetes:core/v1:PersistentVolume", {
+             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1"}}}),
+         "PersistentVolume 'shared' (EFS) must mount with TLS"),
     # 12. ExternalDNS
     Case("route53-changes-scoped", "all-resources",
          lambda p: with_doc(p, lambda d: setp(d["Statement"][0], "Resource", "*")),
@@ -892,7 +903,7 @@ def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Pl
     """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
     the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
     plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green"),
-             rendered("eks-fargate")]
+             rendered("eks-fargate"), rendered("storage")]
     arns = [a for plan in plans for r in plan.resources
             for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
     seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}

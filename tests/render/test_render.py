@@ -43,7 +43,7 @@ def test_resources_json_follows_the_contract(written: Path, dev: Plan) -> None:
     assert all(position[r["parent"]] < position[r["urn"]] for r in resources if r["parent"] in position)
     components = [r for r in resources if not r["custom"] and r["type"].startswith("webstack:")]
     assert [c["type"].split(":")[1] for c in components] == [
-        "network", "registry", "dns", "cluster", "image", "addons", "autoscaler", "workload", "ops"]
+        "network", "registry", "dns", "cluster", "image", "addons", "autoscaler", "eks", "workload", "ops"]
 
 
 def test_invokes_and_outputs_files(written: Path, dev: Plan) -> None:

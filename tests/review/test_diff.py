@@ -203,9 +203,9 @@ def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: P
         ("Record", "dns-validation-prod.example.com"),
         # workloadIdentity irsa (dev) -> pod-identity (prod, the default): per controller a new role and its
         # attachment, the association and its propagation wait; the permissions (the policy) are the same resource
-        *((kind, f"platform-{c}{suffix}") for c in CONTROLLERS for kind, suffix in (
-            ("Role", "-pod-identity"), ("RolePolicyAttachment", "-pod-identity"), ("PodIdentityAssociation", ""),
-            ("Command", "-pod-identity-settle"))),
+        *((kind, f"{c}{suffix}") for c in (*(f"platform-{c}" for c in CONTROLLERS), "ebs-csi")
+          for kind, suffix in (("Role", "-pod-identity"), ("RolePolicyAttachment", "-pod-identity"),
+                               ("PodIdentityAssociation", ""), ("Command", "-pod-identity-settle"))),
         # the firewall (on by default on prod* stacks) and its log group; the alarms' e-mail subscription
         ("WebAcl", "firewall"), ("WebAcl", "firewall-acl"), ("LogGroup", "firewall-logs"),
         ("LogResourcePolicy", "firewall-log-delivery"), ("WebAclLoggingConfiguration", "firewall-logging"),
@@ -213,7 +213,8 @@ def test_dev_vs_prod_adds_and_removes_exactly_the_expected_resources(dev_prod: P
     }
     assert {(r.type.split(":")[-1], r.name) for r in dev_prod.removed} == {
         ("Record", "dns-validation-app.example.com"),
-        *((kind, f"platform-{c}-irsa") for c in CONTROLLERS for kind in ("Role", "RolePolicyAttachment"))}
+        *((kind, f"platform-{c}-irsa") for c in CONTROLLERS for kind in ("Role", "RolePolicyAttachment")),
+        ("Role", "ebs-csi-irsa"), ("RolePolicyAttachment", "ebs-csi-irsa")}
 
 
 def test_dev_vs_prod_property_changes_are_the_config_differences(dev_prod: PlanDiff) -> None:
@@ -248,7 +249,8 @@ def test_dev_vs_prod_iam_changes_are_called_out(dev_prod: PlanDiff) -> None:
                         # the alarm topic's policy names the stack's alarms (region, prefix); its key's policy names
                         # only the account (CloudWatch's statement is unconditioned: infra/iam.py)
                         "alarms-topic-policy-topic-policy",
-                        *(f"platform-{c}-{mode}-trust" for c in CONTROLLERS for mode in ("irsa", "pod-identity"))}
+                        *(f"platform-{c}-{mode}-trust" for c in CONTROLLERS for mode in ("irsa", "pod-identity")),
+                        "ebs-csi-irsa-trust", "ebs-csi-pod-identity-trust"}
     assert not iam["firewall-log-delivery-log-policy"].removed
     trust = iam["platform-alb-controller-pod-identity-trust"]
     assert {g.action for g in trust.added} == {"sts:AssumeRole", "sts:TagSession"} and not trust.removed
@@ -275,7 +277,7 @@ def test_dev_vs_prod_has_no_mock_noise_and_the_markdown_is_collapsible(dev_prod:
     text, markdown = format_text(dev_prod), format_markdown(dev_prod)
     assert MOCK_NOISE.findall(text) == [] and MOCK_NOISE.findall(markdown) == []
     assert markdown.count("<details>") == markdown.count("</details>") >= len(dev_prod.changed)
-    assert "<summary>35 to add</summary>" in markdown and "```diff" in markdown
+    assert "<summary>39 to add</summary>" in markdown and "```diff" in markdown
     assert f"<details><summary>{len(dev_prod.changed)} to change</summary>" in markdown
     short = format_markdown(dev_prod, limit=4000)  # a comment has a size limit: sections are left out, said so
     assert len(short) < 4400 and short.count("<details>") == short.count("</details>")

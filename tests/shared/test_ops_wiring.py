@@ -19,7 +19,8 @@ RAW = {"zoneName": "example.com", "hostname": "app.example.com", "publicAccessCi
 
 VERSIONS = {"AWSManagedRulesCommonRuleSet": "Version_1.19", "AWSManagedRulesKnownBadInputsRuleSet": "unpinned"}
 LOCK = {"region": "eu-west-1", "kubernetesVersion": "1.35",
-        "eksAddons": {"coredns": "v1.12.4-eksbuild.1", "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+        "eksAddons": {"aws-ebs-csi-driver": "v1.59.0-eksbuild.1", "coredns": "v1.12.4-eksbuild.1",
+                      "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
                       "kube-proxy": "v1.35.0-eksbuild.2", "vpc-cni": "v1.20.4-eksbuild.1"},
         "eksNodeReleaseVersions": {"amd64": "1.35.3-20261023", "arm64": "1.35.3-20261023"},
         "charts": {"aws-load-balancer-controller": "3.5.0", "cluster-autoscaler": "9.59.0", "external-dns": "1.21.1",

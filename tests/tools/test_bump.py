@@ -36,7 +36,8 @@ from tools.bump import (
 from tools.preflight import stack_file
 from tools.render import ROOT, TEST_STACKS, lock_file
 
-ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")  # the order bump asks for them
+# the order bump asks for them (the EBS CSI driver: every non-Auto-Mode EKS stack installs it)
+ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver")
 RELEASE = "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/{}/standard/recommended/release_version"
 BOTH = ["amd64", "arm64"]
 
@@ -66,7 +67,7 @@ def index(name: str, entries: list[dict[str, Any]]) -> bytes:
 
 # What AWS and the repositories answer in the "new versions" case (the test lock holds the older ones).
 NEW = {"vpc-cni": "v1.20.5-eksbuild.1", "coredns": "v1.12.4-eksbuild.1", "kube-proxy": "v1.35.1-eksbuild.1",
-       "eks-pod-identity-agent": "v1.3.10-eksbuild.1"}
+       "eks-pod-identity-agent": "v1.3.10-eksbuild.1", "aws-ebs-csi-driver": "v1.59.0-eksbuild.1"}
 NEW_RELEASE = "1.35.3-20261106"
 
 

@@ -80,6 +80,8 @@ class CapturingMonitor(MockMonitor):
                 "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                 "ignoreChanges": sorted(request.ignoreChanges),
                 "transforms": len(request.transforms),
+                # Only when set: the resource option that makes an otherwise in-place change replace.
+                **({"replaceOnChanges": sorted(request.replaceOnChanges)} if request.replaceOnChanges else {}),
             },
             "inputs": redact(inputs),
             "state": redact(state),

@@ -388,6 +388,15 @@ def _efs(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
                    ctx.usage.value(r["type"], r["name"], "storage_gb"), note=note)
 
 
+def _storage_class(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    """An EBS class's volumes are made by claims, not by the stack: priced per GB-month at the usage file's
+    assumption (storage_gb, by default none). EFS classes add nothing beyond their file system's line."""
+    if str(r["inputs"].get("provisioner", "")).startswith("ebs.csi.") and \
+            (r["inputs"].get("parameters") or {}).get("type") == "gp3":
+        yield ctx.line(r, "EBS gp3 volumes of claims (usage.yml)", "ebs.gp3",
+                       ctx.usage.value(r["type"], r["name"], "storage_gb"))
+
+
 def _endpoint(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     i = r["inputs"]
     kind = str(i.get("vpcEndpointType") or "Gateway")
@@ -606,6 +615,7 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     "aws:route53/zone:Zone": _zone,
     "aws:ecr/repository:Repository": _ecr,
     "aws:efs/fileSystem:FileSystem": _efs,
+    "kubernetes:storage.k8s.io/v1:StorageClass": _storage_class,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     "aws:ecs/service:Service": _ecs_service,
     "aws:eks/fargateProfile:FargateProfile": _eks_fargate_profile,

@@ -361,9 +361,10 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.group("app", f"namespace {deployment['metadata']['namespace']}", [ing, svc, pods], "eks")
     karpenter = [_karpenter_nodes(g, pool["inputs"]["spec"]) for pool in pools]
     fargate = _fargate_profile(plan, g)
+    classes = [_storage_class(g, o) for o in objects.values() if o["kind"] == "StorageClass"]
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
     g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})",
-            [nodes, *karpenter, *fargate, *controllers], "vpc")
+            [nodes, *karpenter, *fargate, *controllers, *classes], "vpc")
 
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
@@ -385,6 +386,17 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     if "external-dns" in releases:
         g.edge(_safe("external-dns"), r53, "upserts record")
     return [alb]
+
+
+def _storage_class(g: Graph, obj: dict[str, Any]) -> str:
+    """A StorageClass: its provisioner (the CSI driver add-on), encryption or TLS, reclaim policy, default or not."""
+    params, meta = obj.get("parameters") or {}, obj["metadata"]
+    secured = "encrypted" if params.get("encrypted") == "true" else "TLS" if "tls" in (obj.get("mountOptions") or []) \
+        else "unencrypted"
+    default = meta.get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+    return g.node(_safe(f"sc-{meta['name']}"), f"StorageClass {meta['name']}{' (default)' if default else ''} "
+                                               f"{obj['provisioner']} {secured}, {obj.get('reclaimPolicy')}",
+                  "k8s.storage.SC")
 
 
 def _fargate_profile(plan: Plan, g: Graph) -> list[str]:

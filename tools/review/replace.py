@@ -187,7 +187,16 @@ def _delete_first(rules: Rules | None, node: _Node) -> str:
 
 def _own_reasons(node: _Node, rules: Rules | None, changed_paths: Iterable[str]) -> list[str]:
     reasons: list[str] = []
-    if node.old is None or rules is None:
+    if node.old is None:
+        return reasons
+    # The replaceOnChanges resource option: these inputs replace the resource whatever the provider says.
+    declared = (node.new.get("options") or {}).get("replaceOnChanges") or []
+    for path in changed_paths:
+        ipath = input_path(path)
+        hit = next((d for d in declared if ipath is not None and (ipath == d or ipath.startswith(d + "."))), None)
+        if hit and f"{hit} (replaceOnChanges)" not in reasons:
+            reasons.append(f"{hit} (replaceOnChanges)")
+    if rules is None:
         return reasons
     for path in changed_paths:
         if path == "provider":
