@@ -46,6 +46,12 @@ def karpenter() -> Plan:
 
 
 @pytest.fixture(scope="session")
+def automode() -> Plan:
+    """nodeProvisioner auto-mode (issue 19)."""
+    return rendered("automode")
+
+
+@pytest.fixture(scope="session")
 def variant() -> Callable[..., Plan]:
     return rendered
 

@@ -62,8 +62,9 @@ def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
     """The Deployment's pods, and the one more a rolling update starts (maxSurge 1, maxUnavailable 0), must fit
     nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its
     maximum with pods Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the
-    add-ons' pods take room too."""
-    if cfg.runtime != "eks":
+    add-ons' pods take room too. Auto Mode has no node group (its NodePool picks instance types; autoModeCpuLimit
+    bounds it)."""
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner == "auto-mode":
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:

@@ -529,6 +529,14 @@ VIOLATIONS = [
     Case("karpenter-nodeclass-hardened", "public-ip-unset",
          lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
              d["spec"], "associatePublicIPAddress")), "associatePublicIPAddress is None"),
+    # EKS Auto Mode's NodeClass: from the automode test stack's render
+    Case("auto-mode-nodeclass-private", "subnets-by-tag",
+         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: setp(
+             d["spec"], "subnetSelectorTerms", [{"tags": {"kubernetes.io/role/elb": "1"}}])),
+         "subnetSelectorTerms must list ids only"),
+    Case("auto-mode-nodeclass-private", "no-security-groups",
+         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "securityGroupSelectorTerms")), "securityGroupSelectorTerms must list ids only"),
     Case("karpenter-nodepool-bounded", "no-cpu-limit",
          lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: setp(d["spec"], "limits", {})),
          "limits.cpu is not set"),
