@@ -1,7 +1,7 @@
 """EKS Auto Mode's in-cluster objects (nodeProvisioner auto-mode): the stack's own NodeClass and NodePool (nodes in
 the private subnets only, of the image's architecture), Auto Mode's ALB IngressClass with its IngressClassParams,
-and the network policy switch. The cluster side (pulumi-eks `autoMode`, the node role and its access entry) is in
-infra/eks/cluster.py.
+the default gp3 StorageClass on Auto Mode's block storage, and the network policy switch. The cluster side
+(pulumi-eks `autoMode`, the node role and its access entry) is in infra/eks/cluster.py.
 
 Why no built-in node pool: both built-in pools use the `default` NodeClass, which places nodes in the subnets the
 cluster was created with (AWS EKS user guide, automode-get-started-cli: "you must specify the VPC subnets where the
@@ -22,6 +22,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from .storage_class import AUTO_MODE_EBS_PROVISIONER, IMMUTABLE_FIELDS, gp3_class_spec
 
 TYPE = "webstack:automode:AutoMode"
 GROUP = "eks.amazonaws.com"
@@ -62,6 +64,8 @@ class AutoModeArgs:
     app_namespace: str
     """The one namespace allowed to use the IngressClass."""
     certificate_arn: pulumi.Input[str]
+    reclaim_policy: str
+    """The gp3 StorageClass's reclaimPolicy (Retain | Delete)."""
     provider: k8s.Provider
 
 
@@ -123,6 +127,7 @@ class AutoMode(pulumi.ComponentResource):
     """The NodePool and the NodeClass: every other in-cluster object depends on them (deleted first)."""
     ingress_controllers: list[pulumi.Resource]
     """The IngressClass and its parameters: the Ingress is created after and deleted before them."""
+    storage_class: k8s.storage.v1.StorageClass
 
     def __init__(self, name: str, args: AutoModeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -154,9 +159,23 @@ class AutoMode(pulumi.ComponentResource):
             f"{name}-network-policy", metadata={**NETWORK_POLICY_CONFIG,
                                                 "annotations": {"pulumi.com/patchForce": "true"}},
             data={"enable-network-policy-controller": "true"}, opts=k8s_opts)
+        self.storage_class = self._storage_class(name, args, k8s_opts)
         self.capacity = [nodepool, nodeclass]
         self.ingress_controllers = [ingress_class, params, policies]
         self.register_outputs({})
+
+    @staticmethod
+    def _storage_class(name: str, args: AutoModeArgs, k8s_opts: pulumi.ResourceOptions) -> k8s.storage.v1.StorageClass:
+        """The cluster's default class, encrypted gp3 through Auto Mode's block storage (provisioner
+        ebs.csi.eks.amazonaws.com: no EBS CSI add-on); infra/eks/storage_class.py has the spec and why its other
+        immutable fields replace it."""
+        spec = gp3_class_spec(provisioner=AUTO_MODE_EBS_PROVISIONER, reclaim_policy=args.reclaim_policy)
+        return k8s.storage.v1.StorageClass(
+            f"{name}-gp3", metadata=spec["metadata"], provisioner=spec["provisioner"], parameters=spec["parameters"],
+            reclaim_policy=spec["reclaimPolicy"], volume_binding_mode=spec["volumeBindingMode"],
+            allow_volume_expansion=spec["allowVolumeExpansion"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                replace_on_changes=list(IMMUTABLE_FIELDS))))
 
 
 def auto_mode_node_policies(partition: str) -> Mapping[str, str]:

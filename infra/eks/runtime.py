@@ -86,13 +86,19 @@ def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: M
         tags=tags)
 
 
+AUTO_MODE_RECLAIM_POLICY = "Retain"
+
+
 def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns) -> AutoModeArgs:
     c = cfg.cluster
     return AutoModeArgs(
         node_role_name=cluster.node_role_name, node_ready=cluster.node_ready,
         private_subnet_ids=network.private_subnet_ids, cluster_security_group_id=cluster.cluster_security_group_id,
         architecture=c.node_architecture, cpu_limit=c.auto_mode_cpu_limit, disk_size_gb=c.node_disk_size_gb,
-        app_namespace=cfg.app.namespace, certificate_arn=dns.certificate_arn, provider=cluster.provider)
+        app_namespace=cfg.app.namespace, certificate_arn=dns.certificate_arn,
+        # Retain: a deleted claim leaves its volume (and data). Becomes webstack:storageReclaimPolicy (issue 19's
+        # storage part, not on this branch) once both are merged.
+        reclaim_policy=AUTO_MODE_RECLAIM_POLICY, provider=cluster.provider)
 
 
 def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:

@@ -184,6 +184,18 @@ def test_ingress_uses_auto_modes_alb_class(plan: Plan) -> None:
         "enable-network-policy-controller": "true"}
 
 
+def test_default_storage_class_is_encrypted_gp3_on_auto_modes_block_storage(plan: Plan) -> None:
+    """Auto Mode's EBS provisioner (no EBS CSI add-on, no driver role), the spec of infra/eks/storage_class.py,
+    Retain (the render does not record replaceOnChanges: infra/eks/automode.py sets it for the immutable
+    reclaimPolicy and volumeBindingMode)."""
+    [storage] = plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage["inputs"]["provisioner"] == "ebs.csi.eks.amazonaws.com"
+    assert storage["inputs"]["parameters"]["encrypted"] == "true" and storage["inputs"]["parameters"]["type"] == "gp3"
+    assert storage["inputs"]["reclaimPolicy"] == "Retain"
+    assert storage["inputs"]["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert not [a for a in plan.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
+
+
 def test_alarms_watch_the_target_group_auto_mode_tags(plan: Plan) -> None:
     [lookup] = [i for i in plan.invokes if i["token"] == "aws:lb/getTargetGroup:getTargetGroup"]
     assert set(lookup["args"]["tags"]) == {"eks:eks-cluster-name", "ingress.eks.amazonaws.com/stack",
@@ -207,7 +219,9 @@ def test_destroy_rule_nodes_go_after_what_runs_on_them_and_before_what_they_need
     all of it before the Kubernetes provider, the NAT routes and the cluster."""
     nodepool, nodeclass = plan.one(NODEPOOL), plan.one(NODECLASS)
     classes = {plan.one(INGRESS_CLASS_TYPE)["urn"], plan.one(PARAMS)["urn"]}
-    own = {nodepool["urn"], nodeclass["urn"], *classes, plan.one("kubernetes:core/v1:ConfigMapPatch")["urn"]}
+    # Objects that run no pod need not wait: the classes, the network policy switch.
+    own = {nodepool["urn"], nodeclass["urn"], *classes, plan.one("kubernetes:core/v1:ConfigMapPatch")["urn"],
+           plan.one("kubernetes:storage.k8s.io/v1:StorageClass")["urn"]}
     others = [r for r in plan.resources if r["type"].startswith("kubernetes:") and r["custom"]
               and r["urn"] not in own]
     assert len(others) >= 10
