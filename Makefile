@@ -38,7 +38,8 @@ help: ## this list
 	@awk -F ':.*## ' '/^(up|test):.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
 	@echo "Variables: STACK=$(STACK) (plan, diff, cost, policy, up, down, bump), FORMAT=markdown (diff, cost, policy),"
 	@echo "           PROJECT=bootstrap (plan), BOOTSTRAP_STACK=$(BOOTSTRAP_STACK) (bootstrap),"
-	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main)"
+	@echo "           BASE=<git ref> (diff, cost, review; default: the merge base with main),"
+	@echo "           CONFIRM_DESTROY=<stack> (down without a terminal: destroys STACK without asking)"
 	@echo "Everything else:"
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / && !/^(up|test|help):/{printf "  make %-14s %s\n", $$1, $$2}' \
 		$(firstword $(MAKEFILE_LIST))
@@ -48,7 +49,7 @@ up: venv awscli-venv pulumi-cli ## deploy STACK (default dev): check the prerequ
 
 # The same CLIs, PATH and state backend as `make up`.
 down: venv awscli-venv pulumi-cli ## tear STACK down: refuse while deletion-protected, pulumi destroy, list what is left
-	PATH="$(DEPLOY_PATH)" STACK=$(STACK) PY=$(PY) ./tools/down.sh
+	PATH="$(DEPLOY_PATH)" STACK=$(STACK) PY=$(PY) CONFIRM_DESTROY=$(CONFIRM_DESTROY) ./tools/down.sh
 
 test: lint unit ## everything offline: ruff, then the whole test suite (makes the virtualenvs first)
 

@@ -22,11 +22,27 @@ class DnsArgs:
     zone_name: str
     create_zone: bool
     """Create the public zone (then delegate it at the registrar) or look up an existing one by name."""
+    zone_id: str = ""
+    """Look the existing zone up by this ID instead (the account has several public zones of that name); "": by
+    name."""
     hostname: str
     """The app's name, inside the zone: the certificate's subject."""
     certificate_extra_names: Sequence[str]
     """More names on the certificate (subject alternative names)."""
     tags: Mapping[str, str]
+
+
+def checked_zone_id(zone_id: str, zone_name: str, found_id: str, found_name: str, private: bool | None) -> str:
+    """The looked-up zone's ID; refused at the lookup (preview, before anything is created) when zoneId names another
+    zone or a private one: records, certificate validation and ExternalDNS would all go to the wrong place."""
+    problems = []
+    if found_name.rstrip(".").lower() != zone_name.rstrip(".").lower():
+        problems.append(f"is the zone {found_name.rstrip('.')!r}, not zoneName {zone_name!r}")
+    if private:
+        problems.append("is a private zone; the app's certificate and record need the public one")
+    if problems:
+        raise pulumi.RunError(f"webstack:zoneId {zone_id} " + " and ".join(problems))
+    return found_id
 
 
 class Dns(pulumi.ComponentResource):
@@ -49,9 +65,14 @@ class Dns(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True))
             self.zone_id, self.zone_arn, self.name_servers = zone.zone_id, zone.arn, zone.name_servers
         else:
-            found = aws.route53.get_zone_output(name=args.zone_name, private_zone=False,
-                                                opts=pulumi.InvokeOutputOptions(parent=self))
-            self.zone_id, self.zone_arn, self.name_servers = found.zone_id, found.arn, found.name_servers
+            # By name, the lookup fails when the account has several public zones of that name: zoneId picks one.
+            by = {"zone_id": args.zone_id} if args.zone_id else {"name": args.zone_name, "private_zone": False}
+            found = aws.route53.get_zone_output(**by, opts=pulumi.InvokeOutputOptions(parent=self))
+            zone_id = found.zone_id
+            if args.zone_id:
+                zone_id = pulumi.Output.all(found.zone_id, found.name, found.private_zone).apply(
+                    lambda z: checked_zone_id(args.zone_id, args.zone_name, *z))
+            self.zone_id, self.zone_arn, self.name_servers = zone_id, found.arn, found.name_servers
         self.zone_name = args.zone_name
 
         names = [args.hostname, *args.certificate_extra_names]

@@ -77,6 +77,19 @@ def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account:
     }
 
 
+FARGATE_PODS_SERVICE = "eks-fargate-pods.amazonaws.com"
+FARGATE_POD_EXECUTION_POLICY = "AmazonEKSFargatePodExecutionRolePolicy"  # arn:<partition>:iam::aws:policy/<this>
+
+
+def fargate_pod_execution_trust_policy(partition: str, region: str, account_id: str, cluster_name: str
+                                       ) -> Document:
+    """The Fargate pod execution role: only Fargate profiles of this cluster may use it (the confused-deputy
+    condition of the EKS User Guide, "Amazon EKS Pod execution IAM role": ArnLike aws:SourceArn
+    arn:<partition>:eks:<region>:<account>:fargateprofile/<cluster>/*)."""
+    return service_trust_policy(FARGATE_PODS_SERVICE, {"ArnLike": {
+        "aws:SourceArn": f"arn:{partition}:eks:{region}:{account_id}:fargateprofile/{cluster_name}/*"}})
+
+
 def flow_logs_trust_policy(partition: str, region: str, account_id: str) -> Document:
     """The VPC flow logs service may assume the role only for this account's flow logs in this region (the
     confused-deputy conditions of the VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs").

@@ -39,8 +39,8 @@ def registry_args(cfg: StackConfig, tags: Mapping[str, str]) -> RegistryArgs:
 
 
 def dns_args(cfg: StackConfig, tags: Mapping[str, str]) -> DnsArgs:
-    return DnsArgs(zone_name=cfg.dns.zone_name, create_zone=cfg.dns.create_zone, hostname=cfg.dns.hostname,
-                   certificate_extra_names=cfg.dns.certificate_extra_names, tags=tags)
+    return DnsArgs(zone_name=cfg.dns.zone_name, create_zone=cfg.dns.create_zone, zone_id=cfg.dns.zone_id,
+                   hostname=cfg.dns.hostname, certificate_extra_names=cfg.dns.certificate_extra_names, tags=tags)
 
 
 def account_id() -> pulumi.Output[str]:

@@ -8,10 +8,11 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from .common import Area, as_list, as_map, depends_on, dig, is_world, known, known_prop
+from .common import Area, as_list, as_map, depends_on, dig, is_world, known, known_items, known_prop
 
 BASELINE = Area("AWS: registry, network, tags")
 KEYS_AND_LOGS = Area("AWS: keys and logs")
+IAM = Area("AWS: IAM")
 
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -196,3 +197,60 @@ def log_group_retention(args: ResourceValidationArgs, report_violation: ReportVi
     days = args.props.get("retentionInDays")
     if not isinstance(days, (int, float)) or days <= 0:
         report_violation(f"retentionInDays is {days!r}: log groups must expire their events (set a retention)")
+
+
+# --- IAM: AWS managed policies -------------------------------------------------------------------------------
+# The AWS managed policies the stack attaches, each with the role that needs it. Their documents are AWS's, not the
+# stack's, so no other policy can check their scope (AmazonRoute53FullAccess on ExternalDNS's role would pass
+# route53-changes-scoped, which reads the stack's documents): anything else is written as a policy of the stack.
+AWS_MANAGED_POLICIES_ALLOWED: dict[str, str] = {
+    "AmazonEKSClusterPolicy": "the EKS cluster's role (pulumi-eks)",
+    # pulumi-eks 4.x adds these to the cluster role with autoMode.enabled (nodejs/eks/cluster/cluster.ts)
+    "AmazonEKSComputePolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
+    "AmazonEKSBlockStoragePolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
+    "AmazonEKSLoadBalancingPolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
+    "AmazonEKSNetworkingPolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
+    # and these to the node role it creates for Auto Mode (autoMode.createNodeRole)
+    "AmazonEKSWorkerNodeMinimalPolicy": "Auto Mode's node role (pulumi-eks)",
+    "AmazonEC2ContainerRegistryPullOnly": "Auto Mode's node role (pulumi-eks)",
+    "AmazonEKSWorkerNodePolicy": "EKS node roles (the managed node group, Karpenter's nodes)",
+    "AmazonEKS_CNI_Policy": "EKS node roles: the VPC CNI on the node",
+    "AmazonEC2ContainerRegistryReadOnly": "EKS node roles: pulling the app's and the add-ons' images",
+    "service-role/AmazonEC2ContainerServiceforEC2Role": "ECS container instances (ecsCapacity ec2)",
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers":
+        "ECS blue/green: the role ECS assumes to rewrite the listener rules",
+    # ECR pulls for the kubelet of Fargate pods; the EKS User Guide ("Amazon EKS Pod execution IAM role") requires it
+    "AmazonEKSFargatePodExecutionRolePolicy": "the app's Fargate pod execution role (appOnFargate)",
+}
+# Attached inside pulumi-eks's component, which the mocks render as one resource: no test stack shows them.
+AWS_MANAGED_INSIDE_PULUMI_EKS = frozenset({
+    "AmazonEKSClusterPolicy", "AmazonEKSComputePolicy", "AmazonEKSBlockStoragePolicy", "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy", "AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"})
+IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment",
+                   "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
+_AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?P<name>.+)$")
+
+
+def aws_managed_not_allowed(arns: list[Any]) -> list[str]:
+    """The AWS managed policies among `arns` that are not allow-listed (unknown values, the stack's own policies
+    and other accounts' pass)."""
+    names = [m["name"] for a in arns if isinstance(a, str) and (m := _AWS_MANAGED.match(a))]
+    return [n for n in names if n not in AWS_MANAGED_POLICIES_ALLOWED]
+
+
+@IAM.resource("aws-managed-policies-allow-listed", "Only allow-listed AWS managed policies are attached (node, "
+                                                   "cluster and ECS service roles); every other grant is a policy "
+                                                   "of the stack, whose scope the pack checks.")
+def aws_managed_policies_allow_listed(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type == "aws:iam/role:Role":
+        arns = known_items(lambda: args.props.get("managedPolicyArns"))
+    elif args.resource_type in IAM_ATTACHMENTS:
+        arns = known_items(lambda: args.props.get("policyArn"))
+    else:
+        return
+    for name in aws_managed_not_allowed(arns):
+        report_violation(f"attaches the AWS managed policy {name}, which is not allow-listed: its document is "
+                         "AWS's, so its scope cannot be checked here. Write the actions the role needs as a policy "
+                         "of the stack (infra/iam.py), or add the managed policy to "
+                         "policy/aws.py AWS_MANAGED_POLICIES_ALLOWED with the role that needs it")

@@ -46,6 +46,7 @@ NODE_GROUP_TYPES = (NODE_GROUP_COMPONENT, NODE_GROUP)
 SUBNET = "aws:ec2/subnet:Subnet"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
+FARGATE_PROFILE = "aws:eks/fargateProfile:FargateProfile"
 HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 PUBLIC_SUBNET_TAG = "kubernetes.io/role/elb"
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
@@ -123,6 +124,27 @@ def eks_nodes_in_private_subnets(args: StackValidationArgs, report_violation: Re
         elif found:
             report_violation(f"node group {r.name!r} places nodes in public subnet(s) {', '.join(found)}: "
                              "worker nodes must run only in private subnets", r.urn)
+
+
+@NODE_GROUPS.stack("eks-fargate-profile-private-subnets", "EKS Fargate profiles declare their subnets and none of "
+                                                         "them is public (tagged kubernetes.io/role/elb or mapping "
+                                                         "public IPs).")
+def eks_fargate_profile_private_subnets(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """What eks-nodes-in-private-subnets holds node groups to, for Fargate profiles (webstack:appOnFargate): EKS
+    accepts "only private subnets with no direct route to an Internet Gateway" (EKS User Guide, "Define which
+    Pods use AWS Fargate when launched"), and a profile without subnetIds takes the cluster's subnets, public ones
+    included here. Caught at preview rather than by CreateFargateProfile minutes into `pulumi up`."""
+    public = _public_subnets(args.resources)
+    for r in args.resources:
+        if r.resource_type != FARGATE_PROFILE:
+            continue
+        found = _public_subnets_of(r, "subnetIds", public)
+        if found is None:
+            report_violation(f"Fargate profile {r.name!r} declares no subnetIds: it must name its private subnets "
+                             "(else EKS uses the cluster's subnets, public ones included)", r.urn)
+        elif found:
+            report_violation(f"Fargate profile {r.name!r} places pods in public subnet(s) {', '.join(found)}: "
+                             "Fargate pods run only in private subnets", r.urn)
 
 
 @NODE_GROUPS.stack("instances-in-private-subnets", "Auto Scaling groups (the ECS container instances) launch only "

@@ -17,6 +17,6 @@ from policy.common import Area
 # Areas, not modules: the order the pack has always listed its policies in interleaves eks.py and aws.py.
 AREAS: tuple[Area, ...] = (
     eks.NODE_GROUPS, eks.CLUSTER, aws.BASELINE, kubernetes.WORKLOADS, eks.ADDONS, aws.KEYS_AND_LOGS, ecs.RUNTIME,
-    ecs_roles.ROLES, ops.OPERATIONS,
+    ecs_roles.ROLES, ops.OPERATIONS, aws.IAM,
 )
 POLICIES: list[Policy] = [policy for area in AREAS for policy in area.policies]

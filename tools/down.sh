@@ -3,12 +3,15 @@
 # deleted when the deployed stack is deletion-protected (with the steps to turn it off), runs `pulumi destroy`,
 # then lists what still exists that the stack or its controllers created (tools/down.py, read-only AWS calls),
 # each with the command that removes it. Exit: 3 protected, pulumi's code when the destroy failed, 1 when
-# something is left, 2 when AWS could not be asked what is left, 0 when nothing is.
+# something is left, 2 when AWS could not be asked what is left, 4 when it could not start (prerequisites, no
+# confirmation), 0 when nothing is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK=${STACK:-dev}
 PY=${PY:-python3}
 OUT=${DOWN_OUT:-build/down}
+# Without a terminal `pulumi destroy` cannot ask and deletes nothing; a script confirms by naming the stack.
+CONFIRM_DESTROY=${CONFIRM_DESTROY:-}
 
 check_prerequisites() {
   local missing=()
@@ -21,10 +24,15 @@ check_prerequisites() {
   if [ -z "${PULUMI_BACKEND_URL:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     missing+=("PULUMI_CONFIG_PASSPHRASE (or _FILE): the local file backend decrypts stack secrets with it")
   fi
+  if [ -n "$CONFIRM_DESTROY" ] && [ "$CONFIRM_DESTROY" != "$STACK" ]; then
+    missing+=("a confirmation that names this stack: CONFIRM_DESTROY is '$CONFIRM_DESTROY', STACK is '$STACK'")
+  elif [ -z "$CONFIRM_DESTROY" ] && [ ! -t 0 ]; then
+    missing+=("a confirmation: no terminal to ask on; run it from a terminal, or name the stack to destroy it without asking: make down STACK=$STACK CONFIRM_DESTROY=$STACK")
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "make down: cannot tear down, missing:" >&2
+    echo "make down: cannot tear down $STACK, nothing was done; missing:" >&2
     printf '  - %s\n' "${missing[@]}" >&2
-    return 1
+    exit 4
   fi
 }
 
@@ -50,7 +58,9 @@ main() {
   region=$(pulumi config get aws:region --stack "$STACK")
   # --exclude-protected: a created zone is `protect`ed (its delegation stays valid for the next deploy); it and
   # what it needs stay, everything else goes (docs/operations.md "Tearing down").
-  pulumi destroy --stack "$STACK" --exclude-protected || destroyed=$?
+  local confirm=()
+  [ "$CONFIRM_DESTROY" = "$STACK" ] && confirm=(--yes)
+  pulumi destroy --stack "$STACK" --exclude-protected "${confirm[@]}" || destroyed=$?
   pulumi stack export --stack "$STACK" >"$after" || true
   "$PY" -m tools.down leftovers --state "$before" --kept "$after" --region "$region" || left=$?
   if [ "$destroyed" -ne 0 ]; then

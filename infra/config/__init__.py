@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import addons, app, capacity, cluster, dns, ecs, network, ops, registry  # noqa: F401 - each registers its rules
+from . import (  # noqa: F401 - each registers its rules
+    addons,
+    app,
+    capacity,
+    cluster,
+    dns,
+    ecs,
+    fargate,
+    network,
+    ops,
+    registry,
+)
 from .addons import ALB_CONTROLLER_CHART_VERSIONS, EXTERNAL_DNS_CHART_VERSIONS, AddonsConfig
 from .app import ALB_SSL_POLICIES, AppConfig, alb_name, quantity
 from .cluster import (
@@ -55,6 +66,6 @@ def from_pulumi() -> StackConfig:
     stack = pulumi.get_stack()
     # The stack's version lock is part of its configuration: nothing the program deploys is resolved at run time.
     cfg = load_config(raw, project=pulumi.get_project(), stack=stack, region=region, lock=read_lock(lock_path(stack)))
-    for message in capacity.not_checked(cfg):
+    for message in [*capacity.not_checked(cfg), *fargate.warnings(cfg)]:
         pulumi.log.warn(message)
     return cfg

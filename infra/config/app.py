@@ -128,6 +128,11 @@ class AppConfig:
         when_set(matches(ALB_NAME, "webstack-dev-webapp",
                          "1-32 letters, digits or '-', not starting or ending with '-' nor starting 'internal-',")))
     ssl_policy: str = setting("sslPolicy", ALB_SSL_POLICIES[0], "ALB TLS security policy.", one_of(*ALB_SSL_POLICIES))
+    on_fargate: bool = setting(
+        "appOnFargate", False,
+        "Run the app's pods on EKS Fargate (a Fargate profile for its namespace, private subnets, one micro-VM per "
+        "pod) instead of the nodes: needs serviceType ClusterIP, x86 nodeInstanceTypes, limits within the Fargate "
+        "size, not GovCloud (docs/nodes.md, \"The app on Fargate\").")
 
     @property
     def target_type(self) -> str:

@@ -312,3 +312,12 @@ def _no_node_group_key(key: str) -> None:
 
 for _key in NOT_UNDER_AUTO_MODE:
     _no_node_group_key(_key)
+
+
+@rule("nodeProvisioner", "appOnFargate")
+def _auto_mode_runs_the_app_itself(cfg: StackConfig) -> str | None:
+    """The app on a Fargate profile of an Auto Mode cluster is not built (nor tested): refused, not half-supported."""
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner != "auto-mode" or not cfg.app.on_fargate:
+        return None
+    return ("appOnFargate with nodeProvisioner 'auto-mode' is not built (Auto Mode runs the app on its NodePool): "
+            "remove appOnFargate, or choose 'managed-nodegroup' or 'karpenter'")

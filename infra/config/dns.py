@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .core import Check, each, length, rule, setting, unique
+from .core import Check, each, length, matches, rule, setting, unique
 
 if TYPE_CHECKING:
     from .stack import StackConfig
@@ -51,6 +51,11 @@ class DnsConfig:
                              zone_name_check, required=True)
     create_zone: bool = setting(
         "createZone", False, "Create the public zone (then delegate its name servers) instead of looking it up.")
+    # Route 53 ResourceId: at most 32 characters (botocore's route53 model); hosted zone IDs start with Z.
+    zone_id: str = setting(
+        "zoneId", "", "The public zone's hosted zone ID, when the account has more than one public zone named "
+        "zoneName (the lookup by name then fails); empty: looked up by name. Not with createZone.",
+        matches(r"(Z[A-Z0-9]{1,31})?", "Z0123456789ABCDEFGHIJ", "a Route 53 hosted zone ID"))
     hostname: str = setting("hostname", "", "The app's DNS name, inside zoneName; at most 64 characters.",
                             dns_name(), required=True)
     certificate_extra_names: tuple[str, ...] = setting(
@@ -63,6 +68,13 @@ def _hostname_fits_the_certificate(cfg: StackConfig) -> str | None:
     if len(cfg.dns.hostname) > ACM_FIRST_NAME_MAX:
         return (f"must be at most {ACM_FIRST_NAME_MAX} characters: it is the certificate's first name "
                 "(ACM, RFC 5280 common name)")
+    return None
+
+
+@rule("zoneId", "createZone")
+def _zone_id_is_for_a_looked_up_zone(cfg: StackConfig) -> str | None:
+    if cfg.dns.zone_id and cfg.dns.create_zone:
+        return "zoneId picks an existing zone; with createZone true the stack creates its own: set one of them"
     return None
 
 

@@ -50,6 +50,17 @@ def load_balancer_ignores(blue_green: BlueGreenSpec | None) -> list[str]:
     return ["loadBalancers"] if blue_green is not None and not blue_green.switching else []
 
 
+def switching_warning(blue_green: BlueGreenSpec | None) -> str | None:
+    """Left on after its run, the switching flag would resend `loadBalancers` at every `pulumi up` (#45678): say so
+    at every plan, preview and up while it is on."""
+    if blue_green is None or not blue_green.switching:
+        return None
+    return ("webstack:ecsBlueGreenSwitching is on: this run sends the service's load balancer settings (the switch to "
+            "blue/green). Once `make up` has succeeded, remove the key and run `make up` again: left on, every run "
+            "would resend them and could point production back at a target group ECS has stopped serving from "
+            "(docs/operations.md, \"Switching an existing ECS stack to blue/green\").")
+
+
 def deployment_settings(blue_green: BlueGreenSpec | None) -> dict[str, object]:
     """The service arguments of a blue/green deployment (none for rolling: the provider's defaults, today's)."""
     if blue_green is None:
@@ -119,6 +130,8 @@ class AppService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
+        if warning := switching_warning(args.blue_green):
+            pulumi.log.warn(warning, self)
         strategies, constraints = placement(args.architecture) if args.ec2_placement else (None, None)
         service = aws.ecs.Service(
             f"{name}-service",

@@ -23,6 +23,7 @@ from .addons import PlatformAddons, PlatformAddonsArgs
 from .automode import INGRESS_CLASS as AUTO_MODE_INGRESS_CLASS
 from .automode import AutoMode, AutoModeArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
+from .fargate import AppFargateProfile, AppFargateProfileArgs
 from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
 from .workload import WebApp, WebAppArgs
@@ -58,12 +59,16 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
     if addons.alb_controller is not None:
         load_balancing = [addons.alb_controller]
+    # appOnFargate: the app's pods run on its Fargate profile, created before and deleted after them (the add-ons
+    # stay on the nodes, so `capacity` above does not include it).
+    app_capacity = [*capacity, *([AppFargateProfile("app-fargate", fargate_args(cfg, cluster, network, tags)).profile]
+                                 if cfg.app.on_fargate else [])]
     # The controller attaches the firewall from the Ingress: it exists first and is deleted after the Ingress.
     account = account_id()
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
                                        ingress_controllers=[*load_balancing, addons.dns_drain],
-                                       capacity=capacity))
+                                       capacity=app_capacity))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
@@ -99,6 +104,15 @@ def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dn
         # Retain: a deleted claim leaves its volume (and data). Becomes webstack:storageReclaimPolicy (issue 19's
         # storage part, not on this branch) once both are merged.
         reclaim_policy=AUTO_MODE_RECLAIM_POLICY, provider=cluster.provider)
+
+
+def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]
+                 ) -> AppFargateProfileArgs:
+    return AppFargateProfileArgs(
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster_arn(cfg.partition, cfg.region, cluster.oidc_provider_arn, cluster.cluster_name),
+        namespace=cfg.app.namespace, private_subnet_ids=network.private_subnet_ids,
+        egress_ready=network.private_default_routes, partition=cfg.partition, tags=tags)
 
 
 def identity_context(cfg: StackConfig, cluster: Cluster, tags: Mapping[str, str]) -> IdentityContext:
@@ -157,5 +171,5 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
         waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
         cluster_name=cluster.cluster_name, provider=cluster.provider,
-        ingress_controllers=ingress_controllers, capacity=capacity,
+        ingress_controllers=ingress_controllers, capacity=capacity, on_fargate=app.on_fargate,
         ingress_class=AUTO_MODE_INGRESS_CLASS if cfg.cluster.node_provisioner == "auto-mode" else "alb")

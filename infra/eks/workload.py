@@ -12,6 +12,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from .fargate import FARGATE_LABEL
+
 TYPE = "webstack:workload:WebApp"
 ALB = "alb.ingress.kubernetes.io/"
 # The LB controller attaches no web ACL when the annotation is absent but leaves an attached one in place; "none"
@@ -144,10 +146,26 @@ def rollout_timeout_seconds(progress_deadline_seconds: int) -> int:
 
 
 def deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
-                    container: Mapping[str, Any], progress_deadline_seconds: int) -> dict[str, Any]:
+                    container: Mapping[str, Any], progress_deadline_seconds: int,
+                    on_fargate: bool = False) -> dict[str, Any]:
     """The Deployment's spec: rolling updates that never drop below the replica count and report a stuck rollout
     after the progress deadline, pods spread over zones and nodes, on nodes of the image's architecture only, with
-    the restricted Pod Security profile."""
+    the restricted Pod Security profile. On Fargate (`on_fargate`) the pods carry the label the Fargate profile
+    selects, and neither the node selector nor the spread constraints: Fargate runs x86 only (the config refuses
+    arm64), runs one pod per micro-VM spread over the profile's subnets, and "does not currently support Kubernetes
+    topologySpreadConstraints" (EKS User Guide, "Define which Pods use AWS Fargate when launched")."""
+    spec = _deployment_spec(name=name, replicas=replicas, service_account=service_account,
+                            architecture=architecture, container=container,
+                            progress_deadline_seconds=progress_deadline_seconds)
+    if on_fargate:
+        template = spec["template"]
+        template["metadata"]["labels"][FARGATE_LABEL[0]] = FARGATE_LABEL[1]
+        del template["spec"]["nodeSelector"], template["spec"]["topologySpreadConstraints"]
+    return spec
+
+
+def _deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[str], architecture: str,
+                     container: Mapping[str, Any], progress_deadline_seconds: int) -> dict[str, Any]:
     selector = app_selector(name)
     return {
         "replicas": replicas,
@@ -244,10 +262,17 @@ class WebAppArgs:
     """What the Service and Ingress need running (created after, deleted before them): the LB controller release
     and ExternalDNS's drain (itself deleted before ExternalDNS)."""
     capacity: Sequence[pulumi.Resource] = ()
-    """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass): the namespace, so every
-    object in it, is created after and deleted before them (the app's pods are gone before their nodes drain)."""
+    """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass, the app's Fargate
+    profile, Auto Mode's NodePool and NodeClass): the namespace, so every object in it, is created after and deleted
+    before them (the app's pods are gone before their nodes drain or their profile goes)."""
+    on_fargate: bool = False
+    """The pods carry the label the app's Fargate profile selects (infra/eks/fargate.py); target_type must be ip."""
     ingress_class: str = "alb"
     """`alb` (the LB controller's) or `eks-auto-alb` (EKS Auto Mode's, infra/eks/automode.py)."""
+
+    def __post_init__(self) -> None:
+        if self.on_fargate and self.target_type != "ip":
+            raise ValueError(f"WebAppArgs.target_type={self.target_type!r}: Fargate pods are ALB targets by IP only")
 
 
 class WebApp(pulumi.ComponentResource):
@@ -279,7 +304,8 @@ class WebApp(pulumi.ComponentResource):
             f"{name}-deployment", metadata=self._meta(args, annotations={TIMEOUT_ANNOTATION: str(timeout)}),
             spec=deployment_spec(name=args.name, replicas=args.replicas, service_account=account.metadata.name,
                                  architecture=args.architecture, container=container,
-                                 progress_deadline_seconds=args.progress_deadline_seconds),
+                                 progress_deadline_seconds=args.progress_deadline_seconds,
+                                 on_fargate=args.on_fargate),
             # The HPA owns the replica count once running.
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )

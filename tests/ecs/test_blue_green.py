@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra import iam
-from infra.ecs.service import BlueGreenSpec, load_balancer_ignores
+from infra.ecs.service import BlueGreenSpec, load_balancer_ignores, switching_warning
 from tests.support import ecs_api, ops_api, rendered
 from tests.support.pack import RESOURCE_POLICIES, check_resource
 from tools.render import Plan
@@ -93,6 +93,10 @@ def test_the_switching_run_sends_the_load_balancer_settings() -> None:
     assert load_balancer_ignores(spec) == ["loadBalancers"]
     assert load_balancer_ignores(BlueGreenSpec(**{**spec.__dict__, "switching": True})) == []
     assert load_balancer_ignores(None) == []
+    # the flag is for one run: while it is on, every plan/preview/up says to remove it afterwards
+    on = switching_warning(BlueGreenSpec(**{**spec.__dict__, "switching": True}))
+    assert on and "remove the key" in on and "Switching an existing ECS stack to blue/green" in on
+    assert switching_warning(spec) is None and switching_warning(None) is None
 
 
 def test_the_infrastructure_role_is_ecs_s_with_the_managed_load_balancer_policy(plan: Plan) -> None:

@@ -95,7 +95,7 @@ def test_webapp_args_carry_the_app_settings_and_the_image_contract() -> None:
     assert set(carried(args, cfg.app)) == {
         "name", "namespace", "replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
         "hpa_min_replicas", "hpa_max_replicas", "hpa_cpu_target_percent", "progress_deadline_seconds",
-        "service_type", "target_type", "load_balancer_name", "ssl_policy"}
+        "service_type", "target_type", "load_balancer_name", "ssl_policy", "on_fargate"}
     assert (args.replicas, args.hpa_min_replicas, args.hpa_max_replicas) == (3, 4, 9)
     assert (args.cpu_request, args.cpu_limit, args.memory_request, args.memory_limit) == (
         "250m", "750m", "100Mi", "300Mi")

@@ -102,6 +102,20 @@ def node_group_in_public_subnet(plan: Plan) -> None:
     ng["propertyDependencies"]["subnetIds"].append(public["urn"])
 
 
+def fargate_profile_in_public_subnets(plan: Plan) -> None:
+    """A Fargate profile for the app's namespace given the public subnets (the subnets' ids and their property
+    dependencies, as the render records them)."""
+    public = [r for r in plan.resources if r["type"] == SUBNET and "public" in r["name"]]
+    stack = plan.resources[0]["urn"].rsplit("::", 1)[0].rsplit("::", 1)[0]
+    urn = f"{stack}::webstack:eks:AppFargateProfile$aws:eks/fargateProfile:FargateProfile::app-fargate"
+    plan.resources.append({
+        "urn": urn, "type": "aws:eks/fargateProfile:FargateProfile", "name": "app-fargate", "custom": True,
+        "id": "", "parent": "", "provider": "", "aliases": [], "options": {}, "state": {}, "dependencies": [],
+        "inputs": {"clusterName": "webstack-dev", "podExecutionRoleArn": "arn:aws:iam::123456789012:role/x",
+                   "selectors": [{"namespace": "webapp"}], "subnetIds": [s["id"] for s in public]},
+        "propertyDependencies": {"subnetIds": [s["urn"] for s in public]}})
+
+
 def instances_in_public_subnets(plan: Plan) -> None:
     """The ECS container instances' group moved to the public subnets (the reviewer's probe)."""
     group = plan.one("aws:autoscaling/group:Group")
@@ -141,6 +155,9 @@ SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webapp/other-AbCd
 MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "eks-nodes-in-private-subnets": (
         Mutation("node-group-in-a-public-subnet", "dev", node_group_in_public_subnet, "public subnet(s)"),
+    ),
+    "eks-fargate-profile-private-subnets": (
+        Mutation("fargate-profile-in-a-public-subnet", "dev", fargate_profile_in_public_subnets, "public subnet(s)"),
     ),
     "instances-in-private-subnets": (
         Mutation("ecs-instances-in-public-subnets", "ec2", instances_in_public_subnets, "public subnet(s)"),
@@ -436,6 +453,11 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("ingress-alb-unprotected", "prod", edit_props(INGRESS, None, lambda d: setp(
             d, "metadata", "annotations", f"{ALB}load-balancer-attributes",
             "routing.http.drop_invalid_header_fields.enabled=true")), "no deletion_protection.enabled=true"),
+    ),
+    "aws-managed-policies-allow-listed": (
+        Mutation("external-dns-gets-route53-full-access", "dev", attach(
+            "platform-external-dns-irsa", "arn:aws:iam::aws:policy/AmazonRoute53FullAccess"),
+            "AWS managed policy AmazonRoute53FullAccess, which is not allow-listed"),
     ),
     "sns-topic-customer-key": (
         Mutation("aws-managed-key", "dev", edit_props(TOPIC, None, lambda d: setp(d, "kmsMasterKeyId",

@@ -543,6 +543,15 @@ VIOLATIONS = [
     Case("karpenter-nodepool-bounded", "no-budgets",
          lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: drop(d["spec"], "disruption")),
          "disruption.budgets is empty"),
+    # an AWS managed policy whose scope the pack cannot read (route53-changes-scoped passes it)
+    Case("aws-managed-policies-allow-listed", "route53-full-access",
+         lambda p: edited(p, common.IAM_ROLE_POLICY_ATTACHMENT, "cluster-node-AmazonEKS_CNI_Policy", lambda d: setp(
+             d, "policyArn", "arn:aws:iam::aws:policy/AmazonRoute53FullAccess")),
+         "AWS managed policy AmazonRoute53FullAccess, which is not allow-listed"),
+    Case("aws-managed-policies-allow-listed", "role-admin-govcloud",
+         lambda p: edited(p, common.IAM_ROLE, "cluster-node", lambda d: setp(
+             d, "managedPolicyArns", ["arn:aws-us-gov:iam::aws:policy/AdministratorAccess"])),
+         "AWS managed policy AdministratorAccess"),
 ]
 
 
@@ -579,6 +588,42 @@ def node_stack(plan: Plan, node_props: dict[str, Any], node_type: str = eks.NODE
     property_deps = {k: [resources[u] for u in urns] for k, urns in (deps or {}).items()}
     node = {**ng, "type": node_type, "urn": ng["urn"].replace(eks.NODE_GROUP_COMPONENT, node_type)}
     return [*resources.values(), stack_resource(node, node_props, property_deps)]
+
+
+FARGATE_SUBNETS = "eks-fargate-profile-private-subnets"
+
+
+def fargate_stack(edit: Callable[[dict[str, Any], Plan], dict[str, list[str]] | None] | None = None
+                  ) -> list[PolicyResource]:
+    """The eks-fargate test stack as a stack policy sees it, the Fargate profile's props edited by `edit` (which
+    may return the profile's property dependencies, subnet URNs by property)."""
+    plan = rendered("eks-fargate")
+    resources = {r["urn"]: stack_resource(r) for r in plan.resources if r["type"] != eks.FARGATE_PROFILE}
+    profile = plan.one(eks.FARGATE_PROFILE)
+    props = copy.deepcopy(profile["inputs"])
+    deps = edit(props, plan) if edit else None
+    property_deps = {k: [resources[u] for u in urns] for k, urns in (deps or {}).items()}
+    return [*resources.values(), stack_resource(profile, props, property_deps)]
+
+
+def _public_ids(props: dict[str, Any], plan: Plan) -> None:
+    props["subnetIds"] = [*props["subnetIds"], subnet_id(plan, "network-public-0")]
+
+
+def _public_at_preview(props: dict[str, Any], plan: Plan) -> dict[str, list[str]]:
+    props["subnetIds"] = [UNKNOWN, UNKNOWN]
+    return {"subnetIds": [*subnet_urns(plan, "private")[:1], *subnet_urns(plan, "public")[:1]]}
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (None, None),
+    (_public_ids, "places pods in public subnet(s) network-public-0"),
+    (_public_at_preview, "places pods in public subnet(s) network-public-0"),
+    (lambda props, plan: props.pop("subnetIds") and None, "declares no subnetIds"),
+], ids=["private-only", "a-public-subnet-id", "public-by-dependency-at-preview", "no-subnets"])
+def test_fargate_profile_subnets(edit: Any, expect: str | None) -> None:
+    reported = [m for m, _ in check_stack(BY_NAME[FARGATE_SUBNETS], fargate_stack(edit))]
+    assert reported == [] if expect is None else (len(reported) == 1 and expect in reported[0]), reported
 
 
 def subnet_urns(plan: Plan, kind: str) -> list[str]:
@@ -750,7 +795,7 @@ COMPLIANT: list[tuple[str, Callable[[Plan], tuple[str, dict[str, Any]]]]] = [
     ("tags-from-provider-default-tags",
      lambda p: edited(p, REPO, None, lambda d: d.update(tagsAll=d.pop("tags")))),
     ("untaggable-type", lambda p: ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                                   {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})),
+                                   {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"})),
     ("non-root-set-on-container-only",
      lambda p: deployment(p, lambda pod, c: drop(pod, "securityContext", "runAsNonRoot"))),
     ("cronjob", lambda p: as_kind(p, "CronJob")),
@@ -791,7 +836,8 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 def test_every_policy_has_a_violation_case() -> None:
     # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
-    covered = {c.policy for c in VIOLATIONS} | {NODES, INSTANCES, DEFAULT_SG} | ECS_NAMES | ops.OPS_POLICY_NAMES
+    covered = ({c.policy for c in VIOLATIONS} | {NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG} | ECS_NAMES
+               | ops.OPS_POLICY_NAMES)
     assert covered == set(BY_NAME)
 
 
@@ -816,7 +862,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
     assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [
-        NODES, INSTANCES, DEFAULT_SG]
+        NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,
@@ -848,3 +894,17 @@ def test_pack_project_and_pins() -> None:
     pins = dict(line.split("==") for line in (POLICY_DIR / "requirements.txt").read_text().split())
     assert pins == {"pulumi": importlib.metadata.version("pulumi"),
                     "pulumi-policy": importlib.metadata.version("pulumi-policy")}
+
+
+def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Plan, ec2: Plan) -> None:
+    """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
+    the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
+    plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green"),
+             rendered("eks-fargate")]
+    arns = [a for plan in plans for r in plan.resources
+            for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
+    seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}
+    assert aws.aws_managed_not_allowed(arns) == []
+    expected = set(aws.AWS_MANAGED_POLICIES_ALLOWED) - aws.AWS_MANAGED_INSIDE_PULUMI_EKS
+    assert expected - seen == set()
+    assert aws.aws_managed_not_allowed(["arn:aws:iam::123456789012:policy/AmazonRoute53FullAccess"]) == []

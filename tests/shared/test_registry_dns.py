@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pulumi
 import pytest
 
+from infra.dns import checked_zone_id
 from infra.registry import lifecycle_policy
 from policy.aws import UNTAGGED  # the one list of AWS types that take no tags
 from tools.render import Plan
@@ -78,6 +80,25 @@ def test_dev_looks_up_the_zone_and_creates_none(dev: Plan) -> None:
     assert lookups == [{"token": "aws:route53/getZone:getZone", "args": {"name": "example.com", "privateZone": False}}]
     zone_id = next(r for r in dev.of_type(RECORD))["inputs"]["zoneId"]
     assert zone_id.startswith("Z")
+
+
+def test_a_zone_id_picks_the_zone_when_the_account_has_several_of_that_name(variant: Callable[..., Plan]) -> None:
+    """By name, terraform-provider-aws's aws_route53_zone lookup fails when several public zones match; zoneId
+    looks the zone up by ID, and everything that names the zone (records, ExternalDNS's filter) gets that ID."""
+    plan = variant("dev", zoneId="Z0123456789ABCDEFGHIJ")
+    lookups = [i["args"] for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone"]
+    assert lookups == [{"zoneId": "Z0123456789ABCDEFGHIJ"}]
+    assert {r["inputs"]["zoneId"] for r in plan.of_type(RECORD)} == {"Z0123456789ABCDEFGHIJ"}
+    [dns] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "external-dns"]
+    assert "--zone-id-filter=Z0123456789ABCDEFGHIJ" in dns["inputs"]["values"]["extraArgs"]
+
+
+def test_a_zone_id_of_another_or_a_private_zone_is_refused_at_the_lookup() -> None:
+    assert checked_zone_id("Z1", "example.com", "Z1", "example.com.", False) == "Z1"
+    with pytest.raises(pulumi.RunError, match=r"zoneId Z1 is the zone 'other.com', not zoneName 'example.com'"):
+        checked_zone_id("Z1", "example.com", "Z1", "other.com", False)
+    with pytest.raises(pulumi.RunError, match="is a private zone"):
+        checked_zone_id("Z1", "example.com", "Z1", "example.com", True)
 
 
 def test_prod_creates_a_protected_zone_and_exports_its_name_servers(prod: Plan) -> None:

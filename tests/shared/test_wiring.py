@@ -38,6 +38,7 @@ def test_registry_and_dns_args_carry_their_settings() -> None:
                                                     "untagged_expiry_days", "images_to_keep"}
     assert (registry.untagged_expiry_days, registry.images_to_keep, registry.force_delete) == (7, 50, True)
     dns = dns_args(cfg, tags)
-    assert set(carried(dns, cfg.dns)) == {"zone_name", "create_zone", "hostname", "certificate_extra_names"}
+    assert set(carried(dns, cfg.dns)) == {"zone_name", "create_zone", "zone_id", "hostname",
+                                               "certificate_extra_names"}
     assert dns.certificate_extra_names == ("www.example.com",) and dns.create_zone is True
     assert registry.tags == dns.tags == tags

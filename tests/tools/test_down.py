@@ -200,7 +200,8 @@ def shim(folder: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
-def run_down(tmp_path: Path, state: dict[str, Any], *, destroy_rc: int = 0, left_rc: int = 0
+def run_down(tmp_path: Path, state: dict[str, Any], *, destroy_rc: int = 0, left_rc: int = 0,
+             confirm: str | None = "prod", stdin: Any = subprocess.DEVNULL
              ) -> tuple[subprocess.CompletedProcess[str], str]:
     folder = tmp_path / "project"
     (folder / "tools").mkdir(parents=True)
@@ -222,9 +223,12 @@ exec "{sys.executable}" "$@\"""")
     env = {"PATH": os.pathsep.join([str(bin_), "/usr/bin", "/bin"]), "HOME": str(tmp_path), "STACK": "prod",
            "CALLS": str(tmp_path / "calls.log"), "PY": str(bin_ / "py"), "PYTHONPATH": str(ROOT),
            "PULUMI_CONFIG_PASSPHRASE": "x"}
+    if confirm is not None:
+        env["CONFIRM_DESTROY"] = confirm
     result = subprocess.run(["bash", str(folder / "tools" / "down.sh")], capture_output=True, text=True, env=env,
-                            timeout=60, cwd=tmp_path)
-    return result, (tmp_path / "calls.log").read_text()
+                            timeout=60, cwd=tmp_path, stdin=stdin)
+    calls = tmp_path / "calls.log"
+    return result, calls.read_text() if calls.exists() else ""
 
 
 def test_make_down_refuses_a_protected_stack_before_destroying_anything(tmp_path: Path, prod: Plan) -> None:
@@ -252,13 +256,41 @@ def unprotected(plan: Plan) -> dict[str, Any]:
 def test_make_down_destroys_through_the_backend_then_lists(tmp_path: Path, prod: Plan) -> None:
     result, calls = run_down(tmp_path, unprotected(prod), left_rc=1)
     lines = calls.splitlines()
-    assert "pulumi stack select prod" in lines and "pulumi destroy --stack prod --exclude-protected" in lines
+    destroy = "pulumi destroy --stack prod --exclude-protected --yes"  # CONFIRM_DESTROY=prod: no question
+    assert "pulumi stack select prod" in lines and destroy in lines
     assert not any(line.startswith("pulumi stack init") for line in lines)
     [listing] = [line for line in lines if "leftovers" in line]
     assert f"--state build/down/prod-before.json --kept build/down/prod-after.json --region {REGION}" in listing
-    assert lines.index("pulumi destroy --stack prod --exclude-protected") < lines.index(listing)
+    assert lines.index(destroy) < lines.index(listing)
     assert result.returncode == 1  # something is left
     assert f"file://{tmp_path}/project/.pulumi-state" in result.stdout  # make up's local backend
+
+
+def test_without_a_terminal_or_confirmation_nothing_is_asked_or_deleted(tmp_path: Path, prod: Plan) -> None:
+    """`pulumi destroy` without a terminal cannot ask, deletes nothing and fails; the listing then described the
+    whole stack as left. Now refused before any call, with the way to confirm."""
+    result, calls = run_down(tmp_path, unprotected(prod), confirm=None)
+    assert result.returncode == 4 and "pulumi" not in calls  # only the credentials check ran
+    assert "make down: cannot tear down prod, nothing was done" in result.stderr
+    assert "make down STACK=prod CONFIRM_DESTROY=prod" in result.stderr
+
+
+def test_a_confirmation_naming_another_stack_is_refused(tmp_path: Path, prod: Plan) -> None:
+    result, calls = run_down(tmp_path, unprotected(prod), confirm="dev")
+    assert result.returncode == 4 and "pulumi destroy" not in calls
+    assert "CONFIRM_DESTROY is 'dev', STACK is 'prod'" in result.stderr
+
+
+def test_from_a_terminal_pulumi_asks_as_usual(tmp_path: Path, prod: Plan) -> None:
+    import pty
+    parent, child = pty.openpty()
+    try:
+        result, calls = run_down(tmp_path, unprotected(prod), confirm=None, stdin=child)
+    finally:
+        os.close(parent)
+        os.close(child)
+    assert "pulumi destroy --stack prod --exclude-protected" in calls.splitlines()  # no --yes: pulumi asks
+    assert result.returncode == 0
 
 
 def test_a_failed_destroy_still_lists_and_exits_with_its_code(tmp_path: Path, prod: Plan) -> None:

@@ -31,7 +31,8 @@ def test_the_table_lists_every_policy_with_its_level_and_area() -> None:
     area_of = {p.name: a.title for a in AREAS for p in a.policies}
     assert all(m["area"] == area_of[m["name"]] for m in found)
     assert [m["name"] for m in found if m["stack"]] == [
-        "eks-nodes-in-private-subnets", "instances-in-private-subnets", "default-security-group-managed",
+        "eks-nodes-in-private-subnets", "eks-fargate-profile-private-subnets", "instances-in-private-subnets",
+        "default-security-group-managed",
         "ecs-logs-to-stack-log-group", "lb-http-listener-rules-never-serve",
         "ecs-tasks-reachable-only-from-load-balancer", "ecs-execution-role-least-privilege",
         "ecs-task-role-least-privilege", "waf-on-production", "deletion-protection-on-production"]

@@ -136,7 +136,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
     project = project_name(root)
     raw_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     region = str(config.get("aws:region") or "us-east-1")
-    fake = FakeCloud(region)
+    fake = FakeCloud(region, str(config.get(f"{project}:zoneName") or ""))
     monitor = CapturingMonitor(fake, secret_salt)
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet_about_unretrieved)

@@ -109,8 +109,10 @@ def _hex_id(typ: str, name: str, length: int = 17) -> str:
 class FakeCloud(pulumi.runtime.Mocks):
     """Answers resource registrations and data-source calls; the capture lives in the monitor."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, zone_name: str = ""):
         self.region = region
+        # The account's public zone: what a lookup by zoneId finds (the stack's zoneName).
+        self.zone_name = zone_name
         # ARNs and endpoints follow the region's partition (an unknown region is the config's to refuse)
         self.partition = partition_of(region) or "aws"
         self.dns_suffix = _dns_suffixes()[self.partition]
@@ -329,9 +331,10 @@ class FakeCloud(pulumi.runtime.Mocks):
                     "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{r}.{self.dns_suffix}",
                     "authorizationToken": "bW9jaw==", "id": r}
         if token == "aws:route53/getZone:getZone":
-            zone = str(a.get("name", "")).rstrip(".")
-            zid = "Z" + _hex_id("zone", zone, 13).upper()
-            return {"zoneId": zid, "id": zid, "name": zone, "arn": f"arn:{p}:route53:::hostedzone/{zid}",
+            zone = str(a.get("name") or self.zone_name).rstrip(".")
+            zid = str(a.get("zoneId") or "Z" + _hex_id("zone", zone, 13).upper())
+            return {"zoneId": zid, "id": zid, "name": zone, "privateZone": False,
+                    "arn": f"arn:{p}:route53:::hostedzone/{zid}",
                     "nameServers": [f"ns-1.awsdns-01.{t}" for t in ("com", "net", "org", "co.uk")]}
         if token == "aws:ssm/getParameter:getParameter":
             # The public ECS-optimized AMI parameters: an AMI id derived from the parameter name.

@@ -509,6 +509,57 @@ def _ecs_service(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
                        note=note)
 
 
+def _pods_selected(ctx: _Ctx, selector: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The Deployments whose pods a Fargate profile selector matches (namespace, and every label it names)."""
+    labels = selector.get("labels") or {}
+    for d in ctx.plan.of_type("kubernetes:apps/v1:Deployment"):
+        meta, template = d["inputs"].get("metadata") or {}, (d["inputs"].get("spec") or {}).get("template") or {}
+        pod_labels = (template.get("metadata") or {}).get("labels") or {}
+        if meta.get("namespace") == selector.get("namespace") and all(
+                pod_labels.get(k) == v for k, v in labels.items()):
+            yield d
+
+
+def _hpa_range(ctx: _Ctx, deployment: dict[str, Any]) -> tuple[float, float] | None:
+    name = (deployment["inputs"].get("metadata") or {}).get("name")
+    for h in ctx.plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
+        spec = h["inputs"].get("spec") or {}
+        if (spec.get("scaleTargetRef") or {}).get("name") == name:
+            return _num(spec.get("minReplicas"), 1), _num(spec.get("maxReplicas"), 1)
+    return None
+
+
+def _eks_fargate_profile(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
+    """EKS Fargate bills each pod's provisioned size (its requests plus 256 MiB, rounded up to a Fargate
+    combination: infra/config/fargate.py) at the Fargate Linux x86 rates, per pod-hour."""
+    from infra.config import quantity
+    from infra.config.fargate import pod_size
+
+    for selector in r["inputs"].get("selectors") or []:
+        for d in _pods_selected(ctx, selector):
+            spec = d["inputs"]["spec"]
+            containers = spec["template"]["spec"]["containers"]
+            requests = [(c.get("resources") or {}).get("requests") or {} for c in containers]
+            cpu = sum(float(quantity(str(q.get("cpu", "0"))) or 0) for q in requests)
+            mib = sum(float(quantity(str(q.get("memory", "0"))) or 0) for q in requests) / 2**20
+            size = pod_size(cpu * 1000, mib)
+            name = (d["inputs"].get("metadata") or {}).get("name")
+            if size is None:
+                yield CostLine(r["name"], r["type"], f"Fargate pods of {name}", "pod-hour", None, 0.0,
+                               note="UNPRICED: the pod is larger than any Fargate size")
+                continue
+            bounds = _hpa_range(ctx, d)
+            pods = bounds[0] if bounds else _num(spec.get("replicas"), 1)
+            low, high = bounds or (pods, pods)
+            note = (f"{name}: {size.vcpu:g} vCPU, {size.memory_gib:g} GB per pod (requests + 256 MiB, rounded up)"
+                    + (f"; HPA {low:g}-{high:g} pods" if bounds else ""))
+            for label, key, per_pod, unit in (("vCPU", "fargate.vcpu", size.vcpu, "vCPU-hour"),
+                                              ("memory", "fargate.gb", size.memory_gib, "GB-hour")):
+                yield ctx.line(r, f"EKS Fargate {label} ({pods:g} pods x {per_pod:g})", key,
+                               pods * per_pod * ctx.hours, unit=unit, low=low * per_pod * ctx.hours,
+                               high=high * per_pod * ctx.hours, note=note)
+
+
 def _sidecar_names(task_definition_inputs: dict[str, Any]) -> list[str]:
     """The containers beside the app (the one that `dependsOn` the others), when the task runs several."""
     try:
@@ -575,6 +626,7 @@ HANDLERS: dict[str, Callable[[_Ctx, dict[str, Any]], Iterator[CostLine]]] = {
     "aws:efs/fileSystem:FileSystem": _efs,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     "aws:ecs/service:Service": _ecs_service,
+    "aws:eks/fargateProfile:FargateProfile": _eks_fargate_profile,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:wafv2/webAcl:WebAcl": _web_acl,

@@ -356,10 +356,11 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
                           f"(port {port})", "k8s.compute.Deploy")
     g.group("app", f"namespace {deployment['metadata']['namespace']}", [ing, svc, pods], "eks")
     karpenter = [_karpenter_nodes(g, pool["inputs"]["spec"]) for pool in pools]
+    fargate = _fargate_profile(plan, g)
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
     auto = " with EKS Auto Mode (nodes, load balancing, block storage)" if eks.get("autoMode") else ""
     g.group("eks", f"EKS {eks['name']} {eks['version']}{auto} (KMS secrets, {api})",
-            [n for n in (nodes, *karpenter, *controllers) if n], "vpc")
+            [n for n in (nodes, *karpenter, *fargate, *controllers) if n], "vpc")
 
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
@@ -370,9 +371,9 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.edge(ing, alb)
     g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
-    if nodes:
-        g.edge(pods, nodes, "runs on")
-    for pool in karpenter:
+    if fargate or nodes:
+        g.edge(pods, fargate[0] if fargate else nodes, "runs on")
+    for pool in [] if fargate else karpenter:
         g.edge(pods, pool, "runs on")
         if "karpenter" in releases:
             g.edge(_safe("karpenter"), pool, "launches")
@@ -390,6 +391,15 @@ def _node_group(plan: Plan, g: Graph, mng: dict[str, Any], system: bool) -> str:
     return g.node("nodes", f"{'system ' if system else ''}managed node group (private subnets) {', '.join(types)} "
                            f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
                   "aws.compute.EC2AutoScaling")
+
+
+def _fargate_profile(plan: Plan, g: Graph) -> list[str]:
+    """The app's EKS Fargate profile (appOnFargate), as what its pods run on: [] when there is none."""
+    profiles = plan.of_type("aws:eks/fargateProfile:FargateProfile")
+    selectors = [sel for p in profiles for sel in p["inputs"].get("selectors") or []]
+    return [g.node("fargate", "Fargate profile (private subnets) " + ", ".join(
+        f"{sel['namespace']} {'/'.join(f'{k}={v}' for k, v in (sel.get('labels') or {}).items())}".strip()
+        for sel in selectors), "aws.compute.Fargate")] if profiles else []
 
 
 def _karpenter_nodes(g: Graph, spec: dict[str, Any]) -> str:
