@@ -35,7 +35,7 @@ def _eks_misfits(cpu_millicores: int, memory_mib: float, types: tuple[str, ...])
 def _pod_fits_a_node(cfg: StackConfig) -> str | None:
     if cfg.runtime != "eks" or cfg.app.on_fargate:  # on Fargate the app's pods use no node (infra/config/fargate.py)
         return None
-    if cfg.cluster.node_provisioner == "auto-mode":  # its NodePool picks any c/m/r size: nodeInstanceTypes names the arch
+    if cfg.cluster.node_provisioner == "auto-mode":  # its NodePool picks any c/m/r size; nodeInstanceTypes: the arch
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:
