@@ -900,7 +900,7 @@ def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Pl
     """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
     the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
     plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green"),
-             rendered("eks-fargate")]
+             rendered("eks-fargate"), rendered("automode")]
     arns = [a for plan in plans for r in plan.resources
             for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
     seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}
