@@ -12,13 +12,13 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from infra.config import DEFAULT_KUBERNETES_VERSION
 from infra.config.addons import KARPENTER_CHART_VERSIONS
 from infra.eks.automode import ALB_CONTROLLER, INGRESS_CLASS, NODE_CLASS
+from tests.support.crds import crd_schema
 from tests.support.day2 import what_up_does
-from tools.render import ROOT, Plan
+from tools.render import Plan
 from tools.render.artifacts import helm_releases, kubernetes_objects
 
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
@@ -132,23 +132,7 @@ def test_auto_mode_objects_use_only_documented_fields(plan: Plan) -> None:
 def test_nodepool_passes_the_karpenter_v1_nodepool_schema(plan: Plan) -> None:
     """Auto Mode serves NodePool as karpenter.sh/v1; its CRD as EKS installs it is not published, so the pinned
     Karpenter v1 NodePool CRD (tests/data/crds/) is the closest schema: structure and types, strictly."""
-    crd = yaml.safe_load((ROOT / "tests" / "data" / "crds" / f"karpenter-{KARPENTER_CHART_VERSIONS[0]}" /
-                          "karpenter.sh_nodepools.yaml").read_text())
-    [served] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    schema = copy.deepcopy(served["schema"]["openAPIV3Schema"])
-
-    def strict(node: Any) -> None:
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for value in node.values():
-                strict(value)
-        elif isinstance(node, list):
-            for value in node:
-                strict(value)
-
-    strict(schema)
-    schema["properties"]["metadata"] = {"type": "object"}
+    schema = crd_schema(f"karpenter-{KARPENTER_CHART_VERSIONS[0]}", "karpenter.sh_nodepools.yaml")
     pool = custom_resource(plan, NODEPOOL)
     jsonschema.validate(pool, schema)
     spec = pool["spec"]
