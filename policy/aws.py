@@ -220,9 +220,10 @@ AWS_MANAGED_POLICIES_ALLOWED: dict[str, str] = {
     "AmazonEKSBlockStoragePolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
     "AmazonEKSLoadBalancingPolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
     "AmazonEKSNetworkingPolicy": "the EKS cluster's role under Auto Mode (pulumi-eks)",
-    # and these to the node role it creates for Auto Mode (autoMode.createNodeRole)
-    "AmazonEKSWorkerNodeMinimalPolicy": "Auto Mode's node role (pulumi-eks)",
-    "AmazonEC2ContainerRegistryPullOnly": "Auto Mode's node role (pulumi-eks)",
+    # pulumi-eks gives these to the node role it creates for Auto Mode (autoMode.createNodeRole); this stack makes
+    # that role itself with the same two (infra/eks/cluster.py, nodeProvisioner auto-mode)
+    "AmazonEKSWorkerNodeMinimalPolicy": "Auto Mode's node role (nodeProvisioner auto-mode)",
+    "AmazonEC2ContainerRegistryPullOnly": "Auto Mode's node role (nodeProvisioner auto-mode)",
     "AmazonEKSWorkerNodePolicy": "EKS node roles (the managed node group, Karpenter's nodes)",
     "AmazonEKS_CNI_Policy": "EKS node roles: the VPC CNI on the node",
     "AmazonEC2ContainerRegistryReadOnly": "EKS node roles: pulling the app's and the add-ons' images",
@@ -239,7 +240,7 @@ AWS_MANAGED_POLICIES_ALLOWED: dict[str, str] = {
 # Attached inside pulumi-eks's component, which the mocks render as one resource: no test stack shows them.
 AWS_MANAGED_INSIDE_PULUMI_EKS = frozenset({
     "AmazonEKSClusterPolicy", "AmazonEKSComputePolicy", "AmazonEKSBlockStoragePolicy", "AmazonEKSLoadBalancingPolicy",
-    "AmazonEKSNetworkingPolicy", "AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"})
+    "AmazonEKSNetworkingPolicy"})
 IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment",
                    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")

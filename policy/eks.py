@@ -240,6 +240,23 @@ def karpenter_nodepool_bounded(args: ResourceValidationArgs, report_violation: R
                          "nowhere in this stack")
 
 
+AUTO_NODE_CLASS = "kubernetes:eks.amazonaws.com/v1:NodeClass"
+
+
+@NODE_GROUPS.resource("auto-mode-nodeclass-private", "EKS Auto Mode NodeClasses name their subnets and security "
+                                                     "groups by id (the default would be the cluster's subnets, "
+                                                     "public ones included).")
+def auto_mode_nodeclass_private(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != AUTO_NODE_CLASS:
+        return
+    spec = as_map(args.props.get("spec"))
+    for field in ("subnetSelectorTerms", "securityGroupSelectorTerms"):
+        terms = [as_map(t) for t in as_list(spec.get(field))]
+        if not terms or any(set(t) != {"id"} for t in terms):
+            report_violation(f"{field} must list ids only (a tag selector can match a public subnet or another "
+                             f"group; none selects the cluster's subnets): {spec.get(field)!r}")
+
+
 # --- cluster ------------------------------------------------------------------------------------------------
 def _hidden_component(args: ResourceValidationArgs) -> bool:
     """True for a pulumi-eks component whose inputs the engine does not see (its children are checked)."""

@@ -138,6 +138,9 @@ def images_pinned_by_digest(args: ResourceValidationArgs, report_violation: Repo
 
 
 # --- ingresses: ALB with TLS and redirect -------------------------------------------------------------------
+# The LB controller's IngressClass and EKS Auto Mode's (infra/eks/automode.py INGRESS_CLASS): both read these
+# alb.ingress.kubernetes.io annotations (Auto Mode's unsupported ones are none of them: AWS docs auto-configure-alb).
+ALB_CLASSES = ("alb", "eks-auto-alb")
 @WORKLOADS.resource("ingress-alb-tls-only", "Ingresses use the alb class with an ACM certificate, an HTTPS:443 "
                                             "listener, ssl-redirect to 443 and a current TLS policy (TLS 1.2+).")
 def ingress_tls_only(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -145,9 +148,9 @@ def ingress_tls_only(args: ResourceValidationArgs, report_violation: ReportViola
         return
     annotations = as_map(dig(args.props, "metadata", "annotations"))
     cls = dig(args.props, "spec", "ingressClassName") or annotations.get("kubernetes.io/ingress.class")
-    if cls != "alb":
-        report_violation(f"ingress class is {cls!r}: every Ingress must use the 'alb' class (the only controller, "
-                         "which terminates TLS with the ACM certificate)")
+    if cls not in ALB_CLASSES:
+        report_violation(f"ingress class is {cls!r}: every Ingress must use the 'alb' class (the LB controller) or "
+                         "'eks-auto-alb' (EKS Auto Mode's ALB), which terminate TLS with the ACM certificate")
         return
     if not set_or_unknown(lambda: annotations.get(f"{ALB}certificate-arn")):
         report_violation(f"annotation {ALB}certificate-arn is not set: the ALB needs the ACM certificate")

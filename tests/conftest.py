@@ -52,6 +52,12 @@ def storage() -> Plan:
 
 
 @pytest.fixture(scope="session")
+def automode() -> Plan:
+    """nodeProvisioner auto-mode (issue 19)."""
+    return rendered("automode")
+
+
+@pytest.fixture(scope="session")
 def variant() -> Callable[..., Plan]:
     return rendered
 

@@ -33,13 +33,14 @@ class ChartPin(NamedTuple):
     key: str
     attr: str
     supported: tuple[str, ...]
-    provisioners: tuple[str, ...] = ("managed-nodegroup", "karpenter")
+    provisioners: tuple[str, ...] = ("managed-nodegroup", "karpenter", "auto-mode")
 
 
 # By chart name (infra/eks keeps each chart's repository next to its release; a test keeps the names equal).
 CHARTS = {
+    # EKS Auto Mode runs its own load balancing (IngressClass controller eks.amazonaws.com/alb): no controller.
     "aws-load-balancer-controller": ChartPin("albControllerChartVersion", "alb_controller_chart_version",
-                                             ALB_CONTROLLER_CHART_VERSIONS),
+                                             ALB_CONTROLLER_CHART_VERSIONS, ("managed-nodegroup", "karpenter")),
     "external-dns": ChartPin("externalDnsChartVersion", "external_dns_chart_version", EXTERNAL_DNS_CHART_VERSIONS),
     "metrics-server": ChartPin("metricsServerChartVersion", "metrics_server_chart_version", ()),
     "cluster-autoscaler": ChartPin("clusterAutoscalerChartVersion", "cluster_autoscaler_chart_version",

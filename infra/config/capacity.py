@@ -35,6 +35,8 @@ def _eks_misfits(cpu_millicores: int, memory_mib: float, types: tuple[str, ...])
 def _pod_fits_a_node(cfg: StackConfig) -> str | None:
     if cfg.runtime != "eks" or cfg.app.on_fargate:  # on Fargate the app's pods use no node (infra/config/fargate.py)
         return None
+    if cfg.cluster.node_provisioner == "auto-mode":  # its NodePool picks any c/m/r size; nodeInstanceTypes: the arch
+        return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:
         return None
@@ -62,8 +64,9 @@ def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
     """The Deployment's pods, and the one more a rolling update starts (maxSurge 1, maxUnavailable 0), must fit
     nodeMaxSize nodes of the smallest type (the group may launch only that one); else the autoscaler is at its
     maximum with pods Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the
-    add-ons' pods take room too."""
-    if cfg.runtime != "eks" or cfg.app.on_fargate:
+    add-ons' pods take room too. Auto Mode has no node group (its NodePool picks instance types; autoModeCpuLimit
+    bounds it); Fargate pods run on no node."""
+    if cfg.runtime != "eks" or cfg.app.on_fargate or cfg.cluster.node_provisioner == "auto-mode":
         return None
     cpu, memory = quantity(cfg.app.cpu_request), quantity(cfg.app.memory_request)
     if cpu is None or memory is None:

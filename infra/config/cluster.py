@@ -47,7 +47,7 @@ _LABEL_VALUE = re.compile(_LABEL_NAME, re.ASCII)
 _KUBELET_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
 ADDON_VERSION = r"v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}-eksbuild\.[0-9]{1,4}"
 # How nodes are provisioned (docs/nodes.md).
-PROVISIONERS = ("managed-nodegroup", "karpenter")
+PROVISIONERS = ("managed-nodegroup", "karpenter", "auto-mode")
 # Karpenter's NodePool requirement karpenter.sh/capacity-type (karpenter.sh/v1).
 KARPENTER_CAPACITY_TYPES = ("spot", "on-demand")
 KARPENTER_CPU_MAX = 100_000
@@ -57,6 +57,12 @@ DISRUPTION_BUDGET = r"((100|[0-9]{1,2})%|[0-9]{1,5})"
 KARPENTER_DURATION = r"(([0-9]{1,5}(s|m|h)){1,3}|Never)"
 KARPENTER_KEYS = ("karpenterCapacityTypes", "karpenterCpuLimit", "karpenterDisruptionBudget",
                   "karpenterConsolidateAfter")
+AUTO_MODE_KEYS = ("autoModeCpuLimit",)
+# Keys of the managed node group and the managed add-ons, which auto-mode does not create (EKS Auto Mode runs the
+# nodes, the VPC CNI, kube-proxy, CoreDNS and the Pod Identity agent itself). nodeInstanceTypes still names the
+# image's (and the NodePool's) architecture; nodeDiskSizeGb sizes the NodeClass's ephemeral storage.
+NOT_UNDER_AUTO_MODE = ("nodeCapacityType", "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "nodeMaxUnavailable",
+                       "nodeLabels", "addonVersions")
 # Chosen bound on the union of publicAccessCidrs: one /8 worth of addresses (16,777,216). An allow-list is for
 # the machines that run `pulumi up`; anything larger is the internet in all but name (0.0.0.0/1 + 128.0.0.0/1).
 PUBLIC_ADDRESSES_MAX = 2**24
@@ -180,8 +186,9 @@ class ClusterConfig:
         each(addon_pair))
     node_provisioner: str = setting(
         "nodeProvisioner", "managed-nodegroup",
-        "How nodes are provisioned (docs/nodes.md): 'managed-nodegroup' (the node group and the Cluster Autoscaler) "
-        "or 'karpenter' (the node group becomes a small system group; Karpenter launches the rest).",
+        "How nodes are provisioned (docs/nodes.md): 'managed-nodegroup' (the node group and the Cluster Autoscaler), "
+        "'karpenter' (the node group becomes a small system group; Karpenter launches the rest) or 'auto-mode' (EKS "
+        "Auto Mode: AWS runs the nodes of the stack's NodePool, load balancing and block storage; no node group).",
         one_of(*PROVISIONERS))
     karpenter_capacity_types: tuple[str, ...] = setting(
         "karpenterCapacityTypes", ("on-demand",),
@@ -198,6 +205,9 @@ class ClusterConfig:
         "karpenterConsolidateAfter", "1m",
         "karpenter: how long a node stays empty or underused before Karpenter consolidates it ('Never' to stop).",
         matches(KARPENTER_DURATION, "1m, 30s, 1h30m or Never", "a duration"))
+    auto_mode_cpu_limit: int = setting(
+        "autoModeCpuLimit", 32, "auto-mode: the most vCPUs all nodes of the stack's Auto Mode NodePool may have.",
+        between(2, KARPENTER_CPU_MAX))
 
     @property
     def node_architecture(self) -> str:
@@ -307,3 +317,38 @@ def _only_under(provisioner: str, key: str, why: str) -> None:
 for _key in KARPENTER_KEYS:
     _only_under("karpenter", _key, "configures Karpenter, which only nodeProvisioner 'karpenter' installs")
 
+for _key in AUTO_MODE_KEYS:
+    _only_under("auto-mode", _key, "configures the EKS Auto Mode NodePool, which only nodeProvisioner 'auto-mode' "
+                "declares")
+
+
+def _no_node_group_key(key: str) -> None:
+    @rule("nodeProvisioner", key)
+    def check(cfg: StackConfig) -> str | None:
+        if cfg.cluster.node_provisioner != "auto-mode" or not _changed(cfg, (key,)):
+            return None
+        return (f"{key} configures the managed node group or its EKS add-ons, which nodeProvisioner 'auto-mode' does "
+                "not create (EKS Auto Mode runs the nodes, networking and DNS itself): remove it, or choose "
+                "'managed-nodegroup' or 'karpenter'")
+
+
+for _key in NOT_UNDER_AUTO_MODE:
+    _no_node_group_key(_key)
+
+
+@rule("nodeProvisioner", "efsCsiEnabled")
+def _no_efs_under_auto_mode(cfg: StackConfig) -> str | None:
+    """The EFS CSI add-on, file system and classes are not built for Auto Mode clusters: refused, not left out."""
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner != "auto-mode" or not cfg.addons.efs_csi_enabled:
+        return None
+    return ("efsCsiEnabled with nodeProvisioner 'auto-mode' is not built (Auto Mode's block storage is EBS only): "
+            "remove efsCsiEnabled, or choose 'managed-nodegroup' or 'karpenter'")
+
+
+@rule("nodeProvisioner", "appOnFargate")
+def _auto_mode_runs_the_app_itself(cfg: StackConfig) -> str | None:
+    """The app on a Fargate profile of an Auto Mode cluster is not built (nor tested): refused, not half-supported."""
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner != "auto-mode" or not cfg.app.on_fargate:
+        return None
+    return ("appOnFargate with nodeProvisioner 'auto-mode' is not built (Auto Mode runs the app on its NodePool): "
+            "remove appOnFargate, or choose 'managed-nodegroup' or 'karpenter'")

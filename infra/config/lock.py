@@ -227,6 +227,10 @@ def _eks_versions(cfg: StackConfig, data: Mapping[str, Any], problems: list[str]
         problems.append(f"kubernetesVersion = {resolved_for!r}: the add-on versions and node AMI releases were "
                         f"resolved for Kubernetes {resolved_for}, but webstack:kubernetesVersion = {minor!r}: run "
                         f"`{command}` and commit the lock with the config change")
+    if cfg.cluster.node_provisioner == "auto-mode":
+        # EKS Auto Mode runs networking, DNS, the Pod Identity agent and the node AMIs itself: no managed add-on and
+        # no node AMI release is deployed, so none is needed (entries the lock still has are left unread).
+        return Versions(kubernetes=minor, charts=_chart_versions(cfg, data, problems, command))
     pins, installed = dict(cfg.cluster.addon_versions), required_eks_addons(cfg)
     locked = data.get("eksAddons")
     for name in (n for n in EKS_ADDONS if isinstance(locked, Mapping) and n in locked and n not in installed):

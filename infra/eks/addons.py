@@ -1,7 +1,8 @@
 """PlatformAddons: AWS Load Balancer Controller, ExternalDNS, metrics-server and Cluster Autoscaler, each a pinned
 Helm release on the new cluster, those that call AWS with their own identity (infra/eks/identity.py: EKS Pod
 Identity or IRSA, as webstack:workloadIdentity says). Under nodeProvisioner karpenter, Karpenter
-(infra/eks/karpenter.py) replaces the Cluster Autoscaler."""
+(infra/eks/karpenter.py) replaces the Cluster Autoscaler; under auto-mode, EKS Auto Mode replaces both the
+autoscaler and the LB controller (infra/eks/automode.py has its IngressClass)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def external_dns_values(*, policy: str, cluster_name: pulumi.Input[str], region:
 @dataclass(frozen=True, kw_only=True)
 class PlatformAddonsArgs:
     alb_controller_chart_version: str
+    """Empty: no LB controller (EKS Auto Mode's load balancing serves the Ingress)."""
     external_dns_chart_version: str
     external_dns_policy: str
     """upsert-only | sync (sync deletes the records it owns once their Ingress is gone)."""
@@ -99,7 +101,8 @@ class PlatformAddonsArgs:
 
 
 class PlatformAddons(pulumi.ComponentResource):
-    alb_controller: k8s.helm.v3.Release
+    alb_controller: k8s.helm.v3.Release | None
+    """None under auto-mode."""
     external_dns: k8s.helm.v3.Release
     dns_drain: command.local.Command
     """Deleted between the objects ExternalDNS names and ExternalDNS itself: waits while it removes their records."""
@@ -110,7 +113,7 @@ class PlatformAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.capacity))
-        self.alb_controller = self._alb_controller(name, args)
+        self.alb_controller = self._alb_controller(name, args) if args.alb_controller_chart_version else None
         self.external_dns = self._external_dns(name, args)
         # No-op on create; on delete it holds ExternalDNS (deleted after it) running while it removes the records
         # of the Ingress deleted before it. A Pulumi-managed alias record would not need the wait, but ExternalDNS
@@ -127,7 +130,7 @@ class PlatformAddons(pulumi.ComponentResource):
             chart_version=args.cluster_autoscaler_chart_version, kubernetes_version=args.kubernetes_version,
             cluster_name=args.cluster_name, region=args.region, identity=args.identity, provider=args.provider),
             pulumi.ResourceOptions(parent=self)) if args.cluster_autoscaler_chart_version else None
-        self.register_outputs({"alb_controller": self.alb_controller.status,
+        self.register_outputs({**({"alb_controller": self.alb_controller.status} if self.alb_controller else {}),
                                "external_dns": self.external_dns.status,
                                "metrics_server": self.metrics_server.status})
 

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from .. import iam
 from ..tags import named
+from .automode import auto_mode_node_policies
 from .scaling import NodeScalingArgs, node_scaling, scaling_config_ignored
 
 TYPE = "webstack:cluster:Cluster"
@@ -33,6 +34,9 @@ ADDONS_AFTER_NODES = ("coredns",)
 # The VPC CNI enforces NetworkPolicies only when asked to (off by default).
 ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+# What an EKS Auto Mode node role's access entry grants (AWS docs, create-node-class: "The Node IAM Role requires
+# the AmazonEKSAutoNodePolicy EKS Access Policy"); entry type EC2 is Auto Mode's (botocore eks CreateAccessEntry).
+AUTO_NODE_ACCESS_POLICY = "eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"
 
 
 def access_entry_key(principal_arn: str) -> str:
@@ -155,6 +159,19 @@ def launch_template_spec(cluster_name: str, nodes: NodeGroupSpec, tags: Mapping[
     }
 
 
+def auto_mode_options() -> eks.AutoModeOptionsArgs:
+    """EKS Auto Mode through pulumi-eks 4.4 (nodejs/eks/cluster/cluster.ts @7bf0c1b): with `enabled` it sets
+    computeConfig, storageConfig.blockStorage and kubernetesNetworkConfig.elasticLoadBalancing all enabled (EKS
+    refuses them apart), bootstrapSelfManagedAddons false (this stack's value already; an ignoreChanges there), and
+    adds AmazonEKSComputePolicy, AmazonEKSBlockStoragePolicy, AmazonEKSLoadBalancingPolicy and
+    AmazonEKSNetworkingPolicy to the cluster role it creates, whose trust always allows sts:TagSession. No built-in
+    node pool (`nodePools: []`, AWS's way to disable both) and so no node role in computeConfig: the stack's
+    NodePool uses its own NodeClass and role (infra/eks/automode.py). pulumi-eks creates no add-on here: this stack
+    turns its coredns and kube-proxy options off and keeps useDefaultVpcCni (pulumi-eks #1726's coredns add-on)."""
+    return eks.AutoModeOptionsArgs(enabled=True, create_node_role=False,
+                                   compute_config=aws.eks.ClusterComputeConfigArgs(enabled=True, node_pools=[]))
+
+
 def access_entries(principal_arns: Sequence[str], partition: str,
                    viewer_arns: Sequence[str] = ()) -> dict[str, eks.AccessEntryArgs]:
     """Cluster-admin access entries, then read-only ones (`viewer-<hash>`), keyed so each stays with its
@@ -202,8 +219,13 @@ class ClusterArgs:
     """EKS refuses DeleteCluster while on (pulumi-eks 4.1+ `deletionProtection`, an in-place UpdateClusterConfig):
     tearing down on purpose turns it off with `make up` first (docs/operations.md)."""
     tags: Mapping[str, str]
+    auto_mode: bool = False
+    """nodeProvisioner auto-mode: EKS Auto Mode (compute, block storage, load balancing) and no node group, no
+    managed add-on (Auto Mode runs the CNI, kube-proxy, CoreDNS and the Pod Identity agent itself)."""
 
     def __post_init__(self) -> None:
+        if self.auto_mode:
+            return
         missing = [a for a in (*ADDONS_BEFORE_NODES, *ADDONS_AFTER_NODES) if not self.eks_addon_versions.get(a)]
         if missing:
             raise ValueError(f"ClusterArgs.eks_addon_versions: no version for {', '.join(missing)} (every managed "
@@ -222,19 +244,75 @@ class Cluster(pulumi.ComponentResource):
     cluster_security_group_id: pulumi.Output[str]
     """The security group EKS made for the cluster: the node group's nodes (no security group of their own) and
     Karpenter's are in it."""
-    node_group: eks.ManagedNodeGroup
-    node_scaling: command.local.Command
+    node_group: eks.ManagedNodeGroup | None
+    """None under auto-mode."""
+    node_scaling: command.local.Command | None
     """Applies nodeMinSize/nodeMaxSize to the live node group (infra/eks/scaling.py)."""
+    node_role_name: pulumi.Output[str]
+    node_ready: list[pulumi.Resource]
+    """Auto-mode: the node role's policy attachments and access entry (the NodeClass needs them)."""
     provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        tags = dict(args.tags)
         cluster = self._eks_cluster(name, args)
         # Read from a cluster output, so whatever uses the name waits for the whole cluster component.
         self.cluster_name = cluster.oidc_provider_arn.apply(lambda _: args.name)
+        if args.auto_mode:
+            ready = self._auto_mode_nodes(name, args, cluster)
+        else:
+            ready = self._node_group_and_addons(name, args, cluster)
 
-        child = pulumi.ResourceOptions(parent=self)
+        # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
+        # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
+        # they clean up (an Ingress's ALB) on `pulumi destroy`.
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig_json), enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
+
+        self.endpoint = cluster.core.apply(lambda core: core.endpoint)
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.oidc_provider_url = cluster.oidc_provider_url
+        self.oidc_issuer = cluster.oidc_issuer
+        self.node_security_group_id = cluster.node_security_group_id
+        self.cluster_security_group_id = cluster.cluster_security_group_id
+        self.register_outputs({
+            "cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
+            "oidc_provider_arn": self.oidc_provider_arn, "oidc_provider_url": self.oidc_provider_url,
+            "node_role_arn": self.node_role_arn, "node_security_group_id": self.node_security_group_id,
+        })
+
+    def _auto_mode_nodes(self, name: str, args: ClusterArgs, cluster: eks.Cluster) -> list[pulumi.Resource]:
+        """The role of Auto Mode's nodes (the stack's NodeClass names it) with pulumi-eks's two policies and an
+        access entry of type EC2 with AmazonEKSAutoNodePolicy. Its own role, not the node group's: EKS made an
+        EC2_LINUX entry for that one, and a principal has one entry. pulumi-eks's `createNodeRole` is not used: it
+        puts the role into computeConfig.nodeRoleArn, which only the built-in node pools use (infra/eks/automode.py
+        says why there are none). Returns what the Kubernetes provider waits for: the cluster and the NAT routes."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(f"{name}-auto-node", assume_role_policy=iam.to_json(
+            iam.service_trust_policy("ec2.amazonaws.com")), tags=tags, opts=child)
+        attachments = [aws.iam.RolePolicyAttachment(f"{name}-auto-node-{policy}", role=role.name, policy_arn=arn,
+                                                    opts=child)
+                       for policy, arn in auto_mode_node_policies(args.partition).items()]
+        entry = aws.eks.AccessEntry(f"{name}-auto-node", cluster_name=self.cluster_name, principal_arn=role.arn,
+                                    type="EC2", tags=tags, opts=child)
+        association = aws.eks.AccessPolicyAssociation(
+            f"{name}-auto-node", cluster_name=self.cluster_name, principal_arn=role.arn,
+            policy_arn=f"arn:{args.partition}:{AUTO_NODE_ACCESS_POLICY}",
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]))
+        self.node_group, self.node_scaling = None, None
+        # Auto Mode runs the Pod Identity agent: associations need only the cluster.
+        self.pod_identity_agent = cluster
+        self.node_role_arn, self.node_role_name = role.arn, role.name
+        self.node_ready = [*attachments, entry, association]
+        return [cluster, *args.egress_ready]
+
+    def _node_group_and_addons(self, name: str, args: ClusterArgs, cluster: eks.Cluster) -> list[pulumi.Resource]:
+        """The node role, launch template, managed add-ons and the managed node group (and its scaling bounds);
+        returns what the in-cluster objects need: the node group and every add-on."""
+        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=iam.to_json(
             iam.service_trust_policy("ec2.amazonaws.com")), tags=tags, opts=child)
         attachments = [
@@ -258,27 +336,8 @@ class Cluster(pulumi.ComponentResource):
                               ",".join(args.nodes.instance_types), launch_template.id, args.nodes.name_prefix,
                               node_role.arn, *args.private_subnet_ids]),
             pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]))
-
-        # Everything in the cluster uses this provider, so it is created after, and deleted before, the nodes,
-        # their NAT egress and every add-on: in-cluster controllers still have DNS, networking and nodes while
-        # they clean up (an Ingress's ALB) on `pulumi destroy`.
-        self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig_json), enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *base_addons, *after_nodes]))
-
-        self.endpoint = cluster.core.apply(lambda core: core.endpoint)
-        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
-        self.oidc_provider_arn = cluster.oidc_provider_arn
-        self.oidc_provider_url = cluster.oidc_provider_url
-        self.oidc_issuer = cluster.oidc_issuer
-        self.node_role_arn = node_role.arn
-        self.node_security_group_id = cluster.node_security_group_id
-        self.cluster_security_group_id = cluster.cluster_security_group_id
-        self.register_outputs({
-            "cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
-            "oidc_provider_arn": self.oidc_provider_arn, "oidc_provider_url": self.oidc_provider_url,
-            "node_role_arn": self.node_role_arn, "node_security_group_id": self.node_security_group_id,
-        })
+        self.node_role_arn, self.node_role_name, self.node_ready = node_role.arn, node_role.name, []
+        return [self.node_group, *base_addons, *after_nodes]
 
     def _eks_cluster(self, name: str, args: ClusterArgs) -> eks.Cluster:
         """The control plane: secrets encrypted with its own KMS key, logs kept as long as asked, API access
@@ -316,6 +375,7 @@ class Cluster(pulumi.ComponentResource):
             use_default_vpc_cni=True,
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
+            auto_mode=auto_mode_options() if args.auto_mode else None,
             deletion_protection=args.deletion_protection,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group],

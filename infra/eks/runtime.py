@@ -21,6 +21,8 @@ from ..registry import Registry
 from ..waf import WebAcl
 from ..wiring import account_id, alarms_args, waf_args
 from .addons import PlatformAddons, PlatformAddonsArgs
+from .automode import INGRESS_CLASS as AUTO_MODE_INGRESS_CLASS
+from .automode import AutoMode, AutoModeArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
 from .ebs_csi import EbsCsi, EbsCsiArgs
 from .efs_csi import EfsCsi, EfsCsiArgs
@@ -51,9 +53,15 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     # Under Karpenter, every other in-cluster object runs on (may run on) its nodes: created after, deleted before
     # its NodePool and EC2NodeClass (infra/eks/karpenter.py, the destroy rule).
     capacity: list[pulumi.Resource] = []
+    load_balancing: list[pulumi.Resource] = []
     if cfg.cluster.node_provisioner == "karpenter":
         capacity = Karpenter("karpenter", karpenter_args(cfg, cluster, network, tags)).capacity
+    if cfg.cluster.node_provisioner == "auto-mode":
+        auto = AutoMode("auto-mode", auto_mode_args(cfg, cluster, network, dns))
+        capacity, load_balancing = auto.capacity, auto.ingress_controllers
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
+    if addons.alb_controller is not None:
+        load_balancing = [addons.alb_controller]
     storage(cfg, cluster, network, tags, capacity)
     # appOnFargate: the app's pods run on its Fargate profile, created before and deleted after them (the add-ons
     # stay on the nodes, so `capacity` above does not include it).
@@ -63,7 +71,7 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     account = account_id()
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
-                                       ingress_controllers=[addons.alb_controller, addons.dns_drain],
+                                       ingress_controllers=[*load_balancing, addons.dns_drain],
                                        capacity=app_capacity))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
@@ -107,6 +115,16 @@ def storage(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[
             shared_directory=f"/{cfg.app.name}", protect=cfg.ops.protected, **common))
 
 
+def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns) -> AutoModeArgs:
+    c = cfg.cluster
+    return AutoModeArgs(
+        node_role_name=cluster.node_role_name, node_ready=cluster.node_ready,
+        private_subnet_ids=network.private_subnet_ids, cluster_security_group_id=cluster.cluster_security_group_id,
+        architecture=c.node_architecture, cpu_limit=c.auto_mode_cpu_limit, disk_size_gb=c.node_disk_size_gb,
+        app_namespace=cfg.app.namespace, certificate_arn=dns.certificate_arn,
+        reclaim_policy=cfg.addons.storage_reclaim_policy, provider=cluster.provider)
+
+
 def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]
                  ) -> AppFargateProfileArgs:
     return AppFargateProfileArgs(
@@ -140,14 +158,15 @@ def cluster_args(cfg: StackConfig, network: Network, tags: Mapping[str, str]) ->
         eks_addon_versions=dict(cfg.versions.eks_addons), nodes=nodes, vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, egress_ready=network.private_default_routes,
-        partition=cfg.partition, region=cfg.region, deletion_protection=cfg.ops.protected, tags=tags)
+        partition=cfg.partition, region=cfg.region, deletion_protection=cfg.ops.protected, tags=tags,
+        auto_mode=c.node_provisioner == "auto-mode")
 
 
 def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns, tags: Mapping[str, str],
                 capacity: Sequence[pulumi.Resource] = ()) -> PlatformAddonsArgs:
     a, charts = cfg.addons, cfg.versions.charts
     return PlatformAddonsArgs(
-        alb_controller_chart_version=charts["aws-load-balancer-controller"],
+        alb_controller_chart_version=charts.get("aws-load-balancer-controller", ""),
         external_dns_chart_version=charts["external-dns"], external_dns_policy=a.external_dns_policy,
         metrics_server_chart_version=charts["metrics-server"],
         cluster_autoscaler_chart_version=charts.get("cluster-autoscaler", ""),
@@ -171,4 +190,5 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
         waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
         cluster_name=cluster.cluster_name, provider=cluster.provider,
-        ingress_controllers=ingress_controllers, capacity=capacity, on_fargate=app.on_fargate)
+        ingress_controllers=ingress_controllers, capacity=capacity, on_fargate=app.on_fargate,
+        ingress_class=AUTO_MODE_INGRESS_CLASS if cfg.cluster.node_provisioner == "auto-mode" else "alb")

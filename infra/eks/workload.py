@@ -76,14 +76,25 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
     }
 
 
+# The tag keys of a target group made for an Ingress: the LB controller's (v3.5.0, pkg/deploy/tracking/provider.go)
+# and EKS Auto Mode's, which are the keys AWS's tag-propagation policy for Auto Mode lists (eks:eks-cluster-name,
+# ingress.eks.amazonaws.com/stack, ingress.eks.amazonaws.com/resource). Auto Mode's values are taken to have the
+# controller's form (its load balancing derives from the controller): only a real cluster confirms it.
+TARGET_GROUP_TAG_KEYS = {
+    "alb": ("elbv2.k8s.aws/cluster", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource"),
+    "eks-auto-alb": ("eks:eks-cluster-name", "ingress.eks.amazonaws.com/stack", "ingress.eks.amazonaws.com/resource"),
+}
+
+
 def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: str, service: str,
-                                  port: str) -> dict[str, str]:
+                                  port: str, ingress_class: str = "alb") -> dict[str, str]:
     """The tags the LB controller (v3.5.0, pkg/deploy/tracking/provider.go) puts on the target group it makes for
     one Ingress backend: the cluster, the stack (`<namespace>/<ingress>` for an Ingress in no group) and the
     resource (`<namespace>/<ingress>-<service>:<port>`, buildTargetGroupResourceID). Together they name exactly
-    this app's target group, whatever other clusters share the account."""
-    return {"elbv2.k8s.aws/cluster": cluster_name, "ingress.k8s.aws/stack": f"{namespace}/{ingress}",
-            "ingress.k8s.aws/resource": f"{namespace}/{ingress}-{service}:{port}"}
+    this app's target group, whatever other clusters share the account. Auto Mode's IngressClass: its keys."""
+    cluster_key, stack_key, resource_key = TARGET_GROUP_TAG_KEYS[ingress_class]
+    return {cluster_key: cluster_name, stack_key: f"{namespace}/{ingress}",
+            resource_key: f"{namespace}/{ingress}-{service}:{port}"}
 
 
 def controller_target_group_problem(*, target_group_arn: str, target_type: str, load_balancer_arns: list[str],
@@ -201,11 +212,11 @@ def _deployment_spec(*, name: str, replicas: int, service_account: pulumi.Input[
     }
 
 
-def ingress_spec(hostname: str, service_name: pulumi.Input[str]) -> dict[str, Any]:
+def ingress_spec(hostname: str, service_name: pulumi.Input[str], ingress_class: str = "alb") -> dict[str, Any]:
     """One rule: every path of the hostname to the Service's http port, through the ALB IngressClass (set
-    explicitly: never rely on a default IngressClass)."""
+    explicitly: never rely on a default IngressClass): the LB controller's `alb` or EKS Auto Mode's."""
     return {
-        "ingressClassName": "alb",
+        "ingressClassName": ingress_class,
         "rules": [{"host": hostname, "http": {"paths": [{
             "path": "/", "pathType": "Prefix",
             "backend": {"service": {"name": service_name, "port": {"name": "http"}}},
@@ -265,10 +276,12 @@ class WebAppArgs:
     and ExternalDNS's drain (itself deleted before ExternalDNS)."""
     capacity: Sequence[pulumi.Resource] = ()
     """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass, the app's Fargate
-    profile): the namespace, so every object in it, is created after and deleted before them (the app's pods are
-    gone before their nodes drain or their profile goes)."""
+    profile, Auto Mode's NodePool and NodeClass): the namespace, so every object in it, is created after and deleted
+    before them (the app's pods are gone before their nodes drain or their profile goes)."""
     on_fargate: bool = False
     """The pods carry the label the app's Fargate profile selects (infra/eks/fargate.py); target_type must be ip."""
+    ingress_class: str = "alb"
+    """`alb` (the LB controller's) or `eks-auto-alb` (EKS Auto Mode's, infra/eks/automode.py)."""
 
     def __post_init__(self) -> None:
         if self.on_fargate and self.target_type != "ip":
@@ -350,7 +363,8 @@ class WebApp(pulumi.ComponentResource):
         after = pulumi.InvokeOutputOptions(parent=self, depends_on=[ingress])
         alb = aws.lb.get_load_balancer_output(name=args.load_balancer_name, opts=after)
         tags = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: controller_target_group_tags(
-            cluster_name=cluster, namespace=args.namespace, ingress=args.name, service=args.name, port="http"))
+            cluster_name=cluster, namespace=args.namespace, ingress=args.name, service=args.name, port="http",
+            ingress_class=args.ingress_class))
         target_group = aws.lb.get_target_group_output(tags=tags, opts=after)
 
         def checked(found: list[Any]) -> str:
@@ -392,6 +406,6 @@ class WebApp(pulumi.ComponentResource):
                 health_path=args.health_path, waf_acl_arn=arns[1], deletion_protection=args.deletion_protection))
         return k8s.networking.v1.Ingress(
             f"{name}-ingress", metadata=self._meta(args, annotations=annotations),
-            spec=ingress_spec(args.hostname, service.metadata.name),
+            spec=ingress_spec(args.hostname, service.metadata.name, args.ingress_class),
             opts=pulumi.ResourceOptions.merge(after_controllers, pulumi.ResourceOptions(depends_on=[service])),
         )

@@ -15,6 +15,7 @@ import pytest
 from infra.config import ConfigError, load_config, settings
 
 KARPENTER = {"nodeProvisioner": "karpenter"}
+AUTO = {"nodeProvisioner": "auto-mode"}
 VALID: dict[str, Any] = {"zoneName": "example.com", "hostname": "app.example.com",
                          "publicAccessCidrs": ["203.0.113.0/24"]}
 KMS = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -376,7 +377,7 @@ SEMANTIC: list[Row] = [
     ({"sslPolicy": "ELBSecurityPolicy-2016-08"}, "sslPolicy", "allowed: ELBSecurityPolicy-TLS13"),
     ({"sslPolicy": "ELBSecurityPolicy-TLS-1-2-2017-01"}, "sslPolicy", "allowed: ELBSecurityPolicy-TLS13"),
     # nodeProvisioner and Karpenter's keys (the NodePool CRD's patterns, karpenter.sh/v1 at 1.14.1)
-    ({"nodeProvisioner": "auto-mode"}, "nodeProvisioner", "allowed: managed-nodegroup, karpenter"),
+    ({"nodeProvisioner": "fargate"}, "nodeProvisioner", "allowed: managed-nodegroup, karpenter, auto-mode"),
     ({"nodeProvisioner": "Karpenter"}, "nodeProvisioner", "allowed: managed-nodegroup, karpenter"),
     ({**KARPENTER, "karpenterCapacityTypes": []}, "karpenterCapacityTypes", "1 to 2"),
     ({**KARPENTER, "karpenterCapacityTypes": ["spot", "spot"]}, "karpenterCapacityTypes", "must be unique"),
@@ -396,6 +397,21 @@ SEMANTIC: list[Row] = [
     ({**KARPENTER, "extraTags": {f"k{i}": "v" for i in range(42)}}, "extraTags/nodeProvisioner",
      "at most 41 extra tags under Karpenter"),
     ({"extraTags": {"karpenter.sh/nodepool": "x"}}, "extraTags", "must not override"),
+    # auto-mode: no node group nor managed add-on keys; its NodePool's key only under auto-mode; no LB controller
+    ({"autoModeCpuLimit": 64}, "nodeProvisioner/autoModeCpuLimit", "configures the EKS Auto Mode NodePool"),
+    ({**AUTO, "autoModeCpuLimit": 1}, "autoModeCpuLimit", "must be 2 to 100000"),
+    ({**AUTO, "nodeMinSize": 3, "nodeDesiredSize": 3}, "nodeProvisioner/nodeMinSize",
+     "configures the managed node group or its EKS add-ons"),
+    ({**AUTO, "nodeCapacityType": "SPOT"}, "nodeProvisioner/nodeCapacityType", "does not create"),
+    ({**AUTO, "efsCsiEnabled": True}, "nodeProvisioner/efsCsiEnabled", "is not built"),
+    ({**AUTO, "addonVersions": {"coredns": "v1.12.4-eksbuild.1"}}, "nodeProvisioner/addonVersions",
+     "does not create"),
+    ({**AUTO, "karpenterCpuLimit": 64}, "nodeProvisioner/karpenterCpuLimit", "configures Karpenter"),
+    ({**AUTO, "appOnFargate": True, "serviceType": "ClusterIP"}, "nodeProvisioner/appOnFargate", "is not built"),
+    ({**AUTO, "albControllerChartVersion": "3.5.0"}, "albControllerChartVersion/nodeProvisioner",
+     "does not install"),
+    ({**AUTO, "clusterAutoscalerChartVersion": "9.59.0"}, "clusterAutoscalerChartVersion/nodeProvisioner",
+     "does not install"),
     # extraTags
     ({"extraTags": {"aws:owner": "me"}}, "extraTags", "not start with 'aws:'"),
     ({"extraTags": {"AWS:owner": "me"}}, "extraTags", "not start with 'aws:'"),

@@ -237,5 +237,18 @@ def test_karpenter_needs_its_chart_and_not_the_autoscalers() -> None:
         f"deploys): run `{BUMP}`"]
 
 
+def test_auto_mode_needs_only_its_charts() -> None:
+    """Under nodeProvisioner auto-mode the lock needs no EKS add-on and no node AMI release (EKS Auto Mode runs
+    them) and holds neither the LB controller's nor the autoscaler's chart."""
+    raw = {**EKS_RAW, "nodeProvisioner": "auto-mode"}
+    assert problems(raw, eks_lock()) == [
+        f"charts.{name}: nodeProvisioner 'auto-mode' does not install this chart (an entry nothing deploys): run "
+        f"`{BUMP}`" for name in ("aws-load-balancer-controller", "cluster-autoscaler")]
+    charts = {k: v for k, v in committed_lock("dev")["charts"].items()
+              if k not in ("cluster-autoscaler", "aws-load-balancer-controller")}
+    versions = load(raw, {"kubernetesVersion": committed_lock("dev")["kubernetesVersion"], "charts": charts}).versions
+    assert versions.eks_addons == {} and versions.eks_node_release == "" and set(versions.charts) == set(charts)
+
+
 def test_the_ami_alias_is_the_locked_node_release() -> None:
     assert lock_module.karpenter_ami_alias("1.35.3-20261023") == "al2023@v20261023"

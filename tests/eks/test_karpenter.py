@@ -14,13 +14,13 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from infra import iam
 from infra.config import DEFAULT_KUBERNETES_VERSION
 from infra.config.addons import KARPENTER_CHART_VERSIONS
 from infra.config.lock import karpenter_ami_alias
 from infra.eks.karpenter import CONTROLLER_POLICY_SPLIT, INTERRUPTION_EVENTS
+from tests.support.crds import crd_schema as support_crd_schema
 from tests.support.iam_lint import unexpected_findings
 from tools.render import ROOT, Plan
 from tools.render.artifacts import iam_documents, kubernetes_objects
@@ -46,26 +46,7 @@ def chart_release(plan: Plan, name: str) -> dict[str, Any]:
 
 
 def crd_schema(version: str, file: str) -> dict[str, Any]:
-    """The CRD's v1 openAPIV3Schema as a strict JSON schema: an object that lists its properties refuses others
-    (the API server prunes unknown fields; here they fail, as kubectl's strict field validation does)."""
-    crd = yaml.safe_load((CRDS / f"karpenter-{version}" / file).read_text())
-    [served] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    schema = copy.deepcopy(served["schema"]["openAPIV3Schema"])
-
-    def strict(node: Any) -> None:
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for value in node.values():
-                strict(value)
-        elif isinstance(node, list):
-            for value in node:
-                strict(value)
-
-    strict(schema)
-    # metadata is the API server's (ObjectMeta), not the CRD's.
-    schema["properties"]["metadata"] = {"type": "object"}
-    return schema
+    return support_crd_schema(f"karpenter-{version}", file)
 
 
 def custom_resource(plan: Plan, typ: str) -> dict[str, Any]:

@@ -57,6 +57,7 @@ DEPLOYMENT, INGRESS = "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8
 RELEASE = "kubernetes:helm.sh/v3:Release"
 STORAGE_CLASS, PERSISTENT_VOLUME = "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:core/v1:PersistentVolume"
 NODE_CLASS, NODE_POOL = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "kubernetes:karpenter.sh/v1:NodePool"
+AUTO_NODE_CLASS = "kubernetes:eks.amazonaws.com/v1:NodeClass"
 WEB_ACL, TOPIC = "aws:wafv2/webAcl:WebAcl", "aws:sns/topic:Topic"
 ALB = "alb.ingress.kubernetes.io/"
 TLS10 = "ELBSecurityPolicy-TLS13-1-0-2021-06"  # in the TLS13 family, yet it accepts TLS 1.0 and 1.1
@@ -187,6 +188,10 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d["spec"]["blockDeviceMappings"][0], "ebs", "encrypted", False)), "ebs.encrypted"),
         Mutation("nodeclass-public-ip", "karpenter", edit_props(NODE_CLASS, None, lambda d: setp(
             d["spec"], "associatePublicIPAddress", True)), "associatePublicIPAddress is True"),
+    ),
+    "auto-mode-nodeclass-private": (
+        Mutation("nodeclass-default-subnets", "automode", edit_props(AUTO_NODE_CLASS, None, lambda d: drop(
+            d["spec"], "subnetSelectorTerms")), "subnetSelectorTerms must list ids only"),
     ),
     "karpenter-nodepool-bounded": (
         Mutation("nodepool-unlimited", "karpenter", edit_props(NODE_POOL, None, lambda d: drop(d["spec"], "limits")),

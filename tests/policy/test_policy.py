@@ -540,6 +540,14 @@ VIOLATIONS = [
     Case("karpenter-nodeclass-hardened", "public-ip-unset",
          lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
              d["spec"], "associatePublicIPAddress")), "associatePublicIPAddress is None"),
+    # EKS Auto Mode's NodeClass: from the automode test stack's render
+    Case("auto-mode-nodeclass-private", "subnets-by-tag",
+         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: setp(
+             d["spec"], "subnetSelectorTerms", [{"tags": {"kubernetes.io/role/elb": "1"}}])),
+         "subnetSelectorTerms must list ids only"),
+    Case("auto-mode-nodeclass-private", "no-security-groups",
+         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: drop(
+             d["spec"], "securityGroupSelectorTerms")), "securityGroupSelectorTerms must list ids only"),
     Case("karpenter-nodepool-bounded", "no-cpu-limit",
          lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: setp(d["spec"], "limits", {})),
          "limits.cpu is not set"),
@@ -903,7 +911,7 @@ def test_every_allow_listed_aws_managed_policy_is_attached_by_some_stack(dev: Pl
     """No stale entries: each allow-listed policy is attached in a test stack's render, or inside pulumi-eks (which
     the mocks do not show); the stack's own policies and other accounts' are not AWS managed."""
     plans = [dev, ec2, rendered("karpenter"), rendered("ecs", ecsDeploymentStrategy="blue-green"),
-             rendered("eks-fargate"), rendered("storage")]
+             rendered("eks-fargate"), rendered("storage"), rendered("automode")]
     arns = [a for plan in plans for r in plan.resources
             for a in (r["inputs"].get("managedPolicyArns") or [r["inputs"].get("policyArn")])]
     seen = {a.split(":policy/", 1)[1] for a in arns if isinstance(a, str) and ":iam::aws:policy/" in a}

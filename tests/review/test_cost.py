@@ -380,3 +380,17 @@ def test_karpenter_nodes_range_from_none_to_the_nodepools_cpu_limit(karpenter: P
     spot_only = variant("karpenter", karpenterCapacityTypes=["spot"])
     [line] = [ln for ln in estimate(spot_only, prices).lines if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
     assert line.unit_price is None and line.high_quantity == 16 / 2 * 730
+
+
+def test_auto_mode_prices_its_nodes_and_lists_its_fee_unpriced(automode: Plan) -> None:
+    """Auto Mode's NodePool is the only capacity: one m7g.large (arm64) as the estimate, the CPU limit as the range;
+    the per-instance management fee has no sourced price: listed, not in the total. Its ALB is priced."""
+    lines = [ln for ln in estimate(automode, load_prices("us-east-1")).lines
+             if ln.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    [fee] = [ln for ln in lines if "management fee" in ln.component]
+    [nodes] = [ln for ln in lines if ln is not fee]
+    assert fee.unit_price is None and fee.note.startswith("UNPRICED")
+    assert (nodes.monthly, nodes.low, nodes.high) == (pytest.approx(730 * 0.0816), pytest.approx(730 * 0.0816),
+                                                       pytest.approx(16 / 2 * 730 * 0.0816))
+    albs = [ln for ln in estimate(automode, load_prices("us-east-1")).lines if ln.component == "ALB hours"]
+    assert len(albs) == 1 and "EKS Auto Mode" in albs[0].note

@@ -166,3 +166,14 @@ def test_karpenter_draws_its_nodes_beside_the_system_group(karpenter: Plan) -> N
     assert d.Edge("pods", "karpenter_nodes", "runs on") in g.edges
     assert d.Edge("karpenter", "karpenter_nodes", "launches") in g.edges
     assert "karpenter_nodes" in next(grp for grp in g.groups if grp.id == "eks").members
+
+
+def test_auto_mode_draws_its_nodes_and_no_node_group(automode: Plan) -> None:
+    g = build_graph(automode)
+    assert "nodes" not in g.nodes and "aws_load_balancer_controller" not in g.nodes
+    pool = g.nodes["auto_mode_nodes"]
+    assert pool.label.replace("\n", " ") == "EKS Auto Mode nodes (private subnets) arm64, up to 16 vCPUs"
+    assert d.Edge("pods", "auto_mode_nodes", "runs on") in g.edges
+    eks = next(grp for grp in g.groups if grp.id == "eks")
+    assert "auto_mode_nodes" in eks.members and "EKS Auto Mode" in eks.label
+    assert "(class eks-auto-alb)" in g.nodes["ingress"].label.replace("\n", " ")

@@ -36,9 +36,10 @@ def test_the_check_fails_on_stale_data(tmp_path, monkeypatch) -> None:  # type: 
 
 
 def test_every_rendered_type_has_replacement_data(dev: Plan, prod: Plan, fargate: Plan, spot: Plan, ec2: Plan,
-                                                  sidecars: Plan, variant) -> None:  # type: ignore[no-untyped-def]
+                                                  sidecars: Plan, automode: Plan,
+                                                  variant) -> None:  # type: ignore[no-untyped-def]
     data = rp.load()
-    plans = [dev, prod, fargate, spot, ec2, sidecars, variant("govcloud")]
+    plans = [dev, prod, fargate, spot, ec2, sidecars, automode, variant("govcloud")]
     rendered = {r["type"] for p in plans for r in p.resources}
     assert not {t for t in rendered if data.rules(t) is None}, "add these types to replacement-sources.yaml"
     # the check itself: a type the data lacks is found

@@ -357,14 +357,16 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self._alb(str(a.get("name")))
         prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
         tags = {str(k): str(v) for k, v in dict(a.get("tags") or {}).items()}
-        resource = tags.get("ingress.k8s.aws/resource", "")
+        # The LB controller's tags or EKS Auto Mode's (infra/eks/workload.py TARGET_GROUP_TAG_KEYS).
+        resource = tags.get("ingress.k8s.aws/resource") or tags.get("ingress.eks.amazonaws.com/resource", "")
         namespace, _, rest = resource.partition("/")
         name = f"k8s-{namespace[:8]}-{rest.split(':')[0][:8]}-{_hex_id('tg', resource, 10)}"
         suffix = f"targetgroup/{name}/{_hex_id('tg', name, 16)}"
         found = {"arn": prefix + suffix, "arnSuffix": suffix, "name": name, "id": prefix + suffix, "tags": tags}
         # As the controller builds it from the Ingress registered before the lookup (`ingress.k8s.aws/stack` is
         # `<namespace>/<ingress>`): its target type, attached to the ALB its load-balancer-name annotation names.
-        ingress = self.ingresses.get(tags.get("ingress.k8s.aws/stack", ""))
+        ingress = self.ingresses.get(tags.get("ingress.k8s.aws/stack")
+                                     or tags.get("ingress.eks.amazonaws.com/stack", ""))
         if ingress is not None:
             annotations = dict((ingress.get("metadata") or {}).get("annotations") or {})
             found["targetType"] = annotations.get("alb.ingress.kubernetes.io/target-type", "instance")

@@ -28,6 +28,7 @@ from tools.render import ROOT, Plan, render
 PRICES_DIR = Path(__file__).with_name("prices")
 DEFAULT_USAGE = ROOT / "usage.yml"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 
 
@@ -268,7 +269,9 @@ KARPENTER_REFERENCE = {"amd64": ("m6i.large", 2), "arm64": ("m7g.large", 2)}
 
 def _karpenter_node_pool(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     """Nodes Karpenter launches: none while the system node group holds every pod (the estimate), up to the
-    NodePool's CPU limit (the range). Spot allowed: the on-demand price is the ceiling; Spot only: unpriced."""
+    NodePool's CPU limit (the range). Spot allowed: the on-demand price is the ceiling; Spot only: unpriced. EKS
+    Auto Mode's NodePool (nodeClassRef group eks.amazonaws.com) the same, with its management fee unpriced; its
+    nodes hold every pod, so the estimate's zero is a floor there, not the expected figure."""
     spec = r["inputs"].get("spec") or {}
     requirements = {q.get("key"): q.get("values") or [] for q in (spec.get("template") or {}).get("spec", {}).get(
         "requirements", [])}
@@ -276,7 +279,15 @@ def _karpenter_node_pool(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     capacity = requirements.get("karpenter.sh/capacity-type") or ["on-demand"]
     reference, vcpus = KARPENTER_REFERENCE.get(arch, KARPENTER_REFERENCE["amd64"])
     high = _num((spec.get("limits") or {}).get("cpu")) / vcpus * ctx.hours
-    label = f"Karpenter nodes (0 to {high / ctx.hours:g} x {reference} worth of vCPUs)"
+    auto_mode = ((spec.get("template") or {}).get("spec", {}).get("nodeClassRef") or {}).get("group") == (
+        "eks.amazonaws.com")
+    who = "EKS Auto Mode" if auto_mode else "Karpenter"
+    label = f"{who} nodes ({1 if auto_mode else 0} to {high / ctx.hours:g} x {reference} worth of vCPUs)"
+    if auto_mode:
+        # No sourced price in the price data (aws-prices.md has none): the fee is listed, never guessed.
+        yield CostLine(r["name"], r["type"], "EKS Auto Mode management fee on each node", "instance-hour", None,
+                       ctx.hours, ctx.hours, high, "UNPRICED: a per-instance-hour fee by instance type on top of "
+                       "EC2; no sourced price in the data (https://aws.amazon.com/eks/pricing/ lists it)")
     if "on-demand" not in capacity:
         yield CostLine(r["name"], r["type"], label, "instance-hour", None, 0, 0, high,
                        "UNPRICED: Spot only, Spot prices vary, no fixed rate")
@@ -284,7 +295,11 @@ def _karpenter_node_pool(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     note = f"priced as {reference} per {vcpus} vCPUs (on-demand)"
     if "spot" in capacity:
         note += "; Spot allowed and preferred: usually well below this"
-    yield ctx.line(r, label, f"ec2.{reference}", 0, unit="instance-hour", low=0, high=high, note=note)
+    # Under Auto Mode this NodePool is the only capacity: while the app runs, at least one node does.
+    floor = ctx.hours if auto_mode else 0
+    if auto_mode:
+        note += "; the estimate is one such node (every pod runs on this NodePool)"
+    yield ctx.line(r, label, f"ec2.{reference}", floor, unit="instance-hour", low=floor, high=high, note=note)
 
 
 def _autoscaling_group(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
@@ -331,14 +346,17 @@ def _ingress(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:
     i = r["inputs"]
     ann = ((i.get("metadata") or {}).get("annotations") or {})
     klass = (i.get("spec") or {}).get("ingressClassName") or ann.get("kubernetes.io/ingress.class")
-    if klass != "alb":
+    # The LB controller's class, or one whose IngressClass names EKS Auto Mode's ALB controller.
+    auto_mode = klass in {(c["inputs"].get("metadata") or {}).get("name") for c in ctx.plan.of_type(INGRESS_CLASS)
+                          if (c["inputs"].get("spec") or {}).get("controller") == "eks.amazonaws.com/alb"}
+    if klass != "alb" and not auto_mode:
         return
     internal = ann.get("alb.ingress.kubernetes.io/scheme", "internal") != "internet-facing"
     # The controller puts an internet-facing ALB in every public subnet tagged kubernetes.io/role/elb.
     azs = _public_subnet_count(ctx.plan) if not internal else 0
     name = ann.get("alb.ingress.kubernetes.io/load-balancer-name") or r["name"]
-    yield from _alb_lines(ctx, r, azs, internal, f"ALB {name}, created from this Ingress by the AWS Load Balancer "
-                                                  "Controller")
+    maker = "EKS Auto Mode" if auto_mode else "the AWS Load Balancer Controller"
+    yield from _alb_lines(ctx, r, azs, internal, f"ALB {name}, created from this Ingress by {maker}")
 
 
 def _load_balancer(ctx: _Ctx, r: dict[str, Any]) -> Iterator[CostLine]:

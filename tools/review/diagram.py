@@ -334,7 +334,7 @@ def _operations(plan: Plan, g: Graph, ids: dict[str, str]) -> None:
 def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, users: str) -> list[str]:
     """The EKS runtime: cluster, node group, Helm releases and the app's Kubernetes objects."""
     eks = plan.one("eks:index:Cluster")["inputs"]
-    mng = plan.one("eks:index:ManagedNodeGroup")["inputs"]
+    groups = plan.of_type("eks:index:ManagedNodeGroup")
     releases = helm_releases(plan)
     objects = kubernetes_objects(plan)
     ingress = next(o for o in objects.values() if o["kind"] == "Ingress")
@@ -343,17 +343,13 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     name = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"]
     alb = g.node("alb", f"ALB {name} HTTPS 443, HTTP 80 redirects", "aws.network.ElbApplicationLoadBalancer")
 
-    # One instance type is set in the launch template, several on the node group.
-    types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
-                                         for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
     pools = plan.of_type("kubernetes:karpenter.sh/v1:NodePool")
-    nodes = g.node("nodes", f"{'system ' if pools else ''}managed node group (private subnets) {', '.join(types)} "
-                            f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
-                   "aws.compute.EC2AutoScaling")
+    nodes = _node_group(plan, g, groups[0]["inputs"], bool(pools)) if groups else None
     controllers = [g.node(_safe(n), f"{r['chart']} {r['version']} (Helm)",
                           "k8s.ecosystem.ExternalDns" if n == "external-dns" else "k8s.ecosystem.Helm")
                    for n, r in sorted(releases.items())]
-    ing = g.node("ingress", f"Ingress {ingress['metadata']['name']} (class alb)", "k8s.network.Ing")
+    ing = g.node("ingress", f"Ingress {ingress['metadata']['name']} (class {ingress['spec']['ingressClassName']})",
+                 "k8s.network.Ing")
     svc = g.node("service", f"Service {service['metadata']['name']} {service['spec']['type']}", "k8s.network.SVC")
     port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
     pods = g.node("pods", f"Deployment {deployment['metadata']['name']} x{deployment['spec']['replicas']} "
@@ -363,8 +359,9 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     fargate = _fargate_profile(plan, g)
     classes = [_storage_class(g, o) for o in objects.values() if o["kind"] == "StorageClass"]
     api = "private + allow-listed public API" if eks["endpointPublicAccess"] else "private API only"
-    g.group("eks", f"EKS {eks['name']} {eks['version']} (KMS secrets, {api})",
-            [nodes, *karpenter, *fargate, *controllers, *classes], "vpc")
+    auto = " with EKS Auto Mode (nodes, load balancing, block storage)" if eks.get("autoMode") else ""
+    g.group("eks", f"EKS {eks['name']} {eks['version']}{auto} (KMS secrets, {api})",
+            [n for n in (nodes, *karpenter, *fargate, *controllers, *classes) if n], "vpc")
 
     g.edge(users, alb, "HTTPS")
     g.edge(r53, alb, "alias record")
@@ -377,10 +374,12 @@ def _eks(plan: Plan, g: Graph, r53: str, acm: str | None, igw: str, ecr: str, us
     g.edge(ing, alb)
     g.edge(svc, pods)
     g.edge(ecr, pods, "pull by digest")
-    g.edge(pods, fargate[0] if fargate else nodes, "runs on")
+    if fargate or nodes:
+        g.edge(pods, fargate[0] if fargate else nodes, "runs on")
     for pool in [] if fargate else karpenter:
         g.edge(pods, pool, "runs on")
-        g.edge(_safe("karpenter"), pool, "launches")
+        if "karpenter" in releases:
+            g.edge(_safe("karpenter"), pool, "launches")
     if "aws-load-balancer-controller" in releases:
         g.edge(_safe("aws-load-balancer-controller"), alb, "manages")
     if "external-dns" in releases:
@@ -399,6 +398,15 @@ def _storage_class(g: Graph, obj: dict[str, Any]) -> str:
                   "k8s.storage.SC")
 
 
+def _node_group(plan: Plan, g: Graph, mng: dict[str, Any], system: bool) -> str:
+    """The managed node group. One instance type is set in the launch template, several on the node group."""
+    types = mng.get("instanceTypes") or [lt["inputs"]["instanceType"]
+                                         for lt in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
+    return g.node("nodes", f"{'system ' if system else ''}managed node group (private subnets) {', '.join(types)} "
+                           f"{mng['scalingConfig']['minSize']}-{mng['scalingConfig']['maxSize']} nodes",
+                  "aws.compute.EC2AutoScaling")
+
+
 def _fargate_profile(plan: Plan, g: Graph) -> list[str]:
     """The app's EKS Fargate profile (appOnFargate), as what its pods run on: [] when there is none."""
     profiles = plan.of_type("aws:eks/fargateProfile:FargateProfile")
@@ -409,8 +417,12 @@ def _fargate_profile(plan: Plan, g: Graph) -> list[str]:
 
 
 def _karpenter_nodes(g: Graph, spec: dict[str, Any]) -> str:
-    """Karpenter's NodePool as the nodes it launches: capacity types and the CPU limit."""
+    """Karpenter's NodePool (or EKS Auto Mode's) as the nodes it launches: capacity types and the CPU limit."""
     requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    if spec["template"]["spec"]["nodeClassRef"]["group"] == "eks.amazonaws.com":
+        return g.node("auto_mode_nodes", f"EKS Auto Mode nodes (private subnets) "
+                                         f"{'/'.join(requirements['kubernetes.io/arch'])}, "
+                                         f"up to {spec['limits']['cpu']} vCPUs", "aws.compute.EC2Instances")
     return g.node("karpenter_nodes", f"Karpenter nodes (private subnets) "
                                      f"{'/'.join(requirements['karpenter.sh/capacity-type'])}, "
                                      f"up to {spec['limits']['cpu']} vCPUs", "aws.compute.EC2Instances")
