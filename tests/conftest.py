@@ -19,14 +19,18 @@ from tools.render import ROOT, Plan
 
 @pytest.fixture(scope="session", autouse=True)
 def _renders_shared_by_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """pytest-xdist workers share their renders through a folder of this run (see tests.support._shared): with
-    `--dist worksteal` both workers need dev, prod and the ECS stacks, and each render costs CPU the other waits
-    for. Only a real worker (it has `workerinput`) shares; its base temp is <this run's folder>/popen-gw<N>."""
+    """pytest-xdist workers share their renders through a folder of this run, keyed by content (see
+    tools/render/cache.py): with `--dist worksteal` both workers need dev, prod and the ECS stacks, and each render
+    costs CPU the other waits for. Only a real worker (it has `workerinput`) shares with the other; its base temp
+    is <this run's folder>/popen-gw<N>. A run in one process keeps its renders in its own base temp, for the
+    subprocesses its tests start (a pytest run started by a test has the folder its test passed it)."""
     workerinput = getattr(request.config, "workerinput", None)
     if workerinput is not None:
         folder = tmp_path_factory.getbasetemp().parent / f"renders-{workerinput['testrunuid']}"
         folder.mkdir(exist_ok=True)
         tests.support.shared_renders = folder
+    elif tests.support.shared_renders is None:
+        tests.support.shared_renders = tmp_path_factory.getbasetemp() / "renders"
 
 
 @pytest.fixture(scope="session")

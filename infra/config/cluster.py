@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.instances import MAC_FAMILY, instance_architecture, is_instance_type
 
@@ -75,6 +76,7 @@ _NOT_PUBLIC = tuple(ipaddress.IPv4Network(n) for n in (
     "192.0.0.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4"))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text, asked on every load
 def public_cidr(text: str) -> str | None:
     # IPv4 only: "You can't add IPv6 CIDR blocks to IPv4 clusters" (botocore eks, VpcConfigRequest).
     try:
@@ -125,6 +127,7 @@ def addon_pair(pair: tuple[str, str]) -> str | None:
     return matches(ADDON_VERSION, "v1.2.3-eksbuild.1", "a version")(version)
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the CIDRs, asked on every load
 def covered_addresses(cidrs: tuple[str, ...]) -> int:
     nets = ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in cidrs)
     return sum(n.num_addresses for n in nets)
@@ -297,9 +300,14 @@ def _node_sizes_ordered(cfg: StackConfig) -> str | None:
     return None if c.node_min_size <= c.node_desired_size <= c.node_max_size else "must satisfy min <= desired <= max"
 
 
+@functools.cache
+def _cluster_fields() -> dict[str, Any]:
+    return {f.metadata["setting"].key: f for f in fields(ClusterConfig) if "setting" in f.metadata}
+
+
 def _changed(cfg: StackConfig, keys: tuple[str, ...]) -> list[str]:
     """Those of `keys` (cluster keys) whose value is not their default."""
-    by_key = {f.metadata["setting"].key: f for f in fields(ClusterConfig) if "setting" in f.metadata}
+    by_key = _cluster_fields()
     return [k for k in keys if getattr(cfg.cluster, by_key[k].name) != by_key[k].default]
 
 

@@ -9,6 +9,7 @@ any YAML value of any type (or the CLI's string) becomes a typed value or a prob
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import reprlib
@@ -58,7 +59,7 @@ class Setting:
     kind: str = ""  # string | integer | boolean | array | object | custom
     item_kind: str = ""  # for arrays: string | integer
 
-    @property
+    @functools.cached_property  # asked for every key on every load: computed once per declaration
     def path(self) -> tuple[str, ...]:
         return (self.section, self.attr) if self.section else (self.attr,)
 

@@ -141,7 +141,14 @@ def value_of(cfg: StackConfig, key: str) -> Any:
 def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, region: str, partition: str
              ) -> StackConfig:
     """Build the sections from parsed values, then fill in what is derived (names, always-on log types)."""
-    parts = {name: cls(**{p[1]: v for p, v in values.items() if p[0] == name}) for name, cls in SECTIONS.items()}
+    by_section: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    top: dict[str, Any] = {}
+    for path, value in values.items():  # one pass (a scan per section was a tenth of a load)
+        if len(path) == 1:
+            top[path[0]] = value
+        else:
+            by_section[path[0]][path[1]] = value
+    parts = {name: cls(**by_section[name]) for name, cls in SECTIONS.items()}
     dns, cluster, app = parts["dns"], parts["cluster"], parts["app"]
     parts["dns"] = dataclasses.replace(
         dns, zone_name=dns.zone_name.removesuffix(".").lower(), hostname=dns.hostname.removesuffix("."),
@@ -157,7 +164,6 @@ def _resolve(values: dict[tuple[str, ...], Any], *, project: str, stack: str, re
     parts["app"] = dataclasses.replace(app, load_balancer_name=app.load_balancer_name or alb_name(cluster.name,
                                                                                                   app.name))
     parts["ops"] = resolved(parts["ops"], stack)
-    top = {p[0]: v for p, v in values.items() if len(p) == 1}
     return StackConfig(project=project, stack=stack, region=region, partition=partition, **parts, **top)
 
 
@@ -198,6 +204,9 @@ def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any, lock
     failed: set[str] = set()
     values: dict[tuple[str, ...], Any] = {}
     for decl in settings():
+        if not decl.required and raw.get(decl.key) is None:  # unset: read's first case, without the call
+            values[decl.path] = decl.default
+            continue
         values[decl.path], why = read(decl, raw)
         if why:
             problems.append(why)
@@ -224,12 +233,16 @@ def build(raw: Mapping[Any, Any], *, project: str, stack: str, region: Any, lock
 SHARED_WITH_ECS = frozenset({"appName", "sslPolicy"})
 
 
+@functools.cache
+def _other_runtimes_settings(runtime: str) -> tuple[Setting, ...]:
+    sections = ("ecs",) if runtime == "eks" else ("cluster", "addons", "app")
+    return tuple(d for d in settings() if d.section in sections and d.key not in SHARED_WITH_ECS)
+
+
 def _keys_of_the_other_runtime(values: Mapping[tuple[str, ...], Any], runtime: str) -> str | None:
     """Keys of the runtime that is not chosen, set to anything but their default (a real `pulumi up` passes
     Pulumi.yaml's defaults too), would be silently ignored: refuse them, naming each."""
-    sections = ("ecs",) if runtime == "eks" else ("cluster", "addons", "app")
-    ignored = sorted(d.key for d in settings() if d.section in sections and d.key not in SHARED_WITH_ECS
-                     and values.get(d.path, d.default) != d.default)
+    ignored = sorted(d.key for d in _other_runtimes_settings(runtime) if values.get(d.path, d.default) != d.default)
     if not ignored:
         return None
     other, one = ("ecs" if runtime == "eks" else "eks"), len(ignored) == 1

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+import tests.support
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, project_name, redact, render
 from tools.render.__main__ import main, write_plan
+from tools.render.cache import RENDER_CACHE_ENV
 
 KEYS = {"urn", "type", "name", "custom", "id", "parent", "provider", "dependencies", "options", "inputs", "state",
         "aliases"}
@@ -92,7 +94,11 @@ def test_two_renders_write_identical_files(tmp_path: Path, dev: Plan) -> None:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
 
-def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI reads the run's render of prod if there is one (tools/render/cache.py: keyed by content)
+    if tests.support.shared_renders is not None:
+        monkeypatch.setenv(RENDER_CACHE_ENV, str(tests.support.shared_renders))
     assert main(["--stack", "prod", "--stacks", str(TEST_STACKS), "--out", str(tmp_path / "p"), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "stack prod:" in printed and "Rendered under mocks" in printed
@@ -153,3 +159,52 @@ def test_a_test_file_with_a_failed_render_ends_quietly() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout  # the run is the real one, summary included
     assert "sys.excepthook" not in done.stdout + done.stderr and "Original exception" not in done.stderr, done.stderr
+
+
+def test_the_render_cache_is_keyed_by_content_so_a_changed_input_misses_it(tmp_path: Path, dev: Plan,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """tools/render/cache.py: a copy of the program has this tree's key (the suite's subprocesses on copies read
+    its renders), and a change to the program, the config, the lock or the salt is a new key: never stale."""
+    import pickle
+    import shutil
+
+    from tools.render import engine
+    from tools.render.cache import PROGRAM_FILES, PROGRAM_FOLDERS, program_digest, render_key
+
+    copy = tmp_path / "copy"
+    for name in PROGRAM_FILES:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, copy / name)
+    for folder in PROGRAM_FOLDERS:
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    assert program_digest(copy) == program_digest(ROOT)
+    (copy / "infra" / "tags.py").write_text((copy / "infra" / "tags.py").read_text() + "# edited\n")
+    assert program_digest(copy) != program_digest(ROOT)
+
+    config, lock = engine.stack_config("dev", stacks=TEST_STACKS), engine.lock_file("dev", stacks=TEST_STACKS)
+    key = render_key("dev", config, ROOT, lock, None)
+    assert render_key("dev", config, copy, lock, None) != key  # the edited program
+    assert render_key("dev", {**config, "webstack:azCount": 3}, ROOT, lock, None) != key
+    assert render_key("dev", config, ROOT, lock, b"salt") != key
+    assert render_key("prod", config, ROOT, lock, None) != key
+    edited_lock = tmp_path / lock.name
+    edited_lock.write_text(lock.read_text() + "extra: 1\n")
+    assert render_key("dev", config, ROOT, edited_lock, None) != key
+
+    # Through render(): the entry for dev's inputs is read, not rendered; a changed override or lock renders.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / key).write_bytes(pickle.dumps(dev))
+    rendered_now: list[str] = []
+
+    def fake_render(stack: str, config: dict[str, object], root: Path, salt: bytes | None) -> Plan:
+        rendered_now.append(json.dumps(config, sort_keys=True))
+        return dev
+
+    monkeypatch.setattr(engine, "_render_in_thread", fake_render)
+    assert render("dev", stacks=TEST_STACKS, cache=cache) == dev and rendered_now == []
+    render("dev", {"webstack:azCount": 3}, stacks=TEST_STACKS, cache=cache)
+    render("dev", stacks=TEST_STACKS, cache=cache, lock={"extra": 1})
+    assert len(rendered_now) == 2 and '"webstack:azCount": 3' in rendered_now[0]
+    render("dev", {"webstack:azCount": 3}, stacks=TEST_STACKS, cache=cache)  # now an entry: read
+    assert len(rendered_now) == 2 and len(list(cache.glob("[0-9a-f]" * 64))) == 3

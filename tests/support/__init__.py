@@ -7,12 +7,9 @@ from another test module."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -20,11 +17,14 @@ from typing import Any
 import yaml
 
 from tools.render import TEST_STACKS, Plan, lock_file, render
+from tools.render.cache import RENDER_CACHE_ENV
 
 _cache: dict[tuple[str, str], Plan] = {}
-shared_renders: Path | None = None
-"""Under pytest-xdist, a folder of this run shared by its workers (set by tests/conftest.py): a config one worker
-rendered is read, not rendered again, by the other. None (one process, or a pytest run started by a test): render."""
+shared_renders: Path | None = Path(os.environ[RENDER_CACHE_ENV]) if os.environ.get(RENDER_CACHE_ENV) else None
+"""A folder of renders shared by this run's processes, keyed by content (tools/render/cache.py): under
+pytest-xdist, set by tests/conftest.py for both workers (a config one worker rendered is read, not rendered again,
+by the other); in a subprocess a test starts, the folder WEBSTACK_RENDER_CACHE names (the test passes its own).
+None (one process): render."""
 
 
 # What `make bump` would add to the ecs test stack's lock for `wafEnabled: true` (values of the right form, not read
@@ -41,27 +41,8 @@ def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any
     full = {(k if ":" in k else f"webstack:{k}"): v for k, v in overrides.items()}
     key = (stack, json.dumps([full, lock], sort_keys=True))
     if key not in _cache:
-        _cache[key] = _shared(key, lambda: render(stack, full, stacks=TEST_STACKS, lock=lock))
+        _cache[key] = render(stack, full, stacks=TEST_STACKS, lock=lock, cache=shared_renders)
     return _cache[key]
-
-
-def _shared(key: tuple[str, str], make: Callable[[], Plan]) -> Plan:
-    """The plan `make()` renders, rendered by one worker of this run: the first takes the key's lock and renders
-    (a failed render raises and writes nothing, so the next worker renders and fails on its own); the other
-    waits and unpickles the same Plan (pickle keeps every type: tuples stay tuples). Only this run's workers share
-    the folder, and a run renders one tree, so an entry cannot be stale."""
-    if shared_renders is None:
-        return make()
-    path = shared_renders / hashlib.sha256(repr(key).encode()).hexdigest()
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if path.exists():
-            return pickle.loads(path.read_bytes())
-        plan = make()
-        partial = path.with_suffix(f".{os.getpid()}")
-        partial.write_bytes(pickle.dumps(plan))
-        partial.replace(path)
-        return plan
 
 
 def committed_lock(stack: str) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import tests.support
 from tools import generate
 from tools.render import ROOT
+from tools.render.cache import RENDER_CACHE_ENV
 from tools.tree import copy_working_tree
 
 
@@ -52,11 +54,14 @@ def stale_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def test_check_passes_on_this_tree_but_for_a_stale_file_which_it_names(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes_on_this_tree_but_for_a_stale_file_which_it_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """One run of every generator (they cost a render each): on a copy of this tree with one stale file, --check
     blames that file's generator alone and writes nothing; that generator then restores this tree's file exactly.
-    So every generated file of this tree is current."""
+    So every generated file of this tree is current. The generators' subprocesses read this run's renders (keyed
+    by content, tools/render/cache.py: the copy's program and test stacks are this tree's)."""
+    if tests.support.shared_renders is not None:
+        monkeypatch.setenv(RENDER_CACHE_ENV, str(tests.support.shared_renders))
     copy = stale_copy(tmp_path)
     stale = (copy / "README.md").read_text()
     assert generate.main(["--check", "--root", str(copy)]) == 1

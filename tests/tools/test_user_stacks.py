@@ -29,9 +29,11 @@ from typing import Any
 import pytest
 import yaml
 
+import tests.support
 from infra.config import load_config
 from tools import preflight
 from tools.render import ROOT, TEST_STACKS, lock_file
+from tools.render.cache import RENDER_CACHE_ENV
 
 MARKER = "project_root"
 THIS = Path(__file__).name
@@ -96,6 +98,10 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
         assert preflight.check(stack, copy) == [], stack
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     env["REQUIRE_NGINX"] = "0"
+    # the copy's test stacks and program are this tree's, byte for byte: its renders of them are this run's (the
+    # cache is keyed by content, tools/render/cache.py); the edited root stacks are new keys, rendered there
+    if tests.support.shared_renders is not None:
+        env[RENDER_CACHE_ENV] = str(tests.support.shared_renders)
     readme_before = (copy / "README.md").read_text()
     # only the modules holding marked tests: collecting the others would import (and cost) for nothing
     modules = [m.relative_to(copy).as_posix() for m in sorted((copy / "tests").rglob("test_*.py"))

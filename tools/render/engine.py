@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from .cache import RENDER_CACHE_ENV, cached, render_key
 from .plan import Plan
 from .values import SECRET, redact
 
@@ -106,13 +107,14 @@ class RenderError(RuntimeError):
 
 def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT,
            stacks: Path | None = None, secret_salt: bytes | None = None,
-           lock: Mapping[str, Any] | None = None) -> Plan:
+           lock: Mapping[str, Any] | None = None, cache: Path | None = None) -> Plan:
     """Evaluate the program of `root` for one stack (plus config overrides; a None value removes a key).
 
     The stack file and its version lock (Pulumi.<stack>.lock.yaml) are read from `stacks` (default: `root`, the
     user's stack files); `lock` changes entries of the lock for this render (what `make bump` would write for a
     changed config). With `secret_salt`, each registration with secret inputs gets `secretDigests` (path -> salted
-    digest, see `secret_digests`)."""
+    digest, see `secret_digests`). With `cache` (default: the folder WEBSTACK_RENDER_CACHE names, if any), a render
+    of the same inputs by content is read from that folder instead (tools/render/cache.py)."""
     config = stack_config(stack, root, stacks)
     for key, value in (overrides or {}).items():
         if value is None:
@@ -129,13 +131,20 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
         except BaseException as err:
             result["error"] = err
 
-    with _locked_versions(lock_file(stack, root, stacks), lock):
+    def make() -> Plan:
         thread = threading.Thread(target=target, name=f"render-{stack}")
         thread.start()
         thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["plan"]
+        if "error" in result:
+            raise result["error"]
+        return result["plan"]
+
+    folder = cache or (Path(os.environ[RENDER_CACHE_ENV]) if os.environ.get(RENDER_CACHE_ENV) else None)
+    with _locked_versions(lock_file(stack, root, stacks), lock):
+        if folder is None:
+            return make()
+        key = render_key(stack, config, root, Path(os.environ[LOCK_FILE_ENV]), secret_salt)
+        return cached(folder, key, make)
 
 
 def _quiet_about_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
