@@ -24,12 +24,14 @@ from .addons import PlatformAddons, PlatformAddonsArgs
 from .automode import INGRESS_CLASS as AUTO_MODE_INGRESS_CLASS
 from .automode import AutoMode, AutoModeArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
-from .ebs_csi import EbsCsi, EbsCsiArgs
+from .ebs_csi import EbsCsi, EbsCsiArgs, class_urn
 from .efs_csi import EfsCsi, EfsCsiArgs
 from .fargate import AppFargateProfile, AppFargateProfileArgs
 from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
 from .workload import RUN_AS, WebApp, WebAppArgs
+
+EBS_CSI = "ebs-csi"  # the EbsCsi component's name (Auto Mode's class aliases its class's URN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +107,7 @@ def storage(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[
               "identity": identity_context(cfg, cluster, tags), "nodes": nodes, "provider": cluster.provider,
               "partition": cfg.partition, "tags": tags}
     if EBS_CSI_ADDON in versions:
-        EbsCsi("ebs-csi", EbsCsiArgs(addon_version=versions[EBS_CSI_ADDON],
+        EbsCsi(EBS_CSI, EbsCsiArgs(addon_version=versions[EBS_CSI_ADDON],
                                      volume_tags={"project": cfg.project, "stack": cfg.stack}, **common))
     if EFS_CSI_ADDON in versions:
         EfsCsi("efs-csi", EfsCsiArgs(
@@ -122,7 +124,9 @@ def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dn
         private_subnet_ids=network.private_subnet_ids, cluster_security_group_id=cluster.cluster_security_group_id,
         architecture=c.node_architecture, cpu_limit=c.auto_mode_cpu_limit, disk_size_gb=c.node_disk_size_gb,
         app_namespace=cfg.app.namespace, certificate_arn=dns.certificate_arn,
-        reclaim_policy=cfg.addons.storage_reclaim_policy, provider=cluster.provider)
+        reclaim_policy=cfg.addons.storage_reclaim_policy, provider=cluster.provider,
+        # A stack switched from managed-nodegroup or karpenter had this class under the EBS CSI driver (storage()).
+        storage_class_aliases=[class_urn(EBS_CSI)])
 
 
 def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]
