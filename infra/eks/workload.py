@@ -278,6 +278,10 @@ class WebAppArgs:
     """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass, the app's Fargate
     profile, Auto Mode's NodePool and NodeClass): the namespace, so every object in it, is created after and deleted
     before them (the app's pods are gone before their nodes drain or their profile goes)."""
+    storage: Sequence[pulumi.Resource] = ()
+    """The CSI drivers' components (EbsCsi, EfsCsi: add-on, classes): the namespace, so every claim in it, is
+    created after and deleted before them (a claim's volume is detached and, under reclaim policy Delete, deleted
+    by its driver, which must still run)."""
     on_fargate: bool = False
     """The pods carry the label the app's Fargate profile selects (infra/eks/fargate.py); target_type must be ip."""
     ingress_class: str = "alb"
@@ -305,7 +309,8 @@ class WebApp(pulumi.ComponentResource):
             f"{name}-ns", metadata={"name": args.namespace, "labels": {
                 **app_labels(args.name), "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest", **gate}},
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(args.capacity))))
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[*args.capacity, *args.storage])))
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=self._meta(args), automount_service_account_token=False, opts=in_ns)

@@ -137,6 +137,11 @@ def test_destroy_order_classes_then_drivers_then_nodes_mount_targets_then_networ
         for obj in (storage_class(storage, "efs"), storage.one(PV)):
             assert storage.depends_on(obj["urn"], mount["urn"])  # unmounted before its mount target goes
     assert storage.depends_on(storage.one(AP)["urn"], fs)
+    # the app's claims (its namespace) go before the drivers, their classes and the static volume
+    namespace = storage.one("kubernetes:core/v1:Namespace", "webapp-ns")["urn"]
+    for obj in (*storage.of_type(SC), *storage.of_type(PV), addon(storage, "aws-ebs-csi-driver"),
+                addon(storage, "aws-efs-csi-driver")):
+        assert storage.depends_on(namespace, obj["urn"]), obj["name"]
 
 
 def test_day2_efs_on_and_reclaim_policy_change(storage: Plan, variant: Callable[..., Plan]) -> None:
