@@ -142,9 +142,11 @@ class EfsCsi(pulumi.ComponentResource):
 
 def shared_volume_spec(volume_handle: pulumi.Input[str]) -> dict[str, object]:
     """The static volume on the stack's access point (`<fs id>::<access point id>`): never deleted with a claim
-    (Retain), TLS in transit (the driver's default, which the file system policy requires, stated as a mount
-    option). A claim binds to it by storageClassName `efs-static` (no such StorageClass object: static only)."""
+    (Retain), TLS in transit (the file system policy requires it): stated as volumeAttributes.encryptInTransit, the
+    driver's own switch (the `tls` mount option is deprecated, pkg/driver/node.go). A claim binds to it by
+    storageClassName `efs-static` (no such StorageClass object: static only)."""
     return {"capacity": {"storage": "5Gi"},  # required by the API; EFS ignores it
             "volumeMode": "Filesystem", "accessModes": ["ReadWriteMany"],
-            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STATIC_CLASS, "mountOptions": ["tls"],
-            "csi": {"driver": EFS_CSI_PROVISIONER, "volumeHandle": volume_handle}}
+            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STATIC_CLASS,
+            "csi": {"driver": EFS_CSI_PROVISIONER, "volumeHandle": volume_handle,
+                    "volumeAttributes": {"encryptInTransit": "true"}}}

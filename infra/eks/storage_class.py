@@ -7,8 +7,9 @@ Facts the specs rely on (checked upstream):
   `encrypted` ("true"/"false", default false), `kmsKeyId` (a key ARN; unset: the account's default EBS key,
   alias/aws/ebs), `csi.storage.k8s.io/fstype` (ext4 default, case sensitive).
 - EFS CSI driver (kubernetes-sigs/aws-efs-csi-driver docs/parameters.md): `provisioningMode: efs-ap` (an access
-  point per claim), `fileSystemId`, `directoryPerms` (required), `basePath`; encryption in transit is the driver's
-  default and `tls` in mountOptions states it explicitly (its dynamic provisioning example).
+  point per claim), `fileSystemId`, `directoryPerms` (required), `basePath`. Encryption in transit is the driver's
+  default, and an access point mount always adds `tls` (pkg/driver/node.go); `tls` in mountOptions is deprecated
+  there (it logs a warning), so the class declares none.
 - Kubernetes: a StorageClass's parameters, provisioner, reclaimPolicy and volumeBindingMode cannot be updated (the
   API server refuses); pulumi-kubernetes replaces it only for parameters and provisioner (provider/pkg/provider/
   diff.go): IMMUTABLE_FIELDS makes the other two replace as well. The name is fixed (claims and volumes name their
@@ -99,10 +100,12 @@ def gp3_class_spec(*, provisioner: str, reclaim_policy: str, kms_key_id: str | N
 
 
 def efs_class_spec(*, file_system_id: Any, reclaim_policy: str) -> dict[str, Any]:
-    """Dynamic EFS volumes: an access point per claim under EFS_DYNAMIC_BASE, TLS in transit. Immediate: the file
+    """Dynamic EFS volumes: an access point per claim under EFS_DYNAMIC_BASE, TLS in transit (the driver adds it
+    for every access point mount; no mount option). With reclaim policy Delete the driver deletes the claim's access
+    point, not its directory (delete-access-point-root-dir is false by default: docs/nodes.md). Immediate: the file
     system is regional (a mount target in every private subnet). Not expandable: EFS has no size to grow."""
     parameters = {"provisioningMode": "efs-ap", "fileSystemId": file_system_id,
                   "directoryPerms": EFS_DIRECTORY_PERMS, "basePath": EFS_DYNAMIC_BASE}
     return storage_class_spec(name=EFS_CLASS, provisioner=EFS_CSI_PROVISIONER, parameters=parameters,
                               reclaim_policy=reclaim_policy, binding_mode="Immediate", default=False,
-                              expandable=False, mount_options=("tls",))
+                              expandable=False)

@@ -109,9 +109,10 @@ def test_efs_is_encrypted_tls_only_and_reachable_from_the_cluster_security_group
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert "elasticfilesystem:ClientRootAccess" not in allow["Action"]
     efs = storage_class(storage, "efs")["inputs"]
-    assert efs["mountOptions"] == ["tls"] and efs["parameters"]["provisioningMode"] == "efs-ap"
+    assert not efs.get("mountOptions") and efs["parameters"]["provisioningMode"] == "efs-ap"
     pv = storage.one(PV)["inputs"]["spec"]
-    assert pv["mountOptions"] == ["tls"] and pv["persistentVolumeReclaimPolicy"] == "Retain"
+    assert not pv.get("mountOptions") and pv["persistentVolumeReclaimPolicy"] == "Retain"
+    assert pv["csi"]["volumeAttributes"] == {"encryptInTransit": "true"}
 
 
 def test_new_iam_documents_pass_parliament(storage: Plan) -> None:

@@ -38,7 +38,7 @@ def test_efs_class_makes_an_access_point_per_claim_over_tls() -> None:
     spec = efs_class_spec(file_system_id="fs-0123456789abcdef0", reclaim_policy="Retain")
     kubernetes_validate.validate(spec, DEFAULT_KUBERNETES_VERSION, strict=True)
     assert spec["parameters"]["provisioningMode"] == "efs-ap"
-    assert spec["mountOptions"] == ["tls"]
+    assert "mountOptions" not in spec  # `tls` is deprecated: the driver adds it for every access point mount
     assert spec["metadata"]["annotations"][DEFAULT_CLASS_ANNOTATION] == "false"
     assert spec["allowVolumeExpansion"] is False
 

@@ -447,9 +447,10 @@ VIOLATIONS = [
     Case("storage-encrypted", "gp3-unencrypted",
          lambda p: edited(p, "kubernetes:storage.k8s.io/v1:StorageClass", None,
                           lambda d: setp(d, "parameters", "encrypted", "false")), "encrypted='false'"),
-    Case("storage-encrypted", "efs-volume-without-tls",
+    Case("storage-encrypted", "efs-volume-tls-off",
          lambda p: ("kubernetes:core/v1:PersistentVolume", {
-             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1"}}}),
+             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1",
+                                                              "volumeAttributes": {"encryptInTransit": "False"}}}}),
          "PersistentVolume 'shared' (EFS) must mount with TLS"),
     # 12. ExternalDNS
     Case("route53-changes-scoped", "all-resources",
