@@ -270,7 +270,7 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
         Mutation("gp3-encryption-unset", "karpenter", edit_props(STORAGE_CLASS, None, lambda d: drop(
             d, "parameters", "encrypted")), "encrypted=None"),
         Mutation("efs-volume-tls-off-as-0", "storage", edit_props(PERSISTENT_VOLUME, None, lambda d: setp(
-            d, "spec", "csi", "volumeAttributes", "encryptInTransit", "0")), "must mount with TLS"),
+            d, "spec", "csi", "volumeAttributes", {"encryptInTransit": "0"})), "must mount with TLS"),
         Mutation("efs-volume-tls-off", "storage", edit_props(PERSISTENT_VOLUME, None, lambda d: setp(
             d, "spec", "csi", "volumeAttributes", {"encryptInTransit": "false"})), "must mount with TLS"),
     ),
