@@ -103,8 +103,19 @@ def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: 
     return tags
 
 
+# Who makes the ALB for each IngressClass, and the docs/operations.md section a second `pulumi up` is explained in.
+TARGET_GROUP_MAKERS = {
+    "alb": ("the AWS Load Balancer Controller", "a new serviceType or loadBalancerName",
+            "Changing the ALB name or the Service type on EKS"),
+    "eks-auto-alb": ("EKS Auto Mode", "a new serviceType or loadBalancerName, or the switch to auto-mode, whose "
+                     "ALB Auto Mode creates only after the old one is gone",
+                     "Switching `nodeProvisioner` to or from `auto-mode`"),
+}
+
+
 def controller_target_group_problem(*, target_group_arn: str, target_type: str, load_balancer_arns: list[str],
-                                    want_target_type: str, alb_arn: str, alb_name: str) -> str | None:
+                                    want_target_type: str, alb_arn: str, alb_name: str,
+                                    ingress_class: str = "alb") -> str | None:
     """Why the target group found by the controller's tags is not the one the Ingress now asks for, or None.
     After `pulumi up` changes the Service type (so the target type) or the ALB name, the Ingress update returns
     before the controller has reconciled: the tags then still find the old target group (the controller makes a
@@ -118,10 +129,11 @@ def controller_target_group_problem(*, target_group_arn: str, target_type: str, 
                      f"{', '.join(load_balancer_arns) or 'no load balancer'}")
     if not wrong:
         return None
-    return (f"the target group the AWS Load Balancer Controller made for the Ingress ({target_group_arn}) is not "
-            f"the one the alarms must watch: {'; '.join(wrong)}. The controller is still reconciling the Ingress "
-            "change (a new serviceType or loadBalancerName): run `pulumi up` again in a minute "
-            "(docs/operations.md, \"Changing the ALB name or the Service type on EKS\").")
+    maker, changes, section = TARGET_GROUP_MAKERS[ingress_class]
+    return (f"the target group {maker} made for the Ingress ({target_group_arn}) is not "
+            f"the one the alarms must watch: {'; '.join(wrong)}. {maker[0].upper()}{maker[1:]} is still reconciling "
+            f"the Ingress change ({changes}): run `pulumi up` again in a minute "
+            f"(docs/operations.md, \"{section}\").")
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -378,7 +390,7 @@ class WebApp(pulumi.ComponentResource):
             problem = controller_target_group_problem(
                 target_group_arn=group.arn, target_type=group.target_type,
                 load_balancer_arns=list(group.load_balancer_arns or []), want_target_type=args.target_type,
-                alb_arn=alb_arn, alb_name=args.load_balancer_name)
+                alb_arn=alb_arn, alb_name=args.load_balancer_name, ingress_class=args.ingress_class)
             if problem:
                 raise ValueError(problem)
             return str(group.arn_suffix)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -16,6 +17,7 @@ import pytest
 from infra.config import DEFAULT_KUBERNETES_VERSION
 from infra.config.addons import KARPENTER_CHART_VERSIONS
 from infra.eks.automode import ALB_CONTROLLER, INGRESS_CLASS, NODE_CLASS
+from infra.eks.workload import controller_target_group_problem
 from tests.support.crds import crd_schema
 from tests.support.day2 import what_up_does
 from tools.render import Plan
@@ -247,3 +249,17 @@ def test_day2_switching_a_stack_to_auto_mode_updates_the_cluster_in_place(
     assert {"NodePool/auto-mode-nodepool", "NodeClass/auto-mode-nodeclass", "IngressClass/auto-mode-ingress-class",
             "Role/cluster-auto-node", "AccessEntry/cluster-auto-node"} <= out["added"]
     assert "Ingress/webapp-ingress" in out["blocking"]
+
+
+def test_a_switch_that_finds_the_old_alb_says_to_run_up_again_and_the_switch_section_says_so() -> None:
+    """On the switch the Ingress awaiter returns on the old ALB's address: the lookups may find the old ALB (or
+    none) before Auto Mode's exists. The error names Auto Mode and the switch section, which tells to run again."""
+    problem = controller_target_group_problem(
+        target_group_arn="arn:tg", target_type="ip", load_balancer_arns=["arn:alb-old"], want_target_type="ip",
+        alb_arn="arn:alb-new", alb_name="webstack-dev", ingress_class=INGRESS_CLASS)
+    assert problem and "EKS Auto Mode" in problem and "Load Balancer Controller" not in problem
+    section = "Switching `nodeProvisioner` to or from `auto-mode`"
+    assert f'"{section}"' in problem
+    text = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    switch = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    assert "the first `up` may fail at the target group lookup: run it again" in switch
