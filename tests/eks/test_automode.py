@@ -16,6 +16,7 @@ import pytest
 
 from infra.config import DEFAULT_KUBERNETES_VERSION
 from infra.config.addons import KARPENTER_CHART_VERSIONS
+from infra.config.capacity import AUTO_MODE_SYSTEM_CPU_MILLICORES
 from infra.eks.automode import ALB_CONTROLLER, INGRESS_CLASS, NODE_CLASS
 from infra.eks.workload import controller_target_group_problem
 from tests.support.crds import crd_schema
@@ -80,6 +81,17 @@ def test_no_lb_controller_nor_autoscaler_external_dns_stays(plan: Plan) -> None:
     association = plan.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "platform-external-dns")
     assert association["inputs"]["serviceAccount"] == "external-dns"
     assert not [r for r in plan.of_type(ROLE) if "alb-controller" in r["name"] or "autoscaler" in r["name"]]
+
+
+def test_the_system_pods_cpu_the_loader_counts_is_the_renders(plan: Plan) -> None:
+    """infra/config/capacity.py AUTO_MODE_SYSTEM_CPU_MILLICORES (autoModeCpuLimit's rule) assumes exactly these
+    charts with the charts' default requests (metrics-server 100m, ExternalDNS none) and these replicas."""
+    releases = helm_releases(plan)
+    assert set(releases) == set(AUTO_MODE_SYSTEM_CPU_MILLICORES)
+    assert releases["metrics-server"]["values"]["replicas"] * 100 == AUTO_MODE_SYSTEM_CPU_MILLICORES["metrics-server"]
+    assert AUTO_MODE_SYSTEM_CPU_MILLICORES["external-dns"] == 0
+    for release in releases.values():
+        assert "resources" not in release["values"] and release["values"].get("replicaCount", 1) in (1, None)
 
 
 def test_node_role_policies_and_access_entry(plan: Plan) -> None:
