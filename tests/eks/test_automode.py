@@ -14,10 +14,16 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from infra.config import DEFAULT_KUBERNETES_VERSION
+from infra.config import DEFAULT_KUBERNETES_VERSION, settings
 from infra.config.addons import KARPENTER_CHART_VERSIONS
 from infra.config.capacity import AUTO_MODE_SYSTEM_CPU_MILLICORES
-from infra.eks.automode import ALB_CONTROLLER, INGRESS_CLASS, NODE_CLASS
+from infra.eks.automode import (
+    ALB_CONTROLLER,
+    INGRESS_CLASS,
+    INSTANCE_CATEGORIES,
+    NODE_CLASS,
+    OLDEST_GENERATION_EXCLUDED,
+)
 from infra.eks.workload import controller_target_group_problem
 from tests.support.crds import crd_schema
 from tests.support.day2 import what_up_does
@@ -275,3 +281,15 @@ def test_a_switch_that_finds_the_old_alb_says_to_run_up_again_and_the_switch_sec
     text = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
     switch = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
     assert "the first `up` may fail at the target group lookup: run it again" in switch
+
+
+def test_node_instance_types_says_auto_mode_uses_only_their_architecture(plan: Plan) -> None:
+    """The NodePool asks for the architecture of nodeInstanceTypes and Auto Mode's own categories and generations
+    (not the types): the setting's description (Pulumi.yaml, generated) says so, so nobody expects m7g.large nodes."""
+    [decl] = [d for d in settings() if d.key == "nodeInstanceTypes"]
+    assert "'auto-mode' only that architecture is used" in decl.description
+    assert f"any {', '.join(INSTANCE_CATEGORIES[:-1])} or {INSTANCE_CATEGORIES[-1]} type" in decl.description
+    assert f"newer than generation {OLDEST_GENERATION_EXCLUDED}" in decl.description
+    requirements = {r["key"]: r for r in custom_resource(plan, NODEPOOL)["spec"]["template"]["spec"]["requirements"]}
+    assert "node.kubernetes.io/instance-type" not in requirements
+    assert requirements["eks.amazonaws.com/instance-category"]["values"] == list(INSTANCE_CATEGORIES)
