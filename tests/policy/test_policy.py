@@ -907,7 +907,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
     assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [
-        NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG]
+        NODES, FARGATE_SUBNETS, INSTANCES, AUTO_NODE_CLASS, DEFAULT_SG]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,
