@@ -243,18 +243,38 @@ def karpenter_nodepool_bounded(args: ResourceValidationArgs, report_violation: R
 AUTO_NODE_CLASS = "kubernetes:eks.amazonaws.com/v1:NodeClass"
 
 
-@NODE_GROUPS.resource("auto-mode-nodeclass-private", "EKS Auto Mode NodeClasses name their subnets and security "
-                                                     "groups by id (the default would be the cluster's subnets, "
-                                                     "public ones included).")
-def auto_mode_nodeclass_private(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != AUTO_NODE_CLASS:
-        return
-    spec = as_map(args.props.get("spec"))
-    for field in ("subnetSelectorTerms", "securityGroupSelectorTerms"):
-        terms = [as_map(t) for t in as_list(spec.get(field))]
-        if not terms or any(set(t) != {"id"} for t in terms):
-            report_violation(f"{field} must list ids only (a tag selector can match a public subnet or another "
-                             f"group; none selects the cluster's subnets): {spec.get(field)!r}")
+@NODE_GROUPS.stack("auto-mode-nodeclass-private", "EKS Auto Mode NodeClasses name their subnets and security "
+                                                  "groups by id (the default would be the cluster's subnets, public "
+                                                  "ones included), and those subnets are the stack's private ones.")
+def auto_mode_nodeclass_private(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Ids only (a tag selector can match a public subnet), and the subnet ids are this stack's private subnets:
+    none public (by id, or by the subnets `spec` depends on, which a first preview knows while the ids are
+    unknown, as eks-nodes-in-private-subnets matches node groups) and none outside the stack (a subnet this pack
+    cannot see could be public)."""
+    public = _public_subnets(args.resources)
+    subnets = [r for r in args.resources if r.resource_type == SUBNET]
+    ids = [known(lambda r=r: r.props.get("id")) for r in subnets]
+    stack_ids = {i for ok, i in ids if ok and isinstance(i, str) and i}
+    all_known = len(stack_ids) == len(subnets)
+    for r in args.resources:
+        if r.resource_type != AUTO_NODE_CLASS:
+            continue
+        spec = as_map(r.props.get("spec"))
+        for field in ("subnetSelectorTerms", "securityGroupSelectorTerms"):
+            terms = [as_map(t) for t in as_list(spec.get(field))]
+            if not terms or any(set(t) != {"id"} for t in terms):
+                report_violation(f"{field} must list ids only (a tag selector can match a public subnet or another "
+                                 f"group; none selects the cluster's subnets): {spec.get(field)!r}", r.urn)
+        chosen = [known(lambda t=t: as_map(t).get("id")) for t in as_list(spec.get("subnetSelectorTerms"))]
+        found = {d.name for d in dependencies(r, "spec") if d.urn in public[1]}
+        found |= {public[0][i] for ok, i in chosen if ok and i in public[0]}
+        if found:
+            report_violation(f"NodeClass {r.name!r} places nodes in public subnet(s) {', '.join(sorted(found))}: "
+                             "Auto Mode nodes must run only in the stack's private subnets", r.urn)
+        outside = [i for ok, i in chosen if ok and isinstance(i, str) and all_known and i not in stack_ids]
+        if outside:
+            report_violation(f"NodeClass {r.name!r} names subnet(s) {', '.join(outside)} that are not this stack's: "
+                             "Auto Mode nodes must run only in the stack's private subnets", r.urn)
 
 
 # --- cluster ------------------------------------------------------------------------------------------------

@@ -178,8 +178,8 @@ EFS_DRIVER = "efs.csi.aws.com"
 
 
 @WORKLOADS.resource("storage-encrypted", "StorageClasses of EBS provisioners encrypt their volumes (parameters."
-                                         "encrypted \"true\"); EFS StorageClasses and PersistentVolumes mount with "
-                                         "TLS (mount option tls, never encryptInTransit \"false\").")
+                                         "encrypted \"true\"); EFS PersistentVolumes never turn TLS off "
+                                         "(volumeAttributes.encryptInTransit false).")
 def storage_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     kind = _k8s_kind(args)
     if kind == "StorageClass":
@@ -196,8 +196,9 @@ def storage_encrypted(args: ResourceValidationArgs, report_violation: ReportViol
             report_violation(f"StorageClass {name!r} ({provisioner}) has parameters.encrypted={encrypted!r}: EBS "
                              "volumes must be encrypted (\"true\"; the driver's default is unencrypted)")
     if provisioner == EFS_DRIVER:
-        options = [str(o) for o in as_list(spec.get("mountOptions"))]
+        # The EFS driver mounts with TLS unless a volume's encryptInTransit parses false (Go's strconv.ParseBool);
+        # the `tls` mount option is deprecated (aws-efs-csi-driver pkg/driver/node.go): its absence is no finding.
         attributes = as_map(dig(spec, "csi", "volumeAttributes"))
-        if "tls" not in options or str(attributes.get("encryptInTransit", "true")).lower() == "false":
-            report_violation(f"{kind} {name!r} (EFS) must mount with TLS: mountOptions include 'tls' and "
-                             "encryptInTransit is not \"false\"")
+        if str(attributes.get("encryptInTransit", "true")) in ("0", "f", "F", "false", "FALSE", "False"):
+            report_violation(f"{kind} {name!r} (EFS) must mount with TLS: volumeAttributes.encryptInTransit is "
+                             f"{attributes.get('encryptInTransit')!r} (leave it unset or \"true\")")

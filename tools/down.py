@@ -131,7 +131,11 @@ def _arn_command(arn: str) -> str:
     if service == "logs":
         return f"aws logs delete-log-group --log-group-name {resource.removeprefix('log-group:').removesuffix(':*')}"
     if service == "elasticfilesystem" and kind == "file-system":
-        return f"aws efs delete-file-system --file-system-id {ident} (its mount targets first; the data goes with it)"
+        # EFS user guide, "Deleting EFS file systems": mount targets and access points go first (the EFS driver's
+        # access points of claims are not the stack's); automatic backups stay in AWS Backup (docs/nodes.md).
+        return (f"aws efs delete-file-system --file-system-id {ident} (its mount targets and access points first: "
+                f"aws efs describe-access-points --file-system-id {ident}, aws efs delete-access-point "
+                "--access-point-id <fsap-id>; the data goes with it, its AWS Backup recovery points stay)")
     if service == "ecr" and kind == "repository":
         return f"aws ecr delete-repository --repository-name {ident} --force (deletes its images)"
     return f"delete it in the {service or 'AWS'} console or CLI (it is not one this tool knows the command of)"

@@ -85,6 +85,38 @@ def _replicas_fit_the_node_group(cfg: StackConfig) -> str | None:
             "Raise nodeMaxSize, use larger nodes, or lower the requests or replicas")
 
 
+# CPU the system pods on Auto Mode's nodes request, from the values the stack sets (infra/eks/addons.py) and the
+# charts' defaults: metrics-server 2 replicas x 100m (chart 3.13.0 values.yaml `resources.requests.cpu`),
+# ExternalDNS 1 replica with no request (chart 1.21.1 `resources: {}`). No LB controller, no autoscaler, no managed
+# add-on pods under Auto Mode (CoreDNS and the CNI run in the node, not as pods). tests/eks/test_automode.py keeps
+# this equal to the render.
+AUTO_MODE_SYSTEM_CPU_MILLICORES = {"metrics-server": 2 * 100, "external-dns": 0}
+
+
+@rule("autoModeCpuLimit", "appReplicas", "hpaMinReplicas", "appCpuRequest")
+def _auto_mode_limit_holds_the_app(cfg: StackConfig) -> str | None:
+    """The NodePool stops launching nodes at autoModeCpuLimit vCPUs (the nodes' capacity, not the pods' requests):
+    the replicas, the one a rolling update adds and the system pods must be requestable within it, else pods stay
+    Pending and `pulumi up` waits for a rollout that never completes. Necessary only: the nodes' own reservation
+    (kube-reserved) and bin-packing take more."""
+    if cfg.runtime != "eks" or cfg.cluster.node_provisioner != "auto-mode":
+        return None
+    cpu = quantity(cfg.app.cpu_request)
+    if cpu is None:
+        return None
+    pods = max(cfg.app.replicas, cfg.app.hpa_min_replicas) + 1
+    app = pods * int(cpu * 1000)
+    system = sum(AUTO_MODE_SYSTEM_CPU_MILLICORES.values())
+    limit = cfg.cluster.auto_mode_cpu_limit * 1000
+    if app + system <= limit:
+        return None
+    return (f"{pods - 1} replica(s) (the larger of appReplicas and hpaMinReplicas) plus the one a rolling update adds, "
+            f"{pods} x {int(cpu * 1000)}m (appCpuRequest) = {app}m, and the system pods' {system}m (metrics-server, "
+            f"ExternalDNS) need {app + system}m; the NodePool stops at {limit}m (autoModeCpuLimit "
+            f"{cfg.cluster.auto_mode_cpu_limit} vCPUs): pods would stay Pending. Raise autoModeCpuLimit to at least "
+            f"{-(-(app + system) // 1000)}, or lower the requests or replicas")
+
+
 @rule("ecsTaskCpu", "ecsTaskMemory", "ecsEc2InstanceType")
 def _task_fits_an_instance(cfg: StackConfig) -> str | None:
     e = cfg.ecs

@@ -171,7 +171,9 @@ class ClusterConfig:
     log_retention_days: int = setting("clusterLogRetentionDays", 90,
                                       "Retention of the control plane log group, in days.", one_of(*LOG_RETENTION_DAYS))
     node_instance_types: tuple[str, ...] = setting(
-        "nodeInstanceTypes", ("m6i.large",), "Node instance types; all of one CPU architecture.",
+        "nodeInstanceTypes", ("m6i.large",),
+        "Node instance types; all of one CPU architecture. Under nodeProvisioner 'auto-mode' only that architecture "
+        "is used: Auto Mode's NodePool picks any c, m or r type newer than generation 4 (infra/eks/automode.py).",
         length(1, 20), each(instance_type_check), unique(), one_architecture)
     node_capacity_type: str = setting("nodeCapacityType", "ON_DEMAND", "'ON_DEMAND' or 'SPOT'.",
                                       one_of("ON_DEMAND", "SPOT"))

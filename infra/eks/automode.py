@@ -23,7 +23,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .storage_class import AUTO_MODE_EBS_PROVISIONER, IMMUTABLE_FIELDS, gp3_class_spec
+from .ebs_csi import storage_class
+from .storage_class import AUTO_MODE_EBS_PROVISIONER, gp3_class_spec
 
 TYPE = "webstack:automode:AutoMode"
 GROUP = "eks.amazonaws.com"
@@ -67,6 +68,10 @@ class AutoModeArgs:
     reclaim_policy: str
     """The gp3 StorageClass's reclaimPolicy (Retain | Delete)."""
     provider: k8s.Provider
+    storage_class_aliases: Sequence[pulumi.Input[str]] = ()
+    """The URNs the `gp3` class had under another provisioner (EbsCsi's, infra/eks/ebs_csi.py `class_urn`): a stack
+    switched to Auto Mode then replaces that class, deleting first, instead of creating a second `gp3` (which the
+    API server refuses: the name exists) and deleting the old one at the end."""
 
 
 def node_class_spec(*, node_role_name: pulumi.Input[str], private_subnet_ids: Sequence[pulumi.Input[str]],
@@ -168,14 +173,10 @@ class AutoMode(pulumi.ComponentResource):
     def _storage_class(name: str, args: AutoModeArgs, k8s_opts: pulumi.ResourceOptions) -> k8s.storage.v1.StorageClass:
         """The cluster's default class, encrypted gp3 through Auto Mode's block storage (provisioner
         ebs.csi.eks.amazonaws.com: no EBS CSI add-on); infra/eks/storage_class.py has the spec and why its other
-        immutable fields replace it."""
+        immutable fields replace it, deleting first (built as EbsCsi's class: its name is fixed)."""
         spec = gp3_class_spec(provisioner=AUTO_MODE_EBS_PROVISIONER, reclaim_policy=args.reclaim_policy)
-        return k8s.storage.v1.StorageClass(
-            f"{name}-gp3", metadata=spec["metadata"], provisioner=spec["provisioner"], parameters=spec["parameters"],
-            reclaim_policy=spec["reclaimPolicy"], volume_binding_mode=spec["volumeBindingMode"],
-            allow_volume_expansion=spec["allowVolumeExpansion"],
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                replace_on_changes=list(IMMUTABLE_FIELDS))))
+        return storage_class(f"{name}-gp3", spec, pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+            aliases=list(args.storage_class_aliases))))
 
 
 def auto_mode_node_policies(partition: str) -> Mapping[str, str]:

@@ -105,6 +105,14 @@ def csi_addon(name: str, addon: str, service_account: str, managed_policy: str, 
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*args.nodes, *identity.ready]))
 
 
+def class_urn(name: str) -> pulumi.Output[str]:
+    """The URN of the gp3 class of the EbsCsi component `name` (its class has the component's name): what Auto
+    Mode's class claims as an alias, so switching a stack to Auto Mode replaces the class (the provisioner is
+    immutable), deleting first, under its fixed name. Pulumi matches an alias by URN whatever its parent or type
+    (Alias docs: "the previous URN of the resource"), and the old component is then deleted with nothing in it."""
+    return pulumi.create_urn(name, "kubernetes:storage.k8s.io/v1:StorageClass", parent=pulumi.create_urn(name, TYPE))
+
+
 def storage_class(name: str, spec: Mapping[str, Any], opts: pulumi.ResourceOptions
                   ) -> k8s.storage.v1.StorageClass:
     """A StorageClass from a spec of infra/eks/storage_class.py. Every immutable field replaces it, deleting first

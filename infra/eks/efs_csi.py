@@ -142,9 +142,12 @@ class EfsCsi(pulumi.ComponentResource):
 
 def shared_volume_spec(volume_handle: pulumi.Input[str]) -> dict[str, object]:
     """The static volume on the stack's access point (`<fs id>::<access point id>`): never deleted with a claim
-    (Retain), TLS in transit (the driver's default, which the file system policy requires, stated as a mount
-    option). A claim binds to it by storageClassName `efs-static` (no such StorageClass object: static only)."""
+    (Retain), TLS in transit (the file system policy requires it): the driver mounts every access point handle with
+    `tls` and encryptInTransit defaults to true (pkg/driver/node.go; the `tls` mount option is deprecated there).
+    No volumeAttributes: a PersistentVolume's source (spec.csi) is immutable, so adding them would replace this
+    bound volume on deployed stacks (its deletion waits for the claim to go). A claim binds to it by
+    storageClassName `efs-static` (no such StorageClass object: static only)."""
     return {"capacity": {"storage": "5Gi"},  # required by the API; EFS ignores it
             "volumeMode": "Filesystem", "accessModes": ["ReadWriteMany"],
-            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STATIC_CLASS, "mountOptions": ["tls"],
+            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STATIC_CLASS,
             "csi": {"driver": EFS_CSI_PROVISIONER, "volumeHandle": volume_handle}}

@@ -24,12 +24,14 @@ from .addons import PlatformAddons, PlatformAddonsArgs
 from .automode import INGRESS_CLASS as AUTO_MODE_INGRESS_CLASS
 from .automode import AutoMode, AutoModeArgs
 from .cluster import Cluster, ClusterArgs, NodeGroupSpec
-from .ebs_csi import EbsCsi, EbsCsiArgs
+from .ebs_csi import EbsCsi, EbsCsiArgs, class_urn
 from .efs_csi import EfsCsi, EfsCsiArgs
 from .fargate import AppFargateProfile, AppFargateProfileArgs
 from .identity import IdentityContext, cluster_arn
 from .karpenter import Karpenter, KarpenterArgs
 from .workload import RUN_AS, WebApp, WebAppArgs
+
+EBS_CSI = "ebs-csi"  # the EbsCsi component's name (Auto Mode's class aliases its class's URN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +64,7 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     addons = PlatformAddons("platform", addons_args(cfg, cluster, network, dns, tags, capacity))
     if addons.alb_controller is not None:
         load_balancing = [addons.alb_controller]
-    storage(cfg, cluster, network, tags, capacity)
+    drivers = storage(cfg, cluster, network, tags, capacity)
     # appOnFargate: the app's pods run on its Fargate profile, created before and deleted after them (the add-ons
     # stay on the nodes, so `capacity` above does not include it).
     app_capacity = [*capacity, *([AppFargateProfile("app-fargate", fargate_args(cfg, cluster, network, tags)).profile]
@@ -72,7 +74,7 @@ def eks_runtime(cfg: StackConfig, *, network: Network, registry: Registry, dns: 
     firewall = WebAcl("firewall", waf_args(cfg, tags, alb_arn=None, account=account)) if cfg.ops.waf else None
     app = WebApp("webapp", webapp_args(cfg, image, cluster, dns, firewall=firewall,
                                        ingress_controllers=[*load_balancing, addons.dns_drain],
-                                       capacity=app_capacity))
+                                       capacity=app_capacity, storage=drivers))
     # The alarms watch the controller's ALB: created once the Ingress has it, deleted before the Ingress.
     alarms = Alarms("alarms", alarms_args(
         cfg, tags, load_balancer=app.load_balancer_arn_suffix, target_group=app.target_group_arn_suffix,
@@ -96,23 +98,27 @@ def karpenter_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: M
 
 
 def storage(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str],
-            capacity: Sequence[pulumi.Resource]) -> None:
+            capacity: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
     """The CSI drivers the config's lock pins (infra/config/cluster.py, required_eks_addons): EBS under the
     managed-nodegroup and karpenter provisioners, EFS with efsCsiEnabled. Their controllers run on the node group
-    (and may run on Karpenter's nodes): created after, deleted before them."""
+    (and may run on Karpenter's nodes): created after, deleted before them. Returns their components: the app's
+    namespace (its claims) is created after and deleted before them."""
+    drivers: list[pulumi.Resource] = []
     versions, nodes = cfg.versions.eks_addons, [cluster.node_group, *capacity]
     common = {"reclaim_policy": cfg.addons.storage_reclaim_policy, "cluster_name": cluster.cluster_name,
               "identity": identity_context(cfg, cluster, tags), "nodes": nodes, "provider": cluster.provider,
               "partition": cfg.partition, "tags": tags}
     if EBS_CSI_ADDON in versions:
-        EbsCsi("ebs-csi", EbsCsiArgs(addon_version=versions[EBS_CSI_ADDON],
-                                     volume_tags={"project": cfg.project, "stack": cfg.stack}, **common))
+        drivers.append(EbsCsi(EBS_CSI, EbsCsiArgs(
+            addon_version=versions[EBS_CSI_ADDON], volume_tags={"project": cfg.project, "stack": cfg.stack},
+            **common)))
     if EFS_CSI_ADDON in versions:
-        EfsCsi("efs-csi", EfsCsiArgs(
+        drivers.append(EfsCsi("efs-csi", EfsCsiArgs(
             addon_version=versions[EFS_CSI_ADDON], vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             cluster_security_group_id=cluster.cluster_security_group_id, shared_posix_id=RUN_AS,
-            shared_directory=f"/{cfg.app.name}", protect=cfg.ops.protected, **common))
+            shared_directory=f"/{cfg.app.name}", protect=cfg.ops.protected, **common)))
+    return drivers
 
 
 def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns) -> AutoModeArgs:
@@ -122,7 +128,9 @@ def auto_mode_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dn
         private_subnet_ids=network.private_subnet_ids, cluster_security_group_id=cluster.cluster_security_group_id,
         architecture=c.node_architecture, cpu_limit=c.auto_mode_cpu_limit, disk_size_gb=c.node_disk_size_gb,
         app_namespace=cfg.app.namespace, certificate_arn=dns.certificate_arn,
-        reclaim_policy=cfg.addons.storage_reclaim_policy, provider=cluster.provider)
+        reclaim_policy=cfg.addons.storage_reclaim_policy, provider=cluster.provider,
+        # A stack switched from managed-nodegroup or karpenter had this class under the EBS CSI driver (storage()).
+        storage_class_aliases=[class_urn(EBS_CSI)])
 
 
 def fargate_args(cfg: StackConfig, cluster: Cluster, network: Network, tags: Mapping[str, str]
@@ -177,7 +185,8 @@ def addons_args(cfg: StackConfig, cluster: Cluster, network: Network, dns: Dns, 
 
 
 def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *, firewall: WebAcl | None,
-                ingress_controllers: list[pulumi.Resource], capacity: Sequence[pulumi.Resource] = ()) -> WebAppArgs:
+                ingress_controllers: list[pulumi.Resource], capacity: Sequence[pulumi.Resource] = (),
+                storage: Sequence[pulumi.Resource] = ()) -> WebAppArgs:
     app, contract = cfg.app, app_contract()
     return WebAppArgs(
         name=app.name, namespace=app.namespace, image=image.repo_digest, architecture=cfg.cluster.node_architecture,
@@ -190,5 +199,5 @@ def webapp_args(cfg: StackConfig, image: AppImage, cluster: Cluster, dns: Dns, *
         hostname=cfg.dns.hostname, certificate_arn=dns.certificate_arn,
         waf_acl_arn=firewall.arn if firewall else None, deletion_protection=cfg.ops.protected,
         cluster_name=cluster.cluster_name, provider=cluster.provider,
-        ingress_controllers=ingress_controllers, capacity=capacity, on_fargate=app.on_fargate,
+        ingress_controllers=ingress_controllers, capacity=capacity, storage=storage, on_fargate=app.on_fargate,
         ingress_class=AUTO_MODE_INGRESS_CLASS if cfg.cluster.node_provisioner == "auto-mode" else "alb")

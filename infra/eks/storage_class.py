@@ -7,8 +7,9 @@ Facts the specs rely on (checked upstream):
   `encrypted` ("true"/"false", default false), `kmsKeyId` (a key ARN; unset: the account's default EBS key,
   alias/aws/ebs), `csi.storage.k8s.io/fstype` (ext4 default, case sensitive).
 - EFS CSI driver (kubernetes-sigs/aws-efs-csi-driver docs/parameters.md): `provisioningMode: efs-ap` (an access
-  point per claim), `fileSystemId`, `directoryPerms` (required), `basePath`; encryption in transit is the driver's
-  default and `tls` in mountOptions states it explicitly (its dynamic provisioning example).
+  point per claim), `fileSystemId`, `directoryPerms` (required), `basePath`. Encryption in transit is the driver's
+  default, and an access point mount always adds `tls` (pkg/driver/node.go); `tls` in mountOptions is deprecated
+  there (it logs a warning), so the class declares none.
 - Kubernetes: a StorageClass's parameters, provisioner, reclaimPolicy and volumeBindingMode cannot be updated (the
   API server refuses); pulumi-kubernetes replaces it only for parameters and provisioner (provider/pkg/provider/
   diff.go): IMMUTABLE_FIELDS makes the other two replace as well. The name is fixed (claims and volumes name their
@@ -37,6 +38,11 @@ EFS_CLASS = "efs"
 EFS_DYNAMIC_BASE = "/dynamic"
 # The access point's root directory mode for each dynamic claim: owner only (the driver's docs use 700).
 EFS_DIRECTORY_PERMS = "700"
+# Tag keys the EBS CSI driver refuses or writes itself (kubernetes-sigs/aws-ebs-csi-driver pkg/driver/validation.go,
+# pkg/cloud: CSIVolumeName, CSIVolumeSnapshotName, ebs.csi.aws.com/cluster; kubernetes.io and aws: prefixes) and its
+# own namespace (ebs.csi.aws.com/, e.g. ebs.csi.aws.com/cluster-name).
+RESERVED_TAG_KEYS = ("CSIVolumeName", "CSIVolumeSnapshotName")
+RESERVED_TAG_PREFIXES = ("kubernetes.io", "aws:", "ebs.csi.aws.com/")
 
 
 def storage_class_spec(*, name: str, provisioner: str, parameters: Mapping[str, Any], reclaim_policy: str,
@@ -72,16 +78,21 @@ def gp3_class_spec(*, provisioner: str, reclaim_policy: str, kms_key_id: str | N
 
     `volume_tags` go on every volume the class makes, as `tagSpecification_<n>: "key=value"` parameters (the EBS
     CSI driver's docs/tagging.md, "StorageClass Tagging"): the stack's project and stack tags, so `make down` lists
-    volumes a Retain policy left (tools/down.py asks for those tags). Keys under kubernetes.io are the driver's own:
-    it refuses them there."""
+    volumes a Retain policy left (tools/down.py asks for those tags). The driver's reserved keys (RESERVED_TAG_KEYS,
+    RESERVED_TAG_PREFIXES) and template values are refused here, not when a claim fails to provision."""
     if provisioner not in EBS_PROVISIONERS:
         raise ValueError(f"provisioner={provisioner!r}: one of {', '.join(EBS_PROVISIONERS)}")
     parameters = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}
     if kms_key_id:
         parameters["kmsKeyId"] = kms_key_id
-    for i, (key, value) in enumerate(sorted((volume_tags or {}).items()), start=1):
-        if key.startswith("kubernetes.io") or "=" in key:
-            raise ValueError(f"volume_tags key {key!r}: not under kubernetes.io (the driver's) and without '='")
+    tags = sorted((volume_tags or {}).items())
+    bad = [f"{key!r}: {value!r}" for key, value in tags
+           if key in RESERVED_TAG_KEYS or key.startswith(RESERVED_TAG_PREFIXES) or "=" in key or "{{" in value]
+    if bad:
+        raise ValueError(f"volume_tags {', '.join(bad)}: keys other than {', '.join(RESERVED_TAG_KEYS)} and not "
+                         f"under {', '.join(RESERVED_TAG_PREFIXES)} (the driver's and AWS's), without '='; values "
+                         "without '{{' (the driver reads them as templates)")
+    for i, (key, value) in enumerate(tags, start=1):
         parameters[f"tagSpecification_{i}"] = f"{key}={value}"
     return storage_class_spec(name=GP3_CLASS, provisioner=provisioner, parameters=parameters,
                               reclaim_policy=reclaim_policy, binding_mode="WaitForFirstConsumer", default=True,
@@ -89,10 +100,12 @@ def gp3_class_spec(*, provisioner: str, reclaim_policy: str, kms_key_id: str | N
 
 
 def efs_class_spec(*, file_system_id: Any, reclaim_policy: str) -> dict[str, Any]:
-    """Dynamic EFS volumes: an access point per claim under EFS_DYNAMIC_BASE, TLS in transit. Immediate: the file
+    """Dynamic EFS volumes: an access point per claim under EFS_DYNAMIC_BASE, TLS in transit (the driver adds it
+    for every access point mount; no mount option). With reclaim policy Delete the driver deletes the claim's access
+    point, not its directory (delete-access-point-root-dir is false by default: docs/nodes.md). Immediate: the file
     system is regional (a mount target in every private subnet). Not expandable: EFS has no size to grow."""
     parameters = {"provisioningMode": "efs-ap", "fileSystemId": file_system_id,
                   "directoryPerms": EFS_DIRECTORY_PERMS, "basePath": EFS_DYNAMIC_BASE}
     return storage_class_spec(name=EFS_CLASS, provisioner=EFS_CSI_PROVISIONER, parameters=parameters,
                               reclaim_policy=reclaim_policy, binding_mode="Immediate", default=False,
-                              expandable=False, mount_options=("tls",))
+                              expandable=False)

@@ -76,13 +76,16 @@ def ingress_annotations(*, load_balancer_name: str, target_type: str, ssl_policy
     }
 
 
-# The tag keys of a target group made for an Ingress: the LB controller's (v3.5.0, pkg/deploy/tracking/provider.go)
-# and EKS Auto Mode's, which are the keys AWS's tag-propagation policy for Auto Mode lists (eks:eks-cluster-name,
-# ingress.eks.amazonaws.com/stack, ingress.eks.amazonaws.com/resource). Auto Mode's values are taken to have the
-# controller's form (its load balancing derives from the controller): only a real cluster confirms it.
-TARGET_GROUP_TAG_KEYS = {
+# The tag keys of a target group made for an Ingress, the lookup asks for all of them: the LB controller's (v3.5.0,
+# pkg/deploy/tracking/provider.go) and EKS Auto Mode's. Auto Mode's keys are confirmed (AmazonEKSLoadBalancingPolicy
+# allows tagging with exactly eks:eks-cluster-name, ingress.eks.amazonaws.com/stack and .../resource), and so is the
+# stack value `<namespace>/<ingress>` (public Terraform looks Auto Mode's ALBs up by it). The value Auto Mode puts in
+# the target group's `resource` tag is found nowhere: it is left out (None), and the cluster + stack tags find the
+# one target group of the Ingress's single backend; `controller_target_group_problem` still checks it against the
+# ALB. Only a real cluster shows the tags Auto Mode writes.
+TARGET_GROUP_TAG_KEYS: dict[str, tuple[str, str, str | None]] = {
     "alb": ("elbv2.k8s.aws/cluster", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource"),
-    "eks-auto-alb": ("eks:eks-cluster-name", "ingress.eks.amazonaws.com/stack", "ingress.eks.amazonaws.com/resource"),
+    "eks-auto-alb": ("eks:eks-cluster-name", "ingress.eks.amazonaws.com/stack", None),
 }
 
 
@@ -91,14 +94,28 @@ def controller_target_group_tags(*, cluster_name: str, namespace: str, ingress: 
     """The tags the LB controller (v3.5.0, pkg/deploy/tracking/provider.go) puts on the target group it makes for
     one Ingress backend: the cluster, the stack (`<namespace>/<ingress>` for an Ingress in no group) and the
     resource (`<namespace>/<ingress>-<service>:<port>`, buildTargetGroupResourceID). Together they name exactly
-    this app's target group, whatever other clusters share the account. Auto Mode's IngressClass: its keys."""
+    this app's target group, whatever other clusters share the account. Auto Mode's IngressClass: its cluster and
+    stack tags only (see TARGET_GROUP_TAG_KEYS)."""
     cluster_key, stack_key, resource_key = TARGET_GROUP_TAG_KEYS[ingress_class]
-    return {cluster_key: cluster_name, stack_key: f"{namespace}/{ingress}",
-            resource_key: f"{namespace}/{ingress}-{service}:{port}"}
+    tags = {cluster_key: cluster_name, stack_key: f"{namespace}/{ingress}"}
+    if resource_key:
+        tags[resource_key] = f"{namespace}/{ingress}-{service}:{port}"
+    return tags
+
+
+# Who makes the ALB for each IngressClass, and the docs/operations.md section a second `pulumi up` is explained in.
+TARGET_GROUP_MAKERS = {
+    "alb": ("the AWS Load Balancer Controller", "a new serviceType or loadBalancerName",
+            "Changing the ALB name or the Service type on EKS"),
+    "eks-auto-alb": ("EKS Auto Mode", "a new serviceType or loadBalancerName, or the switch to auto-mode, whose "
+                     "ALB Auto Mode creates only after the old one is gone",
+                     "Switching `nodeProvisioner` to or from `auto-mode`"),
+}
 
 
 def controller_target_group_problem(*, target_group_arn: str, target_type: str, load_balancer_arns: list[str],
-                                    want_target_type: str, alb_arn: str, alb_name: str) -> str | None:
+                                    want_target_type: str, alb_arn: str, alb_name: str,
+                                    ingress_class: str = "alb") -> str | None:
     """Why the target group found by the controller's tags is not the one the Ingress now asks for, or None.
     After `pulumi up` changes the Service type (so the target type) or the ALB name, the Ingress update returns
     before the controller has reconciled: the tags then still find the old target group (the controller makes a
@@ -112,10 +129,11 @@ def controller_target_group_problem(*, target_group_arn: str, target_type: str, 
                      f"{', '.join(load_balancer_arns) or 'no load balancer'}")
     if not wrong:
         return None
-    return (f"the target group the AWS Load Balancer Controller made for the Ingress ({target_group_arn}) is not "
-            f"the one the alarms must watch: {'; '.join(wrong)}. The controller is still reconciling the Ingress "
-            "change (a new serviceType or loadBalancerName): run `pulumi up` again in a minute "
-            "(docs/operations.md, \"Changing the ALB name or the Service type on EKS\").")
+    maker, changes, section = TARGET_GROUP_MAKERS[ingress_class]
+    return (f"the target group {maker} made for the Ingress ({target_group_arn}) is not "
+            f"the one the alarms must watch: {'; '.join(wrong)}. {maker[0].upper()}{maker[1:]} is still reconciling "
+            f"the Ingress change ({changes}): run `pulumi up` again in a minute "
+            f"(docs/operations.md, \"{section}\").")
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -278,6 +296,10 @@ class WebAppArgs:
     """What the pods run on beyond the node group (Karpenter's NodePool and EC2NodeClass, the app's Fargate
     profile, Auto Mode's NodePool and NodeClass): the namespace, so every object in it, is created after and deleted
     before them (the app's pods are gone before their nodes drain or their profile goes)."""
+    storage: Sequence[pulumi.Resource] = ()
+    """The CSI drivers' components (EbsCsi, EfsCsi: add-on, classes): the namespace, so every claim in it, is
+    created after and deleted before them (a claim's volume is detached and, under reclaim policy Delete, deleted
+    by its driver, which must still run)."""
     on_fargate: bool = False
     """The pods carry the label the app's Fargate profile selects (infra/eks/fargate.py); target_type must be ip."""
     ingress_class: str = "alb"
@@ -305,7 +327,8 @@ class WebApp(pulumi.ComponentResource):
             f"{name}-ns", metadata={"name": args.namespace, "labels": {
                 **app_labels(args.name), "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest", **gate}},
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(args.capacity))))
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[*args.capacity, *args.storage])))
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=self._meta(args), automount_service_account_token=False, opts=in_ns)
@@ -372,7 +395,7 @@ class WebApp(pulumi.ComponentResource):
             problem = controller_target_group_problem(
                 target_group_arn=group.arn, target_type=group.target_type,
                 load_balancer_arns=list(group.load_balancer_arns or []), want_target_type=args.target_type,
-                alb_arn=alb_arn, alb_name=args.load_balancer_name)
+                alb_arn=alb_arn, alb_name=args.load_balancer_name, ingress_class=args.ingress_class)
             if problem:
                 raise ValueError(problem)
             return str(group.arn_suffix)

@@ -105,3 +105,16 @@ def test_a_type_without_data_is_said_not_checked() -> None:
     assert not_checked(cfg) == ["capacity not checked for c8i.large: it is not in the instance data snapshot "
                                 "(infra/data/aws-data.json, ec2-eni-limits.json); make sure a pod or task fits it"]
     assert not_checked(load_config(EKS, project="webstack", stack="t", region="us-east-1")) == []
+
+
+def test_auto_mode_cpu_limit_must_hold_the_replicas_the_surge_pod_and_the_system_pods() -> None:
+    """The NodePool stops at autoModeCpuLimit vCPUs: 3 replicas of 1 vCPU, the surge pod and metrics-server's 200m
+    need 4.2 vCPUs, a limit of 4 leaves a pod Pending. hpaMinReplicas counts when it is the larger."""
+    auto = {**EKS, "nodeProvisioner": "auto-mode", "nodeInstanceTypes": '["m7i.large"]'}
+    one = dict(appCpuRequest="1", appCpuLimit="1", appReplicas=3)
+    [line] = problems(auto, autoModeCpuLimit=4, **one)
+    assert line.startswith("webstack:autoModeCpuLimit/appReplicas/hpaMinReplicas/appCpuRequest = 4/3/")
+    assert "4 x 1000m (appCpuRequest) = 4000m" in line and "need 4200m" in line and "at least 5" in line
+    loads(auto, autoModeCpuLimit=5, **one)
+    [hpa] = problems(auto, autoModeCpuLimit=5, hpaMinReplicas=4, hpaMaxReplicas=6, **one)
+    assert "4 replica(s)" in hpa and "need 5200m" in hpa

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
 
-from infra.config import DEFAULT_KUBERNETES_VERSION
+from infra.config import DEFAULT_KUBERNETES_VERSION, settings
 from infra.config.addons import KARPENTER_CHART_VERSIONS
-from infra.eks.automode import ALB_CONTROLLER, INGRESS_CLASS, NODE_CLASS
+from infra.config.capacity import AUTO_MODE_SYSTEM_CPU_MILLICORES
+from infra.eks.automode import (
+    ALB_CONTROLLER,
+    INGRESS_CLASS,
+    INSTANCE_CATEGORIES,
+    NODE_CLASS,
+    OLDEST_GENERATION_EXCLUDED,
+)
+from infra.eks.workload import controller_target_group_problem
 from tests.support.crds import crd_schema
 from tests.support.day2 import what_up_does
 from tools.render import Plan
@@ -78,6 +87,17 @@ def test_no_lb_controller_nor_autoscaler_external_dns_stays(plan: Plan) -> None:
     association = plan.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "platform-external-dns")
     assert association["inputs"]["serviceAccount"] == "external-dns"
     assert not [r for r in plan.of_type(ROLE) if "alb-controller" in r["name"] or "autoscaler" in r["name"]]
+
+
+def test_the_system_pods_cpu_the_loader_counts_is_the_renders(plan: Plan) -> None:
+    """infra/config/capacity.py AUTO_MODE_SYSTEM_CPU_MILLICORES (autoModeCpuLimit's rule) assumes exactly these
+    charts with the charts' default requests (metrics-server 100m, ExternalDNS none) and these replicas."""
+    releases = helm_releases(plan)
+    assert set(releases) == set(AUTO_MODE_SYSTEM_CPU_MILLICORES)
+    assert releases["metrics-server"]["values"]["replicas"] * 100 == AUTO_MODE_SYSTEM_CPU_MILLICORES["metrics-server"]
+    assert AUTO_MODE_SYSTEM_CPU_MILLICORES["external-dns"] == 0
+    for release in releases.values():
+        assert "resources" not in release["values"] and release["values"].get("replicaCount", 1) in (1, None)
 
 
 def test_node_role_policies_and_access_entry(plan: Plan) -> None:
@@ -181,9 +201,15 @@ def test_default_storage_class_is_encrypted_gp3_on_auto_modes_block_storage(plan
 
 
 def test_alarms_watch_the_target_group_auto_mode_tags(plan: Plan) -> None:
+    """By the cluster and the stack tag only (`<namespace>/<ingress>`, the form public Terraform looks Auto Mode's
+    ALBs up by): the value of Auto Mode's `resource` tag is not documented anywhere, and a wrong guess would fail
+    every `pulumi up` at the lookup. One backend, so one target group; it is still checked against the ALB."""
     [lookup] = [i for i in plan.invokes if i["token"] == "aws:lb/getTargetGroup:getTargetGroup"]
-    assert set(lookup["args"]["tags"]) == {"eks:eks-cluster-name", "ingress.eks.amazonaws.com/stack",
-                                           "ingress.eks.amazonaws.com/resource"}
+    [ingress] = plan.of_type(INGRESS)
+    meta = ingress["inputs"]["metadata"]
+    assert lookup["args"]["tags"] == {"eks:eks-cluster-name": lookup["args"]["tags"]["eks:eks-cluster-name"],
+                                      "ingress.eks.amazonaws.com/stack": f"{meta['namespace']}/{meta['name']}"}
+    assert lookup["args"]["tags"]["eks:eks-cluster-name"]
 
 
 def test_builtin_objects_pass_strict_kubernetes_validation(plan: Plan) -> None:
@@ -241,3 +267,29 @@ def test_day2_switching_a_stack_to_auto_mode_updates_the_cluster_in_place(
     assert {"NodePool/auto-mode-nodepool", "NodeClass/auto-mode-nodeclass", "IngressClass/auto-mode-ingress-class",
             "Role/cluster-auto-node", "AccessEntry/cluster-auto-node"} <= out["added"]
     assert "Ingress/webapp-ingress" in out["blocking"]
+
+
+def test_a_switch_that_finds_the_old_alb_says_to_run_up_again_and_the_switch_section_says_so() -> None:
+    """On the switch the Ingress awaiter returns on the old ALB's address: the lookups may find the old ALB (or
+    none) before Auto Mode's exists. The error names Auto Mode and the switch section, which tells to run again."""
+    problem = controller_target_group_problem(
+        target_group_arn="arn:tg", target_type="ip", load_balancer_arns=["arn:alb-old"], want_target_type="ip",
+        alb_arn="arn:alb-new", alb_name="webstack-dev", ingress_class=INGRESS_CLASS)
+    assert problem and "EKS Auto Mode" in problem and "Load Balancer Controller" not in problem
+    section = "Switching `nodeProvisioner` to or from `auto-mode`"
+    assert f'"{section}"' in problem
+    text = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    switch = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    assert "the first `up` may fail at the target group lookup: run it again" in switch
+
+
+def test_node_instance_types_says_auto_mode_uses_only_their_architecture(plan: Plan) -> None:
+    """The NodePool asks for the architecture of nodeInstanceTypes and Auto Mode's own categories and generations
+    (not the types): the setting's description (Pulumi.yaml, generated) says so, so nobody expects m7g.large nodes."""
+    [decl] = [d for d in settings() if d.key == "nodeInstanceTypes"]
+    assert "'auto-mode' only that architecture is used" in decl.description
+    assert f"any {', '.join(INSTANCE_CATEGORIES[:-1])} or {INSTANCE_CATEGORIES[-1]} type" in decl.description
+    assert f"newer than generation {OLDEST_GENERATION_EXCLUDED}" in decl.description
+    requirements = {r["key"]: r for r in custom_resource(plan, NODEPOOL)["spec"]["template"]["spec"]["requirements"]}
+    assert "node.kubernetes.io/instance-type" not in requirements
+    assert requirements["eks.amazonaws.com/instance-category"]["values"] == list(INSTANCE_CATEGORIES)

@@ -21,6 +21,7 @@ from tests.support.day2 import diff_actions, what_up_does
 from tests.support.iam_lint import unexpected_findings
 from tools.render import Plan
 from tools.render.artifacts import iam_documents, kubernetes_objects
+from tools.review.diff import diff_plans
 
 ADDON = "aws:eks/addon:Addon"
 SC = "kubernetes:storage.k8s.io/v1:StorageClass"
@@ -108,9 +109,10 @@ def test_efs_is_encrypted_tls_only_and_reachable_from_the_cluster_security_group
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert "elasticfilesystem:ClientRootAccess" not in allow["Action"]
     efs = storage_class(storage, "efs")["inputs"]
-    assert efs["mountOptions"] == ["tls"] and efs["parameters"]["provisioningMode"] == "efs-ap"
+    assert not efs.get("mountOptions") and efs["parameters"]["provisioningMode"] == "efs-ap"
     pv = storage.one(PV)["inputs"]["spec"]
-    assert pv["mountOptions"] == ["tls"] and pv["persistentVolumeReclaimPolicy"] == "Retain"
+    assert not pv.get("mountOptions") and pv["persistentVolumeReclaimPolicy"] == "Retain"
+    assert "volumeAttributes" not in pv["csi"]  # the driver's default, true; spec.csi is immutable (no replacement)
 
 
 def test_new_iam_documents_pass_parliament(storage: Plan) -> None:
@@ -136,6 +138,11 @@ def test_destroy_order_classes_then_drivers_then_nodes_mount_targets_then_networ
         for obj in (storage_class(storage, "efs"), storage.one(PV)):
             assert storage.depends_on(obj["urn"], mount["urn"])  # unmounted before its mount target goes
     assert storage.depends_on(storage.one(AP)["urn"], fs)
+    # the app's claims (its namespace) go before the drivers, their classes and the static volume
+    namespace = storage.one("kubernetes:core/v1:Namespace", "webapp-ns")["urn"]
+    for obj in (*storage.of_type(SC), *storage.of_type(PV), addon(storage, "aws-ebs-csi-driver"),
+                addon(storage, "aws-efs-csi-driver")):
+        assert storage.depends_on(namespace, obj["urn"]), obj["name"]
 
 
 def test_day2_efs_on_and_reclaim_policy_change(storage: Plan, variant: Callable[..., Plan]) -> None:
@@ -167,3 +174,32 @@ def test_cost_prices_claimed_gp3_and_stored_efs_gigabytes_at_the_usage_files_ass
     assert set(lines) == {"ebs-csi", "efs-csi-fs"}  # the efs class adds nothing beyond its file system's line
     assert (lines["ebs-csi"].unit_price, lines["ebs-csi"].monthly) == (0.08, pytest.approx(8.0))
     assert lines["efs-csi-fs"].monthly == pytest.approx(3.0)
+
+
+def test_day2_switch_to_auto_mode_replaces_the_gp3_class_deleting_first(
+        dev: Plan, variant: Callable[..., Plan]) -> None:
+    """dev moved to auto-mode (the render test_automode.py's day-2 test makes): the class `gp3` passes from the EBS
+    CSI driver to Auto Mode's provisioner (immutable), so Auto Mode's class claims the EbsCsi class's URN and the
+    update replaces it, deleting first. Without the alias Pulumi would create Auto Mode's `gp3` while EbsCsi's still
+    exists (removed resources go at the end of the update): the API server refuses the second `gp3`."""
+    moved = variant("dev", lock={"charts": {"cluster-autoscaler": None, "aws-load-balancer-controller": None}},
+                    nodeProvisioner="auto-mode", nodeMinSize=None, nodeDesiredSize=None, nodeMaxSize=None)
+    out = what_up_does(dev, moved)
+    [move] = [m for m in diff_plans(dev, moved).moved if m.change.ref.type == SC]
+    assert (move.old.name, move.change.ref.name) == ("ebs-csi", "auto-mode-gp3")
+    assert move.change.action and move.change.action.kind == "replace, delete first"
+    assert "provisioner" in move.change.action.reasons
+    # no StorageClass name is created while a removed (deleted at the end) resource still holds it
+    created = {r["inputs"]["metadata"]["name"] for r in moved.of_type(SC)
+               if f"StorageClass/{r['name']}" in out["added"]}
+    held = {r["inputs"]["metadata"]["name"] for r in dev.of_type(SC) if f"StorageClass/{r['name']}" in out["removed"]}
+    assert not created & held and "StorageClass/ebs-csi" not in out["removed"]
+    assert "Addon/ebs-csi" in out["removed"] and "Addon/ebs-csi" in out["blocking"]  # docs/operations.md: claims
+
+
+def test_auto_mode_gp3_class_is_replaced_deleting_first(automode: Plan) -> None:
+    """storageReclaimPolicy changed on an Auto Mode stack replaces the class (reclaimPolicy is immutable): under the
+    fixed name `gp3` a create-first replacement would fail, so it is built like EbsCsi's class."""
+    [gp3] = automode.of_type(SC)
+    assert gp3["inputs"]["metadata"]["name"] == "gp3"
+    assert gp3["options"]["deleteBeforeReplace"] is True

@@ -38,7 +38,7 @@ def test_efs_class_makes_an_access_point_per_claim_over_tls() -> None:
     spec = efs_class_spec(file_system_id="fs-0123456789abcdef0", reclaim_policy="Retain")
     kubernetes_validate.validate(spec, DEFAULT_KUBERNETES_VERSION, strict=True)
     assert spec["parameters"]["provisioningMode"] == "efs-ap"
-    assert spec["mountOptions"] == ["tls"]
+    assert "mountOptions" not in spec  # `tls` is deprecated: the driver adds it for every access point mount
     assert spec["metadata"]["annotations"][DEFAULT_CLASS_ANNOTATION] == "false"
     assert spec["allowVolumeExpansion"] is False
 
@@ -64,3 +64,14 @@ def test_gp3_tags_its_volumes_with_the_stacks_tags_and_refuses_the_drivers_keys(
     with pytest.raises(ValueError, match="kubernetes.io"):
         gp3_class_spec(provisioner=EBS_CSI_PROVISIONER, reclaim_policy="Retain",
                        volume_tags={"kubernetes.io/cluster/x": "owned"})
+
+
+@pytest.mark.parametrize("tags", [
+    {"CSIVolumeName": "x"}, {"CSIVolumeSnapshotName": "x"}, {"ebs.csi.aws.com/cluster": "true"},
+    {"ebs.csi.aws.com/cluster-name": "c"}, {"aws:cloudformation:stack-name": "s"}, {"stack": "{{ .PVCName }}"},
+    {"a=b": "c"}])
+def test_gp3_refuses_every_key_the_ebs_driver_reserves_and_template_values(tags: dict[str, str]) -> None:
+    """pkg/driver/validation.go and pkg/cloud (the driver's own tags; `aws:` is AWS's); tagSpecification values are
+    Go templates to the driver (docs/tagging.md): `{{` would be interpolated, not written."""
+    with pytest.raises(ValueError, match="volume_tags"):
+        gp3_class_spec(provisioner=EBS_CSI_PROVISIONER, reclaim_policy="Retain", volume_tags=tags)

@@ -103,6 +103,14 @@ def node_group_in_public_subnet(plan: Plan) -> None:
     ng["propertyDependencies"]["subnetIds"].append(public["urn"])
 
 
+def nodeclass_in_public_subnet(plan: Plan) -> None:
+    """Auto Mode's NodeClass given a public subnet too (its id, and the property dependency the render records)."""
+    node_class = plan.one(AUTO_NODE_CLASS)
+    public = plan.one(SUBNET, "network-public-0")
+    node_class["inputs"]["spec"]["subnetSelectorTerms"].append({"id": public["id"]})
+    node_class["propertyDependencies"]["spec"].append(public["urn"])
+
+
 def fargate_profile_in_public_subnets(plan: Plan) -> None:
     """A Fargate profile for the app's namespace given the public subnets (the subnets' ids and their property
     dependencies, as the render records them)."""
@@ -192,6 +200,7 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
     "auto-mode-nodeclass-private": (
         Mutation("nodeclass-default-subnets", "automode", edit_props(AUTO_NODE_CLASS, None, lambda d: drop(
             d["spec"], "subnetSelectorTerms")), "subnetSelectorTerms must list ids only"),
+        Mutation("nodeclass-in-a-public-subnet", "automode", nodeclass_in_public_subnet, "public subnet(s)"),
     ),
     "karpenter-nodepool-bounded": (
         Mutation("nodepool-unlimited", "karpenter", edit_props(NODE_POOL, None, lambda d: drop(d["spec"], "limits")),
@@ -269,8 +278,8 @@ MUTATIONS: dict[str, tuple[Mutation, ...]] = {
             d, "parameters", "encrypted", "false")), "encrypted='false'"),
         Mutation("gp3-encryption-unset", "karpenter", edit_props(STORAGE_CLASS, None, lambda d: drop(
             d, "parameters", "encrypted")), "encrypted=None"),
-        Mutation("efs-class-without-tls", "storage", edit_props(STORAGE_CLASS, "efs-csi", lambda d: setp(
-            d, "mountOptions", [])), "must mount with TLS"),
+        Mutation("efs-volume-tls-off-as-0", "storage", edit_props(PERSISTENT_VOLUME, None, lambda d: setp(
+            d, "spec", "csi", "volumeAttributes", {"encryptInTransit": "0"})), "must mount with TLS"),
         Mutation("efs-volume-tls-off", "storage", edit_props(PERSISTENT_VOLUME, None, lambda d: setp(
             d, "spec", "csi", "volumeAttributes", {"encryptInTransit": "false"})), "must mount with TLS"),
     ),

@@ -447,9 +447,10 @@ VIOLATIONS = [
     Case("storage-encrypted", "gp3-unencrypted",
          lambda p: edited(p, "kubernetes:storage.k8s.io/v1:StorageClass", None,
                           lambda d: setp(d, "parameters", "encrypted", "false")), "encrypted='false'"),
-    Case("storage-encrypted", "efs-volume-without-tls",
+    Case("storage-encrypted", "efs-volume-tls-off",
          lambda p: ("kubernetes:core/v1:PersistentVolume", {
-             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1"}}}),
+             "metadata": {"name": "shared"}, "spec": {"csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1",
+                                                              "volumeAttributes": {"encryptInTransit": "False"}}}}),
          "PersistentVolume 'shared' (EFS) must mount with TLS"),
     # 12. ExternalDNS
     Case("route53-changes-scoped", "all-resources",
@@ -540,14 +541,6 @@ VIOLATIONS = [
     Case("karpenter-nodeclass-hardened", "public-ip-unset",
          lambda _: edited(rendered("karpenter"), eks.EC2_NODE_CLASS, None, lambda d: drop(
              d["spec"], "associatePublicIPAddress")), "associatePublicIPAddress is None"),
-    # EKS Auto Mode's NodeClass: from the automode test stack's render
-    Case("auto-mode-nodeclass-private", "subnets-by-tag",
-         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: setp(
-             d["spec"], "subnetSelectorTerms", [{"tags": {"kubernetes.io/role/elb": "1"}}])),
-         "subnetSelectorTerms must list ids only"),
-    Case("auto-mode-nodeclass-private", "no-security-groups",
-         lambda _: edited(rendered("automode"), eks.AUTO_NODE_CLASS, None, lambda d: drop(
-             d["spec"], "securityGroupSelectorTerms")), "securityGroupSelectorTerms must list ids only"),
     Case("karpenter-nodepool-bounded", "no-cpu-limit",
          lambda _: edited(rendered("karpenter"), eks.NODE_POOL, None, lambda d: setp(d["spec"], "limits", {})),
          "limits.cpu is not set"),
@@ -634,6 +627,48 @@ def _public_at_preview(props: dict[str, Any], plan: Plan) -> dict[str, list[str]
 ], ids=["private-only", "a-public-subnet-id", "public-by-dependency-at-preview", "no-subnets"])
 def test_fargate_profile_subnets(edit: Any, expect: str | None) -> None:
     reported = [m for m, _ in check_stack(BY_NAME[FARGATE_SUBNETS], fargate_stack(edit))]
+    assert reported == [] if expect is None else (len(reported) == 1 and expect in reported[0]), reported
+
+
+AUTO_NODE_CLASS = "auto-mode-nodeclass-private"
+
+
+def nodeclass_stack(edit: Callable[[dict[str, Any], Plan], dict[str, list[str]] | None] | None = None
+                    ) -> list[PolicyResource]:
+    """The automode test stack as a stack policy sees it, the NodeClass's props edited by `edit` (which may return
+    its property dependencies, URNs by property; else the render's)."""
+    plan = rendered("automode")
+    resources = {r["urn"]: stack_resource(r) for r in plan.resources if r["type"] != eks.AUTO_NODE_CLASS}
+    node_class = plan.one(eks.AUTO_NODE_CLASS)
+    props = copy.deepcopy(node_class["inputs"])
+    deps = (edit(props, plan) if edit else None) or node_class["propertyDependencies"]
+    property_deps = {k: [resources[u] for u in urns if u in resources] for k, urns in deps.items()}
+    return [*resources.values(), stack_resource(node_class, props, property_deps)]
+
+
+def _nodeclass_public_id(props: dict[str, Any], plan: Plan) -> None:
+    props["spec"]["subnetSelectorTerms"].append({"id": subnet_id(plan, "network-public-0")})
+
+
+def _nodeclass_public_at_preview(props: dict[str, Any], plan: Plan) -> dict[str, list[str]]:
+    props["spec"]["subnetSelectorTerms"] = [{"id": UNKNOWN}, {"id": UNKNOWN}]
+    return {"spec": [*subnet_urns(plan, "private")[:1], *subnet_urns(plan, "public")[:1]]}
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (None, None),
+    (_nodeclass_public_id, "places nodes in public subnet(s) network-public-0"),
+    (_nodeclass_public_at_preview, "places nodes in public subnet(s) network-public-0"),
+    (lambda props, plan: props["spec"]["subnetSelectorTerms"].append({"id": "subnet-0123456789abcdef0"}),
+     "subnet(s) subnet-0123456789abcdef0 that are not this stack's"),
+    (lambda props, plan: props["spec"].update(subnetSelectorTerms=[{"tags": {"kubernetes.io/role/elb": "1"}}]),
+     "subnetSelectorTerms must list ids only"),
+    (lambda props, plan: props["spec"].pop("securityGroupSelectorTerms") and None,
+     "securityGroupSelectorTerms must list ids only"),
+], ids=["private-only", "a-public-subnet-id", "public-by-dependency-at-preview", "a-subnet-of-no-stack",
+        "subnets-by-tag", "no-security-groups"])
+def test_auto_mode_nodeclass_subnets(edit: Any, expect: str | None) -> None:
+    reported = [m for m, _ in check_stack(BY_NAME[AUTO_NODE_CLASS], nodeclass_stack(edit))]
     assert reported == [] if expect is None else (len(reported) == 1 and expect in reported[0]), reported
 
 
@@ -847,8 +882,8 @@ def test_preview_unknowns_are_not_violations(dev: Plan) -> None:
 
 def test_every_policy_has_a_violation_case() -> None:
     # ECS: tests/policy/test_policy_ecs.py; firewall and alarms: tests/policy/test_policy_ops.py
-    covered = ({c.policy for c in VIOLATIONS} | {NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG} | ECS_NAMES
-               | ops.OPS_POLICY_NAMES)
+    covered = ({c.policy for c in VIOLATIONS} | {NODES, FARGATE_SUBNETS, AUTO_NODE_CLASS, INSTANCES, DEFAULT_SG}
+               | ECS_NAMES | ops.OPS_POLICY_NAMES)
     assert covered == set(BY_NAME)
 
 
@@ -873,7 +908,7 @@ def test_policies_are_mandatory_named_and_described() -> None:
         assert p.description and p.description.strip().endswith("."), p.name
         assert isinstance(p, ResourceValidationPolicy | StackValidationPolicy)
     assert [p.name for p in STACK_POLICIES if p.name not in ECS_NAMES | ops.OPS_POLICY_NAMES] == [
-        NODES, FARGATE_SUBNETS, INSTANCES, DEFAULT_SG]
+        NODES, FARGATE_SUBNETS, INSTANCES, AUTO_NODE_CLASS, DEFAULT_SG]
 
 
 @pytest.mark.parametrize("func", [eks.eks_nodes_in_private_subnets, eks.launch_template_imdsv2,

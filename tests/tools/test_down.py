@@ -182,8 +182,9 @@ def test_what_the_controller_left_is_listed_with_its_command(aws: dict[str, tupl
     (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/webstack-ecs/app:*",
      "aws logs delete-log-group --log-group-name /ecs/webstack-ecs/app"),
     (f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-0123456789abcdef0",
-     "aws efs delete-file-system --file-system-id fs-0123456789abcdef0 (its mount targets first; the data goes with "
-     "it)"),
+     "aws efs delete-file-system --file-system-id fs-0123456789abcdef0 (its mount targets and access points first: "
+     "aws efs describe-access-points --file-system-id fs-0123456789abcdef0, aws efs delete-access-point "
+     "--access-point-id <fsap-id>; the data goes with it, its AWS Backup recovery points stay)"),
     (f"arn:aws:ec2:{REGION}:{ACCOUNT}:natgateway/nat-0123456789abcdef0",
      "aws ec2 delete-nat-gateway --nat-gateway-id nat-0123456789abcdef0"),
     (f"arn:aws:sns:{REGION}:{ACCOUNT}:webstack-dev-alarms",

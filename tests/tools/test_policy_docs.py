@@ -32,7 +32,7 @@ def test_the_table_lists_every_policy_with_its_level_and_area() -> None:
     assert all(m["area"] == area_of[m["name"]] for m in found)
     assert [m["name"] for m in found if m["stack"]] == [
         "eks-nodes-in-private-subnets", "eks-fargate-profile-private-subnets", "instances-in-private-subnets",
-        "default-security-group-managed",
+        "auto-mode-nodeclass-private", "default-security-group-managed",
         "ecs-logs-to-stack-log-group", "lb-http-listener-rules-never-serve",
         "ecs-tasks-reachable-only-from-load-balancer", "ecs-execution-role-least-privilege",
         "ecs-task-role-least-privilege", "waf-on-production", "deletion-protection-on-production"]

@@ -357,8 +357,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self._alb(str(a.get("name")))
         prefix = f"arn:{self.partition}:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:"
         tags = {str(k): str(v) for k, v in dict(a.get("tags") or {}).items()}
-        # The LB controller's tags or EKS Auto Mode's (infra/eks/workload.py TARGET_GROUP_TAG_KEYS).
-        resource = tags.get("ingress.k8s.aws/resource") or tags.get("ingress.eks.amazonaws.com/resource", "")
+        # The LB controller's tags or EKS Auto Mode's (infra/eks/workload.py TARGET_GROUP_TAG_KEYS: Auto Mode's are
+        # looked up without the resource tag, so its name here comes from the stack tag `<namespace>/<ingress>`).
+        resource = tags.get("ingress.k8s.aws/resource") or tags.get("ingress.eks.amazonaws.com/stack", "")
         namespace, _, rest = resource.partition("/")
         name = f"k8s-{namespace[:8]}-{rest.split(':')[0][:8]}-{_hex_id('tg', resource, 10)}"
         suffix = f"targetgroup/{name}/{_hex_id('tg', name, 16)}"
