@@ -12,6 +12,8 @@ from infra.dns import checked_zone_id
 from infra.registry import lifecycle_policy
 from policy.aws import UNTAGGED  # the one list of AWS types that take no tags
 from tools.render import Plan
+from tools.review.cost import estimate, load_prices
+from tools.review.diagram import build_graph
 
 REPO = "aws:ecr/repository:Repository"
 CERT = "aws:acm/certificate:Certificate"
@@ -91,6 +93,11 @@ def test_a_zone_id_picks_the_zone_when_the_account_has_several_of_that_name(vari
     assert {r["inputs"]["zoneId"] for r in plan.of_type(RECORD)} == {"Z0123456789ABCDEFGHIJ"}
     [dns] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "external-dns"]
     assert "--zone-id-filter=Z0123456789ABCDEFGHIJ" in dns["inputs"]["values"]["extraArgs"]
+    # the review tools name the zone by its ID (they read the lookup's arguments: a KeyError on "name" before)
+    label = " ".join(build_graph(plan).nodes["zone"].label.split())  # the diagram wraps long labels
+    assert label == "Route 53 zone ID Z0123456789ABCDEFGHIJ (looked up)"
+    assert "Route 53 zone ID Z0123456789ABCDEFGHIJ is looked up, not created: billed where it lives." in estimate(
+        plan, load_prices(plan.region)).notes
 
 
 def test_a_zone_id_of_another_or_a_private_zone_is_refused_at_the_lookup() -> None:

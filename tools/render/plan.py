@@ -24,6 +24,11 @@ class Plan:
     def region(self) -> str:
         return str(self.config.get("aws:region") or "us-east-1")  # the render's own default
 
+    def looked_up_zones(self) -> list[str]:
+        """The public zones the program looks up (not creates): by name, or "ID <id>" (webstack:zoneId)."""
+        return [str(c["args"].get("name") or f"ID {c['args'].get('zoneId')}") for c in self.invokes
+                if c["token"] == "aws:route53/getZone:getZone"]
+
     def get(self, urn: str) -> dict[str, Any]:
         return self._by_urn[urn]
 

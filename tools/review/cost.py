@@ -657,9 +657,8 @@ def estimate(plan: Plan, prices: PriceBook, usage: Usage | None = None) -> Estim
         nodes_inside_eks |= r["type"] == "eks:index:ManagedNodeGroup"
     notes = [f"Prices: tools/review/prices/{prices.region}.yaml (as of {prices.as_of}); {prices.hours_per_month:g} "
              "hours a month; on-demand list prices, before taxes, free tiers, savings plans and data transfer out."]
-    for call in plan.invokes:
-        if call["token"] == "aws:route53/getZone:getZone":
-            notes.append(f"Route 53 zone {call['args'].get('name')} is looked up, not created: billed where it lives.")
+    for zone in plan.looked_up_zones():
+        notes.append(f"Route 53 zone {zone} is looked up, not created: billed where it lives.")
     return Estimate(plan.stack, plan.region, tuple(lines), tuple(notes))
 
 

@@ -228,8 +228,7 @@ def build_graph(plan: Plan) -> Graph:
     repo = one("aws:ecr/repository:Repository")
     certs = plan.of_type("aws:acm/certificate:Certificate")
     zones = plan.of_type("aws:route53/zone:Zone")
-    zone_name = zones[0]["inputs"]["name"] if zones else next(
-        i["args"]["name"] for i in plan.invokes if i["token"] == "aws:route53/getZone:getZone")
+    zone_name = zones[0]["inputs"]["name"] if zones else plan.looked_up_zones()[0]
     region = vpc["state"]["arn"].split(":")[3]
     g = Graph(f"webstack {plan.stack} ({region})")
     ids: dict[str, str] = {}
