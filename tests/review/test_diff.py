@@ -20,6 +20,7 @@ from tests.support import rendered
 from tests.support.programs import network, program
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, lock_file, render, secret_digests, stack_config
 from tools.render.fakes import FakeCloud
+from tools.render.isolated import plan_text
 from tools.review import diff as diff_module
 from tools.review.diff import (
     PlanDiff,
@@ -32,6 +33,7 @@ from tools.review.diff import (
     format_all,
     format_markdown,
     format_text,
+    plan_from_output,
     render_pair,
     render_trees,
 )
@@ -567,10 +569,42 @@ def test_the_all_stacks_report_ends_with_one_line_a_script_can_test() -> None:
                           "2 of 2 stacks change or failed: dev, prod."]
 
 
+def _render_tiny_trees(trees: list[Path], stack: str, stacks: str | None, workdir: Path, salt: str) -> list[Plan]:
+    """In place of `render_trees` for the tiny programs (tests/support/programs.py): the same engine and the same
+    JSON hand-back, in this process rather than a fresh interpreter per stack (whose SDK import was most of these
+    tests' time). Safe here because such a program is one `__main__.py` importing only the Pulumi SDK: no program
+    module (`infra`, `tools`) two trees could share, asserted. That renders are isolated is tested above, and end to
+    end by the `clean` CLI run."""
+    plans = []
+    for tree in trees:
+        root = Path(tree).resolve()
+        assert not (root / "infra").exists() and not (root / "tools").exists(), root
+        assert "import pulumi\n" in (main := (root / "__main__.py").read_text()) and "infra" not in main, root
+        path = list(sys.path)
+        try:  # the engine puts the tree on sys.path
+            result = render(stack, root=root, stacks=root / stacks if stacks else None,
+                            secret_salt=bytes.fromhex(salt) or None)
+        finally:
+            sys.path[:] = path
+        plans.append(plan_from_output(root, plan_text(result)))
+    return plans
+
+
+@pytest.fixture
+def tiny_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diff_module, "render_trees", _render_tiny_trees)
+
+
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A small program whose component type is renamed in the working tree, with and without an alias: `make diff
     STACK=all` with the alias (a root stack and two test stacks), `make diff` of one stack without."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(diff_module, "render_trees", _render_tiny_trees)
+        return _renamed(tmp_path_factory)
+
+
+def _renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = program(tmp_path_factory.mktemp("renamed") / "repo", network(),
                    stacks=("dev", "tests/stacks/dev", "tests/stacks/prod"))
     _git(repo, "init", "-q", "-b", "main")
@@ -610,7 +644,7 @@ def test_the_same_rename_without_an_alias_deletes_and_creates(renamed: dict[str,
     assert "3 to add, 3 to remove, 1 to change." in format_text(d)
 
 
-def test_a_stack_file_new_since_the_base_is_all_added_not_a_failure(tmp_path: Path) -> None:
+def test_a_stack_file_new_since_the_base_is_all_added_not_a_failure(tmp_path: Path, tiny_renders: None) -> None:
     """`make diff STACK=all` (and `make diff STACK=x`) on a branch adding a stack: the base has no stack file to
     render, so every resource of the new stack is an addition."""
     repo = program(tmp_path / "repo", network(), stacks=("dev", "tests/stacks/dev"))

@@ -63,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as err:
             print(f"render of stack {args.stack!r} in {root} failed:\n{err}", file=sys.stderr)
             return 1
-        Path(out).write_text(json.dumps({"stack": plan.stack, "resources": plan.resources, "invokes": plan.invokes,
-                                         "outputs": plan.outputs, "config": plan.config}, sort_keys=True))
+        Path(out).write_text(plan_text(plan))
     return 0
+
+
+def plan_text(plan: Any) -> str:
+    """The JSON a render's plan is handed back as (tools/review/diff.py reads it)."""
+    return json.dumps({"stack": plan.stack, "resources": plan.resources, "invokes": plan.invokes,
+                       "outputs": plan.outputs, "config": plan.config}, sort_keys=True)
 
 
 if __name__ == "__main__":

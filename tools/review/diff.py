@@ -781,12 +781,13 @@ def render_trees(trees: list[Path], stack: str, stacks: str | None, workdir: Pat
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip() or f"render failed ({proc.returncode})")
-    plans = []
-    for tree, out in zip(trees, outs, strict=True):
-        # The build context is an absolute path: the two trees live in different folders.
-        text = out.read_text().replace(json.dumps(str(tree.resolve()))[1:-1], "<project root>")
-        plans.append(plan_from_json(json.loads(text)))
-    return plans
+    return [plan_from_output(tree, out.read_text()) for tree, out in zip(trees, outs, strict=True)]
+
+
+def plan_from_output(tree: Path, text: str) -> Plan:
+    """The plan isolated.py wrote for `tree` (JSON text)."""
+    # The build context is an absolute path: the two trees live in different folders.
+    return plan_from_json(json.loads(text.replace(json.dumps(str(tree.resolve()))[1:-1], "<project root>")))
 
 
 def git(repo: Path, *args: str) -> str:
