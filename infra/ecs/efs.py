@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import iam
+from ..efs import nfs_file_system
 from ..tags import named
 
 TYPE = "webstack:ecs:AppFileSystem"
-NFS_PORT = 2049
 # Owner rwx, group rx: the app (uid/gid of the access point) writes, nobody else on the file system.
 ROOT_DIRECTORY_PERMISSIONS = "0750"
 # The EFS API's pattern for an access point path, less "/" itself (the app gets a directory of its own).
@@ -71,22 +71,11 @@ class AppFileSystem(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        fs = aws.efs.FileSystem(
-            f"{name}-fs",
-            encrypted=True,  # at rest, with the AWS-managed key (aws/elasticfilesystem)
-            performance_mode="generalPurpose",
-            throughput_mode="elastic",
-            lifecycle_policies=[{"transition_to_ia": args.transition_to_ia}] if args.transition_to_ia else None,
-            tags=named(tags, f"{name}-fs"),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
-        aws.efs.BackupPolicy(f"{name}-backup", file_system_id=fs.id, backup_policy={"status": "ENABLED"},
-                             opts=child)
-        aws.efs.FileSystemPolicy(
-            f"{name}-policy", file_system_id=fs.id,
-            policy=iam.json_output(iam.efs_file_system_policy, fs.arn), opts=child)
-
-        sg = self._mount_targets(name, args, fs)
+        fs, sg, self.mount_targets = nfs_file_system(
+            self, name, policy=iam.efs_file_system_policy, vpc_id=args.vpc_id, subnet_ids=args.subnet_ids,
+            client_security_group_id=args.task_security_group_id, client="the app tasks",
+            client_rule="nfs-from-tasks", transition_to_ia=args.transition_to_ia, protect=args.protect,
+            tags=args.tags)
 
         ap = aws.efs.AccessPoint(
             f"{name}-ap",
@@ -111,25 +100,6 @@ class AppFileSystem(pulumi.ComponentResource):
             "access_point_arn": ap.arn, "security_group_id": sg.id,
             "mount_target_ids": [m.id for m in self.mount_targets],
         })
-
-    def _mount_targets(self, name: str, args: AppFileSystemArgs, fs: aws.efs.FileSystem) -> aws.ec2.SecurityGroup:
-        """A mount target per private subnet, in a security group admitting NFS from the app tasks only."""
-        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
-        # No inline rules and no egress: NFS replies need none (security groups are stateful).
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"EFS {name}: NFS from the app tasks only",
-            tags=named(tags, f"{name}-efs"), opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-nfs-from-tasks", security_group_id=sg.id,
-            referenced_security_group_id=args.task_security_group_id,
-            ip_protocol="tcp", from_port=NFS_PORT, to_port=NFS_PORT,
-            description="NFS from the app tasks", tags=named(tags, f"{name}-nfs-from-tasks"), opts=child)
-        self.mount_targets = [
-            aws.efs.MountTarget(f"{name}-mount-{i}", file_system_id=fs.id, subnet_id=subnet_id,
-                                security_groups=[sg.id], opts=child)
-            for i, subnet_id in enumerate(args.subnet_ids)
-        ]
-        return sg
 
     def volume(self, name: str) -> aws.ecs.TaskDefinitionVolumeArgs:
         """The task definition volume: TLS in transit and IAM authorisation (required by the file system policy),

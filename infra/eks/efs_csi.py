@@ -31,6 +31,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .. import iam
+from ..efs import nfs_file_system
 from ..tags import named
 from .ebs_csi import csi_addon, storage_class
 from .identity import IdentityContext
@@ -40,7 +41,6 @@ TYPE = "webstack:eks:EfsCsi"
 ADDON = "aws-efs-csi-driver"
 SERVICE_ACCOUNT = "efs-csi-controller-sa"  # in kube-system
 MANAGED_POLICY = "service-role/AmazonEFSCSIDriverPolicy"
-NFS_PORT = 2049
 SHARED_VOLUME, STATIC_CLASS = "efs-shared", "efs-static"
 # Owner rwx, group rx: the app's user writes its directory, nobody else on the file system.
 SHARED_DIRECTORY_PERMISSIONS = "0750"
@@ -115,30 +115,11 @@ class EfsCsi(pulumi.ComponentResource):
                                "access_point_id": self.access_point.id})
 
     def _file_system(self, name: str, args: EfsCsiArgs) -> None:
-        tags, child = dict(args.tags), pulumi.ResourceOptions(parent=self)
-        self.file_system = aws.efs.FileSystem(
-            f"{name}-fs", encrypted=True, performance_mode="generalPurpose", throughput_mode="elastic",
-            tags=named(tags, f"{name}-fs"), opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
-        fs = self.file_system
-        aws.efs.BackupPolicy(f"{name}-backup", file_system_id=fs.id, backup_policy={"status": "ENABLED"}, opts=child)
-        aws.efs.FileSystemPolicy(f"{name}-policy", file_system_id=fs.id,
-                                 policy=iam.json_output(iam.efs_csi_file_system_policy, fs.arn), opts=child)
-        # No inline rules and no egress: NFS replies need none (security groups are stateful).
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"EFS {name}: NFS from the EKS cluster security group only",
-            tags=named(tags, f"{name}-sg"), opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-nfs", security_group_id=self.security_group.id,
-            referenced_security_group_id=args.cluster_security_group_id, ip_protocol="tcp", from_port=NFS_PORT,
-            to_port=NFS_PORT, description="NFS from the cluster's nodes and Fargate pods",
-            tags=named(tags, f"{name}-nfs"), opts=child)
-        # One mount target per AZ: a replacement (another subnet of the same AZ) must delete the old one first.
-        self.mount_targets = [
-            aws.efs.MountTarget(f"{name}-mount-{i}", file_system_id=fs.id, subnet_id=subnet,
-                                security_groups=[self.security_group.id],
-                                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
-            for i, subnet in enumerate(args.private_subnet_ids)]
-
+        self.file_system, self.security_group, self.mount_targets = nfs_file_system(
+            self, name, policy=iam.efs_csi_file_system_policy, vpc_id=args.vpc_id,
+            subnet_ids=args.private_subnet_ids, client_security_group_id=args.cluster_security_group_id,
+            client="the EKS cluster security group (nodes and Fargate pods)", client_rule="nfs",
+            transition_to_ia=None, protect=args.protect, tags=args.tags)
 
 def shared_volume_spec(volume_handle: pulumi.Input[str]) -> dict[str, object]:
     """The static volume on the stack's access point (`<fs id>::<access point id>`): never deleted with a claim

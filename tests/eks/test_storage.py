@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 
 from infra.config import DEFAULT_KUBERNETES_VERSION
+from infra.efs import NFS_PORT
 from infra.eks.ebs_csi import SERVICE_ACCOUNT as EBS_SA
-from infra.eks.efs_csi import NFS_PORT
 from infra.eks.efs_csi import SERVICE_ACCOUNT as EFS_SA
 from infra.eks.storage_class import DEFAULT_CLASS_ANNOTATION, gp3_class_spec
 from tests.support.day2 import diff_actions, what_up_does
