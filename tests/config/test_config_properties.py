@@ -9,6 +9,7 @@ import ipaddress
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,7 @@ def _named_keys(line: str) -> set[str]:
     return {k.removeprefix("webstack:") for k in head.split("/")}
 
 
+@pytest.mark.slow(7)
 @PROPERTY
 @given(overrides=st.dictionaries(st.sampled_from(KEYS), values, min_size=1, max_size=3), region=regions)
 def test_any_value_of_any_type_for_any_key_is_a_config_or_a_config_error_naming_it(
@@ -79,6 +81,7 @@ cidrs = st.one_of(
     st.sampled_from(["10.0.0.0/16", "10.0.0.1/16", "x", "", "fd00::/8", "10.0.0.0/33"]), st.text(max_size=20))
 
 
+@pytest.mark.slow(3)
 @PROPERTY
 @given(vpc=cidrs, azs=st.integers(min_value=-2, max_value=40), private=st.integers(min_value=-2, max_value=34),
        public=st.integers(min_value=-2, max_value=34))

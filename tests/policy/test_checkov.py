@@ -78,6 +78,7 @@ def test_every_skip_has_a_reason() -> None:
         assert set(skip) == {"id", "reason"} and skip["id"].startswith("CKV") and len(skip["reason"]) > 30
 
 
+@pytest.mark.slow(4)
 def test_checkov_finds_no_failed_check(reports: list[dict[str, Any]]) -> None:
     failed = [f"{c['check_type']}: {c['check_id']} {c['check_name']} in {c['file_path']} ({c['resource']})"
               for c in checks(reports, "failed", broken=False)]

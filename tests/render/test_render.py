@@ -146,6 +146,7 @@ def test_views_do_not_alias_the_plan(dev: Plan) -> None:
     assert helm_releases(dev)["external-dns"]["values"]["policy"] == "sync"
 
 
+@pytest.mark.slow(5)
 def test_a_test_file_with_a_failed_render_ends_quietly() -> None:
     """A failed render after a good one (tests/shared/test_network.py has both) left the SDK's callbacks gRPC servers
     running: the run ended with bare "Error in sys.excepthook:" / "Original exception was:" lines after pytest's

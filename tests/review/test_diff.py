@@ -468,6 +468,7 @@ def test_default_base_is_the_merge_base_with_main_else_says_it_fell_back_to_head
     assert ref == _git(repo, "rev-parse", "main").strip() and description == "merge base with main"
 
 
+@pytest.mark.slow(6)
 def test_diff_against_head_on_a_clean_tree_prints_no_changes(cli_runs: dict[str, CliRun]) -> None:
     run = cli_runs["clean"]
     assert run.returncode == 0, run.stderr

@@ -54,6 +54,7 @@ def stale_copy(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.slow(5)
 def test_check_passes_on_this_tree_but_for_a_stale_file_which_it_names(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """One run of every generator (they cost a render each): on a copy of this tree with one stale file, --check

@@ -56,7 +56,8 @@ def server() -> Iterator[tuple[str, dict[str, bytes], list[str]]]:
     requests: list[str] = []
     handler = type("Handler", (Releases,), {"files": files, "requests": requests})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # shutdown() waits for the serving loop's next poll: 0.5 s by default, at every test's teardown
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}", files, requests

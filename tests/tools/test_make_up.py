@@ -171,6 +171,7 @@ def zone_shims(folder: Path, dig_answer: list[str]) -> None:
     shim(folder, "docker", "exit 0")
     answer = "\\n".join(n.upper() + "." for n in dig_answer)  # resolvers may answer in any case and order
     shim(folder, "dig", f'printf "{answer}\\n"')
+    shim(folder, "sleep", "exit 0")  # the wait between polls is recorded, not waited
 
 
 def test_a_created_zone_is_created_first_then_the_stack_once_delegated(tmp_path: Path, empty_bin: Path,
@@ -205,8 +206,12 @@ def test_an_undelegated_zone_stops_with_the_name_servers_to_set(tmp_path: Path, 
     assert not any(n in result.stdout for n in REGISTRAR_NAME_SERVERS)
     assert "the NS records of zone Z0PRODZONE" in result.stdout
     assert "add the NS records at the registrar, then run 'make up' again" in result.stderr
-    ups = [c for c in (tmp_path / "calls.log").read_text().splitlines() if c.startswith("pulumi up")]
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    ups = [c for c in calls if c.startswith("pulumi up")]
     assert len(ups) == 1 and "--target" in ups[0]  # the zone only: the full update never starts
+    # a check, then one after each interval until the timeout (2 s, every 1 s): the waits are recorded, not waited
+    dig = "dig +short NS apps.acme-corp.net @1.1.1.1"
+    assert [c for c in calls if c.split()[0] in ("dig", "sleep")] == [dig, "sleep 1", dig, "sleep 1", dig]
 
 
 def test_missing_prerequisites_and_example_values_are_reported_together(tmp_path: Path, empty_bin: Path) -> None:

@@ -85,6 +85,7 @@ _RUNNER = ("import sys\nimport pytest\n"
            "sys.exit(main(['--stack', 'dev', '--quiet']))\n")
 
 
+@pytest.mark.slow(11)
 def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     copy = copy_tracked_files(tmp_path / "repo")
     for stack, values in EDITS.items():
