@@ -137,6 +137,19 @@ def test_a_process_that_renders_collects_garbage_less_often() -> None:
     assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
 
 
+def test_a_render_never_walks_the_python_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's source positions (a stack walk per resource, 15 % of a render) are for the CLI's display, which
+    a mock render has none of: the render registers every resource without one."""
+    import traceback
+
+    walks: list[int] = []
+    real = traceback.extract_stack
+    monkeypatch.setattr(traceback, "extract_stack", lambda *a, **k: walks.append(1) or real(*a, **k))
+    monkeypatch.delenv("WEBSTACK_RENDER_CACHE", raising=False)  # rendered here, not read from a cache
+    plan = render("ecs", stacks=TEST_STACKS)
+    assert len(plan.resources) > 50 and walks == []
+
+
 def test_views_do_not_alias_the_plan(dev: Plan) -> None:
     from tools.render.artifacts import helm_releases, kubernetes_objects
 

@@ -147,6 +147,17 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
         return cached(folder, key, make)
 
 
+def _skip_source_positions() -> None:
+    """The SDK walks the Python stack at every resource it registers (traceback.extract_stack, a file URI per
+    frame) to tell the engine where the program declared it, for the CLI's display: the mock monitor drops it, and
+    it was 15 % of a render (dev, 0.38 -> 0.32 CPU s). Renders send an empty trace; nothing else in this process
+    deploys (a real `pulumi up` runs the program in the Pulumi CLI's own interpreter)."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    resource._get_stack_trace = source_pb2.StackTrace
+
+
 def _quiet_about_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """A failed program leaves every dependent output's future failed and unread: the RenderError already says
     why, so those are not logged; anything else goes to asyncio's default handler."""
@@ -162,6 +173,8 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
 
     from .fakes import FakeCloud
     from .monitor import CapturingMonitor
+
+    _skip_source_positions()
 
     project = project_name(root)
     raw_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
