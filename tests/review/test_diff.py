@@ -329,10 +329,10 @@ def _repo_copy(dst: Path) -> Path:
     return dst
 
 
-def _cli(repo: Path, module: Any, *args: str) -> subprocess.Popen[str]:
-    """`python -m <module> --stack dev` on the copy's test stacks, started."""
+def _cli(repo: Path, module: Any, stack: str, *args: str) -> subprocess.Popen[str]:
+    """`python -m <module> --stack <stack>` on the copy's test stacks, started."""
     stacks = str(TEST_STACKS.relative_to(ROOT))
-    return subprocess.Popen([sys.executable, "-m", module.__name__, "--stack", "dev", "--stacks", stacks, *args],
+    return subprocess.Popen([sys.executable, "-m", module.__name__, "--stack", stack, "--stacks", stacks, *args],
                             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -387,11 +387,12 @@ def _in_process(repo: Path, *args: str) -> CliRun:
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     """Copies of the repository diffed by the CLI: `clean` against HEAD, end to end (`python -m tools.review.diff`,
-    one render: the working tree is the base's); in this process on the session's renders, `one-key` on a branch
+    one render: the working tree is the base's; of the ECS stack, whose interpreter imports no Kubernetes SDK, a
+    second less than dev's); in this process on the session's renders, `one-key` on a branch
     whose commit changes one config key, against the default base, and `vpc-cidr` with the working tree's stack
     file edited, against HEAD."""
     clean = _repo_copy(tmp_path_factory.mktemp("clean") / "webstack")
-    proc = _cli(clean, diff_module, "--base", "HEAD")
+    proc = _cli(clean, diff_module, "ecs", "--base", "HEAD")
     changed = _repo_copy(tmp_path_factory.mktemp("one-key") / "webstack")
     _git(changed, "checkout", "-q", "-b", "feature")
     dev_stack = next(p for p in TEST_STACKS.glob("*.yaml") if p.stem.endswith(".dev"))

@@ -121,6 +121,9 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
         assert code == 0, f"{name} in the edited copy failed:\n{outputs[name][-4000:]}"
     assert re.search(r"\d+ passed", outputs["pytest -m project_root"])
     assert "deselected" in outputs["pytest -m project_root"]  # only the marked tests ran
+    # the interpreter that rendered ended quietly (tests/render/test_render.py: the SDK's callback servers once
+    # printed bare "Error in sys.excepthook:" lines at exit)
+    assert "sys.excepthook" not in proc.stdout and "Original exception" not in proc.stdout, proc.stdout[-4000:]
     # make plan rendered the user's edited stack (eu-central-1, arm64 nodes) into build/plan/dev/
     resources = (copy / "build" / "plan" / "dev" / "resources.json").read_text()
     assert '"eu-central-1a"' in resources and '"10.42.0.0/16"' in resources and "linux/arm64" in resources
