@@ -54,6 +54,14 @@ def pytest_collection_finish() -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure() -> None:
+    """pytest collects garbage at the end (twice) to report what finalizers raised: over the renders this process
+    holds, a second of CPU per process at the end of the run. What is alive now lives until exit (the render
+    engine leaves it out of the interpreter's last collection too: tools/render/engine.py)."""
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def dev() -> Plan:
     return rendered("dev")

@@ -109,7 +109,9 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
                if m.name != THIS and MARKER in m.read_text()]
     # One interpreter runs both (each alone would import the SDKs and the program again): the marked tests, then
     # `make plan`'s render of the edited dev stack, after a line giving pytest's exit status.
-    proc = subprocess.run([sys.executable, "-c", _RUNNER, "-p", "no:cacheprovider", "-m", MARKER, "-x", *modules],
+    # no plugin those tests do not use (Hypothesis', xdist's imports); temporary folders inside this test's
+    proc = subprocess.run([sys.executable, "-c", _RUNNER, "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                           "-p", "no:xdist", "--basetemp", str(tmp_path / "basetemp"), "-m", MARKER, "-x", *modules],
                           cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=600)  # the two runs had 300 s each
     tests_out, split, plan_out = proc.stdout.partition(_SPLIT)
