@@ -18,8 +18,8 @@ finally:
 
 
 def test_the_snapshot_equals_the_installed_botocore(capsys: pytest.CaptureFixture[str]) -> None:
-    # `make aws-data --check` in this process, not a fresh interpreter; tests/tools/test_generate.py runs it as
-    # `make generate --check` does
+    # `make aws-data --check` in this process, not a fresh interpreter (the one test that this file is current:
+    # tests/tools/test_generate.py CURRENT)
     assert aws_data.main(["--check"]) == 0, capsys.readouterr().err
 
 

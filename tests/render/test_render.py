@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -155,6 +156,51 @@ def test_views_do_not_alias_the_plan(dev: Plan) -> None:
     helm_releases(dev)["external-dns"]["values"]["policy"] = "upsert-only"
     assert kubernetes_objects(dev)["deployment-webapp-webapp"]["spec"]["replicas"] == 2
     assert helm_releases(dev)["external-dns"]["values"]["policy"] == "sync"
+
+
+def test_plain_copy_is_a_deep_copy_of_captured_data(dev: Plan, prod: Plan) -> None:
+    """tools/render/values.py plain_copy (the views' copy): equal to copy.deepcopy on every
+    resource's inputs, sharing no dict or list with them, tuples included."""
+    import copy
+
+    from tools.render.values import plain_copy
+
+    def containers(value: Any) -> list[int]:
+        if isinstance(value, dict):
+            return [id(value), *(i for v in value.values() for i in containers(v))]
+        if isinstance(value, list | tuple):
+            return [id(value), *(i for v in value for i in containers(v))]
+        return []
+
+    for r in dev.resources + prod.resources:
+        copied = plain_copy(r["inputs"])
+        assert copied == copy.deepcopy(r["inputs"])
+        assert not set(containers(copied)) & set(i for i in containers(r["inputs"]) if i)
+    nested = {"a": [1, ("x", [2.5, None, True])], "b": {"c": {}}}
+    copied = plain_copy(nested)
+    assert copied == nested and type(copied["a"][1]) is tuple and copied["a"][1][1] is not nested["a"][1][1]
+
+
+def test_a_policy_that_edits_the_inputs_it_is_given_leaves_the_plan_alone(dev: Plan) -> None:
+    """tools/review/policy_report.py gives each policy pulumi-policy's unknown-checking proxy of the inputs, which
+    is made of new dicts and lists: no copy of the plan is needed, and none is made (it was a third of a check)."""
+    from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+    from tools.review.policy_report import check
+
+    def edit(args: Any, report: Any) -> None:
+        if isinstance(args.props.get("tags"), dict):
+            args.props["tags"]["edited"] = "yes"
+
+    def edit_all(args: Any, report: Any) -> None:
+        for resource in args.resources:
+            edit(resource, report)
+
+    before = json.dumps(dev.resources, sort_keys=True)
+    check(dev, [ResourceValidationPolicy("edits", "edits the inputs", edit, EnforcementLevel.ADVISORY),
+                StackValidationPolicy("edits-all", "edits every resource's inputs", edit_all,
+                                      EnforcementLevel.ADVISORY)])
+    assert json.dumps(dev.resources, sort_keys=True) == before
 
 
 def test_every_render_stops_the_callback_servers_it_started(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ finally:
 
 def test_the_data_is_what_the_sources_give(capsys: pytest.CaptureFixture[str]) -> None:
     # `make replacements --check` in this process, whose renders have imported the SDK modules it reads (a fresh
-    # interpreter paid ~3 s CPU for them); tests/tools/test_generate.py runs it as `make generate --check` does
+    # interpreter paid ~3 s CPU for them): the one test that this file is current (tests/tools/test_generate.py)
     assert gen.main(["--check"]) == 0, capsys.readouterr().err
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from . import Plan
+from .values import plain_copy
 
 _NOT_MANIFESTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 
@@ -17,7 +17,7 @@ def kubernetes_objects(plan: Plan) -> dict[str, dict[str, Any]]:
     for r in plan.resources:
         if not r["custom"] or not r["type"].startswith("kubernetes:") or r["type"].startswith(_NOT_MANIFESTS):
             continue
-        obj = copy.deepcopy(r["inputs"])  # a view must never alias the plan it came from
+        obj = plain_copy(r["inputs"])  # a view must never alias the plan it came from
         meta = obj.get("metadata") or {}
         key = f"{obj['kind']}-{meta.get('namespace') or 'cluster'}-{meta.get('name')}".lower()
         out[key] = obj
@@ -32,7 +32,7 @@ def helm_releases(plan: Plan) -> dict[str, dict[str, Any]]:
         out[i.get("name") or r["name"]] = {
             "chart": i.get("chart"), "version": i.get("version"),
             "repo": (i.get("repositoryOpts") or {}).get("repo"), "namespace": i.get("namespace"),
-            "values": copy.deepcopy(i.get("values") or {}),
+            "values": plain_copy(i.get("values") or {}),
         }
     return out
 

@@ -16,7 +16,6 @@ Exit status: 1 when a mandatory policy reports a violation (or fails to run), el
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -111,7 +110,8 @@ def _stack_resources(plan: Plan) -> tuple[list[Any], dict[str, _Tracked]]:
     tracked: dict[str, _Tracked] = {}
     by_urn: dict[str, Any] = {}
     for r in plan.resources:
-        props = {**copy.deepcopy(r["inputs"]), **({"id": r["id"]} if r.get("id") else {})}
+        # the proxy is built of new dicts and lists: a policy never reaches the plan's own (tests/render)
+        props = {**r["inputs"], **({"id": r["id"]} if r.get("id") else {})}
         tracked[r["urn"]] = _Tracked(unknown_checking_proxy(props))
         by_urn[r["urn"]] = PolicyResource(r["type"], tracked[r["urn"]], r["urn"], r["name"], opts=None,  # type: ignore[arg-type]
                                           provider=None, parent=None, dependencies=[], property_dependencies={})
@@ -154,7 +154,7 @@ def check(plan: Plan, policies: list[Any] | None = None) -> PolicyReport:
             checked = [u for u, t in tracked.items() if t.touched]
         else:
             for r in plan.resources:
-                props = _Tracked(unknown_checking_proxy(copy.deepcopy(r["inputs"])))
+                props = _Tracked(unknown_checking_proxy(r["inputs"]))  # new dicts and lists: no alias of the plan
                 args = ResourceValidationArgs(r["type"], props, r["urn"], r["name"], opts=None,  # type: ignore[arg-type]
                                               provider=None)
                 messages: list[str] = []
