@@ -20,13 +20,10 @@ from policy.validators import POLICIES
 from tests.support import ecs_api
 from tests.support.iam_lint import unexpected_findings
 from tests.support.pack import check_resource, check_stack, stack_resource
+from tests.support.programs import program
 from tools.render import Plan, render
 from tools.render import fakes as render_fakes
 from tools.render.artifacts import iam_documents
-
-# Writes its own Pulumi.yaml and stack file into a temporary project (never the root ones); the marker
-# lets tests/tools/test_user_stacks.py account for it.
-pytestmark = pytest.mark.project_root
 
 ACCOUNT = render_fakes.ACCOUNT_ID
 REGION = "eu-west-3"
@@ -96,11 +93,9 @@ PROGRAM = textwrap.dedent(f'''
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    root: Path = tmp_path_factory.mktemp("ecs-extras")
-    (root / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
-    (root / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
-    (root / "__main__.py").write_text(PROGRAM)
-    return render("test", root=root)
+    root = program(tmp_path_factory.mktemp("ecs-extras"), PROGRAM, project="webstack", stacks=("test",),
+                   region=REGION)  # a project of its own: its program, Pulumi.yaml and stack file
+    return render("test", root=root, stacks=root)
 
 
 def doc(r: dict[str, Any], field: str) -> dict[str, Any]:
@@ -454,10 +449,8 @@ PROTECTED_PROGRAM = textwrap.dedent(f'''
 
 def test_file_system_protection_and_lifecycle_when_asked(plan: Plan, tmp_path: Path) -> None:
     assert plan.one("aws:efs/fileSystem:FileSystem")["options"]["protect"] is False  # the default
-    (tmp_path / "Pulumi.yaml").write_text("name: webstack\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
-    (tmp_path / "__main__.py").write_text(PROTECTED_PROGRAM)
-    protected = render("test", root=tmp_path)
+    root = program(tmp_path, PROTECTED_PROGRAM, project="webstack", stacks=("test",), region=REGION)
+    protected = render("test", root=root, stacks=root)
     fs = protected.one("aws:efs/fileSystem:FileSystem")
     assert fs["options"]["protect"] is True
     assert fs["inputs"]["lifecyclePolicies"] == [{"transitionToIa": "AFTER_30_DAYS"}]

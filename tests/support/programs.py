@@ -25,15 +25,16 @@ pulumi.CustomResource("test:index:Peer", "peer", {{"cidr": "10.1.0.0/16"}},
 '''
 
 
-def program(tree: Path, main: str, project: str = "moves", stacks: tuple[str, ...] = ("dev",)) -> Path:
-    """`tree` holding a project of `__main__.py` = `main` and a stack file per stack, `dev` at the top of the tree
-    and `tests/stacks/dev` in that folder (as `make diff STACK=all` labels them)."""
+def program(tree: Path, main: str, project: str = "moves", stacks: tuple[str, ...] = ("dev",),
+            region: str = "us-east-1") -> Path:
+    """`tree` holding a project of `__main__.py` = `main` and a stack file per stack (of `region`), `dev` at the top
+    of the tree and `tests/stacks/dev` in that folder (as `make diff STACK=all` labels them)."""
     tree.mkdir(parents=True, exist_ok=True)
     (tree / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
     for label in stacks:
         path = tree / Path(label).parent / f"Pulumi.{Path(label).name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("config:\n  aws:region: us-east-1\n")
+        path.write_text(f"config:\n  aws:region: {region}\n")
     (tree / "__main__.py").write_text(main)
     return tree
 
