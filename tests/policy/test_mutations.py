@@ -14,8 +14,8 @@ be run against another version of the pack (the issue 21 report: which of them m
 
 from __future__ import annotations
 
-import copy
 import json
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -503,11 +503,16 @@ def test_every_policy_has_a_mutation() -> None:
     assert all(MUTATIONS.values())
 
 
+_CLEAN: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (policy, stack) -> its verdict on the clean render
+
+
 @pytest.mark.parametrize(("policy", "mutation"), CASES, ids=[f"{p}:{m.id}" for p, m in CASES])
 def test_the_policy_reports_the_mutation(request: pytest.FixtureRequest, policy: str, mutation: Mutation) -> None:
     plan: Plan = request.getfixturevalue(mutation.stack)
-    assert check_plan(BY_NAME[policy], plan) == [], "the clean render must pass"
-    mutated = copy.deepcopy(plan)
+    if (policy, mutation.stack) not in _CLEAN:  # the same for each mutation of that stack
+        _CLEAN[policy, mutation.stack] = check_plan(BY_NAME[policy], plan)
+    assert _CLEAN[policy, mutation.stack] == [], "the clean render must pass"
+    mutated = pickle.loads(pickle.dumps(plan))  # a deep copy at a third of copy.deepcopy's cost
     mutation.edit(mutated)
     found = check_plan(BY_NAME[policy], mutated)
     assert any(mutation.expect in message for _, message in found), found
