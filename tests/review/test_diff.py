@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.support import rendered
+from tests.support import copy_bytecode, rendered
 from tests.support.programs import network, program
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, lock_file, render, secret_digests, stack_config
 from tools.render.fakes import FakeCloud
@@ -323,6 +323,7 @@ def _repo_copy(dst: Path) -> Path:
         if src.is_file():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / rel)
+    copy_bytecode(ROOT, dst)  # ignored by git: the commit is the same
     _git(dst, "init", "-q", "-b", "main")
     _git(dst, "add", "-A")
     _git(dst, "commit", "-q", "-m", "base")

@@ -45,6 +45,7 @@ def test_every_generator_is_its_make_target_and_make_generate_runs_the_list() ->
 def stale_copy(tmp_path: Path) -> Path:
     """A git checkout of this working tree whose README Outputs table lost a row."""
     copy = copy_working_tree(ROOT, tmp_path / "repo", user_stacks=False)
+    tests.support.copy_bytecode(ROOT, copy)
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     readme = copy / "README.md"
     text = readme.read_text()

@@ -64,6 +64,7 @@ def copy_tracked_files(dest: Path) -> Path:
         if src.is_file():  # tracked but deleted in the working tree: skip
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    tests.support.copy_bytecode(ROOT, dest)
     return dest
 
 
