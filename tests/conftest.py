@@ -36,10 +36,10 @@ def _renders_shared_by_workers(request: pytest.FixtureRequest, tmp_path_factory:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with tests marked `slow(seconds)` (a real interpreter or tool run, or 2,000 Hypothesis examples) run
-    first, the costliest first, each module kept in one piece (its module fixtures are set up once). pytest-xdist's
-    worksteal gives the first worker the head of this list and the second the tail; whichever runs out of tests
-    takes light ones from the end of the other's queue. Last in the queue, one such test kept the other worker
-    idle for 11 s (measured)."""
+    first, the costliest first, each module's tests together (so its module fixtures are set up once, unless the
+    scheduler splits it). pytest-xdist's worksteal gives the first worker the head of this list and the second the
+    tail; whichever runs out of tests takes light ones from the end of the other's queue. Last in the queue, one
+    such test kept the other worker idle for 11 s (measured)."""
     cost: dict[str, float] = {}
     for item in items:
         if (slow := item.get_closest_marker("slow")) is not None:
@@ -49,16 +49,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish() -> None:
     """What collection imported (the SDKs' tens of thousands of classes, the program, the tests) lives until the
-    process ends: out of the collector's sight, every later full collection skips it (tools/render/engine.py raises
-    the thresholds for the objects renders make; pytest collects once more at the end of the session)."""
+    process ends: collected once (whatever finalizer raises is reported), then out of the collector's sight, so every
+    later full collection skips it (tools/render/engine.py raises the thresholds for the objects renders make)."""
+    gc.collect()
     gc.freeze()
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure() -> None:
-    """pytest collects garbage at the end (twice) to report what finalizers raised: over the renders this process
-    holds, a second of CPU per process at the end of the run. What is alive now lives until exit (the render
-    engine leaves it out of the interpreter's last collection too: tools/render/engine.py)."""
+    """pytest collects garbage at the end to report what finalizers raised, then once more at its clean-up: after
+    its first pass (this hook runs last), what is alive lives until exit and the second pass, over the renders this
+    process holds, is skipped (the render engine leaves the interpreter's last collection out too)."""
     gc.freeze()
 
 

@@ -497,8 +497,11 @@ ROWS = SEMANTIC + generic_rows()
 
 def refusal_problem(raw: dict[str, Any], key: str, allowed: str) -> str | None:
     """None when the loader refuses `raw` with a problem line that starts with `key` and explains `allowed`; else
-    what is wrong."""
-    problems = problems_of(raw)
+    what is wrong (a value the loader accepts, or a crash, included)."""
+    try:
+        problems = problems_of(raw)
+    except (pytest.fail.Exception, Exception) as err:  # DID NOT RAISE, or anything but a ConfigError
+        return f"{type(err).__name__}: {err}"
     prefix = key if key.startswith("aws:") else f"webstack:{key}"
     matching = [p for p in problems if p == prefix or p.startswith((f"{prefix} ", f"{prefix}:"))]
     if not matching:

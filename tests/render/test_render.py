@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,14 +184,26 @@ def test_plain_copy_is_a_deep_copy_of_captured_data(dev: Plan, prod: Plan) -> No
 
 def test_a_policy_that_edits_the_inputs_it_is_given_leaves_the_plan_alone(dev: Plan) -> None:
     """tools/review/policy_report.py gives each policy pulumi-policy's unknown-checking proxy of the inputs, which
-    is made of new dicts and lists: no copy of the plan is needed, and none is made (it was a third of a check)."""
+    is made of new dicts and lists: no copy of the plan is needed, and none is made (it was a third of a check).
+    A policy that writes through the proxy, its target, and a nested map and list changes nothing of the plan."""
+    from collections.abc import Mapping
+
     from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
     from tools.review.policy_report import check
 
+    edits: list[str] = []
+
     def edit(args: Any, report: Any) -> None:
-        if isinstance(args.props.get("tags"), dict):
-            args.props["tags"]["edited"] = "yes"
+        props = args.props._inner  # the proxy inside the harness's read tracker (which takes no writes)
+        props["edited"] = "yes"  # the proxy's __setitem__
+        props["__target"]["edited-target"] = "yes"  # the dict behind it
+        for value in props.values():
+            if isinstance(value, Mapping):
+                value["__target"]["edited-nested"] = "yes"
+            elif isinstance(value, Sequence) and not isinstance(value, str) and len(value):
+                value["__target"].append("edited")  # the list behind a list proxy
+        edits.append(args.urn)
 
     def edit_all(args: Any, report: Any) -> None:
         for resource in args.resources:
@@ -200,6 +213,7 @@ def test_a_policy_that_edits_the_inputs_it_is_given_leaves_the_plan_alone(dev: P
     check(dev, [ResourceValidationPolicy("edits", "edits the inputs", edit, EnforcementLevel.ADVISORY),
                 StackValidationPolicy("edits-all", "edits every resource's inputs", edit_all,
                                       EnforcementLevel.ADVISORY)])
+    assert len(edits) == 2 * len(dev.resources)
     assert json.dumps(dev.resources, sort_keys=True) == before
 
 
@@ -220,8 +234,22 @@ def test_every_render_stops_the_callback_servers_it_started(monkeypatch: pytest.
     monkeypatch.setattr(_CallbackServicer, "serve", counted)
     monkeypatch.delenv(RENDER_CACHE_ENV, raising=False)  # rendered here, not read from a cache
     render("dev", {"webstack:appReplicas": 3}, stacks=TEST_STACKS)
-    with pytest.raises(RenderError, match="has only 1 available availability zone"):
-        render("dev", {"aws:region": "us-west-1", "webstack:azCount": 2}, stacks=TEST_STACKS)
+    assert started and not set(map(id, started)) & set(map(id, _CallbackServicer._servicers))
+    # a render that fails once the cluster (whose node group's transforms started servers) is declared: the cloud
+    # refuses the Helm releases that follow it
+    from tools.render.fakes import FakeCloud
+
+    new_resource = FakeCloud.new_resource
+
+    def refuse_releases(self: FakeCloud, args: Any) -> Any:
+        if args.typ == "kubernetes:helm.sh/v3:Release":
+            raise RuntimeError("the cloud refuses the release")
+        return new_resource(self, args)
+
+    monkeypatch.setattr(FakeCloud, "new_resource", refuse_releases)
+    started.clear()
+    with pytest.raises(RenderError, match="refuses the release"):
+        render("dev", {"webstack:appReplicas": 4}, stacks=TEST_STACKS)
     assert started and not set(map(id, started)) & set(map(id, _CallbackServicer._servicers))
 
 

@@ -152,6 +152,22 @@ def test_sample_comment_is_current(dev: Plan, prod: Plan, variant) -> None:  # t
     assert "| `eks-nodes-in-private-subnets` |" in block and "Monthly cost change against main" in block
 
 
+def test_make_review_sample_rewrites_a_stale_sample_then_finds_it_current(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variant) -> None:  # type: ignore[no-untyped-def]
+    """`make review-sample` (main --sample) on a page whose sample is stale writes the committed one back, then
+    says it is current; its renders of the test stacks are the session's."""
+    monkeypatch.setattr(rv, "render", lambda stack, overrides=None, stacks=None: variant(stack, **(overrides or {})))
+    committed = rv.SAMPLE_FILE.read_text()
+    page = tmp_path / "docs" / "review-sample.md"
+    page.parent.mkdir()
+    page.write_text(committed.replace("## Stack `prod`", "## Stack `production`"))
+    monkeypatch.setattr(rv, "SAMPLE_FILE", page)
+    monkeypatch.setattr(rv, "ROOT", tmp_path)
+    assert rv.main(["--sample"]) == 0 and "sample comment updated" in capsys.readouterr().out
+    assert page.read_text() == committed
+    assert rv.main(["--sample"]) == 0 and "already current" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("module", [rv.DIFF_MODULE, rv.COST_MODULE])
 def test_the_tools_accept_the_arguments_the_composer_passes(module: str) -> None:
     """The composer runs `python -m tools.review.diff|cost --stack S --base REF --format markdown [--stacks DIR]`."""

@@ -48,8 +48,9 @@ def rendered(stack: str, lock: Mapping[str, Any] | None = None, **overrides: Any
 
 def copy_bytecode(source: Path, copy: Path) -> None:
     """Next to each .py file of `copy`, the bytecode `source` holds for it (Python's, and pytest's rewritten test
-    modules): copied with their modification times (shutil.copy2), the sources match it, so a subprocess in the
-    copy compiles and rewrites nothing this run already has (a second of CPU for each copy that runs tests)."""
+    modules), so a subprocess in the copy compiles and rewrites nothing this run already has (a second of CPU for
+    each copy that runs tests). Python takes it when the source's modification time and size match (shutil.copy2
+    keeps them), pytest when the source's hash does: an edited source is compiled again."""
     for py in copy.rglob("*.py"):
         cache = source / py.parent.relative_to(copy) / "__pycache__"
         for pyc in cache.glob(f"{py.stem}.*.pyc"):
