@@ -137,6 +137,29 @@ def test_a_process_that_renders_collects_garbage_less_often() -> None:
     assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
 
 
+def test_the_mock_cloud_answers_in_the_render_thread_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK sends each call to the monitor through the loop's default executor: the render runs them in place
+    (tools/render/engine.py _InPlace), no thread pool, no hop per resource (a fifth of a render)."""
+    import threading
+
+    from tools.render.fakes import FakeCloud
+
+    threads: set[str] = set()
+    new_resource, call = FakeCloud.new_resource, FakeCloud.call
+
+    def recorded(method: Any) -> Any:
+        def run(self: FakeCloud, args: Any) -> Any:
+            threads.add(threading.current_thread().name)
+            return method(self, args)
+        return run
+
+    monkeypatch.setattr(FakeCloud, "new_resource", recorded(new_resource))
+    monkeypatch.setattr(FakeCloud, "call", recorded(call))
+    monkeypatch.delenv(RENDER_CACHE_ENV, raising=False)  # rendered here, not read from a cache
+    assert render("ecs", {"webstack:ecsFargateWeight": 2}, stacks=TEST_STACKS).invokes
+    assert threads == {"render-ecs"}
+
+
 def test_a_render_never_walks_the_python_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK's source positions (a stack walk per resource, 15 % of a render) are for the CLI's display, which
     a mock render has none of: the render registers every resource without one."""

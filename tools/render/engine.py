@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,21 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
         return cached(folder, key, make)
 
 
+class _InPlace(ThreadPoolExecutor):
+    """The SDK hands every call to the monitor (register, invoke, outputs) to the loop's default executor, a thread
+    pool, because the real monitor is a blocking gRPC stub. The mock monitor answers at once from this process
+    (tools/render/fakes.py) and waits on nothing the loop does: each call runs in place, without a thread hop and
+    the GIL handing back and forth (a fifth of a render: dev 0.30 -> 0.24 CPU s)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # the caller's await raises it, as from a thread
+            done.set_exception(err)
+        return done
+
+
 def _skip_source_positions() -> None:
     """The SDK walks the Python stack at every resource it registers (traceback.extract_stack, a file URI per
     frame) to tell the engine where the program declared it, for the CLI's display: the mock monitor drops it, and
@@ -182,6 +198,7 @@ def _render_in_thread(stack: str, config: dict[str, Any], root: Path, secret_sal
     fake = FakeCloud(region, str(config.get(f"{project}:zoneName") or ""))
     monitor = CapturingMonitor(fake, secret_salt)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(_InPlace())
     loop.set_exception_handler(_quiet_about_unretrieved)
     asyncio.set_event_loop(loop)
     # The SDK tracks pending outputs in one process-wide set: drop what an earlier (failed) render left.
