@@ -104,12 +104,13 @@ def test_the_suite_passes_on_edited_stacks(tmp_path: Path) -> None:
     # cache is keyed by content, tools/render/cache.py); the edited root stacks are new keys, rendered there
     if tests.support.shared_renders is not None:
         env[RENDER_CACHE_ENV] = str(tests.support.shared_renders)
-        # Made here, where the SDKs are imported anyway, and read there: the test stacks its marked tests render
-        # and the edited dev stack `make plan` renders (this tree's program, which the copy's is byte for byte,
-        # with the copy's stack file and lock). The copy's interpreter then renders nothing: ~5 CPU s less.
-        for stack in ("dev", "ecs", "prod"):
-            tests.support.rendered(stack)
+        # Made here, where the SDKs are imported anyway, and read there: the edited dev stack `make plan` renders
+        # (this tree's program, which the copy's is byte for byte, with the copy's stack file and lock), then the
+        # test stacks its marked tests render (the other worker may be rendering dev meanwhile: waited for last).
+        # The copy's interpreter then renders nothing: ~5 CPU s less.
         render("dev", stacks=copy, cache=tests.support.shared_renders)
+        for stack in ("prod", "ecs", "dev"):
+            tests.support.rendered(stack)
     readme_before = (copy / "README.md").read_text()
     # only the modules holding marked tests: collecting the others would import (and cost) for nothing
     modules = [m.relative_to(copy).as_posix() for m in sorted((copy / "tests").rglob("test_*.py"))
