@@ -137,40 +137,55 @@ def test_a_process_that_renders_collects_garbage_less_often() -> None:
     assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
 
 
-def test_the_mock_cloud_answers_in_the_render_thread_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK sends each call to the monitor through the loop's default executor: the render runs them in place
-    (tools/render/engine.py _InPlace), no thread pool, no hop per resource (a fifth of a render)."""
+@pytest.fixture(scope="module")
+def instrumented() -> dict[str, Any]:
+    """One render of dev made here (never read from a cache), recording what the SDK does meanwhile: the Python
+    stack walks, the threads the mock cloud answers in, the callback servers started and those left after."""
     import threading
+    import traceback
+
+    from pulumi.runtime._callbacks import _CallbackServicer
 
     from tools.render.fakes import FakeCloud
 
-    threads: set[str] = set()
-    new_resource, call = FakeCloud.new_resource, FakeCloud.call
+    seen: dict[str, Any] = {"walks": 0, "threads": set(), "started": []}
+    extract_stack, serve = traceback.extract_stack, _CallbackServicer.serve
 
-    def recorded(method: Any) -> Any:
+    def walk(*args: Any, **kwargs: Any) -> Any:
+        seen["walks"] += 1
+        return extract_stack(*args, **kwargs)
+
+    def answering(method: Any) -> Any:
         def run(self: FakeCloud, args: Any) -> Any:
-            threads.add(threading.current_thread().name)
+            seen["threads"].add(threading.current_thread().name)
             return method(self, args)
         return run
 
-    monkeypatch.setattr(FakeCloud, "new_resource", recorded(new_resource))
-    monkeypatch.setattr(FakeCloud, "call", recorded(call))
-    monkeypatch.delenv(RENDER_CACHE_ENV, raising=False)  # rendered here, not read from a cache
-    assert render("ecs", {"webstack:ecsFargateWeight": 2}, stacks=TEST_STACKS).invokes
-    assert threads == {"render-ecs"}
+    async def counted(self: _CallbackServicer) -> None:
+        seen["started"].append(self)
+        await serve(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(traceback, "extract_stack", walk)
+        patch.setattr(FakeCloud, "new_resource", answering(FakeCloud.new_resource))
+        patch.setattr(FakeCloud, "call", answering(FakeCloud.call))
+        patch.setattr(_CallbackServicer, "serve", counted)
+        patch.delenv(RENDER_CACHE_ENV, raising=False)
+        seen["plan"] = render("dev", {"webstack:appReplicas": 3}, stacks=TEST_STACKS)
+        seen["left"] = list(_CallbackServicer._servicers)
+    return seen
 
 
-def test_a_render_never_walks_the_python_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_mock_cloud_answers_in_the_render_thread_itself(instrumented: dict[str, Any]) -> None:
+    """The SDK sends each call to the monitor through the loop's default executor: the render runs them in place
+    (tools/render/engine.py _InPlace), no thread pool, no hop per resource (a fifth of a render)."""
+    assert instrumented["plan"].invokes and instrumented["threads"] == {"render-dev"}
+
+
+def test_a_render_never_walks_the_python_stack(instrumented: dict[str, Any]) -> None:
     """The SDK's source positions (a stack walk per resource, 15 % of a render) are for the CLI's display, which
     a mock render has none of: the render registers every resource without one."""
-    import traceback
-
-    walks: list[int] = []
-    real = traceback.extract_stack
-    monkeypatch.setattr(traceback, "extract_stack", lambda *a, **k: walks.append(1) or real(*a, **k))
-    monkeypatch.delenv("WEBSTACK_RENDER_CACHE", raising=False)  # rendered here, not read from a cache
-    plan = render("ecs", stacks=TEST_STACKS)
-    assert len(plan.resources) > 50 and walks == []
+    assert len(instrumented["plan"].resources) > 50 and instrumented["walks"] == 0
 
 
 def test_views_do_not_alias_the_plan(dev: Plan) -> None:
@@ -240,13 +255,16 @@ def test_a_policy_that_edits_the_inputs_it_is_given_leaves_the_plan_alone(dev: P
     assert json.dumps(dev.resources, sort_keys=True) == before
 
 
-def test_every_render_stops_the_callback_servers_it_started(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_render_stops_the_callback_servers_it_started(instrumented: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK serves the program's transforms (pulumi-eks's node group has some) from a gRPC server on the render's
     loop, which `pulumi.runtime.run` stops and runpy does not. Left running after a render, good or failed, earlier
     renders' servers kept gRPC's poller busy until exit, which printed bare "Error in sys.excepthook:" / "Original
     exception was:" lines after pytest's summary (gRPC 1.85 no longer prints them: the servers are checked)."""
     from pulumi.runtime._callbacks import _CallbackServicer
 
+    good = instrumented["started"]
+    assert good and not set(map(id, good)) & set(map(id, instrumented["left"]))
     started: list[object] = []
     serve = _CallbackServicer.serve
 
@@ -256,8 +274,6 @@ def test_every_render_stops_the_callback_servers_it_started(monkeypatch: pytest.
 
     monkeypatch.setattr(_CallbackServicer, "serve", counted)
     monkeypatch.delenv(RENDER_CACHE_ENV, raising=False)  # rendered here, not read from a cache
-    render("dev", {"webstack:appReplicas": 3}, stacks=TEST_STACKS)
-    assert started and not set(map(id, started)) & set(map(id, _CallbackServicer._servicers))
     # a render that fails once the cluster (whose node group's transforms started servers) is declared: the cloud
     # refuses the Helm releases that follow it
     from tools.render.fakes import FakeCloud
@@ -270,7 +286,6 @@ def test_every_render_stops_the_callback_servers_it_started(monkeypatch: pytest.
         return new_resource(self, args)
 
     monkeypatch.setattr(FakeCloud, "new_resource", refuse_releases)
-    started.clear()
     with pytest.raises(RenderError, match="refuses the release"):
         render("dev", {"webstack:appReplicas": 4}, stacks=TEST_STACKS)
     assert started and not set(map(id, started)) & set(map(id, _CallbackServicer._servicers))
