@@ -40,7 +40,7 @@ reports = []
 for runner, paths in ((Kubernetes(), [f for f in files if not f.endswith("Dockerfile")]),
                       (Dockerfile(), [f for f in files if f.endswith("Dockerfile")])):
     report = runner.run(root_folder=None, files=paths, runner_filter=only)
-    reports.append({"check_type": report.check_type, "results": {
+    reports.append({"check_type": report.check_type, "parsing_errors": sorted(report.parsing_errors), "results": {
         kind: [{f: getattr(r, f) for f in fields} for r in getattr(report, kind)]
         for kind in ("failed_checks", "passed_checks")}})
 print(json.dumps(reports))
@@ -55,7 +55,9 @@ def run_checkov(*files: Path) -> list[dict[str, Any]]:
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": ""})
     assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)
+    reports: list[dict[str, Any]] = json.loads(result.stdout)
+    assert [r["parsing_errors"] for r in reports] == [[], []], "checkov could not parse a file it was given"
+    return reports
 
 
 BROKEN = "broken"  # the folder of the broken deployment's file

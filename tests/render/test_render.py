@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 import tests.support
+from tests.support.programs import program
 from tools.render import ROOT, SECRET, TEST_STACKS, Plan, RenderError, project_name, redact, render
 from tools.render.__main__ import main, write_plan
 from tools.render.cache import RENDER_CACHE_ENV
@@ -148,7 +150,7 @@ def instrumented() -> dict[str, Any]:
 
     from tools.render.fakes import FakeCloud
 
-    seen: dict[str, Any] = {"walks": 0, "threads": set(), "started": []}
+    seen: dict[str, Any] = {"walks": 0, "threads": Counter(), "started": []}
     extract_stack, serve = traceback.extract_stack, _CallbackServicer.serve
 
     def walk(*args: Any, **kwargs: Any) -> Any:
@@ -157,7 +159,7 @@ def instrumented() -> dict[str, Any]:
 
     def answering(method: Any) -> Any:
         def run(self: FakeCloud, args: Any) -> Any:
-            seen["threads"].add(threading.current_thread().name)
+            seen["threads"][threading.current_thread().name] += 1
             return method(self, args)
         return run
 
@@ -171,15 +173,38 @@ def instrumented() -> dict[str, Any]:
         patch.setattr(FakeCloud, "call", answering(FakeCloud.call))
         patch.setattr(_CallbackServicer, "serve", counted)
         patch.delenv(RENDER_CACHE_ENV, raising=False)
+        before = _open_loops()
         seen["plan"] = render("dev", {"webstack:appReplicas": 3}, stacks=TEST_STACKS)
         seen["left"] = list(_CallbackServicer._servicers)
+        seen["loops left open"] = _open_loops() - before
     return seen
+
+
+def _open_loops() -> set[int]:
+    import asyncio
+    import gc
+
+    return {id(o) for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()}
 
 
 def test_the_mock_cloud_answers_in_the_render_thread_itself(instrumented: dict[str, Any]) -> None:
     """The SDK sends each call to the monitor through the loop's default executor: the render runs them in place
-    (tools/render/engine.py _InPlace), no thread pool, no hop per resource (a fifth of a render)."""
-    assert instrumented["plan"].invokes and instrumented["threads"] == {"render-dev"}
+    (tools/render/engine.py _InPlace), no hop per resource (a fifth of a render), but for the calls made while
+    another runs in place (its serialization pumps the loop), which go to a thread of their own."""
+    threads = instrumented["threads"]  # thread name -> calls the mock cloud answered there
+    assert instrumented["plan"].invokes and threads["render-dev"] >= sum(threads.values()) / 4
+    others = set(threads) - {"render-dev"}
+    assert len(others) <= 1 and all(t.startswith("ThreadPoolExecutor-") for t in others), threads
+    assert instrumented["loops left open"] == set()  # that thread's loop is closed with it, not collected open
+
+
+def test_a_program_of_many_sibling_resources_renders(tmp_path: Path) -> None:
+    """The mock monitor serializes each call's properties by pumping the loop it is called from (the SDK's
+    _sync_await): run in place, every call it pumps nested one level deeper, and 100 sibling resources ended in a
+    RecursionError. A call made while another runs in place goes to a thread of its own."""
+    main = "import pulumi\nfor i in range(400):\n    pulumi.CustomResource('test:index:Item', f'item-{i}', {'n': i})\n"
+    root = program(tmp_path / "many", main)
+    assert len(render("dev", root=root, stacks=root).resources) == 400
 
 
 def test_a_render_never_walks_the_python_stack(instrumented: dict[str, Any]) -> None:

@@ -150,16 +150,41 @@ def render(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = 
 
 class _InPlace(ThreadPoolExecutor):
     """The SDK hands every call to the monitor (register, invoke, outputs) to the loop's default executor, a thread
-    pool, because the real monitor is a blocking gRPC stub. The mock monitor answers at once from this process
-    (tools/render/fakes.py) and waits on nothing the loop does: each call runs in place, without a thread hop and
-    the GIL handing back and forth (a fifth of a render: dev 0.30 -> 0.24 CPU s)."""
+    pool, because the real monitor is a blocking gRPC stub. The mock monitor answers from this process
+    (tools/render/fakes.py): a call runs in place, without a thread hop and the GIL handing back and forth (a fifth
+    of a render: dev 0.30 -> 0.24 CPU s). But the mock monitor serializes properties by pumping the loop it is called
+    from (the SDK's _sync_await), which starts the next ready calls: one made while another runs in place goes to a
+    thread of its own, as before, so the nesting stays one level deep (in place all the way down, 100 sibling
+    resources ended in a RecursionError)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, initializer=self._own_loop)
+        self._in_place = False
+        self._loops: list[asyncio.AbstractEventLoop] = []
+
+    def _own_loop(self) -> None:
+        """The SDK's _sync_await makes a loop for the thread it runs in and leaves it open: the thread gets one from
+        here, closed when the thread has ended (shutdown), not garbage collected open later."""
+        self._loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(self._loops[-1])
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            for loop in self._loops:
+                loop.close()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._in_place:
+            return super().submit(fn, *args, **kwargs)
         done: Future[Any] = Future()
+        self._in_place = True
         try:
             done.set_result(fn(*args, **kwargs))
         except BaseException as err:  # the caller's await raises it, as from a thread
             done.set_exception(err)
+        finally:
+            self._in_place = False
         return done
 
 

@@ -152,7 +152,7 @@ def _transformed(transforms: list[Any], typ: str, name: str, props: dict[str, An
     """`props` and `opts` after the transforms, as the engine would register the child."""
     for transform in transforms:
         result = transform(pulumi.ResourceTransformArgs(custom=True, type_=typ, name=name, props=props, opts=opts))
-        if inspect.iscoroutine(result):  # an async transform cannot run on the monitor's thread: not modelled
+        if inspect.iscoroutine(result):  # an async transform: the monitor answers synchronously, not modelled
             result.close()
             continue
         if result is not None:
