@@ -140,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--project", type=Path, default=Path.cwd(), help="folder of the stack files (default: .)")
     args = parser.parse_args(argv)
-    found = check(args.stack, args.project)
+    try:
+        found = check(args.stack, args.project)
+    except yaml.YAMLError as err:  # its mark says "<unicode string>": name the file
+        print(f"make up: {stack_file(args.stack, args.project).name} is not valid YAML; `pulumi up` was not run. "
+              f"Fix it (or restore it from git):\n{err}", file=sys.stderr)
+        return 1
     if not found:
         return 0
     name = stack_file(args.stack, args.project).name

@@ -79,6 +79,12 @@ def test_main_exit_status_and_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "Pulumi.mine.yaml").write_text("config:\n  webstack:zoneName: acme-corp.net\n")
     assert main(["--stack", "acme/webstack/mine", "--project", str(tmp_path)]) == 0
     assert main(["--stack", "absent", "--project", str(tmp_path)]) == 0  # nothing set: nothing to refuse
+    capsys.readouterr()
+    (tmp_path / "Pulumi.mine.yaml").write_text("config:\n  webstack:publicAccessCidrs: []\n    - 81.2.69.160/32\n")
+    assert main(["--stack", "mine", "--project", str(tmp_path)]) == 1  # an edit gone wrong: named, no traceback
+    err = capsys.readouterr().err
+    assert "Pulumi.mine.yaml is not valid YAML; `pulumi up` was not run" in err and "line 3" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.project_root  # main() reads the stack files of a folder (tmp files)

@@ -51,7 +51,11 @@ def stack_config(stack: str, root: Path = ROOT, stacks: Path | None = None) -> d
     path = folder / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {folder}")
-    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:  # its mark says "<unicode string>": name the file
+        raise ValueError(f"{path.name} is not valid YAML ({folder}): {err}") from None
+    return dict((doc or {}).get("config") or {})
 
 
 def lock_file(stack: str, root: Path = ROOT, stacks: Path | None = None) -> Path:
