@@ -113,11 +113,12 @@ def test_cli_writes_the_plan_and_reports_config_errors(tmp_path: Path, capsys: p
 def test_a_stack_file_that_is_not_yaml_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A list started on the line after a key that already has a value (an edit gone wrong): the CLI names the file
     and the line, never a traceback."""
-    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-2\n  webstack:publicAccessCidrs: []\n"
-                                              "    - 203.0.113.0/24\n")
-    assert main(["--stack", "dev", "--stacks", str(tmp_path), "--out", str(tmp_path / "p")]) == 1
+    root = program(tmp_path, "", stacks=("mine",))
+    (stack_file,) = [p for p in root.iterdir() if p.name.endswith(".mine.yaml")]
+    stack_file.write_text("config:\n  aws:region: eu-west-2\n  webstack:publicAccessCidrs: []\n    - 203.0.113.0/24\n")
+    assert main(["--stack", "mine", "--stacks", str(root), "--out", str(tmp_path / "p")]) == 1
     err = capsys.readouterr().err
-    assert "Pulumi.dev.yaml is not valid YAML" in err and "line 4" in err and "Traceback" not in err
+    assert f"{stack_file.name} is not valid YAML" in err and "line 4" in err and "Traceback" not in err
 
 
 def test_a_failed_render_leaves_nothing_behind_for_the_next_one(dev: Plan) -> None:
