@@ -213,9 +213,9 @@ def test_a_program_of_many_sibling_resources_renders(tmp_path: Path) -> None:
     """The mock monitor serializes each call's properties by pumping the loop it is called from (the SDK's
     _sync_await): run in place, every call it pumps nested one level deeper, and 100 sibling resources ended in a
     RecursionError. A call made while another runs in place goes to a thread of its own."""
-    main = "import pulumi\nfor i in range(400):\n    pulumi.CustomResource('test:index:Item', f'item-{i}', {'n': i})\n"
+    main = "import pulumi\nfor i in range(150):\n    pulumi.CustomResource('test:index:Item', f'item-{i}', {'n': i})\n"
     root = program(tmp_path / "many", main)
-    assert len(render("dev", root=root, stacks=root).resources) == 400
+    assert len(render("dev", root=root, stacks=root).resources) == 150
 
 
 def test_a_render_never_walks_the_python_stack(instrumented: dict[str, Any]) -> None:
