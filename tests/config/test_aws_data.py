@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from infra.config.region import partition_of
 from infra.instances import AWS_DATA, instance_types
-from tools.render import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-try:
-    import aws_data
-finally:
-    sys.path.remove(str(ROOT / "tools"))
+from tools import aws_data
 
 
 def test_the_snapshot_equals_the_installed_botocore(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,11 +44,6 @@ def test_instance_specs_come_from_the_installed_libcloud() -> None:
 def test_eni_limits_snapshot_names_its_source_and_parses_the_generated_table() -> None:
     import json
 
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import aws_data
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
     snapshot = json.loads(aws_data.ENI_SNAPSHOT.read_text())
     assert snapshot["source"].startswith("aws/amazon-vpc-cni-k8s pkg/vpc/vpc_ip_resource_limit.go at ")
     assert "2026-08-11" in snapshot["source"] and "DescribeInstanceTypes" in snapshot["source"]

@@ -162,7 +162,7 @@ def instrumented() -> dict[str, Any]:
     from tools.render.fakes import FakeCloud
 
     seen: dict[str, Any] = {"walks": 0, "threads": Counter(), "started": []}
-    extract_stack, serve = traceback.extract_stack, _CallbackServicer.serve
+    extract_stack = traceback.extract_stack
 
     def walk(*args: Any, **kwargs: Any) -> Any:
         seen["walks"] += 1
@@ -174,21 +174,30 @@ def instrumented() -> dict[str, Any]:
             return method(self, args)
         return run
 
-    async def counted(self: _CallbackServicer) -> None:
-        seen["started"].append(self)
-        await serve(self)
-
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(traceback, "extract_stack", walk)
         patch.setattr(FakeCloud, "new_resource", answering(FakeCloud.new_resource))
         patch.setattr(FakeCloud, "call", answering(FakeCloud.call))
-        patch.setattr(_CallbackServicer, "serve", counted)
+        _record_callback_servers(patch, seen["started"])
         patch.delenv(RENDER_CACHE_ENV, raising=False)
         before = _open_loops()
         seen["plan"] = render("dev", {"webstack:appReplicas": 3}, stacks=TEST_STACKS)
         seen["left"] = list(_CallbackServicer._servicers)
         seen["loops left open"] = _open_loops() - before
     return seen
+
+
+def _record_callback_servers(patch: pytest.MonkeyPatch, started: list[Any]) -> None:
+    """Every callback server the SDK starts is appended to `started`."""
+    from pulumi.runtime._callbacks import _CallbackServicer
+
+    serve = _CallbackServicer.serve
+
+    async def counted(self: _CallbackServicer) -> None:
+        started.append(self)
+        await serve(self)
+
+    patch.setattr(_CallbackServicer, "serve", counted)
 
 
 def _open_loops() -> set[int]:
@@ -301,14 +310,8 @@ def test_every_render_stops_the_callback_servers_it_started(instrumented: dict[s
 
     good = instrumented["started"]
     assert good and not set(map(id, good)) & set(map(id, instrumented["left"]))
-    started: list[object] = []
-    serve = _CallbackServicer.serve
-
-    async def counted(self: _CallbackServicer) -> None:
-        started.append(self)
-        await serve(self)
-
-    monkeypatch.setattr(_CallbackServicer, "serve", counted)
+    started: list[Any] = []
+    _record_callback_servers(monkeypatch, started)
     monkeypatch.delenv(RENDER_CACHE_ENV, raising=False)  # rendered here, not read from a cache
     # a render that fails once the cluster (whose node group's transforms started servers) is declared: the cloud
     # refuses the Helm releases that follow it

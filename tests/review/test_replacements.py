@@ -4,18 +4,12 @@ and covering every resource type the stacks render, so a new type cannot silentl
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from tools.render import ROOT, Plan
+from tools import replacements as gen
+from tools.render import Plan
 from tools.review import replace as rp
-
-sys.path.insert(0, str(ROOT / "tools"))
-try:
-    import replacements as gen
-finally:
-    sys.path.remove(str(ROOT / "tools"))
 
 
 def test_the_data_is_what_the_sources_give(capsys: pytest.CaptureFixture[str]) -> None:
